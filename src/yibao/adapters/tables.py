@@ -1,0 +1,197 @@
+"""SQLAlchemy 2 models: the registry, contributions and the ledger. Migrations mirror these."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Area(Base):
+    __tablename__ = "area"
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class AreaPolicy(Base):
+    """One effective-dated policy of an area, kept as the document that was loaded."""
+
+    __tablename__ = "area_policy"
+    __table_args__ = (UniqueConstraint("area_code", "effective_from"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("area.code"))
+    effective_from: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    document: Mapped[str] = mapped_column(Text)  # JSON of the policy block
+
+
+class Employer(Base):
+    __tablename__ = "employer"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    area_code: Mapped[str] = mapped_column(ForeignKey("area.code"))
+    registered_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Institution(Base):
+    """A designated (定点) hospital, clinic or pharmacy."""
+
+    __tablename__ = "institution"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    area_code: Mapped[str] = mapped_column(ForeignKey("area.code"))
+
+
+class Person(Base):
+    __tablename__ = "person"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(1))
+    area_code: Mapped[str] = mapped_column(ForeignKey("area.code"))
+
+
+class Employment(Base):
+    __tablename__ = "employment"
+    __table_args__ = (Index("ix_employment_person", "person_id", "hired_on"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    employer_id: Mapped[int] = mapped_column(ForeignKey("employer.id"))
+    hired_on: Mapped[dt.date] = mapped_column(Date)
+    registered_on: Mapped[dt.date | None] = mapped_column(Date)
+    left_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Enrollment(Base):
+    """A person's scheme from `starts_on` until `ends_on` (exclusive), or open."""
+
+    __tablename__ = "enrollment"
+    __table_args__ = (
+        Index("ix_enrollment_person", "person_id", "starts_on"),
+        Index("ix_enrollment_scheme", "area_code", "scheme", "ends_on"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    area_code: Mapped[str] = mapped_column(ForeignKey("area.code"))
+    scheme: Mapped[str] = mapped_column(String(12))
+    tier: Mapped[str | None] = mapped_column(String(40))
+    employer_id: Mapped[int | None] = mapped_column(ForeignKey("employer.id"))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Contribution(Base):
+    """One payment for one person and month (or a resident's year), listing its insurances.
+
+    The medical amounts and the personal account credit are computed on receipt from the policy
+    of the contribution's own month, so the crediting run only posts them (set-based).
+    """
+
+    __tablename__ = "contribution"
+    __table_args__ = (
+        Index("ix_contribution_person", "person_id", "month"),
+        Index("ix_contribution_received", "area_code", "received_on"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)  # idempotency key of the payment
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    area_code: Mapped[str] = mapped_column(ForeignKey("area.code"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM: first month paid for
+    through_month: Mapped[str] = mapped_column(String(7))  # last month covered (a resident's year)
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    scheme: Mapped[str] = mapped_column(String(12))
+    tier: Mapped[str | None] = mapped_column(String(40))
+    employer_id: Mapped[int | None] = mapped_column(ForeignKey("employer.id"))
+    base_fen: Mapped[int | None] = mapped_column(BigInteger)
+    insurances: Mapped[str] = mapped_column(String(80))  # comma-separated, sorted
+    medical_employer_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    medical_person_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    credit_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LedgerAccount(Base):
+    __tablename__ = "ledger_account"
+    __table_args__ = (
+        UniqueConstraint("book", "code"),
+        Index("ix_ledger_account_owner", "owner_person_id", "book"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    book: Mapped[str] = mapped_column(String(40))  # "medical:420100" or "bank"
+    code: Mapped[str] = mapped_column(String(80))  # "pooled_fund", "personal:17", ...
+    kind: Mapped[str] = mapped_column(String(30))
+    allow_negative: Mapped[bool] = mapped_column(Boolean)
+    owner_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+
+
+class LedgerTransfer(Base):
+    """One movement of money from the debit account to the credit account of the same book.
+
+    Never updated or deleted: a mistake is corrected by a transfer that reverses it.
+    """
+
+    __tablename__ = "ledger_transfer"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="positive_amount"),
+        CheckConstraint("debit_account_id <> credit_account_id", name="two_accounts"),
+        Index("ix_ledger_transfer_credit", "credit_account_id", "value_date"),
+        Index("ix_ledger_transfer_debit", "debit_account_id", "value_date"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)  # idempotency key
+    book: Mapped[str] = mapped_column(String(40))
+    debit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
+    credit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    value_date: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(30))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfer.id"), unique=True)
+    memo: Mapped[str] = mapped_column(String(200), default="")
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class CreditingRun(Base):
+    """One month-end crediting run of an area; completed_at is set when every batch is done."""
+
+    __tablename__ = "crediting_run"
+    __table_args__ = (UniqueConstraint("area_code", "month"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("area.code"))
+    month: Mapped[str] = mapped_column(String(7))
+    run_date: Mapped[dt.date] = mapped_column(Date)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    credited_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    credited_fen: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,0 +1,50 @@
+"""How much a contribution credits to the personal account (FORMAT.md, "Crediting rules")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from yibao.domain.money import round_half_up_to_fen
+from yibao.domain.months import Month, age_on
+from yibao.domain.policy import Policy
+from yibao.domain.schemes import Scheme
+
+
+@dataclass(frozen=True, slots=True)
+class MedicalContribution:
+    """The values of one medical contribution that its credit depends on."""
+
+    month: Month
+    scheme: Scheme
+    base_fen: int  # the base as declared; clamped by the policy of `month`
+    tier: str | None = None
+
+
+def contribution_amounts(policy: Policy, scheme: Scheme, base_fen: int, tier: str | None) -> tuple[int, int]:
+    """(employer part, person's part) of a month's medical contribution, in fen."""
+    base = Decimal(policy.clamp_base(base_fen))
+    if scheme is Scheme.EMPLOYEE:
+        return (
+            round_half_up_to_fen(base * policy.employer_rate),
+            round_half_up_to_fen(base * policy.employee_rate),
+        )
+    if scheme is Scheme.FLEXIBLE:
+        return 0, round_half_up_to_fen(base * policy.tier(tier or "").rate)
+    if scheme is Scheme.RESIDENT:
+        return 0, policy.resident_annual_fen
+    return 0, 0
+
+
+def credit_for(contribution: MedicalContribution, policy: Policy, birth_date: dt.date) -> int:
+    """Fen credited for one contribution; `policy` is the one in force for its own month."""
+    base = Decimal(policy.clamp_base(contribution.base_fen))
+    if contribution.scheme is Scheme.EMPLOYEE:
+        age = age_on(birth_date, contribution.month.first_day)
+        exact = base * policy.employee_rate * policy.employee_share
+        exact += base * policy.employer_share_rate(age)
+        return round_half_up_to_fen(exact)
+    if contribution.scheme is Scheme.FLEXIBLE:
+        return round_half_up_to_fen(base * policy.tier(contribution.tier or "").account_rate)
+    return 0  # residents, retirees paying nothing, pooled-only: no personal account credit

@@ -1,0 +1,163 @@
+"""Effective-dated policy of a planning area: contribution base, rates, account crediting rules.
+
+Policy is data: every figure here comes from the area's policy file, never from code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from yibao.domain.errors import InvalidInput
+from yibao.domain.money import parse_rate, yuan_to_fen
+from yibao.domain.months import Month
+
+
+@dataclass(frozen=True, slots=True)
+class AgeBand:
+    below: int
+    rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class FlexibleTier:
+    code: str
+    rate: Decimal
+    account_rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The rules in force from month `effective_from` until the next policy of the area."""
+
+    effective_from: Month
+    base_floor_fen: int
+    base_ceiling_fen: int
+    employer_rate: Decimal
+    employee_rate: Decimal
+    employee_share: Decimal
+    employer_share_by_age: tuple[AgeBand, ...]
+    retiree_monthly_fen: int
+    flexible_tiers: tuple[FlexibleTier, ...]
+    resident_annual_fen: int
+
+    def clamp_base(self, base_fen: int) -> int:
+        return min(max(base_fen, self.base_floor_fen), self.base_ceiling_fen)
+
+    def employer_share_rate(self, age: int) -> Decimal:
+        """Share of the base credited out of the employer's part: first band with below > age."""
+        for band in self.employer_share_by_age:
+            if age < band.below:
+                return band.rate
+        return Decimal(0)
+
+    @property
+    def credits_employer_share(self) -> bool:
+        return any(band.rate > 0 for band in self.employer_share_by_age)
+
+    def tier(self, code: str) -> FlexibleTier:
+        for tier in self.flexible_tiers:
+            if tier.code == code:
+                return tier
+        known = ", ".join(t.code for t in self.flexible_tiers) or "none"
+        raise InvalidInput("tier", code, f"is not a flexible tier of this policy (known: {known})")
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySchedule:
+    """All policies of one area, oldest first."""
+
+    policies: tuple[Policy, ...]
+
+    def __post_init__(self) -> None:
+        months = [p.effective_from for p in self.policies]
+        if months != sorted(months) or len(set(months)) != len(months):
+            raise InvalidInput("policies", [str(m) for m in months], "must have distinct `from`s")
+
+    def for_month(self, month: Month) -> Policy:
+        """The policy with the latest `from` not after `month`."""
+        current = None
+        for policy in self.policies:
+            if policy.effective_from <= month:
+                current = policy
+        if current is None:
+            raise InvalidInput("month", str(month), "is before the area's first policy")
+        return current
+
+    def earlier_than(self, month: Month) -> tuple[Policy, ...]:
+        return tuple(p for p in self.policies if p.effective_from < self.for_month(month).effective_from)
+
+
+def _require(block: Mapping[str, Any], key: str, path: str) -> Any:
+    if not isinstance(block, Mapping):
+        raise InvalidInput(path, block, "must be a mapping")
+    if key not in block:
+        raise InvalidInput(f"{path}.{key}", None, "is missing")
+    return block[key]
+
+
+def policy_from_dict(raw: Mapping[str, Any], *, path: str = "policy") -> Policy:
+    """Read one entry of an area's `policies` list (the FORMAT.md shape)."""
+    base = _require(raw, "contribution_base", path)
+    employee = _require(raw, "employee", path)
+    account = _require(employee, "account", f"{path}.employee")
+    bands_raw = account.get("employer_share_by_age") or []
+    bands = tuple(
+        AgeBand(
+            below=_int(_require(b, "below", f"{path}.age_band"), f"{path}.age_band.below"),
+            rate=parse_rate(_require(b, "rate", f"{path}.age_band"), field=f"{path}.age_band.rate"),
+        )
+        for b in bands_raw
+    )
+    if [b.below for b in bands] != sorted(b.below for b in bands):
+        raise InvalidInput(f"{path}.employer_share_by_age", bands_raw, "must be in rising `below`")
+    tiers = tuple(
+        FlexibleTier(
+            code=str(_require(t, "code", f"{path}.flexible.tiers")),
+            rate=parse_rate(_require(t, "rate", f"{path}.flexible.tiers"), field=f"{path}.tier.rate"),
+            account_rate=parse_rate(
+                t.get("account_rate", 0), field=f"{path}.tier.account_rate"
+            ),
+        )
+        for t in (raw.get("flexible") or {}).get("tiers") or []
+    )
+    floor = yuan_to_fen(_require(base, "floor", f"{path}.contribution_base"), field=f"{path}.floor")
+    ceiling = yuan_to_fen(
+        _require(base, "ceiling", f"{path}.contribution_base"), field=f"{path}.ceiling"
+    )
+    if floor > ceiling:
+        raise InvalidInput(f"{path}.contribution_base", base, "has a floor above its ceiling")
+    return Policy(
+        effective_from=Month.parse(_require(raw, "from", path), field=f"{path}.from"),
+        base_floor_fen=floor,
+        base_ceiling_fen=ceiling,
+        employer_rate=parse_rate(_require(employee, "employer_rate", path), field="employer_rate"),
+        employee_rate=parse_rate(_require(employee, "employee_rate", path), field="employee_rate"),
+        employee_share=parse_rate(account.get("employee_share", 1), field="employee_share"),
+        employer_share_by_age=bands,
+        retiree_monthly_fen=yuan_to_fen(
+            (raw.get("retiree") or {}).get("monthly_amount", 0), field=f"{path}.retiree"
+        ),
+        flexible_tiers=tiers,
+        resident_annual_fen=yuan_to_fen(
+            (raw.get("resident") or {}).get("annual_contribution", 0), field=f"{path}.resident"
+        ),
+    )
+
+
+def schedule_from_list(raw: Sequence[Mapping[str, Any]]) -> PolicySchedule:
+    if not isinstance(raw, Sequence) or not raw:
+        raise InvalidInput("area.policies", raw, "must be a non-empty list of policies")
+    policies = [policy_from_dict(p, path=f"area.policies[{i}]") for i, p in enumerate(raw)]
+    return PolicySchedule(tuple(sorted(policies, key=lambda p: p.effective_from)))
+
+
+def _int(value: object, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise InvalidInput(field, value, "is not a whole number")
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(field, value, "is not a whole number") from None

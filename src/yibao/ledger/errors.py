@@ -1,0 +1,27 @@
+"""Refusals of the ledger."""
+
+from __future__ import annotations
+
+from yibao.domain.errors import Conflict, InvalidInput, YibaoError
+
+
+class InsufficientFunds(YibaoError):
+    code = "insufficient_funds"
+
+
+class IdempotencyConflict(Conflict):
+    """The key was used before for a transfer with different content."""
+
+    code = "idempotency_conflict"
+
+
+class AlreadyReversed(Conflict):
+    code = "already_reversed"
+
+
+class UnknownTransfer(YibaoError):
+    code = "unknown_ref"
+
+
+class CrossBookTransfer(InvalidInput):
+    """The medical book and the bank book never exchange money."""

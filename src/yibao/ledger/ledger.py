@@ -1,0 +1,342 @@
+"""Double-entry ledger in integer fen: idempotent transfers, no overdraft, reversals.
+
+A balance is never stored: it is the sum of the transfers into an account minus those out of it.
+A debit from an account that may not go negative first locks that account's row, so concurrent
+debits are serialized (PostgreSQL `SELECT ... FOR UPDATE`; SQLite transactions begin IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Row, and_, case, func, insert, literal, or_, select, union_all
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from yibao.adapters.tables import LedgerAccount, LedgerTransfer
+from yibao.domain.errors import InvalidInput
+from yibao.ledger.accounts import AccountRef
+from yibao.ledger.errors import (
+    AlreadyReversed,
+    CrossBookTransfer,
+    IdempotencyConflict,
+    InsufficientFunds,
+    UnknownTransfer,
+)
+
+A = LedgerAccount.__table__
+T = LedgerTransfer.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    id: int
+    key: str
+    book: str
+    debit_account_id: int
+    credit_account_id: int
+    amount_fen: int
+    value_date: dt.date
+    kind: str
+    reverses_id: int | None
+    memo: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLine:
+    transfer_id: int
+    value_date: dt.date
+    kind: str
+    amount_fen: int  # positive into the account, negative out of it
+    memo: str
+
+
+class Ledger:
+    """The ledger as seen from inside one unit of work (one database transaction)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # -- accounts -------------------------------------------------------------------------
+    def account_id(self, ref: AccountRef) -> int:
+        """The id of the account `ref` names, opening it on first use."""
+        found = self._find_account(ref)
+        if found is not None:
+            return found
+        try:
+            with self.session.begin_nested():
+                return int(
+                    self.session.execute(
+                        insert(A)
+                        .values(
+                            book=ref.book,
+                            code=ref.code,
+                            kind=str(ref.kind),
+                            allow_negative=ref.allow_negative,
+                            owner_person_id=ref.owner_person_id,
+                        )
+                        .returning(A.c.id)
+                    ).scalar_one()
+                )
+        except IntegrityError:  # opened concurrently by another transaction
+            found = self._find_account(ref)
+            assert found is not None
+            return found
+
+    def find_account(self, ref: AccountRef) -> int | None:
+        return self._find_account(ref)
+
+    def _find_account(self, ref: AccountRef) -> int | None:
+        found = self.session.execute(
+            select(A.c.id).where(A.c.book == ref.book, A.c.code == ref.code)
+        ).scalar_one_or_none()
+        return None if found is None else int(found)
+
+    # -- moving money -----------------------------------------------------------------------
+    def transfer(
+        self,
+        *,
+        key: str,
+        debit: AccountRef,
+        credit: AccountRef,
+        amount_fen: int,
+        value_date: dt.date,
+        kind: str,
+        memo: str = "",
+    ) -> Transfer:
+        """Move `amount_fen` from `debit` to `credit`, exactly once per `key`."""
+        if debit.book != credit.book:
+            raise CrossBookTransfer("book", f"{debit.book} -> {credit.book}", "mixes two books")
+        if amount_fen <= 0:
+            raise InvalidInput("amount", amount_fen, "must be above zero fen")
+        debit_id, credit_id = self.account_id(debit), self.account_id(credit)
+        return self._post(
+            key=key,
+            book=debit.book,
+            debit_id=debit_id,
+            credit_id=credit_id,
+            amount_fen=amount_fen,
+            value_date=value_date,
+            kind=kind,
+            memo=memo,
+            may_overdraw=debit.allow_negative,
+        )
+
+    def reverse(self, *, original_key: str, key: str, value_date: dt.date, memo: str = "") -> Transfer:
+        """Undo a transfer by posting its mirror image; a transfer is reversed at most once."""
+        original = self.get(original_key)
+        if original is None:
+            raise UnknownTransfer(f"no transfer with key {original_key!r}")
+        existing = self.get(key)
+        if existing is None and self._reversal_of(original.id) is not None:
+            raise AlreadyReversed(f"transfer {original_key!r} was already reversed")
+        may_overdraw = bool(
+            self.session.execute(
+                select(A.c.allow_negative).where(A.c.id == original.credit_account_id)
+            ).scalar_one()
+        )
+        return self._post(
+            key=key,
+            book=original.book,
+            debit_id=original.credit_account_id,
+            credit_id=original.debit_account_id,
+            amount_fen=original.amount_fen,
+            value_date=value_date,
+            kind=f"reversal:{original.kind}",
+            memo=memo,
+            may_overdraw=may_overdraw,
+            reverses_id=original.id,
+        )
+
+    def _post(
+        self,
+        *,
+        key: str,
+        book: str,
+        debit_id: int,
+        credit_id: int,
+        amount_fen: int,
+        value_date: dt.date,
+        kind: str,
+        memo: str,
+        may_overdraw: bool,
+        reverses_id: int | None = None,
+    ) -> Transfer:
+        if not may_overdraw:
+            self._lock_account(debit_id)
+        existing = self.get(key)
+        if existing is not None:
+            return _same_or_conflict(existing, debit_id, credit_id, amount_fen, kind)
+        if not may_overdraw:
+            available = self.balance(debit_id)
+            if available < amount_fen:
+                raise InsufficientFunds(
+                    f"account {debit_id} holds {available} fen, {amount_fen} fen were asked"
+                )
+        values = dict(
+            key=key,
+            book=book,
+            debit_account_id=debit_id,
+            credit_account_id=credit_id,
+            amount_fen=amount_fen,
+            value_date=value_date,
+            kind=kind,
+            memo=memo[:200],
+            reverses_id=reverses_id,
+        )
+        try:
+            with self.session.begin_nested():
+                new_id = self.session.execute(insert(T).values(**values).returning(T.c.id)).scalar_one()
+        except IntegrityError:
+            existing = self.get(key)  # the same key won a race with us
+            if existing is None:
+                raise AlreadyReversed(f"transfer {reverses_id} was already reversed") from None
+            return _same_or_conflict(existing, debit_id, credit_id, amount_fen, kind)
+        return Transfer(id=int(new_id), **values)  # type: ignore[arg-type]
+
+    def _lock_account(self, account_id: int) -> None:
+        self.session.execute(select(A.c.id).where(A.c.id == account_id).with_for_update())
+
+    # -- reading ----------------------------------------------------------------------------
+    def get(self, key: str) -> Transfer | None:
+        row = self.session.execute(select(T).where(T.c.key == key)).one_or_none()
+        return None if row is None else _transfer(row)
+
+    def _reversal_of(self, transfer_id: int) -> int | None:
+        found = self.session.execute(
+            select(T.c.id).where(T.c.reverses_id == transfer_id)
+        ).scalar_one_or_none()
+        return None if found is None else int(found)
+
+    def balance(self, account_id: int, as_of: dt.date | None = None) -> int:
+        """Credits minus debits, up to and including `as_of` if given."""
+        into = select(func.coalesce(func.sum(T.c.amount_fen), 0)).where(
+            T.c.credit_account_id == account_id
+        )
+        out = select(func.coalesce(func.sum(T.c.amount_fen), 0)).where(
+            T.c.debit_account_id == account_id
+        )
+        if as_of is not None:
+            into, out = into.where(T.c.value_date <= as_of), out.where(T.c.value_date <= as_of)
+        return int(self.session.execute(into).scalar_one()) - int(
+            self.session.execute(out).scalar_one()
+        )
+
+    def balance_of(self, ref: AccountRef, as_of: dt.date | None = None) -> int:
+        account_id = self._find_account(ref)
+        return 0 if account_id is None else self.balance(account_id, as_of)
+
+    def history(self, account_id: int, *, since: dt.date | None = None,
+                until: dt.date | None = None) -> list[HistoryLine]:
+        """The account's transfers in posting order, signed from the account's side."""
+        signed = case((T.c.credit_account_id == account_id, T.c.amount_fen), else_=-T.c.amount_fen)
+        query = select(T.c.id, T.c.value_date, T.c.kind, signed.label("amount"), T.c.memo).where(
+            or_(T.c.credit_account_id == account_id, T.c.debit_account_id == account_id)
+        )
+        if since is not None:
+            query = query.where(T.c.value_date >= since)
+        if until is not None:
+            query = query.where(T.c.value_date <= until)
+        rows = self.session.execute(query.order_by(T.c.value_date, T.c.id)).all()
+        return [HistoryLine(r.id, r.value_date, r.kind, int(r.amount), r.memo) for r in rows]
+
+    def balances_by_account(self) -> dict[int, int]:
+        """Every account's balance in one pass over the transfers."""
+        legs = union_all(
+            select(T.c.credit_account_id.label("account_id"), T.c.amount_fen.label("amount")),
+            select(T.c.debit_account_id.label("account_id"), (-T.c.amount_fen).label("amount")),
+        ).subquery()
+        rows = self.session.execute(
+            select(legs.c.account_id, func.sum(legs.c.amount)).group_by(legs.c.account_id)
+        ).all()
+        return {int(account_id): int(total) for account_id, total in rows}
+
+    def accounts(self) -> Sequence[Row[tuple[int, str, str, str, bool]]]:
+        return self.session.execute(
+            select(A.c.id, A.c.book, A.c.code, A.c.kind, A.c.allow_negative).order_by(A.c.id)
+        ).all()
+
+    def misbooked_transfers(self) -> list[int]:
+        """Transfers whose two accounts are not both in the transfer's book."""
+        debit, credit = A.alias("d"), A.alias("c")
+        rows = self.session.execute(
+            select(T.c.id)
+            .join(debit, debit.c.id == T.c.debit_account_id)
+            .join(credit, credit.c.id == T.c.credit_account_id)
+            .where(or_(debit.c.book != T.c.book, credit.c.book != T.c.book))
+        ).scalars()
+        return [int(i) for i in rows]
+
+    def bad_reversals(self) -> list[int]:
+        """Reversals that do not mirror their original exactly."""
+        original = T.alias("o")
+        rows = self.session.execute(
+            select(T.c.id)
+            .join(original, original.c.id == T.c.reverses_id)
+            .where(
+                or_(
+                    original.c.amount_fen != T.c.amount_fen,
+                    original.c.debit_account_id != T.c.credit_account_id,
+                    original.c.credit_account_id != T.c.debit_account_id,
+                )
+            )
+        ).scalars()
+        return [int(i) for i in rows]
+
+    def lowest_running_balances(self) -> dict[int, int]:
+        """For each no-overdraft account, its lowest balance after any posting, if below zero."""
+        legs = union_all(
+            select(T.c.id, T.c.credit_account_id.label("account_id"), T.c.amount_fen.label("amount")),
+            select(T.c.id, T.c.debit_account_id.label("account_id"), (-T.c.amount_fen).label("amount")),
+        ).subquery()
+        running = (
+            select(
+                legs.c.account_id,
+                func.sum(legs.c.amount)
+                .over(partition_by=legs.c.account_id, order_by=legs.c.id)
+                .label("running"),
+            )
+            .join(A, and_(A.c.id == legs.c.account_id, A.c.allow_negative == literal(False)))
+            .subquery()
+        )
+        rows = self.session.execute(
+            select(running.c.account_id, func.min(running.c.running))
+            .group_by(running.c.account_id)
+            .having(func.min(running.c.running) < 0)
+        ).all()
+        return {int(a): int(m) for a, m in rows}
+
+
+def _transfer(row: Row[tuple[object, ...]]) -> Transfer:
+    m = row._mapping
+    return Transfer(
+        id=int(m["id"]),
+        key=str(m["key"]),
+        book=str(m["book"]),
+        debit_account_id=int(m["debit_account_id"]),
+        credit_account_id=int(m["credit_account_id"]),
+        amount_fen=int(m["amount_fen"]),
+        value_date=m["value_date"],
+        kind=str(m["kind"]),
+        reverses_id=None if m["reverses_id"] is None else int(m["reverses_id"]),
+        memo=str(m["memo"]),
+    )
+
+
+def _same_or_conflict(
+    existing: Transfer, debit_id: int, credit_id: int, amount_fen: int, kind: str
+) -> Transfer:
+    """A retry with the same key: same content returns the first result, other content fails."""
+    if (existing.debit_account_id, existing.credit_account_id, existing.amount_fen, existing.kind) != (
+        debit_id,
+        credit_id,
+        amount_fen,
+        kind,
+    ):
+        raise IdempotencyConflict(
+            f"key {existing.key!r} was used for a different transfer "
+            f"({existing.amount_fen} fen, {existing.kind}); use a new key"
+        )
+    return existing

@@ -1,0 +1,150 @@
+"""Contributions: a payment for one person and month, per insurance type, by employer or person."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from yibao.adapters.tables import Contribution, CreditingRun
+from yibao.domain.crediting import MedicalContribution, contribution_amounts, credit_for
+from yibao.domain.errors import Conflict, InvalidInput, NotEnrolled
+from yibao.domain.months import Month
+from yibao.domain.schemes import INSURANCE_TYPES, Scheme
+from yibao.ledger import accounts
+from yibao.services.registry import person_by_id_number, person_label, policy_schedule, scheme_on
+from yibao.services.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class ContributionCmd:
+    id_number: str
+    received_on: dt.date
+    insurances: tuple[str, ...]
+    month: Month | None = None  # monthly schemes
+    year: int | None = None  # residents pay for a calendar year
+    base_fen: int | None = None
+    key: str | None = None  # the payer's reference; a retry with the same key records nothing new
+
+
+@dataclass(frozen=True, slots=True)
+class ContributionReceipt:
+    contribution_id: int
+    scheme: Scheme
+    month: str
+    through_month: str
+    base_fen: int | None
+    medical_employer_fen: int
+    medical_person_fen: int
+    credit_fen: int
+
+
+def normalize_insurances(raw: Iterable[str]) -> tuple[str, ...]:
+    chosen = set()
+    for name in raw:
+        if name not in INSURANCE_TYPES:
+            raise InvalidInput("insurances", name, f"is not one of {', '.join(INSURANCE_TYPES)}")
+        chosen.add(name)
+    if not chosen:
+        raise InvalidInput("insurances", list(raw), "must list at least one insurance type")
+    return tuple(sorted(chosen))
+
+
+def record_contribution(*, uow: UnitOfWork, cmd: ContributionCmd) -> ContributionReceipt:
+    """Record a payment; its medical amounts and the credit it will earn are computed from the
+    policy of the month paid for (back pay is credited under its own month's policy)."""
+    person = person_by_id_number(uow=uow, id_number=cmd.id_number)
+    insurances = normalize_insurances(cmd.insurances)
+    scheme = scheme_on(uow=uow, person_id=person.id, day=cmd.received_on)
+    if scheme is None:
+        raise NotEnrolled(
+            f"{person_label(person)} has no insurance scheme on {cmd.received_on}: "
+            "register the employee or enrol the person first"
+        )
+    _refuse_closed_period(uow, person.area_code, cmd.received_on)
+    first, last = _months_paid(scheme.scheme, cmd)
+    if scheme.scheme is not Scheme.RESIDENT and (cmd.base_fen is None or cmd.base_fen <= 0):
+        raise InvalidInput("base", cmd.base_fen, "is required: the monthly wage base in yuan")
+    policy = policy_schedule(uow=uow, area_code=person.area_code).for_month(first)
+    base = None if scheme.scheme is Scheme.RESIDENT else policy.clamp_base(cmd.base_fen or 0)
+    employer_fen = person_fen = credit = 0
+    if "medical" in insurances and scheme.scheme is not Scheme.RETIREE:
+        employer_fen, person_fen = contribution_amounts(policy, scheme.scheme, base or 0, scheme.tier)
+        credit = credit_for(
+            MedicalContribution(first, scheme.scheme, base or 0, scheme.tier), policy,
+            person.birth_date,
+        )
+    key = cmd.key or f"{person.id}:{first}:{cmd.received_on}:{','.join(insurances)}"
+    values = dict(
+        person_id=person.id,
+        area_code=person.area_code,
+        month=str(first),
+        through_month=str(last),
+        received_on=cmd.received_on,
+        scheme=str(scheme.scheme),
+        tier=scheme.tier,
+        employer_id=scheme.employer_id,
+        base_fen=base,
+        insurances=",".join(insurances),
+        medical_employer_fen=employer_fen,
+        medical_person_fen=person_fen,
+        credit_fen=credit,
+    )
+    existing = uow.session.scalars(select(Contribution).where(Contribution.key == key)).one_or_none()
+    if existing is not None:
+        if any(getattr(existing, k) != v for k, v in values.items()):
+            raise Conflict(f"payment reference {key!r} was recorded with other content")
+        return _receipt(existing)
+    row = Contribution(key=key, **values)
+    uow.session.add(row)
+    uow.session.flush()
+    if employer_fen + person_fen > 0:
+        uow.ledger.transfer(
+            key=f"contribution:{row.id}",
+            debit=accounts.contribution_income(person.area_code),
+            credit=accounts.pooled_fund(person.area_code),
+            amount_fen=employer_fen + person_fen,
+            value_date=cmd.received_on,
+            kind="contribution",
+            memo=f"medical {first}",
+        )
+    return _receipt(row)
+
+
+def _months_paid(scheme: Scheme, cmd: ContributionCmd) -> tuple[Month, Month]:
+    if scheme is Scheme.RESIDENT:
+        if cmd.year is None:
+            raise InvalidInput("year", None, "is required: residents pay for a calendar year")
+        return Month(cmd.year, 1), Month(cmd.year, 12)
+    if cmd.month is None:
+        raise InvalidInput("month", None, "is required: the month paid for, as YYYY-MM")
+    return cmd.month, cmd.month
+
+
+def _refuse_closed_period(uow: UnitOfWork, area_code: str, received_on: dt.date) -> None:
+    """A payment cannot be received on a day whose month-end crediting already ran."""
+    closed = uow.session.scalar(
+        select(func.max(CreditingRun.run_date)).where(
+            CreditingRun.area_code == area_code, CreditingRun.completed_at.is_not(None)
+        )
+    )
+    if closed is not None and received_on <= closed:
+        raise Conflict(
+            f"crediting for area {area_code} already ran on {closed}; "
+            "record the payment as received on a later day"
+        )
+
+
+def _receipt(row: Contribution) -> ContributionReceipt:
+    return ContributionReceipt(
+        contribution_id=row.id,
+        scheme=Scheme(row.scheme),
+        month=row.month,
+        through_month=row.through_month,
+        base_fen=row.base_fen,
+        medical_employer_fen=row.medical_employer_fen,
+        medical_person_fen=row.medical_person_fen,
+        credit_fen=row.credit_fen,
+    )

@@ -1,0 +1,248 @@
+"""The monthly crediting run: set-based, batched, idempotent and resumable.
+
+Every credit is one ledger transfer with the key `credit:c<contribution id>` (or
+`retiree:p<person id>:<month>`); inserting with ON CONFLICT DO NOTHING on that unique key makes a
+re-run, or a run resumed after a crash, credit each contribution exactly once. Each batch is
+its own transaction, so memory stays flat and a killed run loses at most one batch of work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import String, and_, cast, exists, false, func, literal, select, update
+from sqlalchemy.sql import Select
+
+from yibao.adapters.db import insert_skipping_duplicates
+from yibao.adapters.tables import Contribution, CreditingRun, Enrollment, LedgerAccount, LedgerTransfer
+from yibao.domain.months import Month
+from yibao.domain.schemes import Scheme
+from yibao.ledger import accounts
+from yibao.services.registry import policy_schedule, require_area
+from yibao.services.uow import UnitOfWork
+
+C = Contribution.__table__
+E = Enrollment.__table__
+A = LedgerAccount.__table__
+T = LedgerTransfer.__table__
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CreditingSummary:
+    area_code: str
+    month: str
+    run_date: dt.date
+    contributions_credited: int
+    retirees_credited: int
+    credited_fen: int
+    already_complete: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    book: str
+    pooled_fund_id: int
+    since: dt.date | None  # contributions received after this day (the last completed run)
+    retiree_fen: int
+    already_complete: bool
+
+
+def run_crediting(
+    *,
+    uow_factory: Callable[[], UnitOfWork],
+    area_code: str,
+    month: Month,
+    batch_size: int = 50_000,
+    progress: Progress | None = None,
+) -> CreditingSummary:
+    """Credit every medical contribution received by the month's last day and each retiree."""
+    run_date = month.last_day
+    with uow_factory() as uow:
+        plan = _start(uow, area_code, month, run_date)
+        contribution_span = _id_span(uow, _pending_contributions(area_code, run_date, plan.since))
+        retiree_span = _id_span(uow, _retirees_on(area_code, run_date))
+    total = _span_size(contribution_span) + _span_size(retiree_span)
+    done = 0
+    counts = [0, 0]
+    for index, (span, poster) in enumerate(
+        ((contribution_span, _credit_contributions), (retiree_span, _credit_retirees))
+    ):
+        if span is None:
+            continue
+        for low in range(span[0], span[1] + 1, batch_size):
+            high = min(low + batch_size - 1, span[1])
+            with uow_factory() as uow:
+                counts[index] += poster(uow, area_code, run_date, month, plan, low, high)
+            done += high - low + 1
+            if progress is not None:
+                progress(done, total)
+    with uow_factory() as uow:
+        credited_fen = _finish(uow, area_code, month, sum(counts))
+    return CreditingSummary(
+        area_code, str(month), run_date, counts[0], counts[1], credited_fen, plan.already_complete
+    )
+
+
+def _start(uow: UnitOfWork, area_code: str, month: Month, run_date: dt.date) -> _Plan:
+    require_area(uow=uow, area_code=area_code)
+    policy = policy_schedule(uow=uow, area_code=area_code).for_month(month)
+    run = uow.session.scalars(
+        select(CreditingRun).where(CreditingRun.area_code == area_code, CreditingRun.month == str(month))
+    ).one_or_none()
+    if run is None:
+        uow.session.add(CreditingRun(area_code=area_code, month=str(month), run_date=run_date))
+    since = uow.session.scalar(
+        select(func.max(CreditingRun.run_date)).where(
+            CreditingRun.area_code == area_code,
+            CreditingRun.completed_at.is_not(None),
+            CreditingRun.run_date < run_date,
+        )
+    )
+    return _Plan(
+        book=accounts.medical_book(area_code),
+        pooled_fund_id=uow.ledger.account_id(accounts.pooled_fund(area_code)),
+        since=since,
+        retiree_fen=policy.retiree_monthly_fen,
+        already_complete=run is not None and run.completed_at is not None,
+    )
+
+
+def _finish(uow: UnitOfWork, area_code: str, month: Month, credited: int) -> int:
+    month_total = uow.session.scalar(
+        select(func.coalesce(func.sum(T.c.amount_fen), 0)).where(
+            T.c.book == accounts.medical_book(area_code),
+            T.c.value_date == month.last_day,
+            T.c.kind.in_(("crediting", "retiree_crediting")),
+        )
+    )
+    uow.session.execute(
+        update(CreditingRun)
+        .where(CreditingRun.area_code == area_code, CreditingRun.month == str(month))
+        .values(
+            completed_at=func.now(),
+            credited_count=CreditingRun.credited_count + credited,
+            credited_fen=int(month_total or 0),
+        )
+    )
+    return int(month_total or 0)
+
+
+# -- what is pending -----------------------------------------------------------------------
+def _pending_contributions(area_code: str, run_date: dt.date, since: dt.date | None) -> Select:  # type: ignore[type-arg]
+    query = select(C.c.id).where(
+        C.c.area_code == area_code, C.c.received_on <= run_date, C.c.credit_fen > 0
+    )
+    return query if since is None else query.where(C.c.received_on > since)
+
+
+def _retirees_on(area_code: str, run_date: dt.date) -> Select:  # type: ignore[type-arg]
+    return select(E.c.id).where(
+        E.c.area_code == area_code,
+        E.c.scheme == str(Scheme.RETIREE),
+        E.c.starts_on <= run_date,
+        (E.c.ends_on.is_(None)) | (E.c.ends_on > run_date),
+    )
+
+
+def _id_span(uow: UnitOfWork, ids: Select) -> tuple[int, int] | None:  # type: ignore[type-arg]
+    sub = ids.subquery()
+    low, high = uow.session.execute(select(func.min(sub.c.id), func.max(sub.c.id))).one()
+    return None if low is None else (int(low), int(high))
+
+
+def _span_size(span: tuple[int, int] | None) -> int:
+    return 0 if span is None else span[1] - span[0] + 1
+
+
+# -- posting one batch ---------------------------------------------------------------------
+def _credit_contributions(
+    uow: UnitOfWork, area_code: str, run_date: dt.date, month: Month, plan: _Plan, low: int,
+    high: int,
+) -> int:
+    batch = _pending_contributions(area_code, run_date, plan.since).where(C.c.id.between(low, high))
+    pending = batch.with_only_columns(C.c.id, C.c.person_id, C.c.credit_fen, C.c.month).subquery()
+    _open_personal_accounts(uow, plan.book, select(pending.c.person_id))
+    key = literal("credit:c", String) + cast(pending.c.id, String)
+    rows = (
+        select(
+            key,
+            literal(plan.book, String),
+            literal(plan.pooled_fund_id),
+            A.c.id,
+            pending.c.credit_fen,
+            literal(run_date),
+            literal("crediting", String),
+            literal("personal account credit for ", String) + pending.c.month,
+        )
+        .join(A, and_(A.c.owner_person_id == pending.c.person_id, A.c.book == plan.book,
+                      A.c.kind == str(accounts.AccountKind.PERSONAL)))
+        .where(~exists().where(T.c.key == key))
+    )
+    return _insert_transfers(uow, rows)
+
+
+def _credit_retirees(
+    uow: UnitOfWork, area_code: str, run_date: dt.date, month: Month, plan: _Plan, low: int,
+    high: int,
+) -> int:
+    if plan.retiree_fen <= 0:
+        return 0
+    batch = _retirees_on(area_code, run_date).where(E.c.id.between(low, high))
+    retirees = batch.with_only_columns(E.c.person_id).distinct().subquery()
+    _open_personal_accounts(uow, plan.book, select(retirees.c.person_id))
+    key = literal("retiree:p", String) + cast(retirees.c.person_id, String) + literal(f":{month}")
+    rows = (
+        select(
+            key,
+            literal(plan.book, String),
+            literal(plan.pooled_fund_id),
+            A.c.id,
+            literal(plan.retiree_fen),
+            literal(run_date),
+            literal("retiree_crediting", String),
+            literal(f"retiree fixed credit for {month}", String),
+        )
+        .join(A, and_(A.c.owner_person_id == retirees.c.person_id, A.c.book == plan.book,
+                      A.c.kind == str(accounts.AccountKind.PERSONAL)))
+        .where(~exists().where(T.c.key == key))
+    )
+    return _insert_transfers(uow, rows)
+
+
+def _insert_transfers(uow: UnitOfWork, rows: Select) -> int:  # type: ignore[type-arg]
+    columns = ["key", "book", "debit_account_id", "credit_account_id", "amount_fen", "value_date",
+               "kind", "memo"]
+    statement = (
+        insert_skipping_duplicates(uow.dialect, T)
+        .from_select(columns, rows)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    return int(uow.session.connection().execute(statement).rowcount or 0)
+
+
+def _open_personal_accounts(uow: UnitOfWork, book: str, person_ids: Select) -> None:  # type: ignore[type-arg]
+    """Open, in one statement, the personal account of each of these persons that has none."""
+    people = person_ids.subquery()
+    person_id = people.c[0]
+    code = literal(f"{accounts.AccountKind.PERSONAL}:", String) + cast(person_id, String)
+    rows = (
+        select(
+            literal(book, String),
+            code,
+            literal(str(accounts.AccountKind.PERSONAL), String),
+            false(),
+            person_id,
+        )
+        .distinct()
+        .where(~exists().where(A.c.book == book, A.c.code == code))
+    )
+    statement = (
+        insert_skipping_duplicates(uow.dialect, A)
+        .from_select(["book", "code", "kind", "allow_negative", "owner_person_id"], rows)
+        .on_conflict_do_nothing()
+    )
+    uow.session.execute(statement)

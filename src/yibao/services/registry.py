@@ -1,0 +1,301 @@
+"""Registry use cases: areas and policies, employers, institutions, persons, employment, schemes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+
+from yibao.adapters.tables import (
+    Area,
+    AreaPolicy,
+    Employer,
+    Employment,
+    Enrollment,
+    Institution,
+    Person,
+)
+from yibao.domain.errors import (
+    Conflict,
+    InvalidInput,
+    UnknownArea,
+    UnknownEmployer,
+    UnknownInstitution,
+    UnknownPerson,
+)
+from yibao.domain.idnumber import IdNumber
+from yibao.domain.months import Month
+from yibao.domain.policy import PolicySchedule, policy_from_dict, schedule_from_list
+from yibao.domain.schemes import Scheme
+from yibao.services.uow import UnitOfWork
+
+INSTITUTION_KINDS = ("pharmacy", "hospital", "clinic")
+
+
+@dataclass(frozen=True, slots=True)
+class SchemeOnDay:
+    scheme: Scheme
+    tier: str | None
+    employer_id: int | None
+    starts_on: dt.date
+
+
+# -- areas and policies --------------------------------------------------------------------
+def load_area(*, uow: UnitOfWork, document: Mapping[str, Any]) -> PolicySchedule:
+    """Create or extend an area from the FORMAT.md `area` block; returns its full schedule."""
+    if not isinstance(document, Mapping):
+        raise InvalidInput("area", document, "must be a mapping with code, name and policies")
+    code, name = str(document.get("code") or ""), str(document.get("name") or "")
+    if not code.isdigit() or len(code) != 6:
+        raise InvalidInput("area.code", document.get("code"), "must be a 6-digit area code")
+    if not name:
+        raise InvalidInput("area.name", document.get("name"), "is missing")
+    schedule_from_list(document.get("policies") or [])  # validates every policy first
+    area = uow.session.get(Area, code)
+    if area is None:
+        uow.session.add(Area(code=code, name=name))
+    else:
+        area.name = name
+    uow.session.flush()
+    for raw in document["policies"]:
+        month = str(Month.parse(raw["from"]))
+        text = json.dumps(raw, sort_keys=True, default=str)
+        existing = uow.session.scalars(
+            select(AreaPolicy).where(AreaPolicy.area_code == code, AreaPolicy.effective_from == month)
+        ).one_or_none()
+        if existing is None:
+            uow.session.add(AreaPolicy(area_code=code, effective_from=month, document=text))
+        elif policy_from_dict(json.loads(existing.document)) != policy_from_dict(raw):
+            raise Conflict(
+                f"area {code} already has a different policy from {month}; policies are "
+                "effective-dated: load the change with a new `from` month"
+            )
+    uow.session.flush()
+    return policy_schedule(uow=uow, area_code=code)
+
+
+def policy_schedule(*, uow: UnitOfWork, area_code: str) -> PolicySchedule:
+    docs = uow.session.scalars(
+        select(AreaPolicy.document)
+        .where(AreaPolicy.area_code == area_code)
+        .order_by(AreaPolicy.effective_from)
+    ).all()
+    if not docs:
+        raise UnknownArea(f"no planning area {area_code!r} is loaded; run `yibao area load FILE`")
+    return schedule_from_list([json.loads(d) for d in docs])
+
+
+def require_area(*, uow: UnitOfWork, area_code: str) -> Area:
+    area = uow.session.get(Area, area_code)
+    if area is None:
+        raise UnknownArea(f"no planning area {area_code!r} is loaded; run `yibao area load FILE`")
+    return area
+
+
+# -- employers and institutions ------------------------------------------------------------
+def add_employer(*, uow: UnitOfWork, code: str, name: str, area_code: str) -> Employer:
+    require_area(uow=uow, area_code=area_code)
+    existing = uow.session.scalars(select(Employer).where(Employer.code == code)).one_or_none()
+    if existing is not None:
+        return existing
+    employer = Employer(code=code, name=name, area_code=area_code)
+    uow.session.add(employer)
+    uow.session.flush()
+    return employer
+
+
+def register_employer(*, uow: UnitOfWork, code: str, on: dt.date) -> Employer:
+    """The employer registers with the agency (art. 57: within 30 days of establishment)."""
+    employer = employer_by_code(uow=uow, code=code)
+    if employer.registered_on is None or employer.registered_on > on:
+        employer.registered_on = on
+    uow.session.flush()
+    return employer
+
+
+def employer_by_code(*, uow: UnitOfWork, code: str) -> Employer:
+    employer = uow.session.scalars(select(Employer).where(Employer.code == code)).one_or_none()
+    if employer is None:
+        raise UnknownEmployer(f"no employer with code {code!r}")
+    return employer
+
+
+def add_institution(
+    *, uow: UnitOfWork, code: str, name: str, kind: str, area_code: str
+) -> Institution:
+    require_area(uow=uow, area_code=area_code)
+    if kind not in INSTITUTION_KINDS:
+        raise InvalidInput("kind", kind, f"is not one of {', '.join(INSTITUTION_KINDS)}")
+    existing = uow.session.scalars(select(Institution).where(Institution.code == code)).one_or_none()
+    if existing is not None:
+        return existing
+    institution = Institution(code=code, name=name, kind=kind, area_code=area_code)
+    uow.session.add(institution)
+    uow.session.flush()
+    return institution
+
+
+def institution_by_code(*, uow: UnitOfWork, code: str) -> Institution:
+    found = uow.session.scalars(select(Institution).where(Institution.code == code)).one_or_none()
+    if found is None:
+        raise UnknownInstitution(f"no designated institution with code {code!r}")
+    return found
+
+
+# -- persons -------------------------------------------------------------------------------
+def add_person(*, uow: UnitOfWork, id_number: str, name: str, area_code: str) -> Person:
+    """Record an insured person; the ID number is the social security number (art. 58)."""
+    number = IdNumber.parse(id_number)
+    require_area(uow=uow, area_code=area_code)
+    existing = uow.session.scalars(select(Person).where(Person.id_number == number.value)).one_or_none()
+    if existing is not None:
+        return existing
+    person = Person(
+        id_number=number.value,
+        name=name,
+        birth_date=number.birth_date,
+        sex=number.sex,
+        area_code=area_code,
+    )
+    uow.session.add(person)
+    uow.session.flush()
+    return person
+
+
+def person_by_id_number(*, uow: UnitOfWork, id_number: str) -> Person:
+    number = IdNumber.parse(id_number)
+    person = uow.session.scalars(select(Person).where(Person.id_number == number.value)).one_or_none()
+    if person is None:
+        raise UnknownPerson(f"no insured person with ID number {number.masked}")
+    return person
+
+
+# -- employment and schemes ----------------------------------------------------------------
+def hire(*, uow: UnitOfWork, id_number: str, employer_code: str, on: dt.date) -> Employment:
+    person = person_by_id_number(uow=uow, id_number=id_number)
+    employer = employer_by_code(uow=uow, code=employer_code)
+    open_job = _open_employment(uow, person.id, employer.id)
+    if open_job is not None:
+        return open_job
+    job = Employment(person_id=person.id, employer_id=employer.id, hired_on=on)
+    uow.session.add(job)
+    uow.session.flush()
+    return job
+
+
+def register_employee(*, uow: UnitOfWork, id_number: str, employer_code: str, on: dt.date) -> Employment:
+    """The employer registers the person (art. 58: within 30 days of hiring); the employee
+    scheme starts through that employer."""
+    person = person_by_id_number(uow=uow, id_number=id_number)
+    employer = employer_by_code(uow=uow, code=employer_code)
+    job = _open_employment(uow, person.id, employer.id)
+    if job is None:  # registration without a recorded hire: the hire is that day
+        job = Employment(person_id=person.id, employer_id=employer.id, hired_on=on)
+        uow.session.add(job)
+    if job.registered_on is None:
+        job.registered_on = on
+    uow.session.flush()
+    _start_scheme(uow, person, Scheme.EMPLOYEE, None, employer.id, on)
+    return job
+
+
+def leave(*, uow: UnitOfWork, id_number: str, employer_code: str, on: dt.date) -> None:
+    """Employment ends, and with it the employee scheme through that employer."""
+    person = person_by_id_number(uow=uow, id_number=id_number)
+    employer = employer_by_code(uow=uow, code=employer_code)
+    job = _open_employment(uow, person.id, employer.id)
+    if job is None:
+        raise Conflict(f"{person_label(person)} is not employed by {employer_code} on {on}")
+    job.left_on = on
+    uow.session.execute(
+        update(Enrollment)
+        .where(
+            Enrollment.person_id == person.id,
+            Enrollment.employer_id == employer.id,
+            Enrollment.ends_on.is_(None),
+        )
+        .values(ends_on=on)
+    )
+    uow.session.flush()
+
+
+def enroll(
+    *, uow: UnitOfWork, id_number: str, scheme: str, on: dt.date, tier: str | None = None
+) -> None:
+    """The person's own scheme changes from `on` (flexible with a tier, resident, retiree)."""
+    person = person_by_id_number(uow=uow, id_number=id_number)
+    try:
+        chosen = Scheme(scheme)
+    except ValueError:
+        raise InvalidInput("scheme", scheme, "is not flexible, resident or retiree") from None
+    if chosen is Scheme.EMPLOYEE:
+        raise InvalidInput("scheme", scheme, "starts with `register_employee` by the employer")
+    if chosen is Scheme.FLEXIBLE:
+        if not tier:
+            raise InvalidInput("tier", tier, "is required for the flexible scheme")
+        policy_schedule(uow=uow, area_code=person.area_code).for_month(Month.of(on)).tier(tier)
+    elif tier:
+        raise InvalidInput("tier", tier, "applies to the flexible scheme only")
+    _start_scheme(uow, person, chosen, tier, None, on)
+
+
+def scheme_on(*, uow: UnitOfWork, person_id: int, day: dt.date) -> SchemeOnDay | None:
+    """The scheme a person was in on `day`, if any."""
+    row = uow.session.scalars(
+        select(Enrollment)
+        .where(
+            Enrollment.person_id == person_id,
+            Enrollment.starts_on <= day,
+            (Enrollment.ends_on.is_(None)) | (Enrollment.ends_on > day),
+        )
+        .order_by(Enrollment.starts_on.desc(), Enrollment.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if row is None:
+        return None
+    return SchemeOnDay(Scheme(row.scheme), row.tier, row.employer_id, row.starts_on)
+
+
+def _start_scheme(
+    uow: UnitOfWork, person: Person, scheme: Scheme, tier: str | None, employer_id: int | None,
+    on: dt.date,
+) -> None:
+    current = scheme_on(uow=uow, person_id=person.id, day=on)
+    if current is not None and (current.scheme, current.tier, current.employer_id) == (
+        scheme, tier, employer_id,
+    ):
+        return  # already so: a retry changes nothing
+    uow.session.execute(
+        update(Enrollment)
+        .where(Enrollment.person_id == person.id, Enrollment.ends_on.is_(None))
+        .values(ends_on=on)
+    )
+    uow.session.add(
+        Enrollment(
+            person_id=person.id,
+            area_code=person.area_code,
+            scheme=str(scheme),
+            tier=tier,
+            employer_id=employer_id,
+            starts_on=on,
+        )
+    )
+    uow.session.flush()
+
+
+def _open_employment(uow: UnitOfWork, person_id: int, employer_id: int) -> Employment | None:
+    return uow.session.scalars(
+        select(Employment).where(
+            Employment.person_id == person_id,
+            Employment.employer_id == employer_id,
+            Employment.left_on.is_(None),
+        )
+    ).first()
+
+
+def person_label(person: Person) -> str:
+    return f"{person.name} ({IdNumber(person.id_number).masked})"
