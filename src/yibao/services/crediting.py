@@ -220,8 +220,9 @@ def _insert_transfers(uow: UnitOfWork, rows: Select) -> int:  # type: ignore[typ
         insert_skipping_duplicates(uow.dialect, T)
         .from_select(columns, rows)
         .on_conflict_do_nothing(index_elements=["key"])
+        .returning(T.c.id)  # counted here: psycopg reports no rowcount for INSERT ... SELECT
     )
-    return int(uow.session.connection().execute(statement).rowcount or 0)
+    return len(uow.session.execute(statement).all())
 
 
 def _open_personal_accounts(uow: UnitOfWork, book: str, person_ids: Select) -> None:  # type: ignore[type-arg]

@@ -1,0 +1,53 @@
+"""What every CLI command shares: the --db option, error reporting, and yuan formatting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from yibao.bootstrap import App, bootstrap
+from yibao.domain.errors import InvalidInput, NotFound, YibaoError
+
+console = Console()
+err_console = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (default: YIBAO_DATABASE_URL or sqlite:///yibao.db)."),
+]
+
+EXIT_REFUSED = 1  # the request was understood and refused (insufficient funds, ...)
+EXIT_BAD_INPUT = 2  # the request itself was wrong (invalid ID number, unknown area, ...)
+
+
+def exit_code_for(error: YibaoError) -> int:
+    return EXIT_BAD_INPUT if isinstance(error, InvalidInput | NotFound) else EXIT_REFUSED
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn a domain error into one clear line on stderr and the matching exit code."""
+    try:
+        yield
+    except YibaoError as error:
+        err_console.print(f"[bold red]error[/] [{error.code}] {error.message}", highlight=False)
+        raise typer.Exit(exit_code_for(error)) from None
+
+
+def open_app(db: str | None) -> App:
+    with reported_errors():
+        return bootstrap(db)
+
+
+def run(db: str | None, action: Callable[[App], None]) -> None:
+    """Open the database and run `action`, reporting domain errors cleanly."""
+    app = open_app(db)
+    try:
+        with reported_errors():
+            action(app)
+    finally:
+        app.engine.dispose()
