@@ -12,8 +12,8 @@ from rich.console import Console
 from yibao.bootstrap import App, bootstrap
 from yibao.domain.errors import InvalidInput, NotFound, YibaoError
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,

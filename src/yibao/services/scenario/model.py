@@ -1,0 +1,209 @@
+"""A scenario file read into plain values, with the line of every event for error messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from yibao.domain.errors import InvalidInput, YibaoError
+from yibao.domain.idnumber import IdNumber
+from yibao.domain.months import parse_date
+from yibao.domain.policy import schedule_from_list
+
+CHANNELS = ("web", "hotline", "pos", "terminal", "bank_counter", "atm")
+
+# the fields each event needs (beyond date and do)
+EVENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "register_employer": ("employer",),
+    "hire": ("person", "employer"),
+    "register_employee": ("person", "employer"),
+    "leave": ("person", "employer"),
+    "enroll": ("person", "scheme"),
+    "contribute": ("person", "insurances"),
+    "issue_card": ("person", "card"),
+    "activate_card": ("person",),
+    "activate_financial": ("person",),
+    "report_loss": ("person",),
+    "replace_card": ("person", "card"),
+    "deposit": ("person", "amount"),
+    "withdraw": ("person", "amount"),
+    "bind_family": ("person", "member", "relation"),
+    "spend": ("person", "institution", "amount", "ref"),
+    "refund": ("ref",),
+}
+
+
+class MalformedScenario(YibaoError):
+    """The file cannot be replayed at all; `line` points at the problem."""
+
+    code = "malformed_scenario"
+
+    def __init__(self, path: str, line: int | None, problem: str) -> None:
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {problem}")
+        self.line = line
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    line: int
+    date: dt.date
+    do: str
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    line: int
+    person: str
+    as_of: dt.date
+    channel: str
+    expect: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    path: str
+    name: str
+    area: Mapping[str, Any]
+    employers: list[Mapping[str, Any]]
+    institutions: list[Mapping[str, Any]]
+    persons: list[Mapping[str, Any]]
+    events: list[Event]
+    queries: list[Query]
+    expect_rejections: list[str] | None = field(default=None)
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Safe YAML loader that remembers the line of every mapping as `__line__`."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _strip_lines(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_lines(v) for k, v in value.items() if k != "__line__"}
+    if isinstance(value, list):
+        return [_strip_lines(v) for v in value]
+    return value
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate a scenario file; any problem raises MalformedScenario with its line."""
+    name = str(path)
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506
+    except OSError as error:
+        raise MalformedScenario(name, None, f"cannot be read: {error}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise MalformedScenario(name, mark.line + 1 if mark else None, f"bad YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise MalformedScenario(name, None, "must be a mapping with area, persons, events, queries")
+    return _parse(name, raw)
+
+
+def _parse(path: str, raw: dict[str, Any]) -> Scenario:
+    def fail(node: Any, problem: str) -> MalformedScenario:
+        line = node.get("__line__") if isinstance(node, dict) else None
+        return MalformedScenario(path, line, problem)
+
+    for key in ("area", "persons", "events", "queries"):
+        if key not in raw:
+            raise fail(raw, f"the `{key}` section is missing")
+    area = raw["area"]
+    try:
+        schedule_from_list(_strip_lines((area or {}).get("policies") or []))
+    except YibaoError as error:
+        raise fail(area, f"area policy: {error.message}") from None
+    persons = _list(raw, "persons", fail)
+    for person in persons:
+        _id_number(person, "id", fail)
+    events, last = [], None
+    for item in _list(raw, "events", fail):
+        event = _event(item, fail)
+        if last is not None and event.date < last:
+            raise fail(item, f"event date {event.date} is before the previous event ({last})")
+        last = event.date
+        events.append(event)
+    queries = [_query(item, fail) for item in _list(raw, "queries", fail)]
+    rejections = raw.get("expect_rejections")
+    if rejections is not None and not isinstance(rejections, list):
+        raise fail(raw, "`expect_rejections` must be a list of codes")
+    return Scenario(
+        path=path,
+        name=str(raw.get("name") or path),
+        area=_strip_lines(area),
+        employers=[_strip_lines(e) for e in _list(raw, "employers", fail, required=False)],
+        institutions=[_strip_lines(i) for i in _list(raw, "institutions", fail, required=False)],
+        persons=[_strip_lines(p) for p in persons],
+        events=events,
+        queries=queries,
+        expect_rejections=None if rejections is None else [str(r) for r in rejections],
+    )
+
+
+def _list(raw: dict[str, Any], key: str, fail: Any, *, required: bool = True) -> list[Any]:
+    value = raw.get(key)
+    if value is None and not required:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise fail(raw, f"`{key}` must be a list of mappings")
+    return value
+
+
+def _id_number(item: dict[str, Any], key: str, fail: Any) -> str:
+    if key not in item:
+        raise fail(item, f"`{key}` is missing")
+    try:
+        return IdNumber.parse(item[key], field=key).value
+    except InvalidInput as error:
+        raise fail(item, error.message) from None
+
+
+def _event(item: dict[str, Any], fail: Any) -> Event:
+    if "date" not in item or "do" not in item:
+        raise fail(item, "an event needs `date` and `do`")
+    kind = str(item["do"])
+    if kind not in EVENT_FIELDS:
+        raise fail(item, f"unknown event `do: {kind}` (known: {', '.join(EVENT_FIELDS)})")
+    for needed in EVENT_FIELDS[kind]:
+        if needed not in item:
+            raise fail(item, f"`{kind}` needs the field `{needed}`")
+    for key in ("person", "member", "beneficiary"):
+        if key in item:
+            _id_number(item, key, fail)
+    try:
+        day = parse_date(item["date"])
+    except InvalidInput as error:
+        raise fail(item, error.message) from None
+    return Event(item["__line__"], day, kind, _strip_lines(item))
+
+
+def _query(item: dict[str, Any], fail: Any) -> Query:
+    for needed in ("person", "as_of", "channel"):
+        if needed not in item:
+            raise fail(item, f"a query needs `{needed}`")
+    if item["channel"] not in CHANNELS:
+        raise fail(item, f"channel {item['channel']!r} is not one of {', '.join(CHANNELS)}")
+    try:
+        as_of = parse_date(item["as_of"], field="as_of")
+    except InvalidInput as error:
+        raise fail(item, error.message) from None
+    expect = item.get("expect") or {}
+    if not isinstance(expect, dict):
+        raise fail(item, "`expect` must be a mapping")
+    return Query(item["__line__"], _id_number(item, "person", fail), as_of, str(item["channel"]),
+                 _strip_lines(expect))

@@ -1,0 +1,269 @@
+"""Replay a scenario through the real services, month-end runs included, and answer its queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from yibao.bootstrap import App
+from yibao.domain.errors import InvalidInput, YibaoError
+from yibao.domain.money import fen_to_yuan, yuan_to_fen
+from yibao.domain.months import Month
+from yibao.services import inquiry, registry
+from yibao.services.contributions import ContributionCmd, record_contribution
+from yibao.services.crediting import run_crediting
+from yibao.services.scenario.model import Event, Query, Scenario
+from yibao.services.uow import UnitOfWork
+
+# codes FORMAT.md allows in `expect_rejections`; anything else is reported as invalid_input
+REJECTION_CODES = frozenset({
+    "no_card", "card_not_activated", "card_reported_lost", "not_family_member",
+    "financial_not_activated", "insufficient_funds", "unknown_ref", "not_enrolled",
+    "already_refunded", "unknown_person", "unknown_employer", "unknown_institution",
+    "invalid_input",
+})
+
+
+@dataclass
+class Rejection:
+    line: int
+    date: dt.date
+    do: str
+    code: str
+    message: str
+
+
+@dataclass
+class Answer:
+    query: Query
+    medical_fen: int
+    financial_fen: int
+    shown_fen: int
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+@dataclass
+class Replay:
+    scenario: Scenario
+    answers: list[Answer] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+
+    @property
+    def rejections_ok(self) -> bool:
+        expected = self.scenario.expect_rejections
+        return expected is None or expected == [r.code for r in self.rejections]
+
+    @property
+    def ok(self) -> bool:
+        return all(a.ok for a in self.answers) and self.rejections_ok and not self.unsupported
+
+
+Handler = Callable[[UnitOfWork, Event], None]
+
+
+def replay(scenario: Scenario, engine: Engine) -> Replay:
+    """Apply every event in order; answer each query as at the end of its `as_of` day."""
+    app = App(engine)
+    result = Replay(scenario)
+    area_code = str(scenario.area["code"])
+    _set_up(app, scenario, area_code)
+    clock = _MonthEndClock(app, area_code)
+    queries = sorted(scenario.queries, key=lambda q: q.as_of)
+    for event in scenario.events:
+        while queries and queries[0].as_of < event.date:
+            result.answers.append(_answer(app, clock, queries.pop(0)))
+        clock.run_month_ends_before(event.date)
+        _apply(app, event, result)
+    for query in queries:
+        result.answers.append(_answer(app, clock, query))
+    result.answers.sort(key=lambda a: scenario.queries.index(a.query))
+    return result
+
+
+def _set_up(app: App, scenario: Scenario, area_code: str) -> None:
+    with app.uow() as uow:
+        registry.load_area(uow=uow, document=scenario.area)
+        for employer in scenario.employers:
+            registry.add_employer(uow=uow, code=str(employer["code"]),
+                                  name=str(employer.get("name", "")), area_code=area_code)
+        for institution in scenario.institutions:
+            registry.add_institution(uow=uow, code=str(institution["code"]),
+                                     name=str(institution.get("name", "")),
+                                     kind=str(institution.get("kind", "")), area_code=area_code)
+        for person in scenario.persons:
+            registry.add_person(uow=uow, id_number=str(person["id"]),
+                                name=str(person.get("name", "")), area_code=area_code)
+
+
+class _MonthEndClock:
+    """Runs the month-end crediting of every month whose last day has passed."""
+
+    def __init__(self, app: App, area_code: str) -> None:
+        self.app, self.area_code = app, area_code
+        self.next_month: Month | None = None
+
+    def run_month_ends_before(self, day: dt.date) -> None:
+        self._run_through(lambda month: month.last_day < day, day)
+
+    def run_month_ends_through(self, day: dt.date) -> None:
+        self._run_through(lambda month: month.last_day <= day, day)
+
+    def _run_through(self, due: Callable[[Month], bool], day: dt.date) -> None:
+        if self.next_month is None:
+            self.next_month = Month.of(day)
+        while due(self.next_month):
+            run_crediting(uow_factory=self.app.uow, area_code=self.area_code, month=self.next_month)
+            self.next_month = self.next_month.plus(1)
+
+
+def _apply(app: App, event: Event, result: Replay) -> None:
+    handler = HANDLERS.get(event.do)
+    if handler is None:
+        result.unsupported.append(
+            f"line {event.line}: event `{event.do}` is not supported yet "
+            "(cards and settlement come with a later issue)"
+        )
+        return
+    try:
+        with app.uow() as uow:
+            handler(uow, event)
+    except YibaoError as error:
+        code = error.code if error.code in REJECTION_CODES else "invalid_input"
+        result.rejections.append(Rejection(event.line, event.date, event.do, code, error.message))
+
+
+def _answer(app: App, clock: _MonthEndClock, query: Query) -> Answer:
+    clock.run_month_ends_through(query.as_of)
+    try:
+        with app.uow() as uow:
+            found = inquiry.balances(uow=uow, id_number=query.person, as_of=query.as_of,
+                                     channel=query.channel)
+    except YibaoError as error:
+        return Answer(query, 0, 0, 0, failures=[f"cannot answer: {error.message}"])
+    answer = Answer(query, found.medical_fen, found.financial_fen, found.shown_fen)
+    answer.failures = compare(answer, query.expect)
+    return answer
+
+
+def compare(answer: Answer, expect: dict[str, Any] | Any) -> list[str]:
+    """What in `expect` the answer does not satisfy, one sentence each."""
+    failures = []
+    actual = {"medical_balance": answer.medical_fen, "financial_balance": answer.financial_fen,
+              "shown_balance": answer.shown_fen}
+    for key, value in actual.items():
+        if key in expect:
+            try:
+                wanted = yuan_to_fen(expect[key], field=key, allow_negative=True)
+            except InvalidInput as error:
+                failures.append(error.message)
+                continue
+            if wanted != value:
+                failures.append(f"{key}: expected {fen_to_yuan(wanted)}, got {fen_to_yuan(value)}")
+    codes = {f["code"] for f in answer.findings}
+    for code in expect.get("causes") or []:
+        if code not in codes:
+            failures.append(f"cause {code} expected, not found")
+    for code in expect.get("not_causes") or []:
+        if code in codes:
+            failures.append(f"cause {code} found, expected absent")
+    return failures
+
+
+# -- event handlers: each is one call of a real service -------------------------------------
+def _person(event: Event) -> str:
+    return str(event.fields["person"])
+
+
+def _register_employer(uow: UnitOfWork, event: Event) -> None:
+    registry.register_employer(uow=uow, code=str(event.fields["employer"]), on=event.date)
+
+
+def _hire(uow: UnitOfWork, event: Event) -> None:
+    registry.hire(uow=uow, id_number=_person(event), employer_code=str(event.fields["employer"]),
+                  on=event.date)
+
+
+def _register_employee(uow: UnitOfWork, event: Event) -> None:
+    registry.register_employee(uow=uow, id_number=_person(event),
+                               employer_code=str(event.fields["employer"]), on=event.date)
+
+
+def _leave(uow: UnitOfWork, event: Event) -> None:
+    registry.leave(uow=uow, id_number=_person(event), employer_code=str(event.fields["employer"]),
+                   on=event.date)
+
+
+def _enroll(uow: UnitOfWork, event: Event) -> None:
+    tier = event.fields.get("tier")
+    registry.enroll(uow=uow, id_number=_person(event), scheme=str(event.fields["scheme"]),
+                    tier=None if tier is None else str(tier), on=event.date)
+
+
+def _contribute(uow: UnitOfWork, event: Event) -> None:
+    fields = event.fields
+    insurances = fields["insurances"]
+    if not isinstance(insurances, list):
+        raise InvalidInput("insurances", insurances, "must be a list of insurance types")
+    year = fields.get("year")
+    cmd = ContributionCmd(
+        id_number=_person(event),
+        received_on=event.date,
+        insurances=tuple(str(i) for i in insurances),
+        month=Month.parse(fields["month"]) if "month" in fields else None,
+        year=None if year is None else int(year),
+        base_fen=yuan_to_fen(fields["base"], field="base") if "base" in fields else None,
+        key=f"scenario-line-{event.line}",
+    )
+    record_contribution(uow=uow, cmd=cmd)
+
+
+HANDLERS: dict[str, Handler] = {
+    "register_employer": _register_employer,
+    "hire": _hire,
+    "register_employee": _register_employee,
+    "leave": _leave,
+    "enroll": _enroll,
+    "contribute": _contribute,
+}
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    q = answer.query
+    return {
+        "person": q.person,
+        "as_of": q.as_of.isoformat(),
+        "channel": q.channel,
+        "medical_balance": fen_to_yuan(answer.medical_fen),
+        "financial_balance": fen_to_yuan(answer.financial_fen),
+        "shown_balance": fen_to_yuan(answer.shown_fen),
+        "findings": answer.findings,
+        "expect": q.expect,
+        "ok": answer.ok,
+        "failures": answer.failures,
+    }
+
+
+def replay_json(result: Replay) -> dict[str, Any]:
+    return {
+        "scenario": result.scenario.name,
+        "answers": [answer_json(a) for a in result.answers],
+        "rejections": [
+            {"line": r.line, "date": r.date.isoformat(), "do": r.do, "code": r.code,
+             "message": r.message}
+            for r in result.rejections
+        ],
+        "expect_rejections": result.scenario.expect_rejections,
+        "rejections_ok": result.rejections_ok,
+        "unsupported": result.unsupported,
+        "ok": result.ok,
+    }
