@@ -22,6 +22,8 @@ app = typer.Typer(help="Monthly crediting of personal accounts.", no_args_is_hel
 def run_command(
     month: Annotated[str, typer.Option("--month", help="The month to credit, YYYY-MM.")],
     area: Annotated[str | None, typer.Option("--area", help="Area code (default: all).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1,
+                                            help="Contributions per transaction.")] = 50_000,
     db: DbOption = None,
 ) -> None:
     """Credit every contribution received by the month's last day, and each retiree.
@@ -45,7 +47,7 @@ def run_command(
                     bar.update(task, completed=done, total=total)
 
                 summary = run_crediting(uow_factory=app_.uow, area_code=code, month=chosen,
-                                        progress=advance)
+                                        batch_size=batch_size, progress=advance)
             console.print(
                 f"area {code} {chosen}: {summary.contributions_credited} contributions and "
                 f"{summary.retirees_credited} retirees credited now; month total "
