@@ -13,7 +13,11 @@ SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 def yibao(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "yibao.entrypoints.cli.main", *args],
-        capture_output=True, text=True, cwd=cwd, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        check=False,
     )
 
 
@@ -28,8 +32,9 @@ def test_scenario_run_json_answers_with_yuan_strings() -> None:
 def test_a_malformed_file_exits_2_naming_the_line(tmp_path: Path) -> None:
     text = (SCENARIOS / "06_resident_scheme.yaml").read_text(encoding="utf-8")
     broken = tmp_path / "broken.yaml"
-    broken.write_text(text.replace('"420115199508086626", name', '"420115199508086627", name'),
-                      encoding="utf-8")
+    broken.write_text(
+        text.replace('"420115199508086626", name', '"420115199508086627", name'), encoding="utf-8"
+    )
     done = yibao("scenario", "check", str(broken))
     assert done.returncode == 2
     assert "broken.yaml:" in done.stderr
@@ -59,8 +64,8 @@ def _balances_only(tmp_path: Path, medical: str) -> Path:
     head = text.split("queries:")[0]
     path = tmp_path / "balances.yaml"
     path.write_text(
-        head + "queries:\n  - person: \"420111197801093310\"\n    as_of: 2022-08-02\n"
-        f"    channel: web\n    expect: {{medical_balance: \"{medical}\"}}\n",
+        head + 'queries:\n  - person: "420111197801093310"\n    as_of: 2022-08-02\n'
+        f'    channel: web\n    expect: {{medical_balance: "{medical}"}}\n',
         encoding="utf-8",
     )
     return path

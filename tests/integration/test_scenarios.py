@@ -17,8 +17,11 @@ from yibao.services.scenario.model import load_scenario
 from yibao.services.scenario.replay import HANDLERS, replay
 
 SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
-BALANCE_KEYS = {"medical_balance": "medical_fen", "financial_balance": "financial_fen",
-                "shown_balance": "shown_fen"}
+BALANCE_KEYS = {
+    "medical_balance": "medical_fen",
+    "financial_balance": "financial_fen",
+    "shown_balance": "shown_fen",
+}
 
 
 def _files_with_supported_events() -> list[Path]:

@@ -22,7 +22,9 @@ class MedicalContribution:
     tier: str | None = None
 
 
-def contribution_amounts(policy: Policy, scheme: Scheme, base_fen: int, tier: str | None) -> tuple[int, int]:
+def contribution_amounts(
+    policy: Policy, scheme: Scheme, base_fen: int, tier: str | None
+) -> tuple[int, int]:
     """(employer part, person's part) of a month's medical contribution, in fen."""
     base = Decimal(policy.clamp_base(base_fen))
     if scheme is Scheme.EMPLOYEE:

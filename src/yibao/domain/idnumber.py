@@ -35,7 +35,9 @@ class IdNumber:
         try:
             dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
         except ValueError:
-            raise InvalidInput(field, mask(text), "holds a birth date that does not exist") from None
+            raise InvalidInput(
+                field, mask(text), "holds a birth date that does not exist"
+            ) from None
         return cls(text)
 
     @property
@@ -67,6 +69,6 @@ def mask(id_number: str) -> str:
 
 
 def make_id_number(region: str, birth: dt.date, sequence: int) -> str:
-    """Build a valid ID number (for demo data and tests): 6-digit region, birth, 3-digit sequence."""
+    """A valid ID number (demo data, tests): 6-digit region, birth date, 3-digit sequence."""
     first17 = f"{region}{birth:%Y%m%d}{sequence % 1000:03d}"
     return first17 + check_character(first17)

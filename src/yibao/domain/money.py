@@ -1,4 +1,4 @@
-"""Money is an integer number of fen (1/100 yuan); yuan strings such as "12.30" only at the edges."""
+"""Money is an integer number of fen (1/100 yuan); yuan strings like "12.30" only at the edges."""
 
 from __future__ import annotations
 

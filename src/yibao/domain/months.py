@@ -68,7 +68,9 @@ def parse_date(value: object, *, field: str = "date") -> dt.date:
     try:
         return dt.date.fromisoformat(str(value).strip())
     except ValueError:
-        raise InvalidInput(field, value, "is not a date that exists; write it as YYYY-MM-DD") from None
+        raise InvalidInput(
+            field, value, "is not a date that exists; write it as YYYY-MM-DD"
+        ) from None
 
 
 def is_month_end(day: dt.date) -> bool:

@@ -87,7 +87,9 @@ class PolicySchedule:
         return current
 
     def earlier_than(self, month: Month) -> tuple[Policy, ...]:
-        return tuple(p for p in self.policies if p.effective_from < self.for_month(month).effective_from)
+        return tuple(
+            p for p in self.policies if p.effective_from < self.for_month(month).effective_from
+        )
 
 
 def _require(block: Mapping[str, Any], key: str, path: str) -> Any:
@@ -116,10 +118,10 @@ def policy_from_dict(raw: Mapping[str, Any], *, path: str = "policy") -> Policy:
     tiers = tuple(
         FlexibleTier(
             code=str(_require(t, "code", f"{path}.flexible.tiers")),
-            rate=parse_rate(_require(t, "rate", f"{path}.flexible.tiers"), field=f"{path}.tier.rate"),
-            account_rate=parse_rate(
-                t.get("account_rate", 0), field=f"{path}.tier.account_rate"
+            rate=parse_rate(
+                _require(t, "rate", f"{path}.flexible.tiers"), field=f"{path}.tier.rate"
             ),
+            account_rate=parse_rate(t.get("account_rate", 0), field=f"{path}.tier.account_rate"),
         )
         for t in (raw.get("flexible") or {}).get("tiers") or []
     )

@@ -19,11 +19,13 @@ def check_ledger(ledger: Ledger) -> list[Problem]:
     problems: list[Problem] = []
     balances = ledger.balances_by_account()
     book_totals: dict[str, int] = defaultdict(int)
-    for account_id, book, code, _kind, allow_negative in ledger.accounts():
-        balance = balances.get(account_id, 0)
-        book_totals[book] += balance
-        if not allow_negative and balance < 0:
-            problems.append(Problem("no_negative", f"{book} {code} holds {balance} fen"))
+    for account in ledger.accounts():
+        balance = balances.get(account.id, 0)
+        book_totals[account.book] += balance
+        if not account.allow_negative and balance < 0:
+            problems.append(
+                Problem("no_negative", f"{account.book} {account.code} holds {balance} fen")
+            )
     for book, total in sorted(book_totals.items()):
         if total != 0:
             problems.append(Problem("book_sums_to_zero", f"{book} sums to {total} fen"))

@@ -8,10 +8,10 @@ debits are serialized (PostgreSQL `SELECT ... FOR UPDATE`; SQLite transactions b
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import Row, and_, case, func, insert, literal, or_, select, union_all
+from sqlalchemy import Row, Table, and_, case, func, insert, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,8 +26,8 @@ from yibao.ledger.errors import (
     UnknownTransfer,
 )
 
-A = LedgerAccount.__table__
-T = LedgerTransfer.__table__
+A = cast(Table, LedgerAccount.__table__)
+T = cast(Table, LedgerTransfer.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,15 @@ class Transfer:
     kind: str
     reverses_id: int | None
     memo: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    id: int
+    book: str
+    code: str
+    kind: str
+    allow_negative: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +133,9 @@ class Ledger:
             may_overdraw=debit.allow_negative,
         )
 
-    def reverse(self, *, original_key: str, key: str, value_date: dt.date, memo: str = "") -> Transfer:
+    def reverse(
+        self, *, original_key: str, key: str, value_date: dt.date, memo: str = ""
+    ) -> Transfer:
         """Undo a transfer by posting its mirror image; a transfer is reversed at most once."""
         original = self.get(original_key)
         if original is None:
@@ -188,7 +199,9 @@ class Ledger:
         )
         try:
             with self.session.begin_nested():
-                new_id = self.session.execute(insert(T).values(**values).returning(T.c.id)).scalar_one()
+                new_id = self.session.execute(
+                    insert(T).values(**values).returning(T.c.id)
+                ).scalar_one()
         except IntegrityError:
             existing = self.get(key)  # the same key won a race with us
             if existing is None:
@@ -228,8 +241,9 @@ class Ledger:
         account_id = self._find_account(ref)
         return 0 if account_id is None else self.balance(account_id, as_of)
 
-    def history(self, account_id: int, *, since: dt.date | None = None,
-                until: dt.date | None = None) -> list[HistoryLine]:
+    def history(
+        self, account_id: int, *, since: dt.date | None = None, until: dt.date | None = None
+    ) -> list[HistoryLine]:
         """The account's transfers in posting order, signed from the account's side."""
         signed = case((T.c.credit_account_id == account_id, T.c.amount_fen), else_=-T.c.amount_fen)
         query = select(T.c.id, T.c.value_date, T.c.kind, signed.label("amount"), T.c.memo).where(
@@ -253,10 +267,11 @@ class Ledger:
         ).all()
         return {int(account_id): int(total) for account_id, total in rows}
 
-    def accounts(self) -> Sequence[Row[tuple[int, str, str, str, bool]]]:
-        return self.session.execute(
+    def accounts(self) -> list[AccountInfo]:
+        rows = self.session.execute(
             select(A.c.id, A.c.book, A.c.code, A.c.kind, A.c.allow_negative).order_by(A.c.id)
         ).all()
+        return [AccountInfo(int(r[0]), str(r[1]), str(r[2]), str(r[3]), bool(r[4])) for r in rows]
 
     def misbooked_transfers(self) -> list[int]:
         """Transfers whose two accounts are not both in the transfer's book."""
@@ -288,8 +303,12 @@ class Ledger:
     def lowest_running_balances(self) -> dict[int, int]:
         """For each no-overdraft account, its lowest balance after any posting, if below zero."""
         legs = union_all(
-            select(T.c.id, T.c.credit_account_id.label("account_id"), T.c.amount_fen.label("amount")),
-            select(T.c.id, T.c.debit_account_id.label("account_id"), (-T.c.amount_fen).label("amount")),
+            select(
+                T.c.id, T.c.credit_account_id.label("account_id"), T.c.amount_fen.label("amount")
+            ),
+            select(
+                T.c.id, T.c.debit_account_id.label("account_id"), (-T.c.amount_fen).label("amount")
+            ),
         ).subquery()
         running = (
             select(
@@ -329,7 +348,12 @@ def _same_or_conflict(
     existing: Transfer, debit_id: int, credit_id: int, amount_fen: int, kind: str
 ) -> Transfer:
     """A retry with the same key: same content returns the first result, other content fails."""
-    if (existing.debit_account_id, existing.credit_account_id, existing.amount_fen, existing.kind) != (
+    if (
+        existing.debit_account_id,
+        existing.credit_account_id,
+        existing.amount_fen,
+        existing.kind,
+    ) != (
         debit_id,
         credit_id,
         amount_fen,

@@ -71,9 +71,12 @@ def record_contribution(*, uow: UnitOfWork, cmd: ContributionCmd) -> Contributio
     base = None if scheme.scheme is Scheme.RESIDENT else policy.clamp_base(cmd.base_fen or 0)
     employer_fen = person_fen = credit = 0
     if "medical" in insurances and scheme.scheme is not Scheme.RETIREE:
-        employer_fen, person_fen = contribution_amounts(policy, scheme.scheme, base or 0, scheme.tier)
+        employer_fen, person_fen = contribution_amounts(
+            policy, scheme.scheme, base or 0, scheme.tier
+        )
         credit = credit_for(
-            MedicalContribution(first, scheme.scheme, base or 0, scheme.tier), policy,
+            MedicalContribution(first, scheme.scheme, base or 0, scheme.tier),
+            policy,
             person.birth_date,
         )
     key = cmd.key or f"{person.id}:{first}:{cmd.received_on}:{','.join(insurances)}"
@@ -92,7 +95,9 @@ def record_contribution(*, uow: UnitOfWork, cmd: ContributionCmd) -> Contributio
         medical_person_fen=person_fen,
         credit_fen=credit,
     )
-    existing = uow.session.scalars(select(Contribution).where(Contribution.key == key)).one_or_none()
+    existing = uow.session.scalars(
+        select(Contribution).where(Contribution.key == key)
+    ).one_or_none()
     if existing is not None:
         if any(getattr(existing, k) != v for k, v in values.items()):
             raise Conflict(f"payment reference {key!r} was recorded with other content")

@@ -16,7 +16,13 @@ from sqlalchemy import String, and_, cast, exists, false, func, literal, select,
 from sqlalchemy.sql import Select
 
 from yibao.adapters.db import insert_skipping_duplicates
-from yibao.adapters.tables import Contribution, CreditingRun, Enrollment, LedgerAccount, LedgerTransfer
+from yibao.adapters.tables import (
+    Contribution,
+    CreditingRun,
+    Enrollment,
+    LedgerAccount,
+    LedgerTransfer,
+)
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
 from yibao.ledger import accounts
@@ -91,7 +97,9 @@ def _start(uow: UnitOfWork, area_code: str, month: Month, run_date: dt.date) -> 
     require_area(uow=uow, area_code=area_code)
     policy = policy_schedule(uow=uow, area_code=area_code).for_month(month)
     run = uow.session.scalars(
-        select(CreditingRun).where(CreditingRun.area_code == area_code, CreditingRun.month == str(month))
+        select(CreditingRun).where(
+            CreditingRun.area_code == area_code, CreditingRun.month == str(month)
+        )
     ).one_or_none()
     if run is None:
         uow.session.add(CreditingRun(area_code=area_code, month=str(month), run_date=run_date))
@@ -160,7 +168,12 @@ def _span_size(span: tuple[int, int] | None) -> int:
 
 # -- posting one batch ---------------------------------------------------------------------
 def _credit_contributions(
-    uow: UnitOfWork, area_code: str, run_date: dt.date, month: Month, plan: _Plan, low: int,
+    uow: UnitOfWork,
+    area_code: str,
+    run_date: dt.date,
+    month: Month,
+    plan: _Plan,
+    low: int,
     high: int,
 ) -> int:
     batch = _pending_contributions(area_code, run_date, plan.since).where(C.c.id.between(low, high))
@@ -178,15 +191,26 @@ def _credit_contributions(
             literal("crediting", String),
             literal("personal account credit for ", String) + pending.c.month,
         )
-        .join(A, and_(A.c.owner_person_id == pending.c.person_id, A.c.book == plan.book,
-                      A.c.kind == str(accounts.AccountKind.PERSONAL)))
+        .join(
+            A,
+            and_(
+                A.c.owner_person_id == pending.c.person_id,
+                A.c.book == plan.book,
+                A.c.kind == str(accounts.AccountKind.PERSONAL),
+            ),
+        )
         .where(~exists().where(T.c.key == key))
     )
     return _insert_transfers(uow, rows)
 
 
 def _credit_retirees(
-    uow: UnitOfWork, area_code: str, run_date: dt.date, month: Month, plan: _Plan, low: int,
+    uow: UnitOfWork,
+    area_code: str,
+    run_date: dt.date,
+    month: Month,
+    plan: _Plan,
+    low: int,
     high: int,
 ) -> int:
     if plan.retiree_fen <= 0:
@@ -206,16 +230,30 @@ def _credit_retirees(
             literal("retiree_crediting", String),
             literal(f"retiree fixed credit for {month}", String),
         )
-        .join(A, and_(A.c.owner_person_id == retirees.c.person_id, A.c.book == plan.book,
-                      A.c.kind == str(accounts.AccountKind.PERSONAL)))
+        .join(
+            A,
+            and_(
+                A.c.owner_person_id == retirees.c.person_id,
+                A.c.book == plan.book,
+                A.c.kind == str(accounts.AccountKind.PERSONAL),
+            ),
+        )
         .where(~exists().where(T.c.key == key))
     )
     return _insert_transfers(uow, rows)
 
 
 def _insert_transfers(uow: UnitOfWork, rows: Select) -> int:  # type: ignore[type-arg]
-    columns = ["key", "book", "debit_account_id", "credit_account_id", "amount_fen", "value_date",
-               "kind", "memo"]
+    columns = [
+        "key",
+        "book",
+        "debit_account_id",
+        "credit_account_id",
+        "amount_fen",
+        "value_date",
+        "kind",
+        "memo",
+    ]
     statement = (
         insert_skipping_duplicates(uow.dialect, T)
         .from_select(columns, rows)

@@ -65,7 +65,9 @@ def load_area(*, uow: UnitOfWork, document: Mapping[str, Any]) -> PolicySchedule
         month = str(Month.parse(raw["from"]))
         text = json.dumps(raw, sort_keys=True, default=str)
         existing = uow.session.scalars(
-            select(AreaPolicy).where(AreaPolicy.area_code == code, AreaPolicy.effective_from == month)
+            select(AreaPolicy).where(
+                AreaPolicy.area_code == code, AreaPolicy.effective_from == month
+            )
         ).one_or_none()
         if existing is None:
             uow.session.add(AreaPolicy(area_code=code, effective_from=month, document=text))
@@ -130,7 +132,9 @@ def add_institution(
     require_area(uow=uow, area_code=area_code)
     if kind not in INSTITUTION_KINDS:
         raise InvalidInput("kind", kind, f"is not one of {', '.join(INSTITUTION_KINDS)}")
-    existing = uow.session.scalars(select(Institution).where(Institution.code == code)).one_or_none()
+    existing = uow.session.scalars(
+        select(Institution).where(Institution.code == code)
+    ).one_or_none()
     if existing is not None:
         return existing
     institution = Institution(code=code, name=name, kind=kind, area_code=area_code)
@@ -151,7 +155,9 @@ def add_person(*, uow: UnitOfWork, id_number: str, name: str, area_code: str) ->
     """Record an insured person; the ID number is the social security number (art. 58)."""
     number = IdNumber.parse(id_number)
     require_area(uow=uow, area_code=area_code)
-    existing = uow.session.scalars(select(Person).where(Person.id_number == number.value)).one_or_none()
+    existing = uow.session.scalars(
+        select(Person).where(Person.id_number == number.value)
+    ).one_or_none()
     if existing is not None:
         return existing
     person = Person(
@@ -168,7 +174,9 @@ def add_person(*, uow: UnitOfWork, id_number: str, name: str, area_code: str) ->
 
 def person_by_id_number(*, uow: UnitOfWork, id_number: str) -> Person:
     number = IdNumber.parse(id_number)
-    person = uow.session.scalars(select(Person).where(Person.id_number == number.value)).one_or_none()
+    person = uow.session.scalars(
+        select(Person).where(Person.id_number == number.value)
+    ).one_or_none()
     if person is None:
         raise UnknownPerson(f"no insured person with ID number {number.masked}")
     return person
@@ -187,7 +195,9 @@ def hire(*, uow: UnitOfWork, id_number: str, employer_code: str, on: dt.date) ->
     return job
 
 
-def register_employee(*, uow: UnitOfWork, id_number: str, employer_code: str, on: dt.date) -> Employment:
+def register_employee(
+    *, uow: UnitOfWork, id_number: str, employer_code: str, on: dt.date
+) -> Employment:
     """The employer registers the person (art. 58: within 30 days of hiring); the employee
     scheme starts through that employer."""
     person = person_by_id_number(uow=uow, id_number=id_number)
@@ -261,12 +271,18 @@ def scheme_on(*, uow: UnitOfWork, person_id: int, day: dt.date) -> SchemeOnDay |
 
 
 def _start_scheme(
-    uow: UnitOfWork, person: Person, scheme: Scheme, tier: str | None, employer_id: int | None,
+    uow: UnitOfWork,
+    person: Person,
+    scheme: Scheme,
+    tier: str | None,
+    employer_id: int | None,
     on: dt.date,
 ) -> None:
     current = scheme_on(uow=uow, person_id=person.id, day=on)
     if current is not None and (current.scheme, current.tier, current.employer_id) == (
-        scheme, tier, employer_id,
+        scheme,
+        tier,
+        employer_id,
     ):
         return  # already so: a retry changes nothing
     uow.session.execute(

@@ -47,12 +47,25 @@ def load(file: Path, db: DbOption = None) -> None:
 def show_schedule(uow: UnitOfWork, document: dict[str, object]) -> None:
     schedule = load_area(uow=uow, document=document)
     table = Table(title=f"area {document['code']} {document['name']}")
-    for column in ("from", "base floor", "ceiling", "employer", "employee", "age bands",
-                   "retiree/month"):
+    for column in (
+        "from",
+        "base floor",
+        "ceiling",
+        "employer",
+        "employee",
+        "age bands",
+        "retiree/month",
+    ):
         table.add_column(column)
     for p in schedule.policies:
         bands = ", ".join(f"<{b.below}: {b.rate}" for b in p.employer_share_by_age) or "none"
-        table.add_row(str(p.effective_from), fen_to_yuan(p.base_floor_fen),
-                      fen_to_yuan(p.base_ceiling_fen), str(p.employer_rate), str(p.employee_rate),
-                      bands, fen_to_yuan(p.retiree_monthly_fen))
+        table.add_row(
+            str(p.effective_from),
+            fen_to_yuan(p.base_floor_fen),
+            fen_to_yuan(p.base_ceiling_fen),
+            str(p.employer_rate),
+            str(p.employee_rate),
+            bands,
+            fen_to_yuan(p.retiree_monthly_fen),
+        )
     console.print(table)

@@ -19,13 +19,18 @@ app = typer.Typer(help="Contributions per month and insurance type.", no_args_is
 @app.command("pay")
 def pay(
     person: Annotated[str, typer.Option("--person", help="ID number.")],
-    insurances: Annotated[str, typer.Option("--insurances",
-                                            help="Comma list: pension,medical,unemployment,...")],
+    insurances: Annotated[
+        str, typer.Option("--insurances", help="Comma list: pension,medical,unemployment,...")
+    ],
     month: Annotated[str | None, typer.Option("--month", help="Month paid for, YYYY-MM.")] = None,
-    year: Annotated[int | None, typer.Option("--year", help="Residents: the year paid for.")] = None,
+    year: Annotated[
+        int | None, typer.Option("--year", help="Residents: the year paid for.")
+    ] = None,
     base: Annotated[str | None, typer.Option("--base", help="Monthly wage base in yuan.")] = None,
     received: Annotated[str | None, typer.Option("--received", help="YYYY-MM-DD (today).")] = None,
-    ref: Annotated[str | None, typer.Option("--ref", help="Payment reference (idempotency).")] = None,
+    ref: Annotated[
+        str | None, typer.Option("--ref", help="Payment reference (idempotency).")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Record a payment; back pay for an earlier month is computed under that month's policy."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
 from sqlalchemy import select
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from yibao.adapters.tables import Area
 from yibao.bootstrap import App
@@ -22,8 +22,9 @@ app = typer.Typer(help="Monthly crediting of personal accounts.", no_args_is_hel
 def run_command(
     month: Annotated[str, typer.Option("--month", help="The month to credit, YYYY-MM.")],
     area: Annotated[str | None, typer.Option("--area", help="Area code (default: all).")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1,
-                                            help="Contributions per transaction.")] = 50_000,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Contributions per transaction.")
+    ] = 50_000,
     db: DbOption = None,
 ) -> None:
     """Credit every contribution received by the month's last day, and each retiree.
@@ -38,22 +39,37 @@ def run_command(
             codes = [area] if area else list(uow.session.scalars(select(Area.code)))
         for code in codes:
             with Progress(
-                "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn(), console=console, transient=False,
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=False,
             ) as bar:
                 task = bar.add_task(f"crediting {code} {chosen}", total=None)
 
-                def advance(done: int, total: int, task: int = task, bar: Progress = bar) -> None:
+                def advance(
+                    done: int, total: int, task: TaskID = task, bar: Progress = bar
+                ) -> None:
                     bar.update(task, completed=done, total=total)
 
-                summary = run_crediting(uow_factory=app_.uow, area_code=code, month=chosen,
-                                        batch_size=batch_size, progress=advance)
+                summary = run_crediting(
+                    uow_factory=app_.uow,
+                    area_code=code,
+                    month=chosen,
+                    batch_size=batch_size,
+                    progress=advance,
+                )
             console.print(
                 f"area {code} {chosen}: {summary.contributions_credited} contributions and "
                 f"{summary.retirees_credited} retirees credited now; month total "
                 f"{fen_to_yuan(summary.credited_fen)} yuan"
-                + (" (the run had completed before: nothing new)" if summary.already_complete
-                   and not summary.contributions_credited + summary.retirees_credited else ""),
+                + (
+                    " (the run had completed before: nothing new)"
+                    if summary.already_complete
+                    and not summary.contributions_credited + summary.retirees_credited
+                    else ""
+                ),
                 highlight=False,
             )
 

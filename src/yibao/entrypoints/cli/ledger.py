@@ -37,7 +37,9 @@ def check(db: DbOption = None) -> None:
 @app.command("balance")
 def balance(
     person: Annotated[str, typer.Option("--person", help="ID number.")],
-    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today).")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today).")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """The medical personal account and the card's financial account of one person."""
@@ -47,8 +49,11 @@ def balance(
     def action(app_: App) -> None:
         with app_.uow() as uow:
             found = balances(uow=uow, id_number=person, as_of=day, channel="web")
-        console.print(f"medical personal account {fen_to_yuan(found.medical_fen)} yuan; "
-                      f"financial (bank) account {fen_to_yuan(found.financial_fen)} yuan "
-                      f"(as of {day})", highlight=False)
+        console.print(
+            f"medical personal account {fen_to_yuan(found.medical_fen)} yuan; "
+            f"financial (bank) account {fen_to_yuan(found.financial_fen)} yuan "
+            f"(as of {day})",
+            highlight=False,
+        )
 
     run(db, action)

@@ -16,8 +16,9 @@ from yibao.services import registry
 from yibao.services.uow import UnitOfWork
 
 employer_app = typer.Typer(help="Employers.", no_args_is_help=True)
-institution_app = typer.Typer(help="Designated hospitals, clinics and pharmacies.",
-                              no_args_is_help=True)
+institution_app = typer.Typer(
+    help="Designated hospitals, clinics and pharmacies.", no_args_is_help=True
+)
 person_app = typer.Typer(help="Insured persons, employment and schemes.", no_args_is_help=True)
 
 AreaOption = Annotated[str, typer.Option("--area", help="Planning area code.")]
@@ -28,8 +29,12 @@ EmployerOption = Annotated[str, typer.Option("--employer", help="Employer code."
 @employer_app.command("add")
 def employer_add(code: str, name: str, area: AreaOption, db: DbOption = None) -> None:
     """Record an employer of an area."""
-    run(db, lambda app: _in_uow(app, lambda uow: registry.add_employer(
-        uow=uow, code=code, name=name, area_code=area)))
+    run(
+        db,
+        lambda app: _in_uow(
+            app, lambda uow: registry.add_employer(uow=uow, code=code, name=name, area_code=area)
+        ),
+    )
     console.print(f"employer {code} recorded")
 
 
@@ -37,52 +42,94 @@ def employer_add(code: str, name: str, area: AreaOption, db: DbOption = None) ->
 def employer_register(code: str, on: OnOption, db: DbOption = None) -> None:
     """The employer registers with the agency (Social Insurance Law art. 57)."""
     day = _date(on)
-    run(db, lambda app: _in_uow(app, lambda uow: registry.register_employer(
-        uow=uow, code=code, on=day)))
+    run(
+        db,
+        lambda app: _in_uow(
+            app, lambda uow: registry.register_employer(uow=uow, code=code, on=day)
+        ),
+    )
     console.print(f"employer {code} registered on {day}")
 
 
 @institution_app.command("add")
 def institution_add(code: str, name: str, kind: str, area: AreaOption, db: DbOption = None) -> None:
     """Record a designated institution: KIND is pharmacy, hospital or clinic."""
-    run(db, lambda app: _in_uow(app, lambda uow: registry.add_institution(
-        uow=uow, code=code, name=name, kind=kind, area_code=area)))
+    run(
+        db,
+        lambda app: _in_uow(
+            app,
+            lambda uow: registry.add_institution(
+                uow=uow, code=code, name=name, kind=kind, area_code=area
+            ),
+        ),
+    )
     console.print(f"institution {code} recorded")
 
 
 @person_app.command("add")
 def person_add(id_number: str, name: str, area: AreaOption, db: DbOption = None) -> None:
     """Record an insured person; the ID number is the social security number."""
-    run(db, lambda app: _in_uow(app, lambda uow: registry.add_person(
-        uow=uow, id_number=id_number, name=name, area_code=area)))
+    run(
+        db,
+        lambda app: _in_uow(
+            app,
+            lambda uow: registry.add_person(
+                uow=uow, id_number=id_number, name=name, area_code=area
+            ),
+        ),
+    )
     console.print(f"person {IdNumber.parse(id_number).masked} recorded")
 
 
 @person_app.command("hire")
-def person_hire(id_number: str, employer: EmployerOption, on: OnOption, db: DbOption = None) -> None:
+def person_hire(
+    id_number: str, employer: EmployerOption, on: OnOption, db: DbOption = None
+) -> None:
     """Employment starts."""
     day = _date(on)
-    run(db, lambda app: _in_uow(app, lambda uow: registry.hire(
-        uow=uow, id_number=id_number, employer_code=employer, on=day)))
+    run(
+        db,
+        lambda app: _in_uow(
+            app,
+            lambda uow: registry.hire(uow=uow, id_number=id_number, employer_code=employer, on=day),
+        ),
+    )
     console.print(f"hired on {day}")
 
 
 @person_app.command("register")
-def person_register(id_number: str, employer: EmployerOption, on: OnOption,
-                    db: DbOption = None) -> None:
+def person_register(
+    id_number: str, employer: EmployerOption, on: OnOption, db: DbOption = None
+) -> None:
     """The employer registers the employee (art. 58: within 30 days of hiring)."""
     day = _date(on)
-    run(db, lambda app: _in_uow(app, lambda uow: registry.register_employee(
-        uow=uow, id_number=id_number, employer_code=employer, on=day)))
+    run(
+        db,
+        lambda app: _in_uow(
+            app,
+            lambda uow: registry.register_employee(
+                uow=uow, id_number=id_number, employer_code=employer, on=day
+            ),
+        ),
+    )
     console.print(f"registered in the employee scheme from {day}")
 
 
 @person_app.command("leave")
-def person_leave(id_number: str, employer: EmployerOption, on: OnOption, db: DbOption = None) -> None:
+def person_leave(
+    id_number: str, employer: EmployerOption, on: OnOption, db: DbOption = None
+) -> None:
     """Employment ends, and the employee scheme through that employer with it."""
     day = _date(on)
-    run(db, lambda app: _in_uow(app, lambda uow: registry.leave(
-        uow=uow, id_number=id_number, employer_code=employer, on=day)))
+    run(
+        db,
+        lambda app: _in_uow(
+            app,
+            lambda uow: registry.leave(
+                uow=uow, id_number=id_number, employer_code=employer, on=day
+            ),
+        ),
+    )
     console.print(f"left on {day}")
 
 
@@ -96,8 +143,15 @@ def person_enroll(
 ) -> None:
     """The person's own scheme changes from a day."""
     day = _date(on)
-    run(db, lambda app: _in_uow(app, lambda uow: registry.enroll(
-        uow=uow, id_number=id_number, scheme=scheme, tier=tier, on=day)))
+    run(
+        db,
+        lambda app: _in_uow(
+            app,
+            lambda uow: registry.enroll(
+                uow=uow, id_number=id_number, scheme=scheme, tier=tier, on=day
+            ),
+        ),
+    )
     console.print(f"enrolled in the {scheme} scheme from {day}")
 
 

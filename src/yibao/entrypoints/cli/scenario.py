@@ -48,8 +48,11 @@ def run_command(
             highlight=False,
         )
     for rejection in result.rejections:
-        console.print(f"  rejected line {rejection.line} {rejection.do}: [{rejection.code}] "
-                      f"{rejection.message}", highlight=False)
+        console.print(
+            f"  rejected line {rejection.line} {rejection.do}: [{rejection.code}] "
+            f"{rejection.message}",
+            highlight=False,
+        )
     for note in result.unsupported:
         console.print(f"  [yellow]{note}[/]", highlight=False)
 
@@ -73,8 +76,11 @@ def check_command(files: list[Path], db: DbOption = None) -> None:
         if not result.rejections_ok:
             failed += 1
             got = [r.code for r in result.rejections]
-            console.print(f"[red]FAIL[/] {path.name} rejections: expected "
-                          f"{result.scenario.expect_rejections}, got {got}", highlight=False)
+            console.print(
+                f"[red]FAIL[/] {path.name} rejections: expected "
+                f"{result.scenario.expect_rejections}, got {got}",
+                highlight=False,
+            )
     console.print(f"{passed} passed, {failed} failed")
     if failed:
         raise typer.Exit(1)

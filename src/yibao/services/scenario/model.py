@@ -84,7 +84,7 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
+    mapping = {str(k): v for k, v in loader.construct_mapping(node, deep=True).items()}
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
 
@@ -104,12 +104,14 @@ def load_scenario(path: Path) -> Scenario:
     """Read and validate a scenario file; any problem raises MalformedScenario with its line."""
     name = str(path)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
     except OSError as error:
         raise MalformedScenario(name, None, f"cannot be read: {error}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        raise MalformedScenario(name, mark.line + 1 if mark else None, f"bad YAML: {error}") from None
+        raise MalformedScenario(
+            name, mark.line + 1 if mark else None, f"bad YAML: {error}"
+        ) from None
     if not isinstance(raw, dict):
         raise MalformedScenario(name, None, "must be a mapping with area, persons, events, queries")
     return _parse(name, raw)
@@ -205,5 +207,10 @@ def _query(item: dict[str, Any], fail: Any) -> Query:
     expect = item.get("expect") or {}
     if not isinstance(expect, dict):
         raise fail(item, "`expect` must be a mapping")
-    return Query(item["__line__"], _id_number(item, "person", fail), as_of, str(item["channel"]),
-                 _strip_lines(expect))
+    return Query(
+        item["__line__"],
+        _id_number(item, "person", fail),
+        as_of,
+        str(item["channel"]),
+        _strip_lines(expect),
+    )

@@ -20,12 +20,23 @@ from yibao.services.scenario.model import Event, Query, Scenario
 from yibao.services.uow import UnitOfWork
 
 # codes FORMAT.md allows in `expect_rejections`; anything else is reported as invalid_input
-REJECTION_CODES = frozenset({
-    "no_card", "card_not_activated", "card_reported_lost", "not_family_member",
-    "financial_not_activated", "insufficient_funds", "unknown_ref", "not_enrolled",
-    "already_refunded", "unknown_person", "unknown_employer", "unknown_institution",
-    "invalid_input",
-})
+REJECTION_CODES = frozenset(
+    {
+        "no_card",
+        "card_not_activated",
+        "card_reported_lost",
+        "not_family_member",
+        "financial_not_activated",
+        "insufficient_funds",
+        "unknown_ref",
+        "not_enrolled",
+        "already_refunded",
+        "unknown_person",
+        "unknown_employer",
+        "unknown_institution",
+        "invalid_input",
+    }
+)
 
 
 @dataclass
@@ -94,15 +105,27 @@ def _set_up(app: App, scenario: Scenario, area_code: str) -> None:
     with app.uow() as uow:
         registry.load_area(uow=uow, document=scenario.area)
         for employer in scenario.employers:
-            registry.add_employer(uow=uow, code=str(employer["code"]),
-                                  name=str(employer.get("name", "")), area_code=area_code)
+            registry.add_employer(
+                uow=uow,
+                code=str(employer["code"]),
+                name=str(employer.get("name", "")),
+                area_code=area_code,
+            )
         for institution in scenario.institutions:
-            registry.add_institution(uow=uow, code=str(institution["code"]),
-                                     name=str(institution.get("name", "")),
-                                     kind=str(institution.get("kind", "")), area_code=area_code)
+            registry.add_institution(
+                uow=uow,
+                code=str(institution["code"]),
+                name=str(institution.get("name", "")),
+                kind=str(institution.get("kind", "")),
+                area_code=area_code,
+            )
         for person in scenario.persons:
-            registry.add_person(uow=uow, id_number=str(person["id"]),
-                                name=str(person.get("name", "")), area_code=area_code)
+            registry.add_person(
+                uow=uow,
+                id_number=str(person["id"]),
+                name=str(person.get("name", "")),
+                area_code=area_code,
+            )
 
 
 class _MonthEndClock:
@@ -146,8 +169,9 @@ def _answer(app: App, clock: _MonthEndClock, query: Query) -> Answer:
     clock.run_month_ends_through(query.as_of)
     try:
         with app.uow() as uow:
-            found = inquiry.balances(uow=uow, id_number=query.person, as_of=query.as_of,
-                                     channel=query.channel)
+            found = inquiry.balances(
+                uow=uow, id_number=query.person, as_of=query.as_of, channel=query.channel
+            )
     except YibaoError as error:
         return Answer(query, 0, 0, 0, failures=[f"cannot answer: {error.message}"])
     answer = Answer(query, found.medical_fen, found.financial_fen, found.shown_fen)
@@ -158,8 +182,11 @@ def _answer(app: App, clock: _MonthEndClock, query: Query) -> Answer:
 def compare(answer: Answer, expect: dict[str, Any] | Any) -> list[str]:
     """What in `expect` the answer does not satisfy, one sentence each."""
     failures = []
-    actual = {"medical_balance": answer.medical_fen, "financial_balance": answer.financial_fen,
-              "shown_balance": answer.shown_fen}
+    actual = {
+        "medical_balance": answer.medical_fen,
+        "financial_balance": answer.financial_fen,
+        "shown_balance": answer.shown_fen,
+    }
     for key, value in actual.items():
         if key in expect:
             try:
@@ -189,24 +216,41 @@ def _register_employer(uow: UnitOfWork, event: Event) -> None:
 
 
 def _hire(uow: UnitOfWork, event: Event) -> None:
-    registry.hire(uow=uow, id_number=_person(event), employer_code=str(event.fields["employer"]),
-                  on=event.date)
+    registry.hire(
+        uow=uow,
+        id_number=_person(event),
+        employer_code=str(event.fields["employer"]),
+        on=event.date,
+    )
 
 
 def _register_employee(uow: UnitOfWork, event: Event) -> None:
-    registry.register_employee(uow=uow, id_number=_person(event),
-                               employer_code=str(event.fields["employer"]), on=event.date)
+    registry.register_employee(
+        uow=uow,
+        id_number=_person(event),
+        employer_code=str(event.fields["employer"]),
+        on=event.date,
+    )
 
 
 def _leave(uow: UnitOfWork, event: Event) -> None:
-    registry.leave(uow=uow, id_number=_person(event), employer_code=str(event.fields["employer"]),
-                   on=event.date)
+    registry.leave(
+        uow=uow,
+        id_number=_person(event),
+        employer_code=str(event.fields["employer"]),
+        on=event.date,
+    )
 
 
 def _enroll(uow: UnitOfWork, event: Event) -> None:
     tier = event.fields.get("tier")
-    registry.enroll(uow=uow, id_number=_person(event), scheme=str(event.fields["scheme"]),
-                    tier=None if tier is None else str(tier), on=event.date)
+    registry.enroll(
+        uow=uow,
+        id_number=_person(event),
+        scheme=str(event.fields["scheme"]),
+        tier=None if tier is None else str(tier),
+        on=event.date,
+    )
 
 
 def _contribute(uow: UnitOfWork, event: Event) -> None:
@@ -258,8 +302,13 @@ def replay_json(result: Replay) -> dict[str, Any]:
         "scenario": result.scenario.name,
         "answers": [answer_json(a) for a in result.answers],
         "rejections": [
-            {"line": r.line, "date": r.date.isoformat(), "do": r.do, "code": r.code,
-             "message": r.message}
+            {
+                "line": r.line,
+                "date": r.date.isoformat(),
+                "do": r.do,
+                "code": r.code,
+                "message": r.message,
+            }
             for r in result.rejections
         ],
         "expect_rejections": result.scenario.expect_rejections,
