@@ -15,7 +15,8 @@ from yibao.domain.months import Month
 from yibao.domain.policy import Policy, PolicySchedule, policy_from_dict, schedule_from_list
 from yibao.domain.schemes import Scheme
 
-SCENARIO_01 = Path("/work/shared/scenarios/01_employer_paid_pension_only.yaml")
+SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
+SCENARIO_01 = SCENARIOS / "01_employer_paid_pension_only.yaml"
 YUAN = 100  # fen
 
 

@@ -15,7 +15,8 @@ from yibao.domain.errors import InvalidInput
 from yibao.domain.months import Month, age_on, is_month_end, parse_date
 from yibao.domain.policy import PolicySchedule, policy_from_dict, schedule_from_list
 
-SCENARIO_01 = Path("/work/shared/scenarios/01_employer_paid_pension_only.yaml")
+SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
+SCENARIO_01 = SCENARIOS / "01_employer_paid_pension_only.yaml"
 
 
 @pytest.fixture(scope="module")
