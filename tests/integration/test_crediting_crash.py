@@ -14,6 +14,7 @@ import pytest
 import yaml
 from sqlalchemy import Engine, func, insert, select
 
+from tests.integration.test_scenarios import SCENARIOS
 from yibao.adapters.tables import Contribution, Enrollment, LedgerTransfer, Person
 from yibao.bootstrap import App
 from yibao.domain.crediting import MedicalContribution, credit_for
@@ -22,7 +23,6 @@ from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
 from yibao.ledger.check import check_ledger
 from yibao.services.registry import load_area, policy_schedule
-from tests.integration.test_scenarios import SCENARIOS
 
 PERSONS = 6000
 MONTH = Month(2024, 3)
@@ -109,11 +109,10 @@ def _city(app: App) -> int:
 
 
 def _credits(app: App) -> tuple[int, int]:
-    T = LedgerTransfer
     with app.uow() as uow:
         count, total = uow.session.execute(
-            select(func.count(), func.coalesce(func.sum(T.amount_fen), 0)).where(
-                T.kind == "crediting"
+            select(func.count(), func.coalesce(func.sum(LedgerTransfer.amount_fen), 0)).where(
+                LedgerTransfer.kind == "crediting"
             )
         ).one()
     return int(count), int(total)
