@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from yibao.bootstrap import App, bootstrap
 from yibao.domain.errors import InvalidInput, NotFound, YibaoError
@@ -34,7 +35,9 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except YibaoError as error:
-        err_console.print(f"[bold red]error[/] [{error.code}] {error.message}", highlight=False)
+        err_console.print(
+            f"[bold red]error[/] {escape(f'[{error.code}] {error.message}')}", highlight=False
+        )
         raise typer.Exit(exit_code_for(error)) from None
 
 

@@ -1,0 +1,192 @@
+"""Bad input on the CLI: one clear line naming the field and value, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.integration.test_scenarios import SCENARIOS
+
+PERSON = "420102199003071232"
+
+
+def yibao(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "yibao.entrypoints.cli.main", *args, "--db", f"sqlite:///{db}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def count(db: Path, table: str) -> int:
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as connection:
+        found = int(connection.execute(text(f"select count(*) from {table}")).scalar_one())
+    engine.dispose()
+    return found
+
+
+@pytest.fixture
+def city(tmp_path: Path) -> Path:
+    db = tmp_path / "city.db"
+    steps = [
+        ("area", "load", str(SCENARIOS / "01_employer_paid_pension_only.yaml")),
+        ("employer", "add", "E001", "Example Machinery Co.", "--area", "420100"),
+        ("person", "add", PERSON, "Zhang Wei", "--area", "420100"),
+        ("person", "register", PERSON, "--employer", "E001", "--on", "2024-01-10"),
+    ]
+    for step in steps:
+        done = yibao(db, *step)
+        assert done.returncode == 0, done.stderr
+    return db
+
+
+def test_a_clerk_records_a_contribution_and_the_month_end_run_credits_it(city: Path) -> None:
+    paid = yibao(
+        city,
+        "contribution",
+        "pay",
+        "--person",
+        PERSON,
+        "--month",
+        "2024-04",
+        "--base",
+        "6000",
+        "--insurances",
+        "pension,medical",
+        "--received",
+        "2024-04-15",
+    )
+    assert paid.returncode == 0, paid.stderr
+    assert "will credit 120.00" in paid.stdout
+    assert yibao(city, "credit", "run", "--month", "2024-04").returncode == 0
+    shown = yibao(city, "ledger", "balance", "--person", PERSON, "--as-of", "2024-05-01")
+    assert "medical personal account 120.00 yuan" in shown.stdout
+    assert yibao(city, "ledger", "check").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("person", "add", "420102199003071233", "Li", "--area", "420100"), "check character"),
+        (("person", "add", "110101199001011237", "Li", "--area", "999999"), "999999"),
+        (
+            (
+                "contribution",
+                "pay",
+                "--person",
+                PERSON,
+                "--month",
+                "2024-04",
+                "--base",
+                "6000.005",
+                "--insurances",
+                "medical",
+                "--received",
+                "2024-04-15",
+            ),
+            "more than two decimals",
+        ),
+        (
+            (
+                "contribution",
+                "pay",
+                "--person",
+                PERSON,
+                "--month",
+                "2024-04",
+                "--base",
+                "6000",
+                "--insurances",
+                "medical",
+                "--received",
+                "2024-02-30",
+            ),
+            "not a date that exists",
+        ),
+        (
+            (
+                "contribution",
+                "pay",
+                "--person",
+                PERSON,
+                "--month",
+                "2024-13",
+                "--base",
+                "6000",
+                "--insurances",
+                "medical",
+                "--received",
+                "2024-04-15",
+            ),
+            "month",
+        ),
+        (
+            (
+                "contribution",
+                "pay",
+                "--person",
+                PERSON,
+                "--month",
+                "2024-04",
+                "--base",
+                "6000",
+                "--insurances",
+                "dental",
+                "--received",
+                "2024-04-15",
+            ),
+            "dental",
+        ),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message_and_writes_nothing(
+    city: Path, args: tuple[str, ...], says: str
+) -> None:
+    before = (count(city, "person"), count(city, "contribution"), count(city, "ledger_transfer"))
+    done = yibao(city, *args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert says in done.stderr
+    assert "Traceback" not in done.stderr
+    after = (count(city, "person"), count(city, "contribution"), count(city, "ledger_transfer"))
+    assert after == before
+
+
+def test_a_malformed_policy_file_exits_2_and_loads_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    policy = tmp_path / "area.yaml"
+    text_ = (SCENARIOS / "01_employer_paid_pension_only.yaml").read_text(encoding="utf-8")
+    policy.write_text(
+        text_.replace("employer_rate: 0.08", "employer_rate: 1.8", 1), encoding="utf-8"
+    )
+    done = yibao(db, "area", "load", str(policy))
+    assert done.returncode == 2
+    assert "employer_rate" in done.stderr
+    assert count(db, "area") == 0
+
+
+def test_a_payment_for_a_person_without_a_scheme_is_refused(city: Path) -> None:
+    done = yibao(
+        city,
+        "contribution",
+        "pay",
+        "--person",
+        PERSON,
+        "--month",
+        "2024-01",
+        "--base",
+        "6000",
+        "--insurances",
+        "medical",
+        "--received",
+        "2024-01-05",
+    )
+    assert done.returncode == 1
+    assert "not_enrolled" in done.stderr
+    assert count(city, "contribution") == 0
