@@ -10,6 +10,9 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///yibao.db"
     default_area: str = "420100"
+    # Signs electronic card (QR) payloads; set YIBAO_CARD_SECRET in production.
+    card_secret: str = "yibao-development-secret-change-me"
+    electronic_card_seconds: int = 300
 
 
 def load_settings(database_url: str | None = None) -> Settings:

@@ -195,3 +195,69 @@ class CreditingRun(Base):
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     credited_count: Mapped[int] = mapped_column(BigInteger, default=0)
     credited_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Card(Base):
+    """A social security card; a person's current card is their newest one not replaced."""
+
+    __tablename__ = "card"
+    __table_args__ = (Index("ix_card_person", "person_id", "id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    card_no: Mapped[str] = mapped_column(String(40), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    status: Mapped[str] = mapped_column(String(12))
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    medical_activated_on: Mapped[dt.date | None] = mapped_column(Date)
+    financial_activated_on: Mapped[dt.date | None] = mapped_column(Date)
+    lost_on: Mapped[dt.date | None] = mapped_column(Date)
+    replaced_on: Mapped[dt.date | None] = mapped_column(Date)
+    replaced_by_card_id: Mapped[int | None] = mapped_column(ForeignKey("card.id"))
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    failed_pin_tries: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FamilyBinding(Base):
+    """`payer` may pay for `member` from the personal account (family mutual aid, 家庭共济)."""
+
+    __tablename__ = "family_binding"
+    __table_args__ = (Index("ix_family_binding_pair", "payer_person_id", "member_person_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    payer_person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    member_person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    relation: Mapped[str] = mapped_column(String(20))
+    bound_on: Mapped[dt.date] = mapped_column(Date)
+    unbound_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Settlement(Base):
+    """One purchase settled at a designated institution; unique by institution and reference."""
+
+    __tablename__ = "settlement"
+    __table_args__ = (
+        UniqueConstraint("institution_id", "ref"),
+        Index("ix_settlement_day", "institution_id", "settled_on"),
+        Index("ix_settlement_payer", "payer_person_id", "settled_on"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    ref: Mapped[str] = mapped_column(String(80))
+    payer_person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    patient_person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("card.id"))
+    settled_on: Mapped[dt.date] = mapped_column(Date)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # of the request, for idempotency
+    total_fen: Mapped[int] = mapped_column(BigInteger)
+    eligible_fen: Mapped[int] = mapped_column(BigInteger)
+    personal_fen: Mapped[int] = mapped_column(BigInteger)
+    own_fen: Mapped[int] = mapped_column(BigInteger)
+    refunded_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class SettlementLine(Base):
+    __tablename__ = "settlement_line"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlement.id"), index=True)
+    catalogue_code: Mapped[str] = mapped_column(String(60))
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    account_may_pay: Mapped[bool] = mapped_column(Boolean)

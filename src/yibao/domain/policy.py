@@ -10,9 +10,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from yibao.domain.cards import DEFAULT_PIN_MAX_TRIES
 from yibao.domain.errors import InvalidInput
 from yibao.domain.money import parse_rate, yuan_to_fen
 from yibao.domain.months import Month
+
+DEFAULT_FAMILY_RELATIONS = ("spouse", "parent", "child")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,10 @@ class Policy:
     retiree_monthly_fen: int
     flexible_tiers: tuple[FlexibleTier, ...]
     resident_annual_fen: int
+    pin_max_tries: int = DEFAULT_PIN_MAX_TRIES
+    # Guobanfa [2021] No. 14: spouse, parents, children; [2024] No. 38 lets areas add close
+    # relatives, listed in the area's `family_aid.relations`.
+    family_relations: tuple[str, ...] = DEFAULT_FAMILY_RELATIONS
 
     def clamp_base(self, base_fen: int) -> int:
         return min(max(base_fen, self.base_floor_fen), self.base_ceiling_fen)
@@ -145,6 +152,13 @@ def policy_from_dict(raw: Mapping[str, Any], *, path: str = "policy") -> Policy:
         flexible_tiers=tiers,
         resident_annual_fen=yuan_to_fen(
             (raw.get("resident") or {}).get("annual_contribution", 0), field=f"{path}.resident"
+        ),
+        pin_max_tries=_int(
+            (raw.get("card") or {}).get("pin_max_tries", DEFAULT_PIN_MAX_TRIES),
+            f"{path}.card.pin_max_tries",
+        ),
+        family_relations=tuple(
+            str(r) for r in (raw.get("family_aid") or {}).get("relations", DEFAULT_FAMILY_RELATIONS)
         ),
     )
 

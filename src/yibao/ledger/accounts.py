@@ -26,7 +26,8 @@ class AccountKind(StrEnum):
     FINANCIAL = "financial"  # a card's financial (bank) account
 
 
-NO_OVERDRAFT = frozenset({AccountKind.PERSONAL, AccountKind.PAYABLE, AccountKind.FINANCIAL})
+# A payable may go below zero: a refund after the institution was paid is owed back by it.
+NO_OVERDRAFT = frozenset({AccountKind.PERSONAL, AccountKind.FINANCIAL})
 
 
 @dataclass(frozen=True, slots=True)

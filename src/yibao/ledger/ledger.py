@@ -209,6 +209,12 @@ class Ledger:
             return _same_or_conflict(existing, debit_id, credit_id, amount_fen, kind)
         return Transfer(id=int(new_id), **values)  # type: ignore[arg-type]
 
+    def locked_balance(self, ref: AccountRef) -> int:
+        """Lock the account against concurrent debits for this transaction; its balance now."""
+        account_id = self.account_id(ref)
+        self._lock_account(account_id)
+        return self.balance(account_id)
+
     def _lock_account(self, account_id: int) -> None:
         self.session.execute(select(A.c.id).where(A.c.id == account_id).with_for_update())
 

@@ -182,6 +182,14 @@ def person_by_id_number(*, uow: UnitOfWork, id_number: str) -> Person:
     return person
 
 
+def person_by_key(*, uow: UnitOfWork, person_id: int) -> Person:
+    """The person behind an internal id (from a card, a settlement, a binding)."""
+    person = uow.session.get(Person, person_id)
+    if person is None:
+        raise UnknownPerson(f"no insured person with internal id {person_id}")
+    return person
+
+
 # -- employment and schemes ----------------------------------------------------------------
 def hire(*, uow: UnitOfWork, id_number: str, employer_code: str, on: dt.date) -> Employment:
     person = person_by_id_number(uow=uow, id_number=id_number)

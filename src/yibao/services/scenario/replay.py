@@ -13,7 +13,7 @@ from yibao.bootstrap import App
 from yibao.domain.errors import InvalidInput, YibaoError
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
 from yibao.domain.months import Month
-from yibao.services import inquiry, registry
+from yibao.services import cards, family, financial, inquiry, registry, settlement
 from yibao.services.contributions import ContributionCmd, record_contribution
 from yibao.services.crediting import run_crediting
 from yibao.services.scenario.model import Event, Query, Scenario
@@ -80,6 +80,10 @@ class Replay:
 
 
 Handler = Callable[[UnitOfWork, Event], None]
+SCENARIO_PIN = "123456"
+SCENARIO_SECRET = (
+    "scenario-replay"  # scenario files name no PINs: every card gets this one at activation
+)
 
 
 def replay(scenario: Scenario, engine: Engine) -> Replay:
@@ -158,8 +162,11 @@ def _apply(app: App, event: Event, result: Replay) -> None:
         )
         return
     try:
-        with app.uow() as uow:
-            handler(uow, event)
+        if event.do == "spend":  # a POS settlement spans two transactions (PIN check, payment)
+            _spend(app, event)
+        else:
+            with app.uow() as uow:
+                handler(uow, event)
     except YibaoError as error:
         code = error.code if error.code in REJECTION_CODES else "invalid_input"
         result.rejections.append(Rejection(event.line, event.date, event.do, code, error.message))
@@ -271,6 +278,95 @@ def _contribute(uow: UnitOfWork, event: Event) -> None:
     record_contribution(uow=uow, cmd=cmd)
 
 
+def _issue_card(uow: UnitOfWork, event: Event) -> None:
+    cards.issue_card(
+        uow=uow, id_number=_person(event), card_no=str(event.fields["card"]), on=event.date
+    )
+
+
+def _activate_card(uow: UnitOfWork, event: Event) -> None:
+    cards.activate_card(uow=uow, id_number=_person(event), on=event.date, pin=SCENARIO_PIN)
+
+
+def _activate_financial(uow: UnitOfWork, event: Event) -> None:
+    cards.activate_financial(uow=uow, id_number=_person(event), on=event.date)
+
+
+def _report_loss(uow: UnitOfWork, event: Event) -> None:
+    cards.report_loss(uow=uow, id_number=_person(event), on=event.date)
+
+
+def _replace_card(uow: UnitOfWork, event: Event) -> None:
+    cards.replace_card(
+        uow=uow, id_number=_person(event), new_card_no=str(event.fields["card"]), on=event.date
+    )
+
+
+def _deposit(uow: UnitOfWork, event: Event) -> None:
+    financial.deposit(
+        uow=uow,
+        id_number=_person(event),
+        amount_fen=_amount(event),
+        on=event.date,
+        key=f"scenario-line-{event.line}",
+    )
+
+
+def _withdraw(uow: UnitOfWork, event: Event) -> None:
+    financial.withdraw(
+        uow=uow,
+        id_number=_person(event),
+        amount_fen=_amount(event),
+        on=event.date,
+        key=f"scenario-line-{event.line}",
+    )
+
+
+def _bind_family(uow: UnitOfWork, event: Event) -> None:
+    family.bind(
+        uow=uow,
+        id_number=_person(event),
+        member_id_number=str(event.fields["member"]),
+        relation=str(event.fields["relation"]),
+        on=event.date,
+    )
+
+
+def _spend(app: App, event: Event) -> None:
+    fields = event.fields
+    beneficiary = fields.get("beneficiary")
+    patient_number = str(beneficiary) if beneficiary is not None else _person(event)
+    with app.uow() as uow:
+        patient = registry.person_by_id_number(uow=uow, id_number=patient_number)
+        card_no = cards.require_current_card(uow=uow, person=patient).card_no
+    amount = _amount(event)
+    cmd = settlement.SettleCmd(
+        institution_code=str(fields["institution"]),
+        ref=str(fields["ref"]),
+        credential=settlement.CardAndPin(card_no, SCENARIO_PIN),
+        lines=(settlement.LineItem("SCENARIO", 1, amount, account_may_pay=True),),
+        on=event.date,
+        payer_id_number=_person(event) if beneficiary is not None else None,
+    )
+    settlement.settle(
+        uow_factory=app.uow,
+        cmd=cmd,
+        now=dt.datetime.combine(event.date, dt.time(12), tzinfo=dt.UTC),
+        card_secret=SCENARIO_SECRET,
+    )
+
+
+def _refund(uow: UnitOfWork, event: Event) -> None:
+    settlement.refund(uow=uow, ref=str(event.fields["ref"]), on=event.date)
+
+
+def _amount(event: Event) -> int:
+    amount = yuan_to_fen(event.fields["amount"], field="amount")
+    if amount <= 0:
+        raise InvalidInput("amount", event.fields["amount"], "must be above zero")
+    return amount
+
+
 HANDLERS: dict[str, Handler] = {
     "register_employer": _register_employer,
     "hire": _hire,
@@ -278,6 +374,16 @@ HANDLERS: dict[str, Handler] = {
     "leave": _leave,
     "enroll": _enroll,
     "contribute": _contribute,
+    "issue_card": _issue_card,
+    "activate_card": _activate_card,
+    "activate_financial": _activate_financial,
+    "report_loss": _report_loss,
+    "replace_card": _replace_card,
+    "deposit": _deposit,
+    "withdraw": _withdraw,
+    "bind_family": _bind_family,
+    "spend": lambda _uow, _event: None,  # replayed by _spend, which needs two transactions
+    "refund": _refund,
 }
 
 

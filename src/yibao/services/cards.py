@@ -1,0 +1,271 @@
+"""Card use cases: issue, activation of both functions, PIN, loss, replacement, electronic card."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Callable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import select
+
+from yibao.adapters.tables import Card, Person
+from yibao.domain.cards import (
+    CardState,
+    CardStatus,
+    ElectronicCardClaim,
+    NoCard,
+    PinLocked,
+    UnknownCard,
+    WrongPin,
+    after_wrong_pin,
+    pin_locked,
+    valid_pin,
+)
+from yibao.domain.errors import Conflict, InvalidInput, YibaoError
+from yibao.domain.months import Month
+from yibao.services.registry import (
+    person_by_id_number,
+    person_by_key,
+    person_label,
+    policy_schedule,
+)
+from yibao.services.uow import UnitOfWork
+
+_hasher = PasswordHasher()
+
+
+class InvalidElectronicCard(YibaoError):
+    code = "invalid_electronic_card"
+
+
+def state_of(card: Card) -> CardState:
+    return CardState(
+        card_no=card.card_no,
+        status=CardStatus(card.status),
+        financial_active=card.financial_activated_on is not None,
+        failed_pin_tries=card.failed_pin_tries,
+        pin_set=card.pin_hash is not None,
+    )
+
+
+def current_card(*, uow: UnitOfWork, person_id: int, lock: bool = False) -> Card | None:
+    """The person's newest card that was not replaced (it may be issued, active or lost)."""
+    query = (
+        select(Card)
+        .where(Card.person_id == person_id, Card.status != str(CardStatus.REPLACED))
+        .order_by(Card.id.desc())
+        .limit(1)
+    )
+    return uow.session.scalars(query.with_for_update() if lock else query).one_or_none()
+
+
+def require_current_card(*, uow: UnitOfWork, person: Person, lock: bool = False) -> Card:
+    card = current_card(uow=uow, person_id=person.id, lock=lock)
+    if card is None:
+        raise NoCard(f"{person_label(person)} has no social security card; apply for one")
+    return card
+
+
+def card_by_number(*, uow: UnitOfWork, card_no: str, lock: bool = False) -> Card:
+    query = select(Card).where(Card.card_no == card_no)
+    card = uow.session.scalars(query.with_for_update() if lock else query).one_or_none()
+    if card is None:
+        raise UnknownCard(f"no social security card numbered {card_no!r}")
+    return card
+
+
+def issue_card(*, uow: UnitOfWork, id_number: str, card_no: str, on: dt.date) -> Card:
+    """Make a card for the person; it is not usable until its medical function is activated."""
+    person = person_by_id_number(uow=uow, id_number=id_number)
+    _require_card_no(card_no)
+    existing = uow.session.scalars(select(Card).where(Card.card_no == card_no)).one_or_none()
+    if existing is not None:
+        if existing.person_id == person.id:
+            return existing  # a retry
+        raise Conflict(f"card number {card_no} belongs to someone else")
+    held = current_card(uow=uow, person_id=person.id)
+    if held is not None:
+        raise Conflict(
+            f"{person_label(person)} already holds card {held.card_no}; "
+            "a lost card is replaced with `replace`, not issued again"
+        )
+    card = Card(
+        card_no=card_no,
+        person_id=person.id,
+        status=str(CardStatus.ISSUED),
+        issued_on=on,
+        failed_pin_tries=0,
+    )
+    uow.session.add(card)
+    uow.session.flush()
+    return card
+
+
+def activate_card(*, uow: UnitOfWork, id_number: str, on: dt.date, pin: str | None = None) -> Card:
+    """Activate the social security (medical) function, setting the PIN if one is given."""
+    person = person_by_id_number(uow=uow, id_number=id_number)
+    card = require_current_card(uow=uow, person=person, lock=True)
+    if card.status == str(CardStatus.LOST):
+        state_of(card).require_medical_use()
+    if pin is not None:
+        card.pin_hash = _hash_pin(pin)
+        card.failed_pin_tries = 0
+    if card.status == str(CardStatus.ISSUED):
+        card.status = str(CardStatus.ACTIVE)
+        card.medical_activated_on = on
+    uow.session.flush()
+    return card
+
+
+def activate_financial(*, uow: UnitOfWork, id_number: str, on: dt.date) -> Card:
+    """Activate the card's bank (financial) account, as a bank counter does."""
+    person = person_by_id_number(uow=uow, id_number=id_number)
+    card = require_current_card(uow=uow, person=person, lock=True)
+    if card.status == str(CardStatus.LOST):
+        state_of(card).require_medical_use()
+    if card.financial_activated_on is None:
+        card.financial_activated_on = on
+    uow.session.flush()
+    return card
+
+
+def report_loss(*, uow: UnitOfWork, id_number: str, on: dt.date) -> Card:
+    """Freeze the current card at once; the balance stays with the person."""
+    person = person_by_id_number(uow=uow, id_number=id_number)
+    card = require_current_card(uow=uow, person=person, lock=True)
+    if card.status != str(CardStatus.LOST):
+        card.status = str(CardStatus.LOST)
+        card.lost_on = on
+    uow.session.flush()
+    return card
+
+
+def replace_card(*, uow: UnitOfWork, id_number: str, new_card_no: str, on: dt.date) -> Card:
+    """Issue a new, active card; the old number is dead forever. The PIN carries over."""
+    person = person_by_id_number(uow=uow, id_number=id_number)
+    _require_card_no(new_card_no)
+    taken = uow.session.scalars(select(Card).where(Card.card_no == new_card_no)).one_or_none()
+    if taken is not None:
+        if taken.person_id == person.id and taken.status != str(CardStatus.REPLACED):
+            return taken  # a retry
+        raise Conflict(f"card number {new_card_no} is already in use")
+    old = require_current_card(uow=uow, person=person, lock=True)
+    new = Card(
+        card_no=new_card_no,
+        person_id=person.id,
+        status=str(CardStatus.ACTIVE),
+        issued_on=on,
+        medical_activated_on=on,
+        financial_activated_on=on if old.financial_activated_on else None,
+        pin_hash=old.pin_hash,
+        failed_pin_tries=0,
+    )
+    uow.session.add(new)
+    uow.session.flush()
+    old.status = str(CardStatus.REPLACED)
+    old.replaced_on = on
+    old.replaced_by_card_id = new.id
+    uow.session.flush()
+    return new
+
+
+# -- PIN ------------------------------------------------------------------------------------
+def set_pin(
+    *,
+    uow: UnitOfWork,
+    card_no: str,
+    new_pin: str,
+    old_pin: str | None = None,
+    at_counter: bool = False,
+) -> None:
+    """Change the PIN with the old one, or reset it at an agency counter (which also unlocks)."""
+    card = card_by_number(uow=uow, card_no=card_no, lock=True)
+    state_of(card).require_medical_use()
+    if not at_counter:
+        if card.pin_hash is None or old_pin is None:
+            raise InvalidInput(
+                "old_pin", "", "is required to change the PIN; or reset it at a counter"
+            )
+        if not _pin_matches(card.pin_hash, old_pin):
+            raise WrongPin("the old PIN is wrong; the PIN was not changed")
+    card.pin_hash = _hash_pin(new_pin)
+    card.failed_pin_tries = 0
+    uow.session.flush()
+
+
+def check_pin(
+    *, uow_factory: Callable[[], UnitOfWork], card_no: str, pin: str, on: dt.date
+) -> None:
+    """Verify a PIN; a wrong one is counted (and committed) before the refusal is raised."""
+    with uow_factory() as uow:
+        card = card_by_number(uow=uow, card_no=card_no, lock=True)
+        state_of(card).require_medical_use()
+        person = person_by_key(uow=uow, person_id=card.person_id)
+        max_tries = (
+            policy_schedule(uow=uow, area_code=person.area_code)
+            .for_month(Month.of(on))
+            .pin_max_tries
+        )
+        if pin_locked(card.failed_pin_tries, max_tries):
+            raise PinLocked(f"the PIN of card {card_no} is locked; reset it at an agency counter")
+        if card.pin_hash is not None and _pin_matches(card.pin_hash, pin):
+            card.failed_pin_tries = 0
+            return
+        if card.pin_hash is None:
+            raise WrongPin(f"card {card_no} has no PIN yet; set one at activation")
+        tries, locked = after_wrong_pin(card.failed_pin_tries, max_tries)
+        card.failed_pin_tries = tries
+    if locked:
+        raise PinLocked(f"wrong PIN {tries} times: the PIN of card {card_no} is now locked")
+    raise WrongPin(f"wrong PIN; {max_tries - tries} tries left before the PIN locks")
+
+
+def _hash_pin(pin: str) -> str:
+    if not valid_pin(pin):
+        raise InvalidInput("pin", "******", "must be exactly 6 digits")
+    return _hasher.hash(pin)
+
+
+def _pin_matches(pin_hash: str, pin: str) -> bool:
+    try:
+        return _hasher.verify(pin_hash, pin)
+    except VerificationError:
+        return False
+
+
+def _require_card_no(card_no: str) -> None:
+    if not card_no or not card_no.isalnum() or len(card_no) > 40:
+        raise InvalidInput("card", card_no, "is not a card number (letters and digits)")
+
+
+# -- electronic card ------------------------------------------------------------------------
+def electronic_card_payload(*, person_id: int, now: dt.datetime, seconds: int, secret: str) -> str:
+    """A short-lived signed QR payload that identifies the person at a POS."""
+    expires = int((now + dt.timedelta(seconds=seconds)).timestamp())
+    body = f"{person_id}.{expires}"
+    return f"{body}.{_sign(body, secret)}"
+
+
+def read_electronic_card(*, payload: str, now: dt.datetime, secret: str) -> ElectronicCardClaim:
+    try:
+        person_text, expires_text, signature = payload.split(".")
+        person_id, expires = int(person_text), int(expires_text)
+    except ValueError:
+        raise InvalidElectronicCard(
+            "the electronic card code cannot be read; show it again"
+        ) from None
+    if not hmac.compare_digest(signature, _sign(f"{person_text}.{expires_text}", secret)):
+        raise InvalidElectronicCard("the electronic card code is not genuine")
+    expires_at = dt.datetime.fromtimestamp(expires, tz=dt.UTC)
+    if expires_at < now:
+        raise InvalidElectronicCard("the electronic card code has expired; refresh it")
+    return ElectronicCardClaim(person_id, expires_at)
+
+
+def _sign(body: str, secret: str) -> str:
+    digest = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode()

@@ -1,0 +1,321 @@
+"""POS settlement at designated institutions, refunds, and settlement with the institutions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from yibao.adapters.tables import Institution, LedgerTransfer, Person, Settlement, SettlementLine
+from yibao.domain.errors import Conflict, InvalidInput, YibaoError
+from yibao.domain.idnumber import mask
+from yibao.ledger import accounts
+from yibao.services import cards, family
+from yibao.services.registry import institution_by_code, person_by_id_number, person_by_key
+from yibao.services.uow import UnitOfWork
+
+
+class UnknownRef(YibaoError):
+    code = "unknown_ref"
+
+
+class AlreadyRefunded(YibaoError):
+    code = "already_refunded"
+
+
+@dataclass(frozen=True, slots=True)
+class LineItem:
+    catalogue_code: str
+    quantity: int
+    amount_fen: int
+    account_may_pay: bool  # within the catalogue: the personal account may pay for it
+
+
+@dataclass(frozen=True, slots=True)
+class CardAndPin:
+    card_no: str
+    pin: str
+
+
+@dataclass(frozen=True, slots=True)
+class ElectronicCard:
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class SettleCmd:
+    institution_code: str
+    ref: str
+    credential: CardAndPin | ElectronicCard  # identifies the patient
+    lines: tuple[LineItem, ...]
+    on: dt.date
+    payer_id_number: str | None = None  # family mutual aid: another person's account pays
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    settlement_id: int
+    institution_code: str
+    ref: str
+    patient: str  # masked ID number
+    payer: str
+    total_fen: int
+    personal_fen: int  # paid by the personal account
+    own_fen: int  # paid by the person
+    balance_after_fen: int
+    family_aid: bool
+
+
+def settle(
+    *, uow_factory: Callable[[], UnitOfWork], cmd: SettleCmd, now: dt.datetime, card_secret: str
+) -> Receipt:
+    """The personal account pays what it may, up to its balance; the rest is the person's own."""
+    _check_lines(cmd.lines)
+    if isinstance(cmd.credential, CardAndPin):
+        cards.check_pin(
+            uow_factory=uow_factory,
+            card_no=cmd.credential.card_no,
+            pin=cmd.credential.pin,
+            on=cmd.on,
+        )
+    with uow_factory() as uow:
+        return _settle_in(uow, cmd, now, card_secret)
+
+
+def _settle_in(uow: UnitOfWork, cmd: SettleCmd, now: dt.datetime, card_secret: str) -> Receipt:
+    institution = institution_by_code(uow=uow, code=cmd.institution_code)
+    patient, card_id = _identify(uow, cmd.credential, now, card_secret)
+    payer = patient
+    if cmd.payer_id_number is not None:
+        payer = person_by_id_number(uow=uow, id_number=cmd.payer_id_number)
+        family.require_bound(uow=uow, payer=payer, member=patient, on=cmd.on)
+    if payer.area_code != institution.area_code:
+        raise InvalidInput(
+            "institution",
+            institution.code,
+            "is in another planning area; cross-area settlement is not supported",
+        )
+    account = accounts.personal_account(payer.area_code, payer.id)
+    balance = uow.ledger.locked_balance(account)  # serializes settlements of this account
+    fingerprint = _fingerprint(cmd, payer.id, patient.id)
+    existing = _find(uow, institution.id, cmd.ref)
+    if existing is not None:
+        return _same_or_conflict(uow, existing, fingerprint, institution.code)
+    eligible = sum(line.amount_fen for line in cmd.lines if line.account_may_pay)
+    total = sum(line.amount_fen for line in cmd.lines)
+    personal = min(eligible, max(balance, 0))
+    row = Settlement(
+        institution_id=institution.id,
+        ref=cmd.ref,
+        payer_person_id=payer.id,
+        patient_person_id=patient.id,
+        card_id=card_id,
+        settled_on=cmd.on,
+        fingerprint=fingerprint,
+        total_fen=total,
+        eligible_fen=eligible,
+        personal_fen=personal,
+        own_fen=total - personal,
+    )
+    try:
+        with uow.session.begin_nested():
+            uow.session.add(row)
+            uow.session.flush()
+    except IntegrityError:  # the same reference settled concurrently from another account
+        found = _find(uow, institution.id, cmd.ref)
+        assert found is not None
+        return _same_or_conflict(uow, found, fingerprint, institution.code)
+    uow.session.add_all(SettlementLine(settlement_id=row.id, **asdict(line)) for line in cmd.lines)
+    if personal > 0:
+        uow.ledger.transfer(
+            key=_settle_key(institution.code, cmd.ref),
+            debit=account,
+            credit=accounts.institution_payable(institution.area_code, institution.code),
+            amount_fen=personal,
+            value_date=cmd.on,
+            kind="family_settlement" if payer.id != patient.id else "settlement",
+            memo=f"{institution.code} {cmd.ref}",
+        )
+    return _receipt(uow, row, institution.code, balance - personal)
+
+
+def refund(
+    *, uow: UnitOfWork, ref: str, on: dt.date, institution_code: str | None = None
+) -> Receipt:
+    """Refund a whole settlement, once: what the personal account paid goes back to it."""
+    query = select(Settlement, Institution.code).join(Institution).where(Settlement.ref == ref)
+    if institution_code is not None:
+        query = query.where(Institution.code == institution_code)
+    rows = uow.session.execute(query.with_for_update(of=Settlement)).all()
+    if not rows:
+        raise UnknownRef(f"no settlement with reference {ref!r}")
+    if len(rows) > 1:
+        raise InvalidInput(
+            "institution", None, f"is needed: {ref!r} exists at several institutions"
+        )
+    row, code = rows[0]
+    if row.refunded_on is not None:
+        raise AlreadyRefunded(f"settlement {ref!r} was already refunded on {row.refunded_on}")
+    if row.personal_fen > 0:
+        uow.ledger.reverse(
+            original_key=_settle_key(code, ref),
+            key=f"refund:{code}:{ref}",
+            value_date=on,
+            memo=f"refund {code} {ref}",
+        )
+    row.refunded_on = on
+    uow.session.flush()
+    payer = person_by_key(uow=uow, person_id=row.payer_person_id)
+    balance = uow.ledger.balance_of(accounts.personal_account(payer.area_code, payer.id))
+    return _receipt(uow, row, code, balance)
+
+
+# -- settlement with institutions -----------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class DailyStatement:
+    institution_code: str
+    day: dt.date
+    count: int
+    personal_fen: int
+    own_fen: int
+    refunds: int
+    refunded_personal_fen: int
+    ledger_net_fen: int  # what the ledger moved into the payable that day
+
+    @property
+    def reconciled(self) -> bool:
+        return self.ledger_net_fen == self.personal_fen - self.refunded_personal_fen
+
+
+def daily_statement(*, uow: UnitOfWork, institution_code: str, day: dt.date) -> DailyStatement:
+    institution = institution_by_code(uow=uow, code=institution_code)
+    s = Settlement
+    count, personal, own = uow.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(s.personal_fen), 0),
+            func.coalesce(func.sum(s.own_fen), 0),
+        ).where(s.institution_id == institution.id, s.settled_on == day)
+    ).one()
+    refunds, refunded = uow.session.execute(
+        select(func.count(), func.coalesce(func.sum(s.personal_fen), 0)).where(
+            s.institution_id == institution.id, s.refunded_on == day
+        )
+    ).one()
+    payable = uow.ledger.account_id(
+        accounts.institution_payable(institution.area_code, institution.code)
+    )
+    t = LedgerTransfer
+    into, out = (
+        uow.session.scalar(
+            select(func.coalesce(func.sum(t.amount_fen), 0)).where(
+                column == payable, t.value_date == day, t.kind != "clearing"
+            )
+        )
+        for column in (t.credit_account_id, t.debit_account_id)
+    )
+    return DailyStatement(
+        institution.code,
+        day,
+        int(count),
+        int(personal),
+        int(own),
+        int(refunds),
+        int(refunded),
+        int(into or 0) - int(out or 0),
+    )
+
+
+def clear_institution(*, uow: UnitOfWork, institution_code: str, day: dt.date) -> int:
+    """Pay the institution what it is owed up to `day`; returns the fen cleared (once a day)."""
+    institution = institution_by_code(uow=uow, code=institution_code)
+    payable = accounts.institution_payable(institution.area_code, institution.code)
+    owed = uow.ledger.balance_of(payable, day)
+    key = f"clearing:{institution.code}:{day}"
+    done = uow.ledger.get(key)
+    if done is not None:
+        return done.amount_fen
+    if owed <= 0:
+        return 0
+    uow.ledger.transfer(
+        key=key,
+        debit=payable,
+        credit=accounts.settlement_clearing(institution.area_code),
+        amount_fen=owed,
+        value_date=day,
+        kind="clearing",
+    )
+    return owed
+
+
+# -- helpers --------------------------------------------------------------------------------
+def _identify(
+    uow: UnitOfWork, credential: CardAndPin | ElectronicCard, now: dt.datetime, secret: str
+) -> tuple[Person, int | None]:
+    if isinstance(credential, CardAndPin):
+        card = cards.card_by_number(uow=uow, card_no=credential.card_no)
+        cards.state_of(card).require_medical_use()
+        return person_by_key(uow=uow, person_id=card.person_id), card.id
+    claim = cards.read_electronic_card(payload=credential.payload, now=now, secret=secret)
+    return person_by_key(uow=uow, person_id=claim.person_id), None
+
+
+def _check_lines(lines: Sequence[LineItem]) -> None:
+    if not lines:
+        raise InvalidInput("lines", [], "must hold at least one line item")
+    for line in lines:
+        if line.quantity < 1:
+            raise InvalidInput("quantity", line.quantity, "must be 1 or more")
+        if line.amount_fen < 0:
+            raise InvalidInput("amount", line.amount_fen, "must not be negative")
+
+
+def _fingerprint(cmd: SettleCmd, payer_id: int, patient_id: int) -> str:
+    content = {
+        "lines": [asdict(line) for line in cmd.lines],
+        "payer": payer_id,
+        "patient": patient_id,
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _find(uow: UnitOfWork, institution_id: int, ref: str) -> Settlement | None:
+    return uow.session.scalars(
+        select(Settlement).where(Settlement.institution_id == institution_id, Settlement.ref == ref)
+    ).one_or_none()
+
+
+def _same_or_conflict(uow: UnitOfWork, row: Settlement, fingerprint: str, code: str) -> Receipt:
+    if row.fingerprint != fingerprint:
+        raise Conflict(
+            f"reference {row.ref!r} at {code} was settled with other content; use a new reference"
+        )
+    payer = person_by_key(uow=uow, person_id=row.payer_person_id)
+    balance = uow.ledger.balance_of(accounts.personal_account(payer.area_code, payer.id))
+    return _receipt(uow, row, code, balance)
+
+
+def _receipt(uow: UnitOfWork, row: Settlement, code: str, balance_after: int) -> Receipt:
+    patient = person_by_key(uow=uow, person_id=row.patient_person_id)
+    payer = person_by_key(uow=uow, person_id=row.payer_person_id)
+    return Receipt(
+        row.id,
+        code,
+        row.ref,
+        mask(patient.id_number),
+        mask(payer.id_number),
+        row.total_fen,
+        row.personal_fen,
+        row.own_fen,
+        balance_after,
+        row.payer_person_id != row.patient_person_id,
+    )
+
+
+def _settle_key(institution_code: str, ref: str) -> str:
+    return f"settle:{institution_code}:{ref}"
