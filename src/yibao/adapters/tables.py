@@ -261,3 +261,16 @@ class SettlementLine(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     account_may_pay: Mapped[bool] = mapped_column(Boolean)
+
+
+class InquiryLog(Base):
+    """Who asked for whose account, through which channel, and when (personal data audit)."""
+
+    __tablename__ = "inquiry_log"
+    __table_args__ = (Index("ix_inquiry_log_person", "person_id", "asked_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    actor: Mapped[str] = mapped_column(String(80))
+    channel: Mapped[str] = mapped_column(String(20))
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    asked_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())

@@ -11,11 +11,13 @@ from sqlalchemy import Engine
 
 from yibao.bootstrap import App
 from yibao.domain.errors import InvalidInput, YibaoError
+from yibao.domain.explain import Finding
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
 from yibao.domain.months import Month
-from yibao.services import cards, family, financial, inquiry, registry, settlement
+from yibao.services import cards, family, financial, registry, settlement
 from yibao.services.contributions import ContributionCmd, record_contribution
 from yibao.services.crediting import run_crediting
+from yibao.services.explain import explain_balance
 from yibao.services.scenario.model import Event, Query, Scenario
 from yibao.services.uow import UnitOfWork
 
@@ -176,12 +178,22 @@ def _answer(app: App, clock: _MonthEndClock, query: Query) -> Answer:
     clock.run_month_ends_through(query.as_of)
     try:
         with app.uow() as uow:
-            found = inquiry.balances(
-                uow=uow, id_number=query.person, as_of=query.as_of, channel=query.channel
+            records, explanation = explain_balance(
+                uow=uow,
+                id_number=query.person,
+                as_of=query.as_of,
+                channel=query.channel,
+                actor="scenario-replay",
             )
     except YibaoError as error:
         return Answer(query, 0, 0, 0, failures=[f"cannot answer: {error.message}"])
-    answer = Answer(query, found.medical_fen, found.financial_fen, found.shown_fen)
+    answer = Answer(
+        query,
+        records.medical_fen,
+        records.financial_fen,
+        explanation.shown_fen,
+        findings=[finding_json(f) for f in explanation.findings],
+    )
     answer.failures = compare(answer, query.expect)
     return answer
 
@@ -385,6 +397,17 @@ HANDLERS: dict[str, Handler] = {
     "spend": lambda _uow, _event: None,  # replayed by _spend, which needs two transactions
     "refund": _refund,
 }
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    return {
+        "code": finding.code,
+        "summary": finding.summary,
+        "summary_zh": finding.summary_zh,
+        "evidence": list(finding.evidence),
+        "legal_basis": finding.legal_basis,
+        "next_step": finding.next_step,
+    }
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:

@@ -1,0 +1,375 @@
+"""The balance explainer: why a balance is what it is, from a person's own records.
+
+A pure function of plain values (FORMAT.md, "Findings"); the services gather the records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from yibao.domain.idnumber import mask
+from yibao.domain.money import fen_to_yuan
+from yibao.domain.months import Month
+from yibao.domain.schemes import Scheme
+
+LATE_REGISTRATION_DAYS = 30  # Social Insurance Law art. 58: register within 30 days of hiring
+FINANCIAL_CHANNELS = frozenset({"atm"})
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    employer_code: str
+    employer_name: str
+    hired_on: dt.date
+    registered_on: dt.date | None
+    left_on: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRecord:
+    month: Month
+    through_month: Month
+    received_on: dt.date
+    insurances: frozenset[str]
+    credit_fen: int
+    credited_on: dt.date | None  # the month-end run that credited it, if it ran by as_of
+
+
+@dataclass(frozen=True, slots=True)
+class CardRecord:
+    card_no: str
+    status: str  # issued, active, lost (the current card, as of the day asked)
+    issued_on: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRecords:
+    """Everything the explainer may use, as known at the end of `as_of`."""
+
+    id_number: str
+    as_of: dt.date
+    channel: str
+    medical_fen: int
+    financial_fen: int
+    scheme: Scheme | None
+    tier: str | None
+    tier_account_rate_zero: bool
+    policy_credits_employer_share: bool
+    earlier_policy_credited_employer_share: bool
+    retiree_monthly_fen: int
+    ever_enrolled: bool
+    jobs: tuple[JobRecord, ...] = ()
+    payments: tuple[PaymentRecord, ...] = ()
+    card: CardRecord | None = None
+    spent_fen: int = 0  # net of refunds, from the personal account
+    family_spent_fen: int = 0  # the part of it for bound family members
+    credited_fen: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    summary: str
+    summary_zh: str
+    evidence: tuple[str, ...]
+    next_step: str
+    legal_basis: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    shown_fen: int
+    shows: str  # "medical" or "financial"
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    @property
+    def codes(self) -> list[str]:
+        return [f.code for f in self.findings]
+
+
+def explain(records: PersonRecords) -> Explanation:
+    """Every finding whose condition holds, the most explanatory first."""
+    shows_financial = records.channel in FINANCIAL_CHANNELS
+    findings = [f for rule in RULES if (f := rule(records)) is not None]
+    return Explanation(
+        shown_fen=records.financial_fen if shows_financial else records.medical_fen,
+        shows="financial" if shows_financial else "medical",
+        findings=tuple(findings),
+    )
+
+
+# -- the rules, in the order they explain a balance ----------------------------------------
+def _financial_account_queried(r: PersonRecords) -> Finding | None:
+    if r.channel not in FINANCIAL_CHANNELS:
+        return None
+    return Finding(
+        "financial_account_queried",
+        "The ATM shows the card's bank (financial) account, not the medical insurance personal "
+        "account; the two are separate and never mix.",
+        "ATM 显示的是社保卡的金融账户余额，不是医保个人账户余额，两者相互独立。",
+        (
+            f"financial account {fen_to_yuan(r.financial_fen)} yuan",
+            f"medical personal account {fen_to_yuan(r.medical_fen)} yuan",
+        ),
+        "Ask for the medical account balance online, on the 12393 hotline, or at a pharmacy POS.",
+    )
+
+
+def _no_personal_account_resident(r: PersonRecords) -> Finding | None:
+    if r.scheme is not Scheme.RESIDENT:
+        return None
+    return Finding(
+        "no_personal_account_resident",
+        "Urban-rural resident medical insurance has no personal account; outpatient costs are "
+        "covered by outpatient pooling instead.",
+        "城乡居民医保不设个人账户，门诊费用通过门诊统筹报销。",
+        ("scheme on the day asked: urban-rural resident",),
+        "Use outpatient pooling at designated institutions; nothing is missing from your account.",
+    )
+
+
+def _no_personal_account_flexible_tier(r: PersonRecords) -> Finding | None:
+    if r.scheme is not Scheme.FLEXIBLE or not r.tier_account_rate_zero:
+        return None
+    return Finding(
+        "no_personal_account_flexible_tier",
+        f"As a flexible worker on the '{r.tier}' tier you pay for pooled cover only: this tier "
+        "credits nothing to a personal account.",
+        f"灵活就业人员按“{r.tier}”档缴费，该档次不划入个人账户。",
+        (f"flexible employment, tier {r.tier}, account credit rate 0",),
+        "A higher contribution tier credits a personal account; ask the agency to change tier.",
+    )
+
+
+def _medical_not_paid(r: PersonRecords) -> Finding | None:
+    months = _months_without_medical(r.payments)
+    if not months:
+        return None
+    return Finding(
+        "medical_not_paid",
+        "For some months other insurances were paid but not medical insurance, so nothing could "
+        "be credited for them.",
+        "部分月份只缴了养老等险种，未缴医疗保险，这些月份没有划入个人账户。",
+        tuple(f"{m}: paid without medical insurance" for m in months),
+        "Ask the employer to pay the medical insurance for these months (back payment); you may "
+        "complain to the agency if it does not.",
+        "Social Insurance Law art. 60 (employers pay in full and on time), art. 63",
+    )
+
+
+def _not_registered(r: PersonRecords) -> Finding | None:
+    open_jobs = [j for j in r.jobs if j.registered_on is None and _employed_on(j, r.as_of)]
+    if not open_jobs:
+        return None
+    return Finding(
+        "not_registered",
+        "You were hired but your employer has not registered you for social insurance.",
+        "用人单位尚未为您办理社会保险登记。",
+        tuple(
+            f"hired by {j.employer_name} ({j.employer_code}) on {j.hired_on}, not registered"
+            for j in open_jobs
+        ),
+        "Ask the employer to register you; it must within 30 days of hiring.",
+        "Social Insurance Law art. 58",
+    )
+
+
+def _late_registration(r: PersonRecords) -> Finding | None:
+    late = [
+        j
+        for j in r.jobs
+        if j.registered_on is not None
+        and (j.registered_on - j.hired_on).days > LATE_REGISTRATION_DAYS
+    ]
+    if not late:
+        return None
+    return Finding(
+        "late_registration",
+        "Your employer registered you more than 30 days after hiring you; months before the "
+        "registration may have no contributions.",
+        "用人单位超过 30 日才为您办理登记，登记前的月份可能没有缴费。",
+        tuple(
+            f"{j.employer_name}: hired {j.hired_on}, registered {j.registered_on} "
+            f"({(j.registered_on - j.hired_on).days} days)"
+            for j in late
+            if j.registered_on
+        ),
+        "Ask the employer to pay the months before registration.",
+        "Social Insurance Law art. 58",
+    )
+
+
+def _contributions_stopped(r: PersonRecords) -> Finding | None:
+    if r.scheme is Scheme.RETIREE:
+        return None
+    covered = [p.through_month for p in r.payments if "medical" in p.insurances]
+    if not covered:
+        return None
+    latest, due = max(covered), Month.of(r.as_of).plus(-1)
+    if latest >= due:
+        return None
+    return Finding(
+        "contributions_stopped",
+        f"Medical insurance contributions stopped: the latest month paid is {latest}.",
+        f"医保缴费已中断，最近缴费月份为 {latest}。",
+        (
+            f"latest month covered by a medical contribution: {latest}",
+            f"month expected by now: {due}",
+        ),
+        "Check with the employer, or pay as a flexible worker; interrupted cover can bring a "
+        "waiting period.",
+    )
+
+
+def _crediting_pending(r: PersonRecords) -> Finding | None:
+    pending = [p for p in r.payments if p.credit_fen > 0 and p.credited_on is None]
+    if not pending:
+        return None
+    return Finding(
+        "crediting_pending",
+        "A contribution has been received but the month-end crediting has not run yet; the "
+        "money reaches the personal account at the end of the month.",
+        "缴费已到账，但尚未到月末划账，月底将划入个人账户。",
+        tuple(
+            f"{p.month}: received {p.received_on}, {fen_to_yuan(p.credit_fen)} yuan to credit "
+            f"on {Month.of(p.received_on).last_day}"
+            for p in pending
+        ),
+        "Wait for the month-end crediting, then ask again.",
+    )
+
+
+def _card_not_activated(r: PersonRecords) -> Finding | None:
+    if r.card is None or r.card.status != "issued":
+        return None
+    return Finding(
+        "card_not_activated",
+        "Your social security card was issued but its medical function is not activated, so it "
+        "cannot be used at hospitals and pharmacies yet.",
+        "社保卡已制卡但社保功能尚未激活，暂时不能在医院药店使用。",
+        (f"card {r.card.card_no} issued {r.card.issued_on}, not activated",),
+        "Activate the card where you collected it (agency or bank branch).",
+    )
+
+
+def _card_reported_lost(r: PersonRecords) -> Finding | None:
+    if r.card is None or r.card.status != "lost":
+        return None
+    return Finding(
+        "card_reported_lost",
+        "Your card is reported lost and frozen; the balance is safe and belongs to you.",
+        "您的社保卡已挂失冻结，余额仍属于您本人。",
+        (f"card {r.card.card_no} reported lost",),
+        "Apply for a replacement card; the balance moves with you, not with the card.",
+    )
+
+
+def _balance_spent(r: PersonRecords) -> Finding | None:
+    if r.spent_fen <= 0:
+        return None
+    return Finding(
+        "balance_spent",
+        f"{fen_to_yuan(r.spent_fen)} yuan of the personal account was spent at designated "
+        "hospitals and pharmacies (net of refunds).",
+        f"个人账户已在定点医药机构支付 {fen_to_yuan(r.spent_fen)} 元（扣除退费）。",
+        (
+            f"credited in all: {fen_to_yuan(r.credited_fen)} yuan",
+            f"spent: {fen_to_yuan(r.spent_fen)} yuan",
+        ),
+        "See your payment records for each settlement.",
+        "Social Insurance Law art. 28",
+    )
+
+
+def _family_spending(r: PersonRecords) -> Finding | None:
+    if r.family_spent_fen <= 0:
+        return None
+    return Finding(
+        "family_spending",
+        f"{fen_to_yuan(r.family_spent_fen)} yuan was spent for bound family members (family "
+        "mutual aid).",
+        f"其中 {fen_to_yuan(r.family_spent_fen)} 元用于家庭共济（为绑定的家人支付）。",
+        (f"family mutual aid: {fen_to_yuan(r.family_spent_fen)} yuan",),
+        "Review or remove family bindings if this is unexpected.",
+        "Guobanfa [2021] No. 14; Guobanfa [2024] No. 38",
+    )
+
+
+def _reform(r: PersonRecords) -> Finding | None:
+    if (
+        r.scheme is not Scheme.EMPLOYEE
+        or r.policy_credits_employer_share
+        or not r.earlier_policy_credited_employer_share
+    ):
+        return None
+    return Finding(
+        "reform_employer_share_not_credited",
+        "Since the outpatient mutual-aid reform, only your own 2% is credited; the employer's "
+        "share goes to the pooled fund, so monthly credits are smaller than before.",
+        "门诊共济改革后，单位缴费全部计入统筹基金，个人账户只划入本人缴费部分。",
+        ("the policy in force credits no employer share; an earlier one did",),
+        "Nothing is missing: outpatient costs are now also covered by outpatient pooling.",
+        "Guobanfa [2021] No. 14",
+    )
+
+
+def _retiree_fixed_credit(r: PersonRecords) -> Finding | None:
+    if r.scheme is not Scheme.RETIREE or r.retiree_monthly_fen <= 0:
+        return None
+    return Finding(
+        "retiree_fixed_credit",
+        f"As a retiree you are credited a fixed {fen_to_yuan(r.retiree_monthly_fen)} yuan a "
+        "month from the pooled fund.",
+        f"退休人员个人账户按月定额划入 {fen_to_yuan(r.retiree_monthly_fen)} 元。",
+        (f"fixed monthly credit: {fen_to_yuan(r.retiree_monthly_fen)} yuan",),
+        "Credits arrive at each month end.",
+        "Guobanfa [2021] No. 14",
+    )
+
+
+def _no_records(r: PersonRecords) -> Finding | None:
+    if r.ever_enrolled or r.jobs or r.payments:
+        return None
+    return Finding(
+        "no_records",
+        f"There is no employment, enrolment or contribution on record for {mask(r.id_number)}.",
+        "没有查到您的参保、就业或缴费记录。",
+        ("no records",),
+        "Check the ID number, or ask whether your records are under another number or area.",
+    )
+
+
+RULES = (
+    _financial_account_queried,
+    _no_records,
+    _no_personal_account_resident,
+    _no_personal_account_flexible_tier,
+    _not_registered,
+    _medical_not_paid,
+    _crediting_pending,
+    _card_not_activated,
+    _card_reported_lost,
+    _balance_spent,
+    _family_spending,
+    _contributions_stopped,
+    _late_registration,
+    _reform,
+    _retiree_fixed_credit,
+)
+
+
+def _months_without_medical(payments: tuple[PaymentRecord, ...]) -> list[Month]:
+    """Months paid for with other insurances but with no medical contribution at all."""
+    with_medical: set[Month] = set()
+    for p in payments:
+        if "medical" in p.insurances:
+            with_medical.update(
+                Month.from_index(i) for i in range(p.month.index, p.through_month.index + 1)
+            )
+    without = {p.month for p in payments if "medical" not in p.insurances}
+    return sorted(without - with_medical)
+
+
+def _employed_on(job: JobRecord, day: dt.date) -> bool:
+    return job.hired_on <= day and (job.left_on is None or job.left_on > day)

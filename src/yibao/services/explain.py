@@ -1,0 +1,184 @@
+"""Gather a person's records from storage and explain their balance (domain.explain)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import String, and_, case, cast, func, literal, or_, select
+
+from yibao.adapters.tables import (
+    Card,
+    Contribution,
+    Employer,
+    Employment,
+    Enrollment,
+    InquiryLog,
+    LedgerTransfer,
+    Person,
+)
+from yibao.domain.errors import InvalidInput
+from yibao.domain.explain import (
+    CardRecord,
+    Explanation,
+    JobRecord,
+    PaymentRecord,
+    PersonRecords,
+    explain,
+)
+from yibao.domain.months import Month
+from yibao.domain.schemes import Scheme
+from yibao.ledger import accounts
+from yibao.services.registry import person_by_id_number, policy_schedule, scheme_on
+from yibao.services.uow import UnitOfWork
+
+CHANNELS = ("web", "hotline", "pos", "terminal", "bank_counter", "atm")
+SPENDING = ("settlement", "family_settlement")
+CREDITING = ("crediting", "retiree_crediting")
+
+
+def explain_balance(
+    *, uow: UnitOfWork, id_number: str, as_of: dt.date, channel: str, actor: str
+) -> tuple[PersonRecords, Explanation]:
+    """The person's balances and findings at the end of `as_of`; the inquiry is recorded."""
+    if channel not in CHANNELS:
+        raise InvalidInput("channel", channel, f"is not one of {', '.join(CHANNELS)}")
+    person = person_by_id_number(uow=uow, id_number=id_number)
+    records = gather_records(uow=uow, person=person, as_of=as_of, channel=channel)
+    uow.session.add(InquiryLog(person_id=person.id, actor=actor, channel=channel, as_of=as_of))
+    return records, explain(records)
+
+
+def gather_records(
+    *, uow: UnitOfWork, person: Person, as_of: dt.date, channel: str
+) -> PersonRecords:
+    month = Month.of(as_of)
+    schedule = policy_schedule(uow=uow, area_code=person.area_code)
+    policy = schedule.for_month(month) if schedule.policies[0].effective_from <= month else None
+    earlier = schedule.earlier_than(month) if policy else ()
+    current = scheme_on(uow=uow, person_id=person.id, day=as_of)
+    tier_zero = bool(
+        current
+        and current.scheme is Scheme.FLEXIBLE
+        and policy
+        and policy.tier(current.tier or "").account_rate == 0
+    )
+    personal = accounts.personal_account(person.area_code, person.id)
+    account_id = uow.ledger.find_account(personal)
+    spent, family_spent, credited = _account_totals(uow, account_id, as_of)
+    return PersonRecords(
+        id_number=person.id_number,
+        as_of=as_of,
+        channel=channel,
+        medical_fen=uow.ledger.balance_of(personal, as_of),
+        financial_fen=uow.ledger.balance_of(accounts.financial_account(person.id), as_of),
+        scheme=current.scheme if current else None,
+        tier=current.tier if current else None,
+        tier_account_rate_zero=tier_zero,
+        policy_credits_employer_share=bool(policy and policy.credits_employer_share),
+        earlier_policy_credited_employer_share=any(p.credits_employer_share for p in earlier),
+        retiree_monthly_fen=policy.retiree_monthly_fen if policy else 0,
+        ever_enrolled=_ever_enrolled(uow, person.id, as_of),
+        jobs=_jobs(uow, person.id, as_of),
+        payments=_payments(uow, person.id, as_of),
+        card=_card(uow, person.id, as_of),
+        spent_fen=spent,
+        family_spent_fen=family_spent,
+        credited_fen=credited,
+    )
+
+
+def _ever_enrolled(uow: UnitOfWork, person_id: int, as_of: dt.date) -> bool:
+    return bool(
+        uow.session.scalar(
+            select(func.count()).where(
+                Enrollment.person_id == person_id, Enrollment.starts_on <= as_of
+            )
+        )
+    )
+
+
+def _jobs(uow: UnitOfWork, person_id: int, as_of: dt.date) -> tuple[JobRecord, ...]:
+    rows = uow.session.execute(
+        select(Employment, Employer.code, Employer.name)
+        .join(Employer, Employer.id == Employment.employer_id)
+        .where(Employment.person_id == person_id, Employment.hired_on <= as_of)
+        .order_by(Employment.hired_on)
+    ).all()
+    return tuple(
+        JobRecord(
+            code,
+            name,
+            job.hired_on,
+            job.registered_on if job.registered_on and job.registered_on <= as_of else None,
+            job.left_on if job.left_on and job.left_on <= as_of else None,
+        )
+        for job, code, name in rows
+    )
+
+
+def _payments(uow: UnitOfWork, person_id: int, as_of: dt.date) -> tuple[PaymentRecord, ...]:
+    key = literal("credit:c", String) + cast(Contribution.id, String)
+    rows = uow.session.execute(
+        select(Contribution, LedgerTransfer.value_date)
+        .outerjoin(
+            LedgerTransfer, and_(LedgerTransfer.key == key, LedgerTransfer.value_date <= as_of)
+        )
+        .where(Contribution.person_id == person_id, Contribution.received_on <= as_of)
+        .order_by(Contribution.month, Contribution.received_on)
+    ).all()
+    return tuple(
+        PaymentRecord(
+            Month.parse(c.month),
+            Month.parse(c.through_month),
+            c.received_on,
+            frozenset(c.insurances.split(",")),
+            c.credit_fen,
+            credited_on,
+        )
+        for c, credited_on in rows
+    )
+
+
+def _card(uow: UnitOfWork, person_id: int, as_of: dt.date) -> CardRecord | None:
+    card = uow.session.scalars(
+        select(Card)
+        .where(
+            Card.person_id == person_id,
+            Card.issued_on <= as_of,
+            or_(Card.replaced_on.is_(None), Card.replaced_on > as_of),
+        )
+        .order_by(Card.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if card is None:
+        return None
+    if card.lost_on is not None and card.lost_on <= as_of:
+        status = "lost"
+    elif card.medical_activated_on is not None and card.medical_activated_on <= as_of:
+        status = "active"
+    else:
+        status = "issued"
+    return CardRecord(card.card_no, status, card.issued_on)
+
+
+def _account_totals(
+    uow: UnitOfWork, account_id: int | None, as_of: dt.date
+) -> tuple[int, int, int]:
+    """(net spending, net family spending, credits) of the personal account up to `as_of`."""
+    if account_id is None:
+        return 0, 0, 0
+    t = LedgerTransfer
+    outgoing = case((t.debit_account_id == account_id, t.amount_fen), else_=-t.amount_fen)
+    rows = uow.session.execute(
+        select(t.kind, func.sum(outgoing))
+        .where(
+            or_(t.debit_account_id == account_id, t.credit_account_id == account_id),
+            t.value_date <= as_of,
+        )
+        .group_by(t.kind)
+    ).all()
+    totals = {str(kind): int(amount) for kind, amount in rows}
+    family = totals.get("family_settlement", 0) + totals.get("reversal:family_settlement", 0)
+    spent = family + totals.get("settlement", 0) + totals.get("reversal:settlement", 0)
+    credited = -sum(totals.get(kind, 0) for kind in CREDITING)
+    return spent, family, credited
