@@ -291,7 +291,7 @@ def test_the_ledger_check_reports_a_posting_written_around_the_ledger(
         personal = uow.ledger.account_id(accounts.personal_account(AREA, first))
         financial = uow.ledger.account_id(accounts.financial_account(first))
         uow.session.execute(
-            insert(LedgerTransfer.__table__).values(
+            insert(LedgerTransfer).values(
                 key="forged:1", book=accounts.medical_book(AREA), debit_account_id=personal,
                 credit_account_id=financial, amount_fen=100, value_date=DAY, kind="forged",
                 memo="",

@@ -13,6 +13,7 @@ import os
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import yaml
@@ -65,10 +66,12 @@ class Posted:
 
 
 class LedgerMachine(RuleBasedStateMachine):
-    def __init__(self, database_url: str | None) -> None:
+    database_url: ClassVar[str | None] = None  # None: a SQLite file
+
+    def __init__(self) -> None:
         super().__init__()
         self._resources = ExitStack()
-        self.app = App(self._resources.enter_context(scratch_database(database_url)))
+        self.app = App(self._resources.enter_context(scratch_database(self.database_url)))
         self.person_ids = self._open_area()
         self.expected = [0] * PERSONS  # each personal account, in fen
         self.expected_payable = 0
@@ -203,5 +206,7 @@ class LedgerMachine(RuleBasedStateMachine):
 def test_the_ledger_keeps_its_invariants_through_any_sequence_of_operations(
     backend: str,
 ) -> None:
-    url = PG_URL if backend == "postgresql" else None
-    run_state_machine_as_test(lambda: LedgerMachine(url), settings=SETTINGS)
+    class LedgerMachineOnBackend(LedgerMachine):
+        database_url = PG_URL if backend == "postgresql" else None
+
+    run_state_machine_as_test(LedgerMachineOnBackend, settings=SETTINGS)
