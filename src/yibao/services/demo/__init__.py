@@ -1,0 +1,27 @@
+"""A synthetic demo city: a realistic planning area to try yibao on, and to benchmark it."""
+
+from yibao.services.demo.area import DEFAULT_AREA, area_document
+from yibao.services.demo.city import (
+    CitySummary,
+    city_span,
+    count_persons,
+    extend_city,
+    generate_city,
+)
+from yibao.services.demo.loading import PaymentTotals
+from yibao.services.demo.overview import CityOverview, ExamplePerson, city_overview, credit_history
+
+__all__ = [
+    "DEFAULT_AREA",
+    "CityOverview",
+    "CitySummary",
+    "ExamplePerson",
+    "PaymentTotals",
+    "area_document",
+    "city_overview",
+    "city_span",
+    "count_persons",
+    "credit_history",
+    "extend_city",
+    "generate_city",
+]
