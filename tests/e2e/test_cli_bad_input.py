@@ -2,49 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
+from tests.e2e.cli import PERSON, count, yibao
 from tests.integration.test_scenarios import SCENARIOS
-
-PERSON = "420102199003071232"
-
-
-def yibao(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "yibao.entrypoints.cli.main", *args, "--db", f"sqlite:///{db}"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def count(db: Path, table: str) -> int:
-    engine = create_engine(f"sqlite:///{db}")
-    with engine.connect() as connection:
-        found = int(connection.execute(text(f"select count(*) from {table}")).scalar_one())
-    engine.dispose()
-    return found
-
-
-@pytest.fixture
-def city(tmp_path: Path) -> Path:
-    db = tmp_path / "city.db"
-    steps = [
-        ("area", "load", str(SCENARIOS / "01_employer_paid_pension_only.yaml")),
-        ("employer", "add", "E001", "Example Machinery Co.", "--area", "420100"),
-        ("person", "add", PERSON, "Zhang Wei", "--area", "420100"),
-        ("person", "register", PERSON, "--employer", "E001", "--on", "2024-01-10"),
-    ]
-    for step in steps:
-        done = yibao(db, *step)
-        assert done.returncode == 0, done.stderr
-    return db
 
 
 def test_a_clerk_records_a_contribution_and_the_month_end_run_credits_it(city: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import String, and_, case, cast, func, literal, or_, select
 
@@ -20,6 +21,7 @@ from yibao.domain.errors import InvalidInput
 from yibao.domain.explain import (
     CardRecord,
     Explanation,
+    Finding,
     JobRecord,
     PaymentRecord,
     PersonRecords,
@@ -182,3 +184,14 @@ def _account_totals(
     spent = family + totals.get("settlement", 0) + totals.get("reversal:settlement", 0)
     credited = -sum(totals.get(kind, 0) for kind in CREDITING)
     return spent, family, credited
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    return {
+        "code": finding.code,
+        "summary": finding.summary,
+        "summary_zh": finding.summary_zh,
+        "evidence": list(finding.evidence),
+        "legal_basis": finding.legal_basis,
+        "next_step": finding.next_step,
+    }

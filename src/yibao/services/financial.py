@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Protocol
 
 from yibao.domain.errors import InvalidInput
 from yibao.ledger import accounts
@@ -10,6 +11,12 @@ from yibao.ledger.ledger import Transfer
 from yibao.services.cards import require_current_card, state_of
 from yibao.services.registry import person_by_id_number
 from yibao.services.uow import UnitOfWork
+
+
+class BankOperation(Protocol):
+    def __call__(
+        self, *, uow: UnitOfWork, id_number: str, amount_fen: int, on: dt.date, key: str
+    ) -> Transfer: ...
 
 
 def _activated_person_id(uow: UnitOfWork, id_number: str) -> int:

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from yibao.entrypoints.cli import area, contributions, credit, db, demo, ledger, people, scenario
+from yibao.entrypoints.cli import (
+    area,
+    card,
+    contributions,
+    credit,
+    db,
+    demo,
+    inquire,
+    ledger,
+    people,
+    pos,
+    scenario,
+)
 
 app = typer.Typer(
     name="yibao",
@@ -21,6 +33,9 @@ app.add_typer(contributions.app, name="contribution")
 app.add_typer(credit.app, name="credit")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(scenario.app, name="scenario")
+app.add_typer(card.app, name="card")
+app.add_typer(pos.app, name="pos")
+app.command("inquire")(inquire.inquire)
 app.add_typer(demo.app, name="demo")
 
 if __name__ == "__main__":

@@ -11,13 +11,12 @@ from sqlalchemy import Engine
 
 from yibao.bootstrap import App
 from yibao.domain.errors import InvalidInput, YibaoError
-from yibao.domain.explain import Finding
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
 from yibao.domain.months import Month
 from yibao.services import cards, family, financial, registry, settlement
 from yibao.services.contributions import ContributionCmd, record_contribution
 from yibao.services.crediting import run_crediting
-from yibao.services.explain import explain_balance
+from yibao.services.explain import explain_balance, finding_json
 from yibao.services.scenario.model import Event, Query, Scenario
 from yibao.services.uow import UnitOfWork
 
@@ -397,17 +396,6 @@ HANDLERS: dict[str, Handler] = {
     "spend": lambda _uow, _event: None,  # replayed by _spend, which needs two transactions
     "refund": _refund,
 }
-
-
-def finding_json(finding: Finding) -> dict[str, Any]:
-    return {
-        "code": finding.code,
-        "summary": finding.summary,
-        "summary_zh": finding.summary_zh,
-        "evidence": list(finding.evidence),
-        "legal_basis": finding.legal_basis,
-        "next_step": finding.next_step,
-    }
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:

@@ -1,0 +1,233 @@
+"""`yibao card ...`: the social security card, for agency clerks and bank counters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+import typer
+
+from yibao.bootstrap import App
+from yibao.config import load_settings
+from yibao.domain.money import fen_to_yuan, yuan_to_fen
+from yibao.domain.months import parse_date
+from yibao.entrypoints.cli.common import DbOption, console, reported_errors, run
+from yibao.ledger import accounts
+from yibao.services import cards, family, financial
+from yibao.services.registry import person_by_id_number
+
+app = typer.Typer(
+    help="Social security cards: issue, activation, PIN, loss, bank account.", no_args_is_help=True
+)
+
+OnOption = Annotated[str | None, typer.Option("--on", help="YYYY-MM-DD (default today).")]
+PinOption = Annotated[
+    str,
+    typer.Option("--pin", prompt=True, hide_input=True, help="6-digit PIN (asked if not given)."),
+]
+
+
+def _day(on: str | None) -> dt.date:
+    with reported_errors():
+        return parse_date(on, field="on") if on else dt.date.today()
+
+
+@app.command("issue")
+def issue(id_number: str, card_no: str, on: OnOption = None, db: DbOption = None) -> None:
+    """Issue a card (not usable until activated)."""
+    day = _day(on)
+
+    def action(app_: App) -> None:
+        with app_.uow() as uow:
+            cards.issue_card(uow=uow, id_number=id_number, card_no=card_no, on=day)
+        console.print(f"card {card_no} issued on {day}; activate it when collected")
+
+    run(db, action)
+
+
+@app.command("activate")
+def activate(id_number: str, pin: PinOption, on: OnOption = None, db: DbOption = None) -> None:
+    """Activate the social security (medical) function and set the PIN."""
+    day = _day(on)
+
+    def action(app_: App) -> None:
+        with app_.uow() as uow:
+            card = cards.activate_card(uow=uow, id_number=id_number, on=day, pin=pin)
+        console.print(f"card {card.card_no}: medical function active from {day}")
+
+    run(db, action)
+
+
+@app.command("activate-financial")
+def activate_financial(id_number: str, on: OnOption = None, db: DbOption = None) -> None:
+    """Activate the card's bank (financial) account, as the bank counter does."""
+    day = _day(on)
+
+    def action(app_: App) -> None:
+        with app_.uow() as uow:
+            card = cards.activate_financial(uow=uow, id_number=id_number, on=day)
+        console.print(f"card {card.card_no}: financial account active from {day}")
+
+    run(db, action)
+
+
+@app.command("change-pin")
+def change_pin(
+    card_no: str,
+    old: Annotated[str, typer.Option("--old", prompt=True, hide_input=True)],
+    new: Annotated[str, typer.Option("--new", prompt=True, hide_input=True)],
+    db: DbOption = None,
+) -> None:
+    """Change the PIN with the old one."""
+
+    def action(app_: App) -> None:
+        with app_.uow() as uow:
+            cards.set_pin(uow=uow, card_no=card_no, new_pin=new, old_pin=old)
+        console.print("PIN changed")
+
+    run(db, action)
+
+
+@app.command("reset-pin")
+def reset_pin(
+    card_no: str,
+    new: Annotated[str, typer.Option("--new", prompt=True, hide_input=True)],
+    db: DbOption = None,
+) -> None:
+    """Reset a forgotten or locked PIN at an agency counter (identity checked there)."""
+
+    def action(app_: App) -> None:
+        with app_.uow() as uow:
+            cards.set_pin(uow=uow, card_no=card_no, new_pin=new, at_counter=True)
+        console.print("PIN reset and unlocked")
+
+    run(db, action)
+
+
+@app.command("report-loss")
+def report_loss(id_number: str, on: OnOption = None, db: DbOption = None) -> None:
+    """Report the card lost: it is frozen at once; the balance stays the person's."""
+    day = _day(on)
+
+    def action(app_: App) -> None:
+        with app_.uow() as uow:
+            card = cards.report_loss(uow=uow, id_number=id_number, on=day)
+        console.print(f"card {card.card_no} frozen on {day}; apply for a replacement")
+
+    run(db, action)
+
+
+@app.command("replace")
+def replace(id_number: str, new_card_no: str, on: OnOption = None, db: DbOption = None) -> None:
+    """Issue a replacement card (active); the old card number is dead forever."""
+    day = _day(on)
+
+    def action(app_: App) -> None:
+        with app_.uow() as uow:
+            card = cards.replace_card(uow=uow, id_number=id_number, new_card_no=new_card_no, on=day)
+        console.print(f"card {card.card_no} issued and active; the old card no longer works")
+
+    run(db, action)
+
+
+@app.command("electronic")
+def electronic(id_number: str, db: DbOption = None) -> None:
+    """Print a short-lived electronic card (QR) payload for the person."""
+    settings = load_settings(db)
+
+    def action(app_: App) -> None:
+        with app_.uow() as uow:
+            person = person_by_id_number(uow=uow, id_number=id_number)
+        payload = cards.electronic_card_payload(
+            person_id=person.id,
+            now=dt.datetime.now(dt.UTC),
+            seconds=settings.electronic_card_seconds,
+            secret=settings.card_secret,
+        )
+        console.print(payload)
+
+    run(db, action)
+
+
+@app.command("deposit")
+def deposit(
+    id_number: str,
+    amount: Annotated[str, typer.Option("--amount")],
+    ref: Annotated[str | None, typer.Option("--ref")] = None,
+    on: OnOption = None,
+    db: DbOption = None,
+) -> None:
+    """Deposit cash into the card's financial (bank) account."""
+    _bank(db, id_number, amount, ref, on, financial.deposit, "deposited")
+
+
+@app.command("withdraw")
+def withdraw(
+    id_number: str,
+    amount: Annotated[str, typer.Option("--amount")],
+    ref: Annotated[str | None, typer.Option("--ref")] = None,
+    on: OnOption = None,
+    db: DbOption = None,
+) -> None:
+    """Withdraw cash from the card's financial account (never from the medical account)."""
+    _bank(db, id_number, amount, ref, on, financial.withdraw, "withdrawn")
+
+
+def _bank(
+    db: str | None,
+    id_number: str,
+    amount: str,
+    ref: str | None,
+    on: str | None,
+    operation: financial.BankOperation,
+    verb: str,
+) -> None:
+    day = _day(on)
+    with reported_errors():
+        fen = yuan_to_fen(amount)
+
+    def action(app_: App) -> None:
+        with app_.uow() as uow:
+            operation(
+                uow=uow, id_number=id_number, amount_fen=fen, on=day, key=ref or uuid.uuid4().hex
+            )
+            person = person_by_id_number(uow=uow, id_number=id_number)
+            left = uow.ledger.balance_of(accounts.financial_account(person.id))
+        console.print(f"{fen_to_yuan(fen)} yuan {verb}; financial account {fen_to_yuan(left)}")
+
+    run(db, action)
+
+
+@app.command("bind-family")
+def bind_family(
+    id_number: str,
+    member: str,
+    relation: Annotated[str, typer.Option("--relation", help="spouse, parent, child, ...")],
+    on: OnOption = None,
+    db: DbOption = None,
+) -> None:
+    """Let ID_NUMBER's personal account pay for MEMBER (family mutual aid)."""
+    day = _day(on)
+
+    def action(app_: App) -> None:
+        with app_.uow() as uow:
+            family.bind(
+                uow=uow, id_number=id_number, member_id_number=member, relation=relation, on=day
+            )
+        console.print(f"bound as {relation} from {day}")
+
+    run(db, action)
+
+
+@app.command("unbind-family")
+def unbind_family(id_number: str, member: str, on: OnOption = None, db: DbOption = None) -> None:
+    """End a family mutual aid binding."""
+    day = _day(on)
+
+    def action(app_: App) -> None:
+        with app_.uow() as uow:
+            family.unbind(uow=uow, id_number=id_number, member_id_number=member, on=day)
+        console.print(f"binding ended on {day}")
+
+    run(db, action)

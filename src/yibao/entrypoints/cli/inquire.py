@@ -1,0 +1,77 @@
+"""`yibao inquire`: a person's balances and why they are what they are."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated
+
+import typer
+
+from yibao.bootstrap import App
+from yibao.domain.explain import Explanation, PersonRecords
+from yibao.domain.idnumber import mask
+from yibao.domain.money import fen_to_yuan
+from yibao.domain.months import parse_date
+from yibao.entrypoints.cli.common import DbOption, console, reported_errors, run
+from yibao.services.explain import explain_balance, finding_json
+
+
+def inquire(
+    person: Annotated[str, typer.Option("--person", help="ID number.")],
+    channel: Annotated[
+        str, typer.Option("--channel", help="web, hotline, pos, terminal, bank_counter or atm.")
+    ] = "web",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (today).")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    db: DbOption = None,
+) -> None:
+    """Balances of both accounts, what the channel shows, and the findings that explain it."""
+    with reported_errors():
+        day = parse_date(as_of, field="as_of") if as_of else dt.date.today()
+
+    def action(app_: App) -> None:
+        with app_.uow() as uow:
+            records, explanation = explain_balance(
+                uow=uow, id_number=person, as_of=day, channel=channel, actor=f"cli:{channel}"
+            )
+        if as_json:
+            print(json.dumps(_as_json(records, explanation), ensure_ascii=False, indent=2))
+        else:
+            _print(records, explanation)
+
+    run(db, action)
+
+
+def _as_json(records: PersonRecords, explanation: Explanation) -> dict[str, object]:
+    return {
+        "person": mask(records.id_number),
+        "as_of": records.as_of.isoformat(),
+        "channel": records.channel,
+        "medical_balance": fen_to_yuan(records.medical_fen),
+        "financial_balance": fen_to_yuan(records.financial_fen),
+        "shown_balance": fen_to_yuan(explanation.shown_fen),
+        "findings": [finding_json(f) for f in explanation.findings],
+    }
+
+
+def _print(records: PersonRecords, explanation: Explanation) -> None:
+    console.print(
+        f"[bold]{mask(records.id_number)}[/] as of {records.as_of} via {records.channel}: shows "
+        f"{fen_to_yuan(explanation.shown_fen)} yuan ({explanation.shows} account)",
+        highlight=False,
+    )
+    console.print(
+        f"  medical personal account {fen_to_yuan(records.medical_fen)} yuan; "
+        f"financial (bank) account {fen_to_yuan(records.financial_fen)} yuan",
+        highlight=False,
+    )
+    for finding in explanation.findings:
+        console.print(
+            f"\n[bold]{finding.code}[/]: {finding.summary}\n  {finding.summary_zh}", highlight=False
+        )
+        for item in finding.evidence:
+            console.print(f"  - {item}", highlight=False)
+        if finding.legal_basis:
+            console.print(f"  basis: {finding.legal_basis}", highlight=False)
+        console.print(f"  next: {finding.next_step}", highlight=False)

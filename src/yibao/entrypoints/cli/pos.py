@@ -1,0 +1,147 @@
+"""`yibao pos ...`: a designated pharmacy's or hospital's cashier, and its daily settlement."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from yibao.bootstrap import App
+from yibao.config import load_settings
+from yibao.domain.errors import InvalidInput
+from yibao.domain.money import fen_to_yuan, yuan_to_fen
+from yibao.domain.months import parse_date
+from yibao.entrypoints.cli.common import DbOption, console, reported_errors, run
+from yibao.services import settlement
+from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, Receipt, SettleCmd
+
+app = typer.Typer(help="Point of sale at designated institutions.", no_args_is_help=True)
+
+InstitutionOption = Annotated[str, typer.Option("--institution", help="Institution code.")]
+DayOption = Annotated[str | None, typer.Option("--day", help="YYYY-MM-DD (default today).")]
+
+
+def parse_item(text: str) -> LineItem:
+    """CODE:QUANTITY:AMOUNT, with ':own' when the personal account may not pay for it."""
+    parts = text.split(":")
+    if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "own"):
+        raise InvalidInput("item", text, "must be CODE:QUANTITY:AMOUNT[:own], e.g. A01:2:35.50")
+    if not parts[1].isdigit():
+        raise InvalidInput("item quantity", parts[1], "must be a whole number")
+    return LineItem(
+        parts[0],
+        int(parts[1]),
+        yuan_to_fen(parts[2], field="item amount"),
+        account_may_pay=len(parts) == 3,
+    )
+
+
+@app.command("settle")
+def settle(
+    institution: InstitutionOption,
+    ref: Annotated[str, typer.Option("--ref", help="The institution's reference (idempotent).")],
+    item: Annotated[list[str], typer.Option("--item", help="CODE:QTY:AMOUNT[:own], repeatable.")],
+    card: Annotated[str | None, typer.Option("--card", help="Card number read by the POS.")] = None,
+    pin: Annotated[str | None, typer.Option("--pin", help="PIN (asked if not given).")] = None,
+    ecard: Annotated[str | None, typer.Option("--ecard", help="Electronic card payload.")] = None,
+    payer: Annotated[str | None, typer.Option("--payer", help="Family aid: payer ID.")] = None,
+    day: DayOption = None,
+    db: DbOption = None,
+) -> None:
+    """Settle a purchase: the personal account pays what it may, the rest is paid in person."""
+    with reported_errors():
+        lines = tuple(parse_item(i) for i in item)
+        on = parse_date(day, field="day") if day else dt.date.today()
+        if (card is None) == (ecard is None):
+            raise InvalidInput("card", card, "give either --card (with its PIN) or --ecard")
+    credential: CardAndPin | ElectronicCard
+    if card is not None:
+        credential = CardAndPin(card, pin or typer.prompt("PIN", hide_input=True))
+    else:
+        credential = ElectronicCard(str(ecard))
+    settings = load_settings(db)
+    cmd = SettleCmd(institution, ref, credential, lines, on, payer)
+
+    def action(app_: App) -> None:
+        receipt = settlement.settle(
+            uow_factory=app_.uow,
+            cmd=cmd,
+            now=dt.datetime.now(dt.UTC),
+            card_secret=settings.card_secret,
+        )
+        print_receipt(receipt)
+
+    run(db, action)
+
+
+def print_receipt(receipt: Receipt) -> None:
+    table = Table(title=f"{receipt.institution_code} receipt {receipt.ref}", show_header=False)
+    table.add_row("patient", receipt.patient)
+    if receipt.family_aid:
+        table.add_row("paid by (family aid)", receipt.payer)
+    table.add_row("total", fen_to_yuan(receipt.total_fen))
+    table.add_row("personal account paid", fen_to_yuan(receipt.personal_fen))
+    table.add_row("paid by the person", fen_to_yuan(receipt.own_fen))
+    table.add_row("personal account balance", fen_to_yuan(receipt.balance_after_fen))
+    console.print(table)
+
+
+@app.command("refund")
+def refund(
+    ref: Annotated[str, typer.Option("--ref")],
+    institution: Annotated[str | None, typer.Option("--institution")] = None,
+    day: DayOption = None,
+    db: DbOption = None,
+) -> None:
+    """Refund a whole settlement, once: the personal account gets back what it paid."""
+    with reported_errors():
+        on = parse_date(day, field="day") if day else dt.date.today()
+
+    def action(app_: App) -> None:
+        with app_.uow() as uow:
+            receipt = settlement.refund(uow=uow, ref=ref, on=on, institution_code=institution)
+        console.print(
+            f"refunded {fen_to_yuan(receipt.personal_fen)} yuan to the personal "
+            f"account; balance {fen_to_yuan(receipt.balance_after_fen)}"
+        )
+
+    run(db, action)
+
+
+@app.command("statement")
+def statement(institution: InstitutionOption, day: DayOption = None, db: DbOption = None) -> None:
+    """The institution's daily statement, reconciled with the ledger."""
+    with reported_errors():
+        on = parse_date(day, field="day") if day else dt.date.today()
+
+    def action(app_: App) -> None:
+        with app_.uow() as uow:
+            s = settlement.daily_statement(uow=uow, institution_code=institution, day=on)
+        table = Table(title=f"{institution} statement {on}", show_header=False)
+        table.add_row("settlements", str(s.count))
+        table.add_row("personal account total", fen_to_yuan(s.personal_fen))
+        table.add_row("own payment total", fen_to_yuan(s.own_fen))
+        table.add_row("refunds", f"{s.refunds} ({fen_to_yuan(s.refunded_personal_fen)})")
+        table.add_row("ledger, net into payable", fen_to_yuan(s.ledger_net_fen))
+        table.add_row("reconciled", "yes" if s.reconciled else "NO")
+        console.print(table)
+        if not s.reconciled:
+            raise typer.Exit(1)
+
+    run(db, action)
+
+
+@app.command("clear")
+def clear(institution: InstitutionOption, day: DayOption = None, db: DbOption = None) -> None:
+    """Pay the institution what the fund owes it up to the day (once per day)."""
+    with reported_errors():
+        on = parse_date(day, field="day") if day else dt.date.today()
+
+    def action(app_: App) -> None:
+        with app_.uow() as uow:
+            paid = settlement.clear_institution(uow=uow, institution_code=institution, day=on)
+        console.print(f"{institution}: {fen_to_yuan(paid)} yuan cleared for {on}")
+
+    run(db, action)

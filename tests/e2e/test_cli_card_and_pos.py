@@ -1,0 +1,118 @@
+"""A clerk issues a card, a pharmacy cashier settles with it, the person asks why: all by CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.cli import PERSON, yibao
+
+
+@pytest.fixture
+def credited(city: Path) -> Path:
+    steps = [
+        ("institution", "add", "P001", "Example Pharmacy", "pharmacy", "--area", "420100"),
+        (
+            "contribution",
+            "pay",
+            "--person",
+            PERSON,
+            "--month",
+            "2024-04",
+            "--base",
+            "6000",
+            "--insurances",
+            "pension,medical",
+            "--received",
+            "2024-04-15",
+        ),
+        ("credit", "run", "--month", "2024-04"),
+        ("card", "issue", PERSON, "A10000001", "--on", "2024-05-02"),
+        ("card", "activate", PERSON, "--pin", "246810", "--on", "2024-05-03"),
+    ]
+    for step in steps:
+        done = yibao(city, *step)
+        assert done.returncode == 0, done.stderr
+    return city
+
+
+def test_a_cashier_settles_with_card_and_pin_and_the_receipt_shows_who_paid_what(
+    credited: Path,
+) -> None:
+    done = yibao(
+        credited,
+        "pos",
+        "settle",
+        "--institution",
+        "P001",
+        "--ref",
+        "R1",
+        "--card",
+        "A10000001",
+        "--pin",
+        "246810",
+        "--item",
+        "A01:1:100.00",
+        "--item",
+        "V02:1:50.00:own",
+        "--day",
+        "2024-05-06",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "personal account paid" in done.stdout
+    assert "100.00" in done.stdout
+    assert "paid by the person" in done.stdout
+    assert "50.00" in done.stdout
+    statement = yibao(credited, "pos", "statement", "--institution", "P001", "--day", "2024-05-06")
+    assert statement.returncode == 0, statement.stdout
+    asked = yibao(credited, "inquire", "--person", PERSON, "--as-of", "2024-05-07", "--json")
+    answer = json.loads(asked.stdout)
+    assert answer["medical_balance"] == "20.00"
+    assert "balance_spent" in [f["code"] for f in answer["findings"]]
+    assert PERSON not in asked.stdout  # the ID number is masked
+
+
+def test_a_wrong_pin_is_refused_and_nothing_is_paid(credited: Path) -> None:
+    done = yibao(
+        credited,
+        "pos",
+        "settle",
+        "--institution",
+        "P001",
+        "--ref",
+        "R2",
+        "--card",
+        "A10000001",
+        "--pin",
+        "000000",
+        "--item",
+        "A01:1:10.00",
+    )
+    assert done.returncode == 1
+    assert "wrong_pin" in done.stderr
+    assert "5 tries left" in done.stderr
+    asked = yibao(credited, "inquire", "--person", PERSON, "--as-of", "2024-05-07", "--json")
+    assert json.loads(asked.stdout)["medical_balance"] == "120.00"
+
+
+def test_a_lost_card_is_refused_at_the_pos(credited: Path) -> None:
+    assert yibao(credited, "card", "report-loss", PERSON).returncode == 0
+    done = yibao(
+        credited,
+        "pos",
+        "settle",
+        "--institution",
+        "P001",
+        "--ref",
+        "R3",
+        "--card",
+        "A10000001",
+        "--pin",
+        "246810",
+        "--item",
+        "A01:1:10.00",
+    )
+    assert done.returncode == 1
+    assert "card_reported_lost" in done.stderr
