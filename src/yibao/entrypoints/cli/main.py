@@ -11,6 +11,7 @@ from yibao.entrypoints.cli import (
     credit,
     db,
     demo,
+    hotline,
     inquire,
     ledger,
     people,
@@ -36,6 +37,7 @@ app.add_typer(scenario.app, name="scenario")
 app.add_typer(card.app, name="card")
 app.add_typer(pos.app, name="pos")
 app.command("inquire")(inquire.inquire)
+app.command("hotline")(hotline.hotline)
 app.add_typer(demo.app, name="demo")
 
 if __name__ == "__main__":
