@@ -302,3 +302,16 @@ def test_the_ledger_check_reports_a_posting_written_around_the_ledger(
     assert {"no_negative", "book_sums_to_zero", "one_book_per_transfer", "never_overdrawn"} <= (
         invariants
     )
+
+
+def test_a_reversal_key_reused_for_another_transfer_is_a_conflict(
+    app: App, people: tuple[int, int]
+) -> None:
+    payer, _ = people
+    _credit(app, payer, 10_000, "c-reuse")
+    _spend(app, payer, 1_000, "s1")
+    _spend(app, payer, 1_000, "s2")
+    with app.uow() as uow:
+        uow.ledger.reverse(original_key="s1", key="refund", value_date=DAY)
+    with pytest.raises(IdempotencyConflict), app.uow() as uow:
+        uow.ledger.reverse(original_key="s2", key="refund", value_date=DAY)

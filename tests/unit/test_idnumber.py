@@ -136,3 +136,8 @@ def test_a_refusal_never_shows_the_full_number() -> None:
         IdNumber.parse("420102199003071233")
     assert "420102199003071233" not in str(caught.value)
     assert "4201**********1233" in str(caught.value)
+
+
+def test_full_width_digits_are_not_an_id_number() -> None:
+    with pytest.raises(InvalidInput):
+        IdNumber.parse("４２０１０２１９９００３０７１２３" + "2")

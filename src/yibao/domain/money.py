@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from yibao.domain.errors import InvalidInput
 
 FEN_PER_YUAN = 100
+MIN_FEN, MAX_FEN = -(2**63), 2**63 - 1  # the ledger's BIGINT
 
 
 def parse_decimal(value: object, *, field: str) -> Decimal:
@@ -28,6 +29,8 @@ def parse_decimal(value: object, *, field: str) -> Decimal:
 def yuan_to_fen(value: object, *, field: str = "amount", allow_negative: bool = False) -> int:
     """Parse a yuan amount with at most two decimals into fen."""
     number = parse_decimal(value, field=field)
+    if not MIN_FEN <= number * FEN_PER_YUAN <= MAX_FEN:
+        raise InvalidInput(field, value, "is too large for an amount of money")
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2 and number != number.quantize(Decimal("0.01")):
         raise InvalidInput(field, value, "has more than two decimals; amounts are exact to the fen")

@@ -142,9 +142,17 @@ def policy_from_dict(raw: Mapping[str, Any], *, path: str = "policy") -> Policy:
         effective_from=Month.parse(_require(raw, "from", path), field=f"{path}.from"),
         base_floor_fen=floor,
         base_ceiling_fen=ceiling,
-        employer_rate=parse_rate(_require(employee, "employer_rate", path), field="employer_rate"),
-        employee_rate=parse_rate(_require(employee, "employee_rate", path), field="employee_rate"),
-        employee_share=parse_rate(account.get("employee_share", 1), field="employee_share"),
+        employer_rate=parse_rate(
+            _require(employee, "employer_rate", f"{path}.employee"),
+            field=f"{path}.employee.employer_rate",
+        ),
+        employee_rate=parse_rate(
+            _require(employee, "employee_rate", f"{path}.employee"),
+            field=f"{path}.employee.employee_rate",
+        ),
+        employee_share=parse_rate(
+            account.get("employee_share", 1), field=f"{path}.employee.account.employee_share"
+        ),
         employer_share_by_age=bands,
         retiree_monthly_fen=yuan_to_fen(
             (raw.get("retiree") or {}).get("monthly_amount", 0), field=f"{path}.retiree"

@@ -179,7 +179,7 @@ class Ledger:
             self._lock_account(debit_id)
         existing = self.get(key)
         if existing is not None:
-            return _same_or_conflict(existing, debit_id, credit_id, amount_fen, kind)
+            return _same_or_conflict(existing, debit_id, credit_id, amount_fen, kind, reverses_id)
         if not may_overdraw:
             available = self.balance(debit_id)
             if available < amount_fen:
@@ -206,7 +206,7 @@ class Ledger:
             existing = self.get(key)  # the same key won a race with us
             if existing is None:
                 raise AlreadyReversed(f"transfer {reverses_id} was already reversed") from None
-            return _same_or_conflict(existing, debit_id, credit_id, amount_fen, kind)
+            return _same_or_conflict(existing, debit_id, credit_id, amount_fen, kind, reverses_id)
         return Transfer(id=int(new_id), **values)  # type: ignore[arg-type]
 
     def locked_balance(self, ref: AccountRef) -> int:
@@ -351,20 +351,26 @@ def _transfer(row: Row[tuple[object, ...]]) -> Transfer:
 
 
 def _same_or_conflict(
-    existing: Transfer, debit_id: int, credit_id: int, amount_fen: int, kind: str
+    existing: Transfer,
+    debit_id: int,
+    credit_id: int,
+    amount_fen: int,
+    kind: str,
+    reverses_id: int | None,
 ) -> Transfer:
-    """A retry with the same key: same content returns the first result, other content fails."""
-    if (
+    """A retry with the same key: same content returns the first result, other content fails.
+
+    The value date and memo are not compared: a retry may come on a later day.
+    """
+    asked = (debit_id, credit_id, amount_fen, kind, reverses_id)
+    found = (
         existing.debit_account_id,
         existing.credit_account_id,
         existing.amount_fen,
         existing.kind,
-    ) != (
-        debit_id,
-        credit_id,
-        amount_fen,
-        kind,
-    ):
+        existing.reverses_id,
+    )
+    if found != asked:
         raise IdempotencyConflict(
             f"key {existing.key!r} was used for a different transfer "
             f"({existing.amount_fen} fen, {existing.kind}); use a new key"
