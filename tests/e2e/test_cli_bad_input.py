@@ -153,3 +153,32 @@ def test_a_payment_for_a_person_without_a_scheme_is_refused(city: Path) -> None:
     assert done.returncode == 1
     assert "not_enrolled" in done.stderr
     assert count(city, "contribution") == 0
+
+
+def test_payment_records_show_each_month_who_paid_and_what_was_credited(city: Path) -> None:
+    for month, insurances in (("2024-03", "pension"), ("2024-04", "pension,medical")):
+        paid = yibao(
+            city,
+            "contribution",
+            "pay",
+            "--person",
+            PERSON,
+            "--month",
+            month,
+            "--base",
+            "6000",
+            "--insurances",
+            insurances,
+            "--received",
+            f"{month}-15",
+        )
+        assert paid.returncode == 0, paid.stderr
+    assert yibao(city, "credit", "run", "--month", "2024-04").returncode == 0
+    shown = yibao(city, "records", "--person", PERSON)
+    assert shown.returncode == 0, shown.stderr
+    march, april = [line for line in shown.stdout.splitlines() if "2024-0" in line][:2]
+    assert "Example Machinery" in march
+    assert "pending" not in march  # nothing to credit without medical insurance
+    assert "120.00" in april
+    assert "2024-04-30" in april
+    assert PERSON not in shown.stdout

@@ -16,6 +16,7 @@ from yibao.entrypoints.cli import (
     ledger,
     people,
     pos,
+    records,
     scenario,
 )
 
@@ -38,6 +39,7 @@ app.add_typer(card.app, name="card")
 app.add_typer(pos.app, name="pos")
 app.command("inquire")(inquire.inquire)
 app.command("hotline")(hotline.hotline)
+app.command("records")(records.records)
 app.add_typer(demo.app, name="demo")
 
 if __name__ == "__main__":

@@ -1,0 +1,66 @@
+"""Payment records: month by month, what was paid, by whom, on what base, and what was credited.
+
+The record that lets a person supervise their employer (Social Insurance Law art. 4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import String, and_, cast, literal, select
+
+from yibao.adapters.tables import Contribution, Employer, InquiryLog, LedgerTransfer
+from yibao.services.registry import person_by_id_number
+from yibao.services.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentLine:
+    month: str
+    through_month: str
+    received_on: dt.date
+    paid_by: str  # the employer's name, or "self"
+    scheme: str
+    insurances: tuple[str, ...]
+    base_fen: int | None
+    medical_employer_fen: int
+    medical_person_fen: int
+    credit_fen: int
+    credited_on: dt.date | None
+
+
+def payment_records(
+    *, uow: UnitOfWork, id_number: str, actor: str, year: int | None = None
+) -> list[PaymentLine]:
+    """The person's contributions in month order (one year if given); the reading is logged."""
+    person = person_by_id_number(uow=uow, id_number=id_number)
+    key = literal("credit:c", String) + cast(Contribution.id, String)
+    query = (
+        select(Contribution, Employer.name, LedgerTransfer.value_date)
+        .outerjoin(Employer, Employer.id == Contribution.employer_id)
+        .outerjoin(LedgerTransfer, and_(LedgerTransfer.key == key))
+        .where(Contribution.person_id == person.id)
+        .order_by(Contribution.month, Contribution.received_on, Contribution.id)
+    )
+    if year is not None:
+        query = query.where(Contribution.month.between(f"{year}-01", f"{year}-12"))
+    uow.session.add(
+        InquiryLog(person_id=person.id, actor=actor, channel="records", as_of=dt.date.today())
+    )
+    return [
+        PaymentLine(
+            month=c.month,
+            through_month=c.through_month,
+            received_on=c.received_on,
+            paid_by=employer_name or "self",
+            scheme=c.scheme,
+            insurances=tuple(c.insurances.split(",")),
+            base_fen=c.base_fen,
+            medical_employer_fen=c.medical_employer_fen,
+            medical_person_fen=c.medical_person_fen,
+            credit_fen=c.credit_fen,
+            credited_on=credited_on,
+        )
+        for c, employer_name, credited_on in uow.session.execute(query).all()
+    ]
