@@ -274,3 +274,15 @@ class InquiryLog(Base):
     channel: Mapped[str] = mapped_column(String(20))
     as_of: Mapped[dt.date] = mapped_column(Date)
     asked_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class RecordLink(Base):
+    """Two person records the agency found to be one human (seed 002: two numbers to merge)."""
+
+    __tablename__ = "record_link"
+    __table_args__ = (UniqueConstraint("person_id", "other_person_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))  # the record that stays
+    other_person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))  # merged into it
+    found_on: Mapped[dt.date] = mapped_column(Date)
+    merged_on: Mapped[dt.date | None] = mapped_column(Date)

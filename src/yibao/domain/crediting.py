@@ -32,6 +32,8 @@ def contribution_amounts(
             round_half_up_to_fen(base * policy.employer_rate),
             round_half_up_to_fen(base * policy.employee_rate),
         )
+    if scheme is Scheme.POOLED_ONLY:  # the employer pays; all of it goes to the pooled fund
+        return round_half_up_to_fen(base * policy.employer_rate), 0
     if scheme is Scheme.FLEXIBLE:
         return 0, round_half_up_to_fen(base * policy.tier(tier or "").rate)
     if scheme is Scheme.RESIDENT:
@@ -49,4 +51,4 @@ def credit_for(contribution: MedicalContribution, policy: Policy, birth_date: dt
         return round_half_up_to_fen(exact)
     if contribution.scheme is Scheme.FLEXIBLE:
         return round_half_up_to_fen(base * policy.tier(contribution.tier or "").account_rate)
-    return 0  # residents, retirees paying nothing, pooled-only: no personal account credit
+    return 0  # residents, retirees paying nothing, pooled-only cover: no personal account

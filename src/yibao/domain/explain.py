@@ -65,6 +65,7 @@ class PersonRecords:
     spent_fen: int = 0  # net of refunds, from the personal account
     family_spent_fen: int = 0  # the part of it for bound family members
     credited_fen: int = 0
+    split_records: tuple[str, ...] = ()  # other records of this human not merged yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,33 @@ def _no_personal_account_resident(r: PersonRecords) -> Finding | None:
         "城乡居民医保不设个人账户，门诊费用通过门诊统筹报销。",
         ("scheme on the day asked: urban-rural resident",),
         "Use outpatient pooling at designated institutions; nothing is missing from your account.",
+    )
+
+
+def _no_personal_account_pooled_only(r: PersonRecords) -> Finding | None:
+    if r.scheme is not Scheme.POOLED_ONLY:
+        return None
+    return Finding(
+        "no_personal_account_pooled_only",
+        "Your employer insures you for pooled (hospitalization) cover only, which has no "
+        "personal account.",
+        "单位为您参加的是单建统筹（只保住院），不设个人账户。",
+        ("scheme on the day asked: employee, pooled-only cover",),
+        "Ask the employer whether full employee medical insurance is possible.",
+    )
+
+
+def _records_split(r: PersonRecords) -> Finding | None:
+    if not r.split_records:
+        return None
+    return Finding(
+        "records_split",
+        "Part of your records are kept under another social security number or in another "
+        "area; money credited there does not show here until the records are merged.",
+        "您的部分参保记录在另一个社保号或另一个统筹区，合并之前那里的余额不会显示在这里。",
+        r.split_records,
+        "Ask the agency to merge the records (or transfer them between areas).",
+        "Social Insurance Law art. 58 (one social security number per person)",
     )
 
 
@@ -344,7 +372,9 @@ RULES = (
     _financial_account_queried,
     _no_records,
     _no_personal_account_resident,
+    _no_personal_account_pooled_only,
     _no_personal_account_flexible_tier,
+    _records_split,
     _not_registered,
     _medical_not_paid,
     _crediting_pending,

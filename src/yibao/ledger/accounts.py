@@ -24,6 +24,7 @@ class AccountKind(StrEnum):
     SETTLEMENT_CLEARING = "settlement_clearing"  # paid out to institutions
     BANK_CASH = "bank_cash"  # cash in and out of the bank's counters and ATMs
     FINANCIAL = "financial"  # a card's financial (bank) account
+    INTER_AREA = "inter_area"  # balances moved to or from another area's book (转移接续)
 
 
 # A payable may go below zero: a refund after the institution was paid is owed back by it.

@@ -27,9 +27,11 @@ from yibao.domain.explain import (
     PersonRecords,
     explain,
 )
+from yibao.domain.money import fen_to_yuan
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
 from yibao.ledger import accounts
+from yibao.services.record_links import split_records
 from yibao.services.registry import person_by_id_number, policy_schedule, scheme_on
 from yibao.services.uow import UnitOfWork
 
@@ -86,6 +88,11 @@ def gather_records(
         spent_fen=spent,
         family_spent_fen=family_spent,
         credited_fen=credited,
+        split_records=tuple(
+            f"{split.other_masked_id} (area {split.other_area}): balance "
+            f"{fen_to_yuan(split.balance_fen)} yuan, {split.contributions} contributions"
+            for split in split_records(uow=uow, person=person)
+        ),
     )
 
 

@@ -204,7 +204,7 @@ def hire(*, uow: UnitOfWork, id_number: str, employer_code: str, on: dt.date) ->
 
 
 def register_employee(
-    *, uow: UnitOfWork, id_number: str, employer_code: str, on: dt.date
+    *, uow: UnitOfWork, id_number: str, employer_code: str, on: dt.date, pooled_only: bool = False
 ) -> Employment:
     """The employer registers the person (art. 58: within 30 days of hiring); the employee
     scheme starts through that employer."""
@@ -217,7 +217,8 @@ def register_employee(
     if job.registered_on is None:
         job.registered_on = on
     uow.session.flush()
-    _start_scheme(uow, person, Scheme.EMPLOYEE, None, employer.id, on)
+    scheme = Scheme.POOLED_ONLY if pooled_only else Scheme.EMPLOYEE
+    _start_scheme(uow, person, scheme, None, employer.id, on)
     return job
 
 
@@ -250,7 +251,7 @@ def enroll(
         chosen = Scheme(scheme)
     except ValueError:
         raise InvalidInput("scheme", scheme, "is not flexible, resident or retiree") from None
-    if chosen is Scheme.EMPLOYEE:
+    if chosen in (Scheme.EMPLOYEE, Scheme.POOLED_ONLY):
         raise InvalidInput("scheme", scheme, "starts with `register_employee` by the employer")
     if chosen is Scheme.FLEXIBLE:
         if not tier:

@@ -10,9 +10,10 @@ import typer
 
 from yibao.bootstrap import App
 from yibao.domain.idnumber import IdNumber
+from yibao.domain.money import fen_to_yuan
 from yibao.domain.months import parse_date
 from yibao.entrypoints.cli.common import DbOption, console, reported_errors, run
-from yibao.services import registry
+from yibao.services import record_links, registry
 from yibao.services.uow import UnitOfWork
 
 employer_app = typer.Typer(help="Employers.", no_args_is_help=True)
@@ -163,3 +164,36 @@ def _date(text: str) -> dt.date:
 def _in_uow(app: App, action: Callable[[UnitOfWork], object]) -> None:
     with app.uow() as uow:
         action(uow)
+
+
+@person_app.command("link")
+def person_link(id_number: str, other: str, on: OnOption, db: DbOption = None) -> None:
+    """Record that OTHER holds records of the same person (two numbers or areas)."""
+    day = _date(on)
+    run(
+        db,
+        lambda app: _in_uow(
+            app,
+            lambda uow: record_links.link(
+                uow=uow, id_number=id_number, other_id_number=other, on=day
+            ),
+        ),
+    )
+    console.print("records linked; merge them with `yibao person merge`")
+
+
+@person_app.command("merge")
+def person_merge(id_number: str, other: str, on: OnOption, db: DbOption = None) -> None:
+    """Merge OTHER's records and personal account balance into ID_NUMBER's (once)."""
+    day = _date(on)
+    moved: list[int] = []
+    run(
+        db,
+        lambda app: _in_uow(
+            app,
+            lambda uow: moved.append(
+                record_links.merge(uow=uow, id_number=id_number, other_id_number=other, on=day)
+            ),
+        ),
+    )
+    console.print(f"records merged; {fen_to_yuan(moved[0] if moved else 0)} yuan moved")

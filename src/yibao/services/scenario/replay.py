@@ -248,6 +248,7 @@ def _register_employee(uow: UnitOfWork, event: Event) -> None:
         id_number=_person(event),
         employer_code=str(event.fields["employer"]),
         on=event.date,
+        pooled_only=bool(event.fields.get("pooled_only", False)),  # yibao's extension
     )
 
 

@@ -1,0 +1,107 @@
+"""Two reasons for a zero balance the seeds describe: pooled-only cover, and split records."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import yaml
+
+from tests.integration.test_scenarios import SCENARIOS
+from yibao.bootstrap import App
+from yibao.domain.idnumber import make_id_number
+from yibao.domain.months import Month
+from yibao.ledger import accounts
+from yibao.ledger.check import check_ledger
+from yibao.services import record_links, registry
+from yibao.services.contributions import ContributionCmd, record_contribution
+from yibao.services.crediting import run_crediting
+from yibao.services.explain import explain_balance
+
+MAIN = "420102199003071232"
+OTHER = make_id_number("420102", dt.date(1990, 3, 7), 555)
+
+
+def _area(app: App, code: str = "420100") -> None:
+    area = yaml.safe_load((SCENARIOS / "01_employer_paid_pension_only.yaml").read_text())["area"]
+    with app.uow() as uow:
+        registry.load_area(uow=uow, document={**area, "code": code})
+        registry.add_employer(uow=uow, code=f"E{code}", name="Employer", area_code=code)
+
+
+def _paid_and_credited(app: App, id_number: str, employer: str, pooled_only: bool) -> None:
+    with app.uow() as uow:
+        registry.register_employee(
+            uow=uow,
+            id_number=id_number,
+            employer_code=employer,
+            on=dt.date(2024, 1, 2),
+            pooled_only=pooled_only,
+        )
+        record_contribution(
+            uow=uow,
+            cmd=ContributionCmd(
+                id_number=id_number,
+                received_on=dt.date(2024, 1, 15),
+                insurances=("medical", "pension"),
+                month=Month(2024, 1),
+                base_fen=600_000,
+            ),
+        )
+    with app.uow() as uow:
+        area = registry.person_by_id_number(uow=uow, id_number=id_number).area_code
+    run_crediting(uow_factory=app.uow, area_code=area, month=Month(2024, 1))
+
+
+def _codes(app: App, id_number: str, day: dt.date) -> tuple[int, list[str]]:
+    with app.uow() as uow:
+        records, explanation = explain_balance(
+            uow=uow, id_number=id_number, as_of=day, channel="web", actor="test"
+        )
+    return records.medical_fen, explanation.codes
+
+
+def test_pooled_only_cover_pays_the_pool_and_explains_the_empty_account(app: App) -> None:
+    _area(app)
+    with app.uow() as uow:
+        registry.add_person(uow=uow, id_number=MAIN, name="Zhang", area_code="420100")
+    _paid_and_credited(app, MAIN, "E420100", pooled_only=True)
+    balance, codes = _codes(app, MAIN, dt.date(2024, 2, 5))
+    assert balance == 0
+    assert "no_personal_account_pooled_only" in codes
+    assert "crediting_pending" not in codes
+    with app.uow() as uow:
+        pooled = uow.ledger.balance_of(accounts.pooled_fund("420100"))
+    assert pooled == 48_000  # 8% of 6000.00 yuan, all to the pool
+
+
+def test_records_split_in_another_area_are_found_then_merged_with_their_balance(
+    app: App,
+) -> None:
+    _area(app, "420100")
+    _area(app, "420200")
+    with app.uow() as uow:
+        registry.add_person(uow=uow, id_number=MAIN, name="Zhang", area_code="420100")
+        registry.add_person(uow=uow, id_number=OTHER, name="Zhang", area_code="420200")
+    _paid_and_credited(app, OTHER, "E420200", pooled_only=False)
+    day = dt.date(2024, 2, 5)
+    assert (
+        _codes(app, MAIN, day) == (0, ["no_records"]) or "no_records" in _codes(app, MAIN, day)[1]
+    )
+    with app.uow() as uow:
+        record_links.link(uow=uow, id_number=MAIN, other_id_number=OTHER, on=day)
+    balance, codes = _codes(app, MAIN, day)
+    assert balance == 0
+    assert "records_split" in codes
+    with app.uow() as uow:
+        moved = record_links.merge(uow=uow, id_number=MAIN, other_id_number=OTHER, on=day)
+    assert moved == 12_000
+    with app.uow() as uow:
+        again = record_links.merge(uow=uow, id_number=MAIN, other_id_number=OTHER, on=day)
+    assert again == 0
+    balance, codes = _codes(app, MAIN, day)
+    assert balance == 12_000
+    assert "records_split" not in codes
+    assert "no_records" not in codes
+    with app.uow() as uow:
+        assert check_ledger(uow.ledger) == []
+        assert uow.ledger.balance_of(accounts.personal_account("420200", 2)) == 0
