@@ -84,9 +84,7 @@ def test_records_split_in_another_area_are_found_then_merged_with_their_balance(
         registry.add_person(uow=uow, id_number=OTHER, name="Zhang", area_code="420200")
     _paid_and_credited(app, OTHER, "E420200", pooled_only=False)
     day = dt.date(2024, 2, 5)
-    assert (
-        _codes(app, MAIN, day) == (0, ["no_records"]) or "no_records" in _codes(app, MAIN, day)[1]
-    )
+    assert "no_records" in _codes(app, MAIN, day)[1]
     with app.uow() as uow:
         record_links.link(uow=uow, id_number=MAIN, other_id_number=OTHER, on=day)
     balance, codes = _codes(app, MAIN, day)
