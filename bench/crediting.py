@@ -1,0 +1,245 @@
+"""Benchmark: one monthly crediting run over a demo city, against a plain INSERT ... SELECT.
+
+    .venv/bin/python bench/crediting.py --persons 1000000 \
+        --db postgresql://postgres@127.0.0.1:5432/test [--months 2]
+
+Works in its own PostgreSQL schema (default `yibao_bench`). The first run generates a city of
+N persons with `--months` months of contributions and credits every month but the last; later
+runs reuse the city and add one more month. Then ONE crediting run of the pending month is timed
+(credit_s), and so is inserting the same number of rows, with a plain INSERT ... SELECT, into a
+fresh table shaped like ledger_transfer (bound_s: the cost of just writing those rows with their
+indexes). Prints one JSON line; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+
+from yibao.adapters.db import make_engine, make_engine_in_schema, upgrade
+from yibao.domain.months import Month
+from yibao.ledger import accounts
+from yibao.services.crediting import run_crediting
+from yibao.services.demo import (
+    city_span,
+    count_persons,
+    credit_history,
+    extend_city,
+    generate_city,
+)
+from yibao.services.uow import UnitOfWork
+
+AREA = "420100"
+COPY_TABLE = "bench_transfer_copy"
+ROWS_TABLE = "bench_transfer_rows"
+TRANSFER_COLUMNS = (
+    "key, book, debit_account_id, credit_account_id, amount_fen, value_date, kind, memo"
+)
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _arguments(argv)
+    engine = _bench_engine(args.db, args.schema)
+    with UnitOfWork(engine) as uow:
+        existing = count_persons(uow=uow, area_code=AREA)
+    if existing and existing != args.persons:
+        log(f"schema {args.schema} holds {existing} persons, not {args.persons}: starting afresh")
+        engine.dispose()
+        engine = _bench_engine(args.db, args.schema, fresh=True)
+        existing = 0
+    began = time.perf_counter()
+    first, pending = _city_with_one_pending_month(engine, args, reuse=bool(existing))
+    prepare_s = time.perf_counter() - began
+    log(f"crediting the months before {pending}")
+    with _statistics_kept_fresh(engine):
+        credit_history(
+            uow_factory=lambda: UnitOfWork(engine),
+            area_code=AREA,
+            start=first,
+            months=pending.index - first.index,
+            progress=_progress("crediting earlier months"),
+        )
+    _analyze(engine)
+    log(f"timing the crediting run of {pending}")
+    began = time.perf_counter()
+    summary = run_crediting(
+        uow_factory=lambda: UnitOfWork(engine),
+        area_code=AREA,
+        month=pending,
+        batch_size=args.batch_size,
+    )
+    credit_s = time.perf_counter() - began
+    credited = summary.contributions_credited + summary.retirees_credited
+    bound_s = _bound(engine, pending, credited)
+    engine.dispose()
+    result = {
+        "persons": args.persons,
+        "month": str(pending),
+        "credited": credited,
+        "credit_s": round(credit_s, 2),
+        "bound_s": round(bound_s, 2),
+        "ratio": round(credit_s / bound_s, 2),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "prepare_s": round(prepare_s, 1),
+    }
+    print(json.dumps(result), flush=True)
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--months", type=int, default=2, help="months of a new city (>= 1)")
+    parser.add_argument("--start", default="2024-01", help="first month of a new city")
+    parser.add_argument("--schema", default="yibao_bench")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=50_000)
+    return parser.parse_args(argv)
+
+
+def _bench_engine(url: str, schema: str, *, fresh: bool = False) -> Engine:
+    if not schema.replace("_", "").isalnum():
+        raise SystemExit(f"not a plain schema name: {schema!r}")
+    admin = make_engine(url, pool_size=1, max_overflow=0)
+    with admin.begin() as connection:
+        if fresh:
+            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    admin.dispose()
+    engine = make_engine_in_schema(url, schema)
+    upgrade(engine)
+    return engine
+
+
+def _city_with_one_pending_month(
+    engine: Engine, args: argparse.Namespace, *, reuse: bool
+) -> tuple[Month, Month]:
+    """(first month, the month to time): a new city, or the reused one with one more month."""
+    if not reuse:
+        start = Month.parse(args.start)
+        log(f"generating {args.persons} persons, {args.months} months from {start}")
+        summary = generate_city(
+            engine=engine,
+            persons=args.persons,
+            start=start,
+            months=args.months,
+            seed=args.seed,
+            progress=_progress("generating"),
+        )
+        log(f"generated in {summary.seconds:.1f} s: {summary.payments}")
+        return start, start.plus(args.months - 1)
+    with UnitOfWork(engine) as uow:
+        span = city_span(uow=uow, area_code=AREA)
+    if span is None:
+        raise SystemExit("the bench city has persons but no contributions: use a fresh --schema")
+    if _credited(engine, span[1]):
+        log(f"reusing the city; adding the payments of {span[1].plus(1)}")
+        began = time.perf_counter()
+        added, payments = extend_city(
+            engine=engine, area_code=AREA, seed=args.seed, progress=_progress("adding a month")
+        )
+        log(f"added in {time.perf_counter() - began:.1f} s: {payments}")
+        return span[0], added
+    log(f"reusing the city; {span[1]} is still pending")
+    return span
+
+
+def _credited(engine: Engine, month: Month) -> bool:
+    with engine.connect() as connection:
+        return bool(
+            connection.exec_driver_sql(
+                "SELECT count(*) FROM crediting_run WHERE area_code = %(area)s "
+                "AND month = %(month)s AND completed_at IS NOT NULL",
+                {"area": AREA, "month": str(month)},
+            ).scalar()
+        )
+
+
+@contextmanager
+def _statistics_kept_fresh(engine: Engine, every: float = 5.0) -> Iterator[None]:
+    """ANALYZE the ledger tables every few seconds, as autovacuum would, while the untimed
+    months are credited: a first run opens a personal account per person, and on a server with
+    autovacuum off (like this one) its later batches would be planned on empty-table statistics.
+    """
+    with engine.connect() as connection:
+        if connection.exec_driver_sql("SHOW autovacuum").scalar() == "off":
+            log("autovacuum is off on this server: refreshing statistics while preparing")
+    stop = threading.Event()
+
+    def refresh() -> None:
+        while not stop.wait(every):
+            with engine.begin() as connection:
+                connection.exec_driver_sql("ANALYZE ledger_account")
+                connection.exec_driver_sql("ANALYZE ledger_transfer")
+
+    worker = threading.Thread(target=refresh, daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _analyze(engine: Engine) -> None:
+    """Statistics as autovacuum would have them after the load (untimed)."""
+    with engine.begin() as connection:
+        for table in ("contribution", "enrollment", "ledger_account", "ledger_transfer"):
+            connection.exec_driver_sql(f"ANALYZE {table}")
+
+
+def _bound(engine: Engine, month: Month, credited: int) -> float:
+    """Seconds to INSERT ... SELECT `credited` rows into a fresh copy of ledger_transfer."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {COPY_TABLE}")
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {ROWS_TABLE}")
+        connection.exec_driver_sql(
+            f"CREATE TABLE {COPY_TABLE} (LIKE ledger_transfer INCLUDING ALL)"
+        )
+        connection.exec_driver_sql(
+            f"CREATE TABLE {ROWS_TABLE} AS SELECT {TRANSFER_COLUMNS} FROM ledger_transfer "
+            "WHERE book = %(book)s AND value_date = %(day)s "
+            "AND kind IN ('crediting', 'retiree_crediting')",
+            {"book": accounts.medical_book(AREA), "day": month.last_day},
+        )
+        connection.exec_driver_sql(f"ANALYZE {ROWS_TABLE}")
+    began = time.perf_counter()
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            f"INSERT INTO {COPY_TABLE} ({TRANSFER_COLUMNS}) "
+            f"SELECT {TRANSFER_COLUMNS} FROM {ROWS_TABLE}"
+        )
+    bound_s = time.perf_counter() - began
+    with engine.connect() as connection:
+        copied = connection.exec_driver_sql(f"SELECT count(*) FROM {COPY_TABLE}").scalar()
+    if copied != credited:
+        log(f"warning: the bound copied {copied} rows, the run posted {credited}")
+    return bound_s
+
+
+def _progress(label: str) -> Callable[[int, int], None]:
+    last = [0.0]
+
+    def report(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if now - last[0] >= 10 or done == total:
+            last[0] = now
+            log(f"{label}: {done:,}/{total:,}")
+
+    return report
+
+
+if __name__ == "__main__":
+    main()
