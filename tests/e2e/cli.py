@@ -25,6 +25,19 @@ def yibao(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def yibao_with_input(db: Path, keys: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """As `yibao`, typing `keys` at its prompts (a PIN, say)."""
+    return subprocess.run(
+        [sys.executable, "-m", "yibao.entrypoints.cli.main", *args, "--db", f"sqlite:///{db}"],
+        input=keys,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
 def count(db: Path, table: str) -> int:
     engine = create_engine(f"sqlite:///{db}")
     with engine.connect() as connection:

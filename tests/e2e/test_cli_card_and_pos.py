@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cli import PERSON, yibao
+from tests.e2e.cli import PERSON, yibao, yibao_with_input
 
 
 @pytest.fixture
@@ -116,3 +116,35 @@ def test_a_lost_card_is_refused_at_the_pos(credited: Path) -> None:
     )
     assert done.returncode == 1
     assert "card_reported_lost" in done.stderr
+
+
+def test_the_atm_shows_the_bank_account_after_the_pin_and_only_once_activated(
+    credited: Path,
+) -> None:
+    refused = yibao_with_input(
+        credited, "246810\n", "inquire", "--card", "A10000001", "--channel", "atm"
+    )
+    assert refused.returncode == 1
+    assert "financial_not_activated" in refused.stderr
+    assert yibao(credited, "card", "activate-financial", PERSON).returncode == 0
+    assert yibao(credited, "card", "deposit", PERSON, "--amount", "200").returncode == 0
+    shown = yibao_with_input(
+        credited, "246810\n", "inquire", "--card", "A10000001", "--channel", "atm", "--json"
+    )
+    answer = json.loads(shown.stdout[shown.stdout.index("{") :])
+    assert answer["shown_balance"] == "200.00"
+    assert answer["medical_balance"] == "120.00"
+    assert answer["findings"][0]["code"] == "financial_account_queried"
+
+
+def test_the_bank_counter_needs_the_right_pin(credited: Path) -> None:
+    wrong = yibao_with_input(
+        credited, "111111\n", "inquire", "--card", "A10000001", "--channel", "bank_counter"
+    )
+    assert wrong.returncode == 1
+    assert "wrong_pin" in wrong.stderr
+    right = yibao_with_input(
+        credited, "246810\n", "inquire", "--card", "A10000001", "--channel", "bank_counter"
+    )
+    assert right.returncode == 0
+    assert "shows 120.00 yuan (medical account)" in right.stdout

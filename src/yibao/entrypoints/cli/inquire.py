@@ -9,16 +9,26 @@ from typing import Annotated
 import typer
 
 from yibao.bootstrap import App
+from yibao.domain.errors import InvalidInput
 from yibao.domain.explain import Explanation, PersonRecords
 from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
 from yibao.domain.months import parse_date
 from yibao.entrypoints.cli.common import DbOption, console, reported_errors, run
+from yibao.services.channels import CARD_CHANNELS, inquire_with_card
 from yibao.services.explain import explain_balance, finding_json
 
 
 def inquire(
-    person: Annotated[str, typer.Option("--person", help="ID number.")],
+    person: Annotated[
+        str | None, typer.Option("--person", help="ID number (web, hotline, pos).")
+    ] = None,
+    card: Annotated[
+        str | None,
+        typer.Option(
+            "--card", help="Card number, for the terminal, bank counter and ATM (asks the PIN)."
+        ),
+    ] = None,
     channel: Annotated[
         str, typer.Option("--channel", help="web, hotline, pos, terminal, bank_counter or atm.")
     ] = "web",
@@ -30,11 +40,28 @@ def inquire(
     with reported_errors():
         day = parse_date(as_of, field="as_of") if as_of else dt.date.today()
 
+    with reported_errors():
+        if (person is None) == (card is None):
+            raise InvalidInput("person", person, "give either --person or --card")
+        if card is not None and channel not in CARD_CHANNELS:
+            raise InvalidInput("channel", channel, f"with --card is one of {CARD_CHANNELS}")
+    pin = typer.prompt("PIN", hide_input=True) if card is not None else ""
+
     def action(app_: App) -> None:
-        with app_.uow() as uow:
-            records, explanation = explain_balance(
-                uow=uow, id_number=person, as_of=day, channel=channel, actor=f"cli:{channel}"
+        if card is not None:
+            answer = inquire_with_card(
+                uow_factory=app_.uow, channel=channel, card_no=card, pin=pin, today=day
             )
+            records, explanation = answer.records, answer.explanation
+        else:
+            with app_.uow() as uow:
+                records, explanation = explain_balance(
+                    uow=uow,
+                    id_number=str(person),
+                    as_of=day,
+                    channel=channel,
+                    actor=f"cli:{channel}",
+                )
         if as_json:
             print(json.dumps(_as_json(records, explanation), ensure_ascii=False, indent=2))
         else:

@@ -1,0 +1,53 @@
+"""Card-based inquiry channels: the self-service terminal, the bank counter and the ATM.
+
+Each begins as the machine or the teller does: the card is read and its PIN checked (wrong tries
+count toward the lock); then the channel shows what it can show. An ATM shows only the card's
+financial (bank) account; the terminal and the bank counter show the medical account.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from yibao.domain.explain import Explanation, PersonRecords
+from yibao.services import cards
+from yibao.services.explain import explain_balance
+from yibao.services.registry import person_by_key
+from yibao.services.uow import UnitOfWork
+
+CARD_CHANNELS = ("terminal", "bank_counter", "atm")
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelAnswer:
+    channel: str
+    records: PersonRecords
+    explanation: Explanation
+
+
+def inquire_with_card(
+    *,
+    uow_factory: Callable[[], UnitOfWork],
+    channel: str,
+    card_no: str,
+    pin: str,
+    today: dt.date,
+) -> ChannelAnswer:
+    if channel not in CARD_CHANNELS:
+        raise ValueError(f"{channel} is not a card channel")
+    cards.check_pin(uow_factory=uow_factory, card_no=card_no, pin=pin, on=today)
+    with uow_factory() as uow:
+        card = cards.card_by_number(uow=uow, card_no=card_no)
+        if channel == "atm":
+            cards.state_of(card).require_financial_use()
+        person = person_by_key(uow=uow, person_id=card.person_id)
+        records, explanation = explain_balance(
+            uow=uow,
+            id_number=person.id_number,
+            as_of=today,
+            channel=channel,
+            actor=f"{channel}:{card_no}",
+        )
+    return ChannelAnswer(channel, records, explanation)
