@@ -1,0 +1,349 @@
+"""POS settlement throughput on PostgreSQL, compared with pgbench's tpcb-like run on the same box.
+
+    .venv/bin/python bench/settle.py --db postgresql://postgres@127.0.0.1:5432/test \\
+        --accounts 10000 --clients 32 --seconds 30
+
+Works in its own schema (created, migrated and populated once, reused afterwards): N persons
+with active cards, one PIN and credited personal accounts, and one pharmacy. Then `--clients`
+threads call `settlement.settle` as the API would, first with card + PIN (argon2 on every call),
+then with electronic card payloads (no PIN). pgbench runs against its own database. Prints one
+JSON line on stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from argon2 import PasswordHasher
+from sqlalchemy import Engine, insert, make_url, text
+
+from yibao.adapters.db import make_engine, make_engine_in_schema, normalize_url, upgrade
+from yibao.adapters.tables import Person
+from yibao.bootstrap import App
+from yibao.domain.errors import YibaoError
+from yibao.domain.idnumber import IdNumber, make_id_number
+from yibao.ledger import accounts
+from yibao.ledger.check import check_ledger
+from yibao.services import cards, registry, settlement
+from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, SettleCmd
+
+SCENARIOS = Path(__file__).resolve().parents[1].parent / "shared" / "scenarios"
+AREA = "420100"
+INSTITUTION = "P001"
+PIN = "123456"
+SECRET = "bench-secret"
+OPENING_FEN = 500_000  # 5,000.00 yuan: runs of a few minutes never empty an account
+DAY = dt.date(2024, 3, 1)
+BATCH = 5_000
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# -- the population ---------------------------------------------------------------------------
+def open_schema(url: str, schema: str, clients: int) -> Engine:
+    admin = make_engine(url, pool_size=1, max_overflow=0)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    admin.dispose()
+    engine = make_engine_in_schema(url, schema, pool_size=clients + 8, max_overflow=8)
+    upgrade(engine)
+    return engine
+
+
+def cardholders(engine: Engine, limit: int) -> list[tuple[int, str]]:
+    """(person id, card number) of the bench's active cards, at most `limit`."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT person_id, card_no FROM card WHERE status = 'active' "
+                "AND card_no LIKE 'B%' ORDER BY person_id LIMIT :limit"
+            ),
+            {"limit": limit},
+        ).all()
+    return [(int(r[0]), str(r[1])) for r in rows]
+
+
+def populate(app: App, count: int) -> None:
+    """Persons 0..count-1 with enrolment, active card, one PIN hash, credited account."""
+    area = yaml.safe_load((SCENARIOS / "05_spent_to_zero_then_refund.yaml").read_text())["area"]
+    with app.uow() as uow:
+        registry.load_area(uow=uow, document=area)
+        registry.add_institution(
+            uow=uow, code=INSTITUTION, name="Bench Pharmacy", kind="pharmacy", area_code=AREA
+        )
+        pool_id = uow.ledger.account_id(accounts.pooled_fund(AREA))
+    with app.uow() as uow:
+        start = int(uow.session.execute(text("SELECT count(*) FROM person")).scalar_one())
+        for first in range(start, count, BATCH):
+            uow.session.execute(insert(Person), _persons(first, min(first + BATCH, count)))
+    pin_hash = PasswordHasher().hash(PIN)  # once: every bench card has the same PIN
+    with app.uow() as uow:
+        for statement in _derived_rows():
+            uow.session.execute(
+                text(statement),
+                {
+                    "area": AREA,
+                    "day": DAY,
+                    "pin_hash": pin_hash,
+                    "pool": pool_id,
+                    "book": accounts.medical_book(AREA),
+                    "fen": OPENING_FEN,
+                },
+            )
+
+
+def _persons(first: int, stop: int) -> list[dict[str, object]]:
+    rows = []
+    for i in range(first, stop):
+        number = IdNumber(
+            make_id_number("420102", dt.date(1950, 1, 1) + dt.timedelta(days=i // 1000), i)
+        )
+        rows.append(
+            {
+                "id_number": number.value,
+                "name": f"Bench {i}",
+                "birth_date": number.birth_date,
+                "sex": number.sex,
+                "area_code": AREA,
+            }
+        )
+    return rows
+
+
+def _derived_rows() -> list[str]:
+    """Enrolment, card, personal account and opening credit of every person lacking them."""
+    return [
+        "INSERT INTO enrollment (person_id, area_code, scheme, starts_on) "
+        "SELECT p.id, :area, 'employee', :day FROM person p WHERE NOT EXISTS "
+        "(SELECT 1 FROM enrollment e WHERE e.person_id = p.id)",
+        "INSERT INTO card (card_no, person_id, status, issued_on, medical_activated_on, "
+        "pin_hash, failed_pin_tries) "
+        "SELECT 'B' || lpad(p.id::text, 10, '0'), p.id, 'active', :day, :day, :pin_hash, 0 "
+        "FROM person p WHERE NOT EXISTS (SELECT 1 FROM card c WHERE c.person_id = p.id)",
+        "INSERT INTO ledger_account (book, code, kind, allow_negative, owner_person_id) "
+        "SELECT :book, 'personal:' || p.id, 'personal', false, p.id FROM person p "
+        "ON CONFLICT DO NOTHING",
+        "INSERT INTO ledger_transfer (key, book, debit_account_id, credit_account_id, "
+        "amount_fen, value_date, kind, memo) "
+        "SELECT 'bench-opening:' || a.owner_person_id, :book, :pool, a.id, :fen, :day, "
+        "'crediting', 'bench opening balance' FROM ledger_account a "
+        "WHERE a.kind = 'personal' ON CONFLICT DO NOTHING",
+    ]
+
+
+# -- the load ---------------------------------------------------------------------------------
+@dataclass
+class Phase:
+    latencies_ms: list[float] = field(default_factory=list)
+    refusals: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def per_second(self) -> float:
+        return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: int) -> float:
+        if len(self.latencies_ms) < 2:
+            return self.latencies_ms[0] if self.latencies_ms else 0.0
+        return statistics.quantiles(self.latencies_ms, n=100)[q - 1]
+
+
+Credential = Callable[[int, str], CardAndPin | ElectronicCard]
+
+
+def card_and_pin(_person_id: int, card_no: str) -> CardAndPin:
+    return CardAndPin(card_no, PIN)
+
+
+def electronic_card(person_id: int, _card_no: str) -> ElectronicCard:
+    now = dt.datetime.now(dt.UTC)  # made by the person's phone, before the POS call
+    return ElectronicCard(
+        cards.electronic_card_payload(person_id=person_id, now=now, seconds=300, secret=SECRET)
+    )
+
+
+def run_phase(
+    app: App, holders: list[tuple[int, str]], clients: int, seconds: float, credential: Credential
+) -> Phase:
+    phase, lock = Phase(), threading.Lock()
+    run = uuid.uuid4().hex[:10]
+    barrier = threading.Barrier(clients + 1)
+
+    def client(number: int) -> None:
+        rng = random.Random(f"{run}:{number}")
+        barrier.wait()
+        deadline = time.monotonic() + seconds
+        attempt = 0
+        while time.monotonic() < deadline:
+            attempt += 1
+            person_id, card_no = rng.choice(holders)
+            cmd = SettleCmd(
+                institution_code=INSTITUTION,
+                ref=f"{run}-{number}-{attempt}",
+                credential=credential(person_id, card_no),
+                lines=_lines(rng),
+                on=DAY,
+            )
+            started = time.perf_counter()
+            outcome = _settle(app, cmd)
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                if outcome is None:
+                    phase.latencies_ms.append(elapsed)
+                elif outcome.startswith("error:"):
+                    phase.errors[outcome[6:]] += 1
+                else:
+                    phase.refusals[outcome] += 1
+
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.monotonic()
+    for thread in threads:
+        thread.join()
+    phase.seconds = time.monotonic() - started
+    return phase
+
+
+def _lines(rng: random.Random) -> tuple[LineItem, ...]:
+    lines = [LineItem("DRUG", rng.randint(1, 3), rng.randint(500, 20_000), True)]
+    if rng.random() < 0.3:
+        lines.append(LineItem("SELF-PAY", 1, rng.randint(100, 5_000), False))
+    return tuple(lines)
+
+
+def _settle(app: App, cmd: SettleCmd) -> str | None:
+    """None when settled, else the refusal code (or `error:` and the exception's class)."""
+    try:
+        settlement.settle(
+            uow_factory=app.uow, cmd=cmd, now=dt.datetime.now(dt.UTC), card_secret=SECRET
+        )
+    except YibaoError as refusal:
+        return refusal.code
+    except Exception as error:  # counted and reported: a benchmark must not stop on one
+        return f"error:{type(error).__name__}"
+    return None
+
+
+# -- afterwards -------------------------------------------------------------------------------
+def audit(app: App) -> tuple[int, bool]:
+    """(personal accounts below zero, ledger check passed)."""
+    with app.uow() as uow:
+        balances = uow.ledger.balances_by_account()
+        overdrafts = sum(
+            1
+            for account in uow.ledger.accounts()
+            if account.kind == str(accounts.AccountKind.PERSONAL)
+            and balances.get(account.id, 0) < 0
+        )
+        problems = check_ledger(uow.ledger)
+    for problem in problems[:10]:
+        log(f"ledger check: {problem.invariant}: {problem.detail}")
+    return overdrafts, not problems
+
+
+def pgbench_tps(url: str, database: str, clients: int, seconds: int) -> float:
+    parsed = make_url(normalize_url(url))
+    conn = [
+        "-h",
+        parsed.host or "127.0.0.1",
+        "-p",
+        str(parsed.port or 5432),
+        "-U",
+        parsed.username or "postgres",
+    ]
+    created = subprocess.run(["createdb", *conn, database], capture_output=True, text=True)
+    if created.returncode != 0 and "already exists" not in created.stderr:
+        raise RuntimeError(created.stderr)
+    subprocess.run(
+        ["pgbench", *conn, "-i", "-s", "10", "-q", database], check=True, capture_output=True
+    )
+    result = subprocess.run(
+        ["pgbench", *conn, "-c", str(clients), "-j", "2", "-T", str(seconds), database],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    found = re.search(
+        r"tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)",
+        result.stdout,
+    )
+    if found is None:
+        raise RuntimeError(f"no tps in pgbench's output:\n{result.stdout}")
+    return float(found.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--schema", default="yibao_bench_settle")
+    parser.add_argument("--pgbench-db", default="pgbench_yibao")
+    args = parser.parse_args()
+
+    engine = open_schema(args.db, args.schema, args.clients)
+    app = App(engine)
+    holders = cardholders(engine, args.accounts)
+    if len(holders) < args.accounts:
+        log(f"populating {args.accounts} cardholders in schema {args.schema} ...")
+        populate(app, args.accounts)
+        holders = cardholders(engine, args.accounts)
+    log(f"{len(holders)} cardholders; card + PIN phase, {args.seconds} s ...")
+    with_pin = run_phase(app, holders, args.clients, args.seconds, card_and_pin)
+    log(
+        f"  {with_pin.per_second:.1f}/s, refusals {dict(with_pin.refusals)}, "
+        f"errors {dict(with_pin.errors)}; electronic card phase ..."
+    )
+    ecard = run_phase(app, holders, args.clients, args.seconds, electronic_card)
+    log(
+        f"  {ecard.per_second:.1f}/s, refusals {dict(ecard.refusals)}, "
+        f"errors {dict(ecard.errors)}; auditing the ledger ..."
+    )
+    overdrafts, ledger_ok = audit(app)
+    engine.dispose()
+    log("pgbench ...")
+    tps = pgbench_tps(args.db, args.pgbench_db, args.clients, args.seconds)
+    print(
+        json.dumps(
+            {
+                "settlements_per_s": round(with_pin.per_second, 1),
+                "settlements_per_s_ecard": round(ecard.per_second, 1),
+                "p50_ms": round(with_pin.percentile(50), 1),
+                "p99_ms": round(with_pin.percentile(99), 1),
+                "p50_ms_ecard": round(ecard.percentile(50), 1),
+                "p99_ms_ecard": round(ecard.percentile(99), 1),
+                "refusals": sum(with_pin.refusals.values()) + sum(ecard.refusals.values()),
+                "errors": sum(with_pin.errors.values()) + sum(ecard.errors.values()),
+                "overdrafts": overdrafts,
+                "ledger_check_passed": ledger_ok,
+                "pgbench_tps": round(tps, 1),
+                "ratio": round(with_pin.per_second / tps, 4),
+                "ratio_ecard": round(ecard.per_second / tps, 4),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
