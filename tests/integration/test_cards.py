@@ -68,10 +68,13 @@ def city(app: App) -> App:
 def _set_pin(
     app: App, card_no: str, new_pin: str, *, old_pin: str | None = None, at_counter: bool = False
 ) -> None:
-    with app.uow() as uow:
-        cards.set_pin(
-            uow=uow, card_no=card_no, new_pin=new_pin, old_pin=old_pin, at_counter=at_counter
-        )
+    if at_counter:
+        with app.uow() as uow:
+            cards.reset_pin(uow=uow, card_no=card_no, new_pin=new_pin)
+        return
+    cards.change_pin(
+        uow_factory=app.uow, card_no=card_no, old_pin=old_pin or "", new_pin=new_pin, on=DAY
+    )
 
 
 def _report_loss(app: App, id_number: str) -> None:
@@ -243,11 +246,6 @@ def test_the_pin_is_not_changed_without_the_right_old_pin_or_to_a_malformed_one(
     assert settle(city, CardAndPin("A1", PIN), "R-same-pin", line(1_000)).total_fen == 1_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/yibao/services/cards.py set_pin: a PIN change with the old PIN ignores the lock "
-    "and resets failed_pin_tries, so a locked card is unlocked without a visit to the counter",
-)
 def test_a_locked_card_cannot_be_unlocked_by_changing_the_pin_with_the_old_one(
     city: App,
 ) -> None:
@@ -258,11 +256,6 @@ def test_a_locked_card_cannot_be_unlocked_by_changing_the_pin_with_the_old_one(
         _set_pin(city, "A1", "654321", old_pin=PIN)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/yibao/services/cards.py set_pin: a wrong old PIN is not counted, so PIN "
-    "changes allow unlimited guesses of the PIN",
-)
 def test_wrong_old_pins_in_a_pin_change_count_toward_the_lock(city: App) -> None:
     cardholder(city, 1, "A1")
     for _ in range(6):

@@ -147,11 +147,6 @@ def test_a_retry_with_the_same_institution_and_ref_returns_the_same_receipt_and_
     assert medical_balance(city, zhao) == 6_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/yibao/services/settlement.py _same_or_conflict: a retry's balance_after_fen is "
-    "the balance at the time of the retry, not the one on the first receipt (not stored)",
-)
 def test_a_retry_after_other_purchases_still_returns_the_first_receipt(
     city: App, zhao: Person
 ) -> None:

@@ -250,6 +250,7 @@ class Settlement(Base):
     eligible_fen: Mapped[int] = mapped_column(BigInteger)
     personal_fen: Mapped[int] = mapped_column(BigInteger)
     own_fen: Mapped[int] = mapped_column(BigInteger)
+    balance_after_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # on the receipt
     refunded_on: Mapped[dt.date | None] = mapped_column(Date)
 
 

@@ -174,24 +174,28 @@ def replace_card(*, uow: UnitOfWork, id_number: str, new_card_no: str, on: dt.da
 
 
 # -- PIN ------------------------------------------------------------------------------------
-def set_pin(
+def change_pin(
     *,
-    uow: UnitOfWork,
+    uow_factory: Callable[[], UnitOfWork],
     card_no: str,
+    old_pin: str,
     new_pin: str,
-    old_pin: str | None = None,
-    at_counter: bool = False,
+    on: dt.date,
 ) -> None:
-    """Change the PIN with the old one, or reset it at an agency counter (which also unlocks)."""
+    """Change the PIN with the old one; a wrong old PIN counts toward the lock like any other."""
+    if not valid_pin(old_pin):
+        raise InvalidInput("old_pin", "******", "must be the current 6-digit PIN")
+    _hash_pin(new_pin)  # refuse a malformed new PIN before spending a try
+    check_pin(uow_factory=uow_factory, card_no=card_no, pin=old_pin, on=on)
+    with uow_factory() as uow:
+        card = card_by_number(uow=uow, card_no=card_no, lock=True)
+        card.pin_hash = _hash_pin(new_pin)
+
+
+def reset_pin(*, uow: UnitOfWork, card_no: str, new_pin: str) -> None:
+    """Reset a forgotten or locked PIN at an agency counter, where identity is checked."""
     card = card_by_number(uow=uow, card_no=card_no, lock=True)
     state_of(card).require_medical_use()
-    if not at_counter:
-        if card.pin_hash is None or old_pin is None:
-            raise InvalidInput(
-                "old_pin", "", "is required to change the PIN; or reset it at a counter"
-            )
-        if not _pin_matches(card.pin_hash, old_pin):
-            raise WrongPin("the old PIN is wrong; the PIN was not changed")
     card.pin_hash = _hash_pin(new_pin)
     card.failed_pin_tries = 0
     uow.session.flush()

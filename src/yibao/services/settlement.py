@@ -121,6 +121,7 @@ def _settle_in(uow: UnitOfWork, cmd: SettleCmd, now: dt.datetime, card_secret: s
         eligible_fen=eligible,
         personal_fen=personal,
         own_fen=total - personal,
+        balance_after_fen=balance - personal,
     )
     try:
         with uow.session.begin_nested():
@@ -141,7 +142,7 @@ def _settle_in(uow: UnitOfWork, cmd: SettleCmd, now: dt.datetime, card_secret: s
             kind="family_settlement" if payer.id != patient.id else "settlement",
             memo=f"{institution.code} {cmd.ref}",
         )
-    return _receipt(uow, row, institution.code, balance - personal)
+    return _receipt(uow, row, institution.code, row.balance_after_fen)
 
 
 def refund(
@@ -295,9 +296,7 @@ def _same_or_conflict(uow: UnitOfWork, row: Settlement, fingerprint: str, code: 
         raise Conflict(
             f"reference {row.ref!r} at {code} was settled with other content; use a new reference"
         )
-    payer = person_by_key(uow=uow, person_id=row.payer_person_id)
-    balance = uow.ledger.balance_of(accounts.personal_account(payer.area_code, payer.id))
-    return _receipt(uow, row, code, balance)
+    return _receipt(uow, row, code, row.balance_after_fen)  # the first receipt, unchanged
 
 
 def _receipt(uow: UnitOfWork, row: Settlement, code: str, balance_after: int) -> Receipt:

@@ -82,8 +82,9 @@ def change_pin(
     """Change the PIN with the old one."""
 
     def action(app_: App) -> None:
-        with app_.uow() as uow:
-            cards.set_pin(uow=uow, card_no=card_no, new_pin=new, old_pin=old)
+        cards.change_pin(
+            uow_factory=app_.uow, card_no=card_no, old_pin=old, new_pin=new, on=dt.date.today()
+        )
         console.print("PIN changed")
 
     run(db, action)
@@ -99,7 +100,7 @@ def reset_pin(
 
     def action(app_: App) -> None:
         with app_.uow() as uow:
-            cards.set_pin(uow=uow, card_no=card_no, new_pin=new, at_counter=True)
+            cards.reset_pin(uow=uow, card_no=card_no, new_pin=new)
         console.print("PIN reset and unlocked")
 
     run(db, action)
