@@ -1,7 +1,7 @@
 """Benchmark: the balance explainer on persons with 20 years of monthly history.
 
     .venv/bin/python bench/explain.py --db postgresql://postgres@127.0.0.1:5432/test \
-        [--persons 2000] [--samples 500] [--profile] [--plans]
+        [--persons 2000] [--samples 500] [--scheme employee] [--profile] [--plans]
 
 Works in its own PostgreSQL schema (default `yibao_bench_explain`). The first run generates a
 demo city of N persons with `--months` (240: 20 years) of monthly payments from `--start`
@@ -76,6 +76,10 @@ def main(argv: list[str] | None = None) -> None:
     engine = _bench_city(args, start)
     last = start.plus(args.months - 1)
     persons = _persons(engine)
+    if args.scheme:
+        persons = [p for p in persons if p[1] == args.scheme]
+        if not persons:
+            raise SystemExit(f"no person of scheme {args.scheme!r} in the bench city")
     rng = random.Random(args.seed)
     first_day = last.plus(1 - RECENT_MONTHS).first_day
     days = (last.last_day - first_day).days + 1
@@ -118,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
         _print_plans(engine, persons, last.last_day, rng)
     engine.dispose()
     result = {
-        "persons": len(persons),
+        "persons": len(persons),  # sampled from (all the city's, unless --scheme)
         "months_of_history": args.months,
         "samples": args.samples,
         "p50_ms": round(_percentile(timings, 50), 2),
@@ -137,6 +141,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--start", default="2005-01", help="first month of the history")
     parser.add_argument("--schema", default="yibao_bench_explain")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--scheme", help="sample only persons of this scheme (employee: 20 years of months)"
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile top to stderr")
     parser.add_argument("--plans", action="store_true", help="EXPLAIN ANALYZE to stderr")
     args = parser.parse_args(argv)
