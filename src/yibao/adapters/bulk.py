@@ -35,6 +35,8 @@ class BulkLoader:
         if self.postgres:
             names = ", ".join(_quoted(t) for t in tables)
             self.connection.exec_driver_sql(f"LOCK TABLE {names} IN EXCLUSIVE MODE")
+            # many short queries over large tables: compiling each one costs more than it saves
+            self.connection.exec_driver_sql("SET LOCAL jit = off")
 
     def next_id(self, table: str) -> int:
         found = self.connection.exec_driver_sql(f"SELECT max(id) FROM {_quoted(table)}").scalar()

@@ -97,12 +97,6 @@ def valid_pin(pin: str) -> bool:
     return len(pin) == PIN_LENGTH and pin.isdigit()
 
 
-def after_wrong_pin(tries_so_far: int, max_tries: int) -> tuple[int, bool]:
-    """(failed tries now, locked?) after one more wrong PIN."""
-    tries = tries_so_far + 1
-    return tries, tries >= max_tries
-
-
 def pin_locked(failed_tries: int, max_tries: int) -> bool:
     return failed_tries >= max_tries
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, case, func, insert, literal, or_, select, union_all
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, Table, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.tables import LedgerAccount, LedgerTransfer
 from yibao.domain.errors import InvalidInput
 from yibao.ledger.accounts import AccountRef
@@ -67,6 +67,8 @@ class Ledger:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._ids: dict[tuple[str, str], int] = {}  # account ids met in this unit of work
+        self._locked: dict[int, int] = {}  # balances read under this transaction's lock
 
     # -- accounts -------------------------------------------------------------------------
     def account_id(self, ref: AccountRef) -> int:
@@ -74,34 +76,38 @@ class Ledger:
         found = self._find_account(ref)
         if found is not None:
             return found
-        try:
-            with self.session.begin_nested():
-                return int(
-                    self.session.execute(
-                        insert(A)
-                        .values(
-                            book=ref.book,
-                            code=ref.code,
-                            kind=str(ref.kind),
-                            allow_negative=ref.allow_negative,
-                            owner_person_id=ref.owner_person_id,
-                        )
-                        .returning(A.c.id)
-                    ).scalar_one()
-                )
-        except IntegrityError:  # opened concurrently by another transaction
-            found = self._find_account(ref)
-            assert found is not None
-            return found
+        self.session.execute(
+            self._insert_skipping_duplicates(A)
+            .values(
+                book=ref.book,
+                code=ref.code,
+                kind=str(ref.kind),
+                allow_negative=ref.allow_negative,
+                owner_person_id=ref.owner_person_id,
+            )
+            .on_conflict_do_nothing()
+        )  # opened here, or concurrently by another transaction: either way it exists now
+        opened = self._find_account(ref)
+        assert opened is not None
+        return opened
 
     def find_account(self, ref: AccountRef) -> int | None:
         return self._find_account(ref)
 
     def _find_account(self, ref: AccountRef) -> int | None:
+        cached = self._ids.get((ref.book, ref.code))
+        if cached is not None:
+            return cached
         found = self.session.execute(
             select(A.c.id).where(A.c.book == ref.book, A.c.code == ref.code)
         ).scalar_one_or_none()
-        return None if found is None else int(found)
+        if found is None:
+            return None
+        self._ids[(ref.book, ref.code)] = int(found)
+        return int(found)
+
+    def _insert_skipping_duplicates(self, table: Table) -> Any:
+        return insert_skipping_duplicates(self.session.get_bind().dialect.name, table)
 
     # -- moving money -----------------------------------------------------------------------
     def transfer(
@@ -175,13 +181,18 @@ class Ledger:
         may_overdraw: bool,
         reverses_id: int | None = None,
     ) -> Transfer:
+        self._locked.pop(credit_id, None)  # a balance read earlier no longer holds
+        available = None
         if not may_overdraw:
-            self._lock_account(debit_id)
+            available = self._locked.pop(debit_id, None)
+            if available is None:
+                self._lock_account(debit_id)
         existing = self.get(key)
         if existing is not None:
             return _same_or_conflict(existing, debit_id, credit_id, amount_fen, kind, reverses_id)
         if not may_overdraw:
-            available = self.balance(debit_id)
+            if available is None:
+                available = self.balance(debit_id)
             if available < amount_fen:
                 raise InsufficientFunds(
                     f"account {debit_id} holds {available} fen, {amount_fen} fen were asked"
@@ -197,15 +208,16 @@ class Ledger:
             memo=memo[:200],
             reverses_id=reverses_id,
         )
-        try:
-            with self.session.begin_nested():
-                new_id = self.session.execute(
-                    insert(T).values(**values).returning(T.c.id)
-                ).scalar_one()
-        except IntegrityError:
-            existing = self.get(key)  # the same key won a race with us
+        new_id = self.session.execute(
+            self._insert_skipping_duplicates(T)
+            .values(**values)
+            .on_conflict_do_nothing()
+            .returning(T.c.id)
+        ).scalar_one_or_none()
+        if new_id is None:  # the same key, or a reversal of the same transfer, won a race
+            existing = self.get(key)
             if existing is None:
-                raise AlreadyReversed(f"transfer {reverses_id} was already reversed") from None
+                raise AlreadyReversed(f"transfer {reverses_id} was already reversed")
             return _same_or_conflict(existing, debit_id, credit_id, amount_fen, kind, reverses_id)
         return Transfer(id=int(new_id), **values)  # type: ignore[arg-type]
 
@@ -213,7 +225,9 @@ class Ledger:
         """Lock the account against concurrent debits for this transaction; its balance now."""
         account_id = self.account_id(ref)
         self._lock_account(account_id)
-        return self.balance(account_id)
+        balance = self.balance(account_id)
+        self._locked[account_id] = balance  # the next debit of it here need not sum again
+        return balance
 
     def _lock_account(self, account_id: int) -> None:
         self.session.execute(select(A.c.id).where(A.c.id == account_id).with_for_update())
@@ -231,17 +245,13 @@ class Ledger:
 
     def balance(self, account_id: int, as_of: dt.date | None = None) -> int:
         """Credits minus debits, up to and including `as_of` if given."""
-        into = select(func.coalesce(func.sum(T.c.amount_fen), 0)).where(
-            T.c.credit_account_id == account_id
-        )
-        out = select(func.coalesce(func.sum(T.c.amount_fen), 0)).where(
-            T.c.debit_account_id == account_id
+        signed = case((T.c.credit_account_id == account_id, T.c.amount_fen), else_=-T.c.amount_fen)
+        query = select(func.coalesce(func.sum(signed), 0)).where(
+            or_(T.c.credit_account_id == account_id, T.c.debit_account_id == account_id)
         )
         if as_of is not None:
-            into, out = into.where(T.c.value_date <= as_of), out.where(T.c.value_date <= as_of)
-        return int(self.session.execute(into).scalar_one()) - int(
-            self.session.execute(out).scalar_one()
-        )
+            query = query.where(T.c.value_date <= as_of)
+        return int(self.session.execute(query).scalar_one())
 
     def balance_of(self, ref: AccountRef, as_of: dt.date | None = None) -> int:
         account_id = self._find_account(ref)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from yibao.adapters.tables import Card, Person
 from yibao.domain.cards import (
@@ -21,7 +21,6 @@ from yibao.domain.cards import (
     PinLocked,
     UnknownCard,
     WrongPin,
-    after_wrong_pin,
     pin_locked,
     valid_pin,
 )
@@ -35,7 +34,9 @@ from yibao.services.registry import (
 )
 from yibao.services.uow import UnitOfWork
 
-_hasher = PasswordHasher()
+# A 6-digit PIN has a million values: what protects it is the lock after a few wrong tries,
+# not the hash's cost. Light argon2 parameters keep a POS check near a millisecond of CPU.
+_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 class InvalidElectronicCard(YibaoError):
@@ -204,9 +205,12 @@ def reset_pin(*, uow: UnitOfWork, card_no: str, new_pin: str) -> None:
 def check_pin(
     *, uow_factory: Callable[[], UnitOfWork], card_no: str, pin: str, on: dt.date
 ) -> None:
-    """Verify a PIN; a wrong one is counted (and committed) before the refusal is raised."""
+    """Verify a PIN; a wrong one is counted (and committed) before the refusal is raised.
+
+    The hash is checked without holding a lock on the card; the count changes atomically.
+    """
     with uow_factory() as uow:
-        card = card_by_number(uow=uow, card_no=card_no, lock=True)
+        card = card_by_number(uow=uow, card_no=card_no)
         state_of(card).require_medical_use()
         person = person_by_key(uow=uow, person_id=card.person_id)
         max_tries = (
@@ -216,16 +220,31 @@ def check_pin(
         )
         if pin_locked(card.failed_pin_tries, max_tries):
             raise PinLocked(f"the PIN of card {card_no} is locked; reset it at an agency counter")
-        if card.pin_hash is not None and _pin_matches(card.pin_hash, pin):
-            card.failed_pin_tries = 0
-            return
         if card.pin_hash is None:
             raise WrongPin(f"card {card_no} has no PIN yet; set one at activation")
-        tries, locked = after_wrong_pin(card.failed_pin_tries, max_tries)
-        card.failed_pin_tries = tries
-    if locked:
+        if _pin_matches(card.pin_hash, pin):
+            if card.failed_pin_tries:
+                _set_failed_tries(uow, card.id, 0)
+            return
+        tries = _count_wrong_pin(uow, card.id)
+    if pin_locked(tries, max_tries):
         raise PinLocked(f"wrong PIN {tries} times: the PIN of card {card_no} is now locked")
     raise WrongPin(f"wrong PIN; {max_tries - tries} tries left before the PIN locks")
+
+
+def _count_wrong_pin(uow: UnitOfWork, card_id: int) -> int:
+    return int(
+        uow.session.execute(
+            update(Card)
+            .where(Card.id == card_id)
+            .values(failed_pin_tries=Card.failed_pin_tries + 1)
+            .returning(Card.failed_pin_tries)
+        ).scalar_one()
+    )
+
+
+def _set_failed_tries(uow: UnitOfWork, card_id: int, tries: int) -> None:
+    uow.session.execute(update(Card).where(Card.id == card_id).values(failed_pin_tries=tries))
 
 
 def _hash_pin(pin: str) -> str:

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select, update
@@ -88,7 +89,13 @@ def policy_schedule(*, uow: UnitOfWork, area_code: str) -> PolicySchedule:
     ).all()
     if not docs:
         raise UnknownArea(f"no planning area {area_code!r} is loaded; run `yibao area load FILE`")
-    return schedule_from_list([json.loads(d) for d in docs])
+    return _schedule_of(tuple(docs))
+
+
+@lru_cache(maxsize=256)
+def _schedule_of(documents: tuple[str, ...]) -> PolicySchedule:
+    """Parsing is pure, so the same stored documents always give the same schedule."""
+    return schedule_from_list([json.loads(d) for d in documents])
 
 
 def require_area(*, uow: UnitOfWork, area_code: str) -> Area:

@@ -7,10 +7,11 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import cast
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, func, insert, select
 
+from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.tables import Institution, LedgerTransfer, Person, Settlement, SettlementLine
 from yibao.domain.errors import Conflict, InvalidInput, YibaoError
 from yibao.domain.idnumber import mask
@@ -18,6 +19,8 @@ from yibao.ledger import accounts
 from yibao.services import cards, family
 from yibao.services.registry import institution_by_code, person_by_id_number, person_by_key
 from yibao.services.uow import UnitOfWork
+
+S = cast(Table, Settlement.__table__)
 
 
 class UnknownRef(YibaoError):
@@ -102,36 +105,37 @@ def _settle_in(uow: UnitOfWork, cmd: SettleCmd, now: dt.datetime, card_secret: s
         )
     account = accounts.personal_account(payer.area_code, payer.id)
     balance = uow.ledger.locked_balance(account)  # serializes settlements of this account
-    fingerprint = _fingerprint(cmd, payer.id, patient.id)
-    existing = _find(uow, institution.id, cmd.ref)
-    if existing is not None:
-        return _same_or_conflict(uow, existing, fingerprint, institution.code)
     eligible = sum(line.amount_fen for line in cmd.lines if line.account_may_pay)
     total = sum(line.amount_fen for line in cmd.lines)
     personal = min(eligible, max(balance, 0))
-    row = Settlement(
-        institution_id=institution.id,
-        ref=cmd.ref,
-        payer_person_id=payer.id,
-        patient_person_id=patient.id,
-        card_id=card_id,
-        settled_on=cmd.on,
-        fingerprint=fingerprint,
-        total_fen=total,
-        eligible_fen=eligible,
-        personal_fen=personal,
-        own_fen=total - personal,
-        balance_after_fen=balance - personal,
-    )
-    try:
-        with uow.session.begin_nested():
-            uow.session.add(row)
-            uow.session.flush()
-    except IntegrityError:  # the same reference settled concurrently from another account
+    fingerprint = _fingerprint(cmd, payer.id, patient.id)
+    settlement_id = uow.session.execute(
+        insert_skipping_duplicates(uow.dialect, S)
+        .values(
+            institution_id=institution.id,
+            ref=cmd.ref,
+            payer_person_id=payer.id,
+            patient_person_id=patient.id,
+            card_id=card_id,
+            settled_on=cmd.on,
+            fingerprint=fingerprint,
+            total_fen=total,
+            eligible_fen=eligible,
+            personal_fen=personal,
+            own_fen=total - personal,
+            balance_after_fen=balance - personal,
+        )
+        .on_conflict_do_nothing()
+        .returning(S.c.id)
+    ).scalar_one_or_none()
+    if settlement_id is None:  # a retry, or the same reference settled concurrently
         found = _find(uow, institution.id, cmd.ref)
         assert found is not None
         return _same_or_conflict(uow, found, fingerprint, institution.code)
-    uow.session.add_all(SettlementLine(settlement_id=row.id, **asdict(line)) for line in cmd.lines)
+    uow.session.execute(
+        insert(SettlementLine),
+        [{"settlement_id": settlement_id, **asdict(line)} for line in cmd.lines],
+    )
     if personal > 0:
         uow.ledger.transfer(
             key=_settle_key(institution.code, cmd.ref),
@@ -142,7 +146,18 @@ def _settle_in(uow: UnitOfWork, cmd: SettleCmd, now: dt.datetime, card_secret: s
             kind="family_settlement" if payer.id != patient.id else "settlement",
             memo=f"{institution.code} {cmd.ref}",
         )
-    return _receipt(uow, row, institution.code, row.balance_after_fen)
+    return Receipt(
+        int(settlement_id),
+        institution.code,
+        cmd.ref,
+        mask(patient.id_number),
+        mask(payer.id_number),
+        total,
+        personal,
+        total - personal,
+        balance - personal,
+        payer.id != patient.id,
+    )
 
 
 def refund(

@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, case, func, null, or_, select
 
 from yibao.adapters.bulk import BulkLoader, Row
 from yibao.adapters.tables import Employment, Enrollment, Person
@@ -26,7 +26,7 @@ Progress = Callable[[int, int], None]
 
 BULK_TABLES = ("person", "employment", "enrollment", "contribution", "ledger_transfer")
 PERSON_CHUNK = 50_000
-PAYER_CHUNK = 20_000
+PAYER_ID_SPAN = 25_000  # person ids read at a time
 
 E = Enrollment.__table__
 P = Person.__table__
@@ -315,25 +315,29 @@ class _MonthWriter:
 def _payers(
     connection: Connection, area_code: str, month: Month, schemes: list[Scheme]
 ) -> Iterator[tuple[list[Payer], float]]:
-    """The enrolments in `schemes` open at some time in `month`, in chunks of ids, each with the
-    share of the area's enrolments read so far."""
+    """The enrolments in `schemes` open at some time in `month`, by ranges of person ids (both
+    tables are then read by index ranges), each with the share of the persons read so far."""
     low, high = connection.execute(
-        select(func.min(E.c.id), func.max(E.c.id)).where(E.c.area_code == area_code)
+        select(func.min(E.c.person_id), func.max(E.c.person_id)).where(E.c.area_code == area_code)
     ).one()
     if low is None:
         return
-    hired = (
-        select(func.max(J.c.hired_on))
-        .where(
-            J.c.person_id == E.c.person_id,
-            J.c.employer_id == E.c.employer_id,
-            J.c.hired_on <= E.c.starts_on,
-        )
-        .scalar_subquery()
+    # The hiring date matters only in the month of registration (months owed since hiring).
+    hired = case(
+        (
+            E.c.starts_on >= month.first_day,
+            select(func.max(J.c.hired_on))
+            .where(
+                J.c.person_id == E.c.person_id,
+                J.c.employer_id == E.c.employer_id,
+                J.c.hired_on <= E.c.starts_on,
+            )
+            .scalar_subquery(),
+        ),
+        else_=null(),
     )
     query = (
         select(
-            E.c.id,
             E.c.person_id,
             P.c.birth_date,
             E.c.scheme,
@@ -341,7 +345,7 @@ def _payers(
             E.c.employer_id,
             E.c.starts_on,
             E.c.ends_on,
-            hired.label("hired_on"),
+            hired,
         )
         .join(P, P.c.id == E.c.person_id)
         .where(
@@ -350,23 +354,15 @@ def _payers(
             E.c.starts_on <= month.last_day,
             or_(E.c.ends_on.is_(None), E.c.ends_on > month.first_day),
         )
-        .order_by(E.c.id)
-        .limit(PAYER_CHUNK)
+        .order_by(E.c.person_id, E.c.id)
     )
-    after, span = int(low) - 1, int(high) - int(low) + 1
-    while rows := connection.execute(query.where(E.c.id > after)).all():
-        after = int(rows[-1].id)
+    low, high = int(low), int(high)
+    for first in range(low, high + 1, PAYER_ID_SPAN):
+        last = min(first + PAYER_ID_SPAN - 1, high)
+        chunk = query.where(E.c.person_id.between(first, last), P.c.id.between(first, last))
+        rows = connection.execute(chunk).all()
         payers = [
-            Payer(
-                r.person_id,
-                r.birth_date,
-                Scheme(r.scheme),
-                r.tier,
-                r.employer_id,
-                r.starts_on,
-                r.ends_on,
-                r.hired_on,
-            )
-            for r in rows
+            Payer(person_id, birth, Scheme(scheme), tier, employer_id, starts_on, ends_on, hired_on)
+            for person_id, birth, scheme, tier, employer_id, starts_on, ends_on, hired_on in rows
         ]
-        yield payers, (after - int(low) + 1) / span
+        yield payers, (last - low + 1) / (high - low + 1)
