@@ -8,7 +8,9 @@ N persons with `--months` months of contributions and credits every month but th
 runs reuse the city and add one more month. Then ONE crediting run of the pending month is timed
 (credit_s), and so is inserting the same number of rows, with a plain INSERT ... SELECT, into a
 fresh table shaped like ledger_transfer (bound_s: the cost of just writing those rows with their
-indexes). Prints one JSON line; progress goes to stderr.
+indexes). Prints one JSON line; progress goes to stderr. `bound_fk_s` and `ratio_fk` repeat the
+bound with ledger_transfer's foreign keys on the copy, which the plain LIKE ... INCLUDING ALL
+leaves out.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     credit_s = time.perf_counter() - began
     credited = summary.contributions_credited + summary.retirees_credited
     bound_s = _bound(engine, pending, credited)
+    bound_fk_s = _bound(engine, pending, credited, foreign_keys=True)
     engine.dispose()
     result = {
         "persons": args.persons,
@@ -92,6 +95,8 @@ def main(argv: list[str] | None = None) -> None:
         "bound_s": round(bound_s, 2),
         "ratio": round(credit_s / bound_s, 2),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "bound_fk_s": round(bound_fk_s, 2),
+        "ratio_fk": round(credit_s / bound_fk_s, 2),
         "prepare_s": round(prepare_s, 1),
     }
     print(json.dumps(result), flush=True)
@@ -200,14 +205,24 @@ def _analyze(engine: Engine) -> None:
             connection.exec_driver_sql(f"ANALYZE {table}")
 
 
-def _bound(engine: Engine, month: Month, credited: int) -> float:
-    """Seconds to INSERT ... SELECT `credited` rows into a fresh copy of ledger_transfer."""
+def _bound(engine: Engine, month: Month, credited: int, *, foreign_keys: bool = False) -> float:
+    """Seconds to INSERT ... SELECT `credited` rows into a fresh copy of ledger_transfer.
+
+    LIKE ... INCLUDING ALL copies columns, defaults, checks and indexes, not foreign keys; with
+    `foreign_keys` the copy gets ledger_transfer's three as well (what every posting checks).
+    """
+    table = f"{COPY_TABLE}_fk" if foreign_keys else COPY_TABLE
     with engine.begin() as connection:
-        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {COPY_TABLE}")
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {ROWS_TABLE}")
-        connection.exec_driver_sql(
-            f"CREATE TABLE {COPY_TABLE} (LIKE ledger_transfer INCLUDING ALL)"
-        )
+        connection.exec_driver_sql(f"CREATE TABLE {table} (LIKE ledger_transfer INCLUDING ALL)")
+        if foreign_keys:
+            connection.exec_driver_sql(
+                f"ALTER TABLE {table} "
+                "ADD FOREIGN KEY (debit_account_id) REFERENCES ledger_account (id), "
+                "ADD FOREIGN KEY (credit_account_id) REFERENCES ledger_account (id), "
+                f"ADD FOREIGN KEY (reverses_id) REFERENCES {table} (id)"
+            )
         connection.exec_driver_sql(
             f"CREATE TABLE {ROWS_TABLE} AS SELECT {TRANSFER_COLUMNS} FROM ledger_transfer "
             "WHERE book = %(book)s AND value_date = %(day)s "
@@ -218,12 +233,11 @@ def _bound(engine: Engine, month: Month, credited: int) -> float:
     began = time.perf_counter()
     with engine.begin() as connection:
         connection.exec_driver_sql(
-            f"INSERT INTO {COPY_TABLE} ({TRANSFER_COLUMNS}) "
-            f"SELECT {TRANSFER_COLUMNS} FROM {ROWS_TABLE}"
+            f"INSERT INTO {table} ({TRANSFER_COLUMNS}) SELECT {TRANSFER_COLUMNS} FROM {ROWS_TABLE}"
         )
     bound_s = time.perf_counter() - began
     with engine.connect() as connection:
-        copied = connection.exec_driver_sql(f"SELECT count(*) FROM {COPY_TABLE}").scalar()
+        copied = connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
     if copied != credited:
         log(f"warning: the bound copied {copied} rows, the run posted {credited}")
     return bound_s
