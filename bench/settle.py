@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from argon2 import PasswordHasher
 from sqlalchemy import Engine, insert, make_url, text
 
 from yibao.adapters.db import make_engine, make_engine_in_schema, normalize_url, upgrade
@@ -93,7 +92,7 @@ def populate(app: App, count: int) -> None:
         start = int(uow.session.execute(text("SELECT count(*) FROM person")).scalar_one())
         for first in range(start, count, BATCH):
             uow.session.execute(insert(Person), _persons(first, min(first + BATCH, count)))
-    pin_hash = PasswordHasher().hash(PIN)  # once: every bench card has the same PIN
+    pin_hash = cards.hash_pin(PIN)  # once, as the service hashes: every bench card has this PIN
     with app.uow() as uow:
         for statement in _derived_rows():
             uow.session.execute(

@@ -113,7 +113,7 @@ def activate_card(*, uow: UnitOfWork, id_number: str, on: dt.date, pin: str | No
     if card.status == str(CardStatus.LOST):
         state_of(card).require_medical_use()
     if pin is not None:
-        card.pin_hash = _hash_pin(pin)
+        card.pin_hash = hash_pin(pin)
         card.failed_pin_tries = 0
     if card.status == str(CardStatus.ISSUED):
         card.status = str(CardStatus.ACTIVE)
@@ -186,18 +186,18 @@ def change_pin(
     """Change the PIN with the old one; a wrong old PIN counts toward the lock like any other."""
     if not valid_pin(old_pin):
         raise InvalidInput("old_pin", "******", "must be the current 6-digit PIN")
-    _hash_pin(new_pin)  # refuse a malformed new PIN before spending a try
+    hash_pin(new_pin)  # refuse a malformed new PIN before spending a try
     check_pin(uow_factory=uow_factory, card_no=card_no, pin=old_pin, on=on)
     with uow_factory() as uow:
         card = card_by_number(uow=uow, card_no=card_no, lock=True)
-        card.pin_hash = _hash_pin(new_pin)
+        card.pin_hash = hash_pin(new_pin)
 
 
 def reset_pin(*, uow: UnitOfWork, card_no: str, new_pin: str) -> None:
     """Reset a forgotten or locked PIN at an agency counter, where identity is checked."""
     card = card_by_number(uow=uow, card_no=card_no, lock=True)
     state_of(card).require_medical_use()
-    card.pin_hash = _hash_pin(new_pin)
+    card.pin_hash = hash_pin(new_pin)
     card.failed_pin_tries = 0
     uow.session.flush()
 
@@ -247,7 +247,7 @@ def _set_failed_tries(uow: UnitOfWork, card_id: int, tries: int) -> None:
     uow.session.execute(update(Card).where(Card.id == card_id).values(failed_pin_tries=tries))
 
 
-def _hash_pin(pin: str) -> str:
+def hash_pin(pin: str) -> str:
     if not valid_pin(pin):
         raise InvalidInput("pin", "******", "must be exactly 6 digits")
     return _hasher.hash(pin)
