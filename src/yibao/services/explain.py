@@ -37,7 +37,13 @@ from yibao.services.uow import UnitOfWork
 
 CHANNELS = ("web", "hotline", "pos", "terminal", "bank_counter", "atm")
 SPENDING = ("settlement", "family_settlement")
-CREDITING = ("crediting", "retiree_crediting")
+# money that arrives in a personal account: monthly credits, and balances of merged records
+CREDITING = (
+    "crediting",
+    "retiree_crediting",
+    "records_merge",
+    "records_transfer_in",
+)
 
 
 def explain_balance(
@@ -91,7 +97,7 @@ def gather_records(
         split_records=tuple(
             f"{split.other_masked_id} (area {split.other_area}): balance "
             f"{fen_to_yuan(split.balance_fen)} yuan, {split.contributions} contributions"
-            for split in split_records(uow=uow, person=person)
+            for split in split_records(uow=uow, person=person, as_of=as_of)
         ),
     )
 

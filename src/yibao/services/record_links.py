@@ -63,11 +63,12 @@ def merge(*, uow: UnitOfWork, id_number: str, other_id_number: str, on: dt.date)
     return moved
 
 
-def split_records(*, uow: UnitOfWork, person: Person) -> list[SplitRecord]:
-    """Unmerged records linked to this person, either way round."""
+def split_records(*, uow: UnitOfWork, person: Person, as_of: dt.date) -> list[SplitRecord]:
+    """Records linked to this person by `as_of` and not merged by then, either way round."""
     links = uow.session.scalars(
         select(RecordLink).where(
-            RecordLink.merged_on.is_(None),
+            RecordLink.found_on <= as_of,
+            or_(RecordLink.merged_on.is_(None), RecordLink.merged_on > as_of),
             or_(RecordLink.person_id == person.id, RecordLink.other_person_id == person.id),
         )
     ).all()
@@ -77,10 +78,12 @@ def split_records(*, uow: UnitOfWork, person: Person) -> list[SplitRecord]:
         other = person_by_key(uow=uow, person_id=other_id)
         count = len(
             uow.session.scalars(
-                select(Contribution.id).where(Contribution.person_id == other.id)
+                select(Contribution.id).where(
+                    Contribution.person_id == other.id, Contribution.received_on <= as_of
+                )
             ).all()
         )
-        balance = uow.ledger.balance_of(accounts.personal_account(other.area_code, other.id))
+        balance = uow.ledger.balance_of(accounts.personal_account(other.area_code, other.id), as_of)
         found.append(SplitRecord(mask(other.id_number), other.area_code, balance, count))
     return found
 
