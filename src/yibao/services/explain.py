@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, literal, or_, select
+from sqlalchemy import case, func, or_, select
 
 from yibao.adapters.tables import (
     Card,
@@ -72,14 +72,14 @@ def gather_records(
         and policy
         and policy.tier(current.tier or "").account_rate == 0
     )
-    personal = accounts.personal_account(person.area_code, person.id)
-    account_id = uow.ledger.find_account(personal)
-    spent, family_spent, credited = _account_totals(uow, account_id, as_of)
+    account_id = uow.ledger.find_account(accounts.personal_account(person.area_code, person.id))
+    totals = _net_outflow_by_kind(uow, account_id, as_of)
+    family_spent = totals.get("family_settlement", 0) + totals.get("reversal:family_settlement", 0)
     return PersonRecords(
         id_number=person.id_number,
         as_of=as_of,
         channel=channel,
-        medical_fen=uow.ledger.balance_of(personal, as_of),
+        medical_fen=-sum(totals.values()),
         financial_fen=uow.ledger.balance_of(accounts.financial_account(person.id), as_of),
         scheme=current.scheme if current else None,
         tier=current.tier if current else None,
@@ -89,11 +89,11 @@ def gather_records(
         retiree_monthly_fen=policy.retiree_monthly_fen if policy else 0,
         ever_enrolled=_ever_enrolled(uow, person.id, as_of),
         jobs=_jobs(uow, person.id, as_of),
-        payments=_payments(uow, person.id, as_of),
+        payments=_payments(uow, person.id, account_id, as_of),
         card=_card(uow, person.id, as_of),
-        spent_fen=spent,
+        spent_fen=family_spent + totals.get("settlement", 0) + totals.get("reversal:settlement", 0),
         family_spent_fen=family_spent,
-        credited_fen=credited,
+        credited_fen=-sum(totals.get(kind, 0) for kind in CREDITING),
         split_records=tuple(
             f"{split.other_masked_id} (area {split.other_area}): balance "
             f"{fen_to_yuan(split.balance_fen)} yuan, {split.contributions} contributions"
@@ -131,27 +131,41 @@ def _jobs(uow: UnitOfWork, person_id: int, as_of: dt.date) -> tuple[JobRecord, .
     )
 
 
-def _payments(uow: UnitOfWork, person_id: int, as_of: dt.date) -> tuple[PaymentRecord, ...]:
-    key = literal("credit:c", String) + cast(Contribution.id, String)
+def _payments(
+    uow: UnitOfWork, person_id: int, account_id: int | None, as_of: dt.date
+) -> tuple[PaymentRecord, ...]:
+    c = Contribution
     rows = uow.session.execute(
-        select(Contribution, LedgerTransfer.value_date)
-        .outerjoin(
-            LedgerTransfer, and_(LedgerTransfer.key == key, LedgerTransfer.value_date <= as_of)
-        )
-        .where(Contribution.person_id == person_id, Contribution.received_on <= as_of)
-        .order_by(Contribution.month, Contribution.received_on)
+        select(c.id, c.month, c.through_month, c.received_on, c.insurances, c.credit_fen)
+        .where(c.person_id == person_id, c.received_on <= as_of)
+        .order_by(c.month, c.received_on)
     ).all()
+    credited = _credit_dates(uow, account_id, as_of)
+    months: dict[str, Month] = {}
     return tuple(
         PaymentRecord(
-            Month.parse(c.month),
-            Month.parse(c.through_month),
-            c.received_on,
-            frozenset(c.insurances.split(",")),
-            c.credit_fen,
-            credited_on,
+            months.setdefault(month, Month.parse(month)),
+            months.setdefault(through, Month.parse(through)),
+            received_on,
+            frozenset(insurances.split(",")),
+            credit_fen,
+            credited.get(f"credit:c{contribution_id}"),
         )
-        for c, credited_on in rows
+        for contribution_id, month, through, received_on, insurances, credit_fen in rows
     )
+
+
+def _credit_dates(uow: UnitOfWork, account_id: int | None, as_of: dt.date) -> dict[str, dt.date]:
+    """When each contribution was credited to this account, by the crediting transfer's key."""
+    if account_id is None:
+        return {}
+    t = LedgerTransfer
+    rows = uow.session.execute(
+        select(t.key, t.value_date).where(
+            t.credit_account_id == account_id, t.kind == "crediting", t.value_date <= as_of
+        )
+    ).all()
+    return {str(key): value_date for key, value_date in rows}
 
 
 def _card(uow: UnitOfWork, person_id: int, as_of: dt.date) -> CardRecord | None:
@@ -176,12 +190,10 @@ def _card(uow: UnitOfWork, person_id: int, as_of: dt.date) -> CardRecord | None:
     return CardRecord(card.card_no, status, card.issued_on)
 
 
-def _account_totals(
-    uow: UnitOfWork, account_id: int | None, as_of: dt.date
-) -> tuple[int, int, int]:
-    """(net spending, net family spending, credits) of the personal account up to `as_of`."""
+def _net_outflow_by_kind(uow: UnitOfWork, account_id: int | None, as_of: dt.date) -> dict[str, int]:
+    """Per transfer kind, what left the personal account minus what came in, up to `as_of`."""
     if account_id is None:
-        return 0, 0, 0
+        return {}
     t = LedgerTransfer
     outgoing = case((t.debit_account_id == account_id, t.amount_fen), else_=-t.amount_fen)
     rows = uow.session.execute(
@@ -192,11 +204,7 @@ def _account_totals(
         )
         .group_by(t.kind)
     ).all()
-    totals = {str(kind): int(amount) for kind, amount in rows}
-    family = totals.get("family_settlement", 0) + totals.get("reversal:family_settlement", 0)
-    spent = family + totals.get("settlement", 0) + totals.get("reversal:settlement", 0)
-    credited = -sum(totals.get(kind, 0) for kind in CREDITING)
-    return spent, family, credited
+    return {str(kind): int(amount) for kind, amount in rows}
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
