@@ -11,8 +11,14 @@ import typer
 from yibao.bootstrap import App
 from yibao.config import load_settings
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
-from yibao.domain.months import parse_date
-from yibao.entrypoints.cli.common import DbOption, console, reported_errors, run
+from yibao.entrypoints.cli.common import (
+    DbOption,
+    console,
+    in_one_transaction,
+    parse_day,
+    reported_errors,
+    run,
+)
 from yibao.ledger import accounts
 from yibao.services import cards, family, financial
 from yibao.services.registry import person_by_id_number
@@ -28,48 +34,34 @@ PinOption = Annotated[
 ]
 
 
-def _day(on: str | None) -> dt.date:
-    with reported_errors():
-        return parse_date(on, field="on") if on else dt.date.today()
-
-
 @app.command("issue")
 def issue(id_number: str, card_no: str, on: OnOption = None, db: DbOption = None) -> None:
     """Issue a card (not usable until activated)."""
-    day = _day(on)
-
-    def action(app_: App) -> None:
-        with app_.uow() as uow:
-            cards.issue_card(uow=uow, id_number=id_number, card_no=card_no, on=day)
-        console.print(f"card {card_no} issued on {day}; activate it when collected")
-
-    run(db, action)
+    day = parse_day(on)
+    in_one_transaction(
+        db, lambda uow: cards.issue_card(uow=uow, id_number=id_number, card_no=card_no, on=day)
+    )
+    console.print(f"card {card_no} issued on {day}; activate it when collected")
 
 
 @app.command("activate")
 def activate(id_number: str, pin: PinOption, on: OnOption = None, db: DbOption = None) -> None:
     """Activate the social security (medical) function and set the PIN."""
-    day = _day(on)
-
-    def action(app_: App) -> None:
-        with app_.uow() as uow:
-            card = cards.activate_card(uow=uow, id_number=id_number, on=day, pin=pin)
-        console.print(f"card {card.card_no}: medical function active from {day}")
-
-    run(db, action)
+    day = parse_day(on)
+    card = in_one_transaction(
+        db, lambda uow: cards.activate_card(uow=uow, id_number=id_number, on=day, pin=pin)
+    )
+    console.print(f"card {card.card_no}: medical function active from {day}")
 
 
 @app.command("activate-financial")
 def activate_financial(id_number: str, on: OnOption = None, db: DbOption = None) -> None:
     """Activate the card's bank (financial) account, as the bank counter does."""
-    day = _day(on)
-
-    def action(app_: App) -> None:
-        with app_.uow() as uow:
-            card = cards.activate_financial(uow=uow, id_number=id_number, on=day)
-        console.print(f"card {card.card_no}: financial account active from {day}")
-
-    run(db, action)
+    day = parse_day(on)
+    card = in_one_transaction(
+        db, lambda uow: cards.activate_financial(uow=uow, id_number=id_number, on=day)
+    )
+    console.print(f"card {card.card_no}: financial account active from {day}")
 
 
 @app.command("change-pin")
@@ -97,39 +89,31 @@ def reset_pin(
     db: DbOption = None,
 ) -> None:
     """Reset a forgotten or locked PIN at an agency counter (identity checked there)."""
-
-    def action(app_: App) -> None:
-        with app_.uow() as uow:
-            cards.reset_pin(uow=uow, card_no=card_no, new_pin=new)
-        console.print("PIN reset and unlocked")
-
-    run(db, action)
+    in_one_transaction(db, lambda uow: cards.reset_pin(uow=uow, card_no=card_no, new_pin=new))
+    console.print("PIN reset and unlocked")
 
 
 @app.command("report-loss")
 def report_loss(id_number: str, on: OnOption = None, db: DbOption = None) -> None:
     """Report the card lost: it is frozen at once; the balance stays the person's."""
-    day = _day(on)
-
-    def action(app_: App) -> None:
-        with app_.uow() as uow:
-            card = cards.report_loss(uow=uow, id_number=id_number, on=day)
-        console.print(f"card {card.card_no} frozen on {day}; apply for a replacement")
-
-    run(db, action)
+    day = parse_day(on)
+    card = in_one_transaction(
+        db, lambda uow: cards.report_loss(uow=uow, id_number=id_number, on=day)
+    )
+    console.print(f"card {card.card_no} frozen on {day}; apply for a replacement")
 
 
 @app.command("replace")
 def replace(id_number: str, new_card_no: str, on: OnOption = None, db: DbOption = None) -> None:
     """Issue a replacement card (active); the old card number is dead forever."""
-    day = _day(on)
-
-    def action(app_: App) -> None:
-        with app_.uow() as uow:
-            card = cards.replace_card(uow=uow, id_number=id_number, new_card_no=new_card_no, on=day)
-        console.print(f"card {card.card_no} issued and active; the old card no longer works")
-
-    run(db, action)
+    day = parse_day(on)
+    card = in_one_transaction(
+        db,
+        lambda uow: cards.replace_card(
+            uow=uow, id_number=id_number, new_card_no=new_card_no, on=day
+        ),
+    )
+    console.print(f"card {card.card_no} issued and active; the old card no longer works")
 
 
 @app.command("electronic")
@@ -184,7 +168,7 @@ def _bank(
     operation: financial.BankOperation,
     verb: str,
 ) -> None:
-    day = _day(on)
+    day = parse_day(on)
     with reported_errors():
         fen = yuan_to_fen(amount)
 
@@ -209,26 +193,21 @@ def bind_family(
     db: DbOption = None,
 ) -> None:
     """Let ID_NUMBER's personal account pay for MEMBER (family mutual aid)."""
-    day = _day(on)
-
-    def action(app_: App) -> None:
-        with app_.uow() as uow:
-            family.bind(
-                uow=uow, id_number=id_number, member_id_number=member, relation=relation, on=day
-            )
-        console.print(f"bound as {relation} from {day}")
-
-    run(db, action)
+    day = parse_day(on)
+    in_one_transaction(
+        db,
+        lambda uow: family.bind(
+            uow=uow, id_number=id_number, member_id_number=member, relation=relation, on=day
+        ),
+    )
+    console.print(f"bound as {relation} from {day}")
 
 
 @app.command("unbind-family")
 def unbind_family(id_number: str, member: str, on: OnOption = None, db: DbOption = None) -> None:
     """End a family mutual aid binding."""
-    day = _day(on)
-
-    def action(app_: App) -> None:
-        with app_.uow() as uow:
-            family.unbind(uow=uow, id_number=id_number, member_id_number=member, on=day)
-        console.print(f"binding ended on {day}")
-
-    run(db, action)
+    day = parse_day(on)
+    in_one_transaction(
+        db, lambda uow: family.unbind(uow=uow, id_number=id_number, member_id_number=member, on=day)
+    )
+    console.print(f"binding ended on {day}")

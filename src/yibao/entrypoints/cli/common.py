@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -12,6 +13,10 @@ from rich.markup import escape
 
 from yibao.bootstrap import App, bootstrap
 from yibao.domain.errors import InvalidInput, NotFound, YibaoError
+from yibao.domain.months import parse_date
+from yibao.services.uow import UnitOfWork
+
+T = TypeVar("T")
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -54,3 +59,21 @@ def run(db: str | None, action: Callable[[App], None]) -> None:
             action(app)
     finally:
         app.engine.dispose()
+
+
+def in_one_transaction(db: str | None, work: Callable[[UnitOfWork], T]) -> T:
+    """Run one service call in one unit of work and return its result (errors reported)."""
+    results: list[T] = []
+
+    def action(app: App) -> None:
+        with app.uow() as uow:
+            results.append(work(uow))
+
+    run(db, action)
+    return results[0]
+
+
+def parse_day(text: str | None, *, field: str = "on") -> dt.date:
+    """A date option (default today), refused with exit 2 if it does not exist."""
+    with reported_errors():
+        return parse_date(text, field=field) if text else dt.date.today()

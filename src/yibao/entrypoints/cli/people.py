@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from typing import Annotated
 
 import typer
 
-from yibao.bootstrap import App
-from yibao.domain.idnumber import IdNumber
+from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
-from yibao.domain.months import parse_date
-from yibao.entrypoints.cli.common import DbOption, console, reported_errors, run
+from yibao.entrypoints.cli.common import DbOption, console, in_one_transaction, parse_day
 from yibao.services import record_links, registry
-from yibao.services.uow import UnitOfWork
 
 employer_app = typer.Typer(help="Employers.", no_args_is_help=True)
 institution_app = typer.Typer(
@@ -30,11 +25,8 @@ EmployerOption = Annotated[str, typer.Option("--employer", help="Employer code."
 @employer_app.command("add")
 def employer_add(code: str, name: str, area: AreaOption, db: DbOption = None) -> None:
     """Record an employer of an area."""
-    run(
-        db,
-        lambda app: _in_uow(
-            app, lambda uow: registry.add_employer(uow=uow, code=code, name=name, area_code=area)
-        ),
+    in_one_transaction(
+        db, lambda uow: registry.add_employer(uow=uow, code=code, name=name, area_code=area)
     )
     console.print(f"employer {code} recorded")
 
@@ -42,26 +34,18 @@ def employer_add(code: str, name: str, area: AreaOption, db: DbOption = None) ->
 @employer_app.command("register")
 def employer_register(code: str, on: OnOption, db: DbOption = None) -> None:
     """The employer registers with the agency (Social Insurance Law art. 57)."""
-    day = _date(on)
-    run(
-        db,
-        lambda app: _in_uow(
-            app, lambda uow: registry.register_employer(uow=uow, code=code, on=day)
-        ),
-    )
+    day = parse_day(on)
+    in_one_transaction(db, lambda uow: registry.register_employer(uow=uow, code=code, on=day))
     console.print(f"employer {code} registered on {day}")
 
 
 @institution_app.command("add")
 def institution_add(code: str, name: str, kind: str, area: AreaOption, db: DbOption = None) -> None:
     """Record a designated institution: KIND is pharmacy, hospital or clinic."""
-    run(
+    in_one_transaction(
         db,
-        lambda app: _in_uow(
-            app,
-            lambda uow: registry.add_institution(
-                uow=uow, code=code, name=name, kind=kind, area_code=area
-            ),
+        lambda uow: registry.add_institution(
+            uow=uow, code=code, name=name, kind=kind, area_code=area
         ),
     )
     console.print(f"institution {code} recorded")
@@ -70,16 +54,11 @@ def institution_add(code: str, name: str, kind: str, area: AreaOption, db: DbOpt
 @person_app.command("add")
 def person_add(id_number: str, name: str, area: AreaOption, db: DbOption = None) -> None:
     """Record an insured person; the ID number is the social security number."""
-    run(
+    in_one_transaction(
         db,
-        lambda app: _in_uow(
-            app,
-            lambda uow: registry.add_person(
-                uow=uow, id_number=id_number, name=name, area_code=area
-            ),
-        ),
+        lambda uow: registry.add_person(uow=uow, id_number=id_number, name=name, area_code=area),
     )
-    console.print(f"person {IdNumber.parse(id_number).masked} recorded")
+    console.print(f"person {mask(id_number.upper())} recorded")
 
 
 @person_app.command("hire")
@@ -87,30 +66,29 @@ def person_hire(
     id_number: str, employer: EmployerOption, on: OnOption, db: DbOption = None
 ) -> None:
     """Employment starts."""
-    day = _date(on)
-    run(
-        db,
-        lambda app: _in_uow(
-            app,
-            lambda uow: registry.hire(uow=uow, id_number=id_number, employer_code=employer, on=day),
-        ),
+    day = parse_day(on)
+    in_one_transaction(
+        db, lambda uow: registry.hire(uow=uow, id_number=id_number, employer_code=employer, on=day)
     )
     console.print(f"hired on {day}")
 
 
 @person_app.command("register")
 def person_register(
-    id_number: str, employer: EmployerOption, on: OnOption, db: DbOption = None
+    id_number: str,
+    employer: EmployerOption,
+    on: OnOption,
+    pooled_only: Annotated[
+        bool, typer.Option("--pooled-only", help="Hospitalization-only cover, no account.")
+    ] = False,
+    db: DbOption = None,
 ) -> None:
     """The employer registers the employee (art. 58: within 30 days of hiring)."""
-    day = _date(on)
-    run(
+    day = parse_day(on)
+    in_one_transaction(
         db,
-        lambda app: _in_uow(
-            app,
-            lambda uow: registry.register_employee(
-                uow=uow, id_number=id_number, employer_code=employer, on=day
-            ),
+        lambda uow: registry.register_employee(
+            uow=uow, id_number=id_number, employer_code=employer, on=day, pooled_only=pooled_only
         ),
     )
     console.print(f"registered in the employee scheme from {day}")
@@ -121,15 +99,9 @@ def person_leave(
     id_number: str, employer: EmployerOption, on: OnOption, db: DbOption = None
 ) -> None:
     """Employment ends, and the employee scheme through that employer with it."""
-    day = _date(on)
-    run(
-        db,
-        lambda app: _in_uow(
-            app,
-            lambda uow: registry.leave(
-                uow=uow, id_number=id_number, employer_code=employer, on=day
-            ),
-        ),
+    day = parse_day(on)
+    in_one_transaction(
+        db, lambda uow: registry.leave(uow=uow, id_number=id_number, employer_code=employer, on=day)
     )
     console.print(f"left on {day}")
 
@@ -143,41 +115,21 @@ def person_enroll(
     db: DbOption = None,
 ) -> None:
     """The person's own scheme changes from a day."""
-    day = _date(on)
-    run(
+    day = parse_day(on)
+    in_one_transaction(
         db,
-        lambda app: _in_uow(
-            app,
-            lambda uow: registry.enroll(
-                uow=uow, id_number=id_number, scheme=scheme, tier=tier, on=day
-            ),
-        ),
+        lambda uow: registry.enroll(uow=uow, id_number=id_number, scheme=scheme, tier=tier, on=day),
     )
     console.print(f"enrolled in the {scheme} scheme from {day}")
-
-
-def _date(text: str) -> dt.date:
-    with reported_errors():
-        return parse_date(text, field="on")
-
-
-def _in_uow(app: App, action: Callable[[UnitOfWork], object]) -> None:
-    with app.uow() as uow:
-        action(uow)
 
 
 @person_app.command("link")
 def person_link(id_number: str, other: str, on: OnOption, db: DbOption = None) -> None:
     """Record that OTHER holds records of the same person (two numbers or areas)."""
-    day = _date(on)
-    run(
+    day = parse_day(on)
+    in_one_transaction(
         db,
-        lambda app: _in_uow(
-            app,
-            lambda uow: record_links.link(
-                uow=uow, id_number=id_number, other_id_number=other, on=day
-            ),
-        ),
+        lambda uow: record_links.link(uow=uow, id_number=id_number, other_id_number=other, on=day),
     )
     console.print("records linked; merge them with `yibao person merge`")
 
@@ -185,15 +137,9 @@ def person_link(id_number: str, other: str, on: OnOption, db: DbOption = None) -
 @person_app.command("merge")
 def person_merge(id_number: str, other: str, on: OnOption, db: DbOption = None) -> None:
     """Merge OTHER's records and personal account balance into ID_NUMBER's (once)."""
-    day = _date(on)
-    moved: list[int] = []
-    run(
+    day = parse_day(on)
+    moved = in_one_transaction(
         db,
-        lambda app: _in_uow(
-            app,
-            lambda uow: moved.append(
-                record_links.merge(uow=uow, id_number=id_number, other_id_number=other, on=day)
-            ),
-        ),
+        lambda uow: record_links.merge(uow=uow, id_number=id_number, other_id_number=other, on=day),
     )
-    console.print(f"records merged; {fen_to_yuan(moved[0] if moved else 0)} yuan moved")
+    console.print(f"records merged; {fen_to_yuan(moved)} yuan moved")
