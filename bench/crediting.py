@@ -10,7 +10,8 @@ runs reuse the city and add one more month. Then ONE crediting run of the pendin
 fresh table shaped like ledger_transfer (bound_s: the cost of just writing those rows with their
 indexes). Prints one JSON line; progress goes to stderr. `bound_fk_s` and `ratio_fk` repeat the
 bound with ledger_transfer's foreign keys on the copy, which the plain LIKE ... INCLUDING ALL
-leaves out.
+leaves out; `in_place_s` inserts the same rows (new keys) into ledger_transfer itself, indexes at
+full size, and rolls back.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     credited = summary.contributions_credited + summary.retirees_credited
     bound_s = _bound(engine, pending, credited)
     bound_fk_s = _bound(engine, pending, credited, foreign_keys=True)
+    in_place_s = _bound_in_place(engine, pending)
     engine.dispose()
     result = {
         "persons": args.persons,
@@ -97,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
         "bound_fk_s": round(bound_fk_s, 2),
         "ratio_fk": round(credit_s / bound_fk_s, 2),
+        "in_place_s": round(in_place_s, 2),
         "prepare_s": round(prepare_s, 1),
     }
     print(json.dumps(result), flush=True)
@@ -241,6 +244,24 @@ def _bound(engine: Engine, month: Month, credited: int, *, foreign_keys: bool = 
     if copied != credited:
         log(f"warning: the bound copied {copied} rows, the run posted {credited}")
     return bound_s
+
+
+def _bound_in_place(engine: Engine, month: Month) -> float:
+    """Seconds to INSERT ... SELECT the same rows (new keys) into ledger_transfer itself, with its
+    foreign keys and its indexes at their full size, in a transaction then rolled back."""
+    connection = engine.connect()
+    try:
+        transaction = connection.begin()
+        began = time.perf_counter()
+        connection.exec_driver_sql(
+            f"INSERT INTO ledger_transfer ({TRANSFER_COLUMNS}) "
+            f"SELECT 'bench:' || key, {TRANSFER_COLUMNS.split(', ', 1)[1]} FROM {ROWS_TABLE}"
+        )
+        seconds = time.perf_counter() - began
+        transaction.rollback()
+    finally:
+        connection.close()
+    return seconds
 
 
 def _progress(label: str) -> Callable[[int, int], None]:
