@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import multiprocessing
 import random
 import re
 import statistics
@@ -179,6 +180,53 @@ def electronic_card(person_id: int, _card_no: str) -> ElectronicCard:
     )
 
 
+CREDENTIALS: dict[str, Credential] = {"card_and_pin": card_and_pin, "ecard": electronic_card}
+
+
+def run_phase_in_processes(
+    args: argparse.Namespace, holders: list[tuple[int, str]], credential: str
+) -> Phase:
+    """The clients split over `--processes` worker processes, as an API runs several workers."""
+    if args.processes == 1:
+        engine = open_schema(args.db, args.schema, args.clients)
+        try:
+            return run_phase(
+                App(engine), holders, args.clients, args.seconds, CREDENTIALS[credential]
+            )
+        finally:
+            engine.dispose()
+    share = max(1, args.clients // args.processes)
+    start_at = time.time() + 3  # every worker starts together, after connecting
+    jobs = [(args.db, args.schema, holders, share, args.seconds, credential, start_at)] * (
+        args.processes
+    )
+    with multiprocessing.get_context("spawn").Pool(args.processes) as pool:
+        parts = pool.starmap(_worker, jobs)
+    total = Phase(seconds=max(part.seconds for part in parts))
+    for part in parts:
+        total.latencies_ms.extend(part.latencies_ms)
+        total.refusals.update(part.refusals)
+        total.errors.update(part.errors)
+    return total
+
+
+def _worker(
+    db: str,
+    schema: str,
+    holders: list[tuple[int, str]],
+    clients: int,
+    seconds: float,
+    credential: str,
+    start_at: float,
+) -> Phase:
+    engine = make_engine_in_schema(db, schema, pool_size=clients + 2, max_overflow=2)
+    try:
+        time.sleep(max(0.0, start_at - time.time()))
+        return run_phase(App(engine), holders, clients, seconds, CREDENTIALS[credential])
+    finally:
+        engine.dispose()
+
+
 def run_phase(
     app: App, holders: list[tuple[int, str]], clients: int, seconds: float, credential: Credential
 ) -> Phase:
@@ -299,6 +347,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--schema", default="yibao_bench_settle")
     parser.add_argument("--pgbench-db", default="pgbench_yibao")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="worker processes sharing the clients"
+    )
     args = parser.parse_args()
 
     engine = open_schema(args.db, args.schema, args.clients)
@@ -309,12 +360,12 @@ def main() -> None:
         populate(app, args.accounts)
         holders = cardholders(engine, args.accounts)
     log(f"{len(holders)} cardholders; card + PIN phase, {args.seconds} s ...")
-    with_pin = run_phase(app, holders, args.clients, args.seconds, card_and_pin)
+    with_pin = run_phase_in_processes(args, holders, "card_and_pin")
     log(
         f"  {with_pin.per_second:.1f}/s, refusals {dict(with_pin.refusals)}, "
         f"errors {dict(with_pin.errors)}; electronic card phase ..."
     )
-    ecard = run_phase(app, holders, args.clients, args.seconds, electronic_card)
+    ecard = run_phase_in_processes(args, holders, "ecard")
     log(
         f"  {ecard.per_second:.1f}/s, refusals {dict(ecard.refusals)}, "
         f"errors {dict(ecard.errors)}; auditing the ledger ..."
@@ -326,6 +377,8 @@ def main() -> None:
     print(
         json.dumps(
             {
+                "processes": args.processes,
+                "clients": args.clients,
                 "settlements_per_s": round(with_pin.per_second, 1),
                 "settlements_per_s_ecard": round(ecard.per_second, 1),
                 "p50_ms": round(with_pin.percentile(50), 1),
