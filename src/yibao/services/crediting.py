@@ -12,8 +12,8 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, cast, exists, false, func, literal, select, update
-from sqlalchemy.sql import Select
+from sqlalchemy import String, and_, cast, exists, false, func, literal, select, text, union, update
+from sqlalchemy.sql import CompoundSelect, Select
 
 from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.tables import (
@@ -35,6 +35,7 @@ A = LedgerAccount.__table__
 T = LedgerTransfer.__table__
 
 Progress = Callable[[int, int], None]
+ANALYZE_AFTER_OPENING = 10_000  # accounts opened in one run before statistics are refreshed
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,8 @@ def run_crediting(
         plan = _start(uow, area_code, month, run_date)
         contribution_span = _id_span(uow, _pending_contributions(area_code, run_date, plan.since))
         retiree_span = _id_span(uow, _retirees_on(area_code, run_date))
+    with uow_factory() as uow:
+        _open_accounts_for_run(uow, area_code, run_date, plan)
     total = _span_size(contribution_span) + _span_size(retiree_span)
     done = 0
     counts = [0, 0]
@@ -82,12 +85,14 @@ def run_crediting(
         for low in range(span[0], span[1] + 1, batch_size):
             high = min(low + batch_size - 1, span[1])
             with uow_factory() as uow:
-                counts[index] += poster(uow, area_code, run_date, month, plan, low, high)
+                posted, fen = poster(uow, area_code, run_date, month, plan, low, high)
+                _count_in_run(uow, area_code, month, posted, fen)  # same transaction: exact
+            counts[index] += posted
             done += high - low + 1
             if progress is not None:
                 progress(done, total)
     with uow_factory() as uow:
-        credited_fen = _finish(uow, area_code, month, sum(counts))
+        credited_fen = _finish(uow, area_code, month)
     return CreditingSummary(
         area_code, str(month), run_date, counts[0], counts[1], credited_fen, plan.already_complete
     )
@@ -119,24 +124,41 @@ def _start(uow: UnitOfWork, area_code: str, month: Month, run_date: dt.date) -> 
     )
 
 
-def _finish(uow: UnitOfWork, area_code: str, month: Month, credited: int) -> int:
-    month_total = uow.session.scalar(
-        select(func.coalesce(func.sum(T.c.amount_fen), 0)).where(
-            T.c.book == accounts.medical_book(area_code),
-            T.c.value_date == month.last_day,
-            T.c.kind.in_(("crediting", "retiree_crediting")),
-        )
-    )
+def _count_in_run(uow: UnitOfWork, area_code: str, month: Month, posted: int, fen: int) -> None:
     uow.session.execute(
         update(CreditingRun)
         .where(CreditingRun.area_code == area_code, CreditingRun.month == str(month))
         .values(
-            completed_at=func.now(),
-            credited_count=CreditingRun.credited_count + credited,
-            credited_fen=int(month_total or 0),
+            credited_count=CreditingRun.credited_count + posted,
+            credited_fen=CreditingRun.credited_fen + fen,
         )
     )
-    return int(month_total or 0)
+
+
+def _finish(uow: UnitOfWork, area_code: str, month: Month) -> int:
+    """Mark the run complete; returns what the month's run credited in all its attempts."""
+    run = uow.session.scalars(
+        select(CreditingRun).where(
+            CreditingRun.area_code == area_code, CreditingRun.month == str(month)
+        )
+    ).one()
+    run.completed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return run.credited_fen
+
+
+def _open_accounts_for_run(uow: UnitOfWork, area_code: str, run_date: dt.date, plan: _Plan) -> None:
+    """Open, in one statement, every personal account the run will credit.
+
+    Opening many at once changes the table a lot: on PostgreSQL its statistics are refreshed
+    so the batches that follow are planned for the table as it now is.
+    """
+    pending = _pending_contributions(area_code, run_date, plan.since).with_only_columns(
+        C.c.person_id
+    )
+    retirees = _retirees_on(area_code, run_date).with_only_columns(E.c.person_id)
+    opened = _open_personal_accounts(uow, plan.book, union(pending, retirees))
+    if opened > ANALYZE_AFTER_OPENING and uow.dialect == "postgresql":
+        uow.session.execute(text("ANALYZE ledger_account"))
 
 
 # -- what is pending -----------------------------------------------------------------------
@@ -175,10 +197,9 @@ def _credit_contributions(
     plan: _Plan,
     low: int,
     high: int,
-) -> int:
+) -> tuple[int, int]:
     batch = _pending_contributions(area_code, run_date, plan.since).where(C.c.id.between(low, high))
     pending = batch.with_only_columns(C.c.id, C.c.person_id, C.c.credit_fen, C.c.month).subquery()
-    _open_personal_accounts(uow, plan.book, select(pending.c.person_id))
     key = literal("credit:c", String) + cast(pending.c.id, String)
     rows = (
         select(
@@ -212,12 +233,11 @@ def _credit_retirees(
     plan: _Plan,
     low: int,
     high: int,
-) -> int:
+) -> tuple[int, int]:
     if plan.retiree_fen <= 0:
-        return 0
+        return 0, 0
     batch = _retirees_on(area_code, run_date).where(E.c.id.between(low, high))
     retirees = batch.with_only_columns(E.c.person_id).distinct().subquery()
-    _open_personal_accounts(uow, plan.book, select(retirees.c.person_id))
     key = literal("retiree:p", String) + cast(retirees.c.person_id, String) + literal(f":{month}")
     rows = (
         select(
@@ -243,7 +263,8 @@ def _credit_retirees(
     return _insert_transfers(uow, rows)
 
 
-def _insert_transfers(uow: UnitOfWork, rows: Select) -> int:  # type: ignore[type-arg]
+def _insert_transfers(uow: UnitOfWork, rows: Select) -> tuple[int, int]:  # type: ignore[type-arg]
+    """Post the rows not posted yet; (how many, how many fen) were posted now."""
     columns = [
         "key",
         "book",
@@ -258,12 +279,13 @@ def _insert_transfers(uow: UnitOfWork, rows: Select) -> int:  # type: ignore[typ
         insert_skipping_duplicates(uow.dialect, T)
         .from_select(columns, rows)
         .on_conflict_do_nothing(index_elements=["key"])
-        .returning(T.c.id)  # counted here: psycopg reports no rowcount for INSERT ... SELECT
+        .returning(T.c.amount_fen)  # psycopg reports no rowcount for INSERT ... SELECT
     )
-    return len(uow.session.execute(statement).all())
+    amounts = uow.session.execute(statement).scalars().all()
+    return len(amounts), sum(amounts)
 
 
-def _open_personal_accounts(uow: UnitOfWork, book: str, person_ids: Select) -> None:  # type: ignore[type-arg]
+def _open_personal_accounts(uow: UnitOfWork, book: str, person_ids: Select | CompoundSelect) -> int:  # type: ignore[type-arg]
     """Open, in one statement, the personal account of each of these persons that has none."""
     people = person_ids.subquery()
     person_id = people.c[0]
@@ -283,5 +305,6 @@ def _open_personal_accounts(uow: UnitOfWork, book: str, person_ids: Select) -> N
         insert_skipping_duplicates(uow.dialect, A)
         .from_select(["book", "code", "kind", "allow_negative", "owner_person_id"], rows)
         .on_conflict_do_nothing()
+        .returning(A.c.id)
     )
-    uow.session.execute(statement)
+    return len(uow.session.execute(statement).all())
