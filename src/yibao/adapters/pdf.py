@@ -1,11 +1,8 @@
 """A year statement as a one-page A4 PDF (ReportLab), with Chinese text.
 
-Chinese needs a CJK font embedded in the file: WenQuanYi Micro Hei, shipped on PyPI by the
-`paperang-p2-fonts-cjk` wheel (the same file as Debian's fonts-wqy-microhei 0.2.0-beta; Apache
-2.0 or GPLv3 with the font exception). It is registered once per process, and ReportLab embeds
-only the glyphs each statement uses. Without it the statement falls back to Helvetica and
-English labels, printing the masked ID prominently and the name only where the font can
-encode it: a name is never transliterated.
+Chinese uses ReportLab's built-in CID font STSong-Light (Adobe's standard Simplified Chinese
+font, referenced rather than embedded: every PDF reader that handles Chinese provides it), so no
+font file has to be shipped. A name is never transliterated.
 """
 
 from __future__ import annotations
@@ -13,12 +10,10 @@ from __future__ import annotations
 import functools
 import io
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
 from yibao.adapters.pdf_layout import GREY, Column, Pen
@@ -26,7 +21,7 @@ from yibao.domain.money import fen_to_yuan
 from yibao.domain.schemes import INSURANCE_TYPES
 from yibao.domain.statement import ContributionPaid, MonthRow, YearStatement
 
-CJK_FONT_NAME = "YibaoCJK"
+CJK_FONT_NAME = "STSong-Light"
 FALLBACK_FONT_NAME = "Helvetica"
 WIDTH, HEIGHT = A4
 MARGIN = 36.0
@@ -59,36 +54,21 @@ BALANCE_COLUMN = ("月末余额", "Balance", 54, "right")
 Cell = str | int  # text, or an amount in fen
 
 
-def cjk_font_path() -> Path | None:
-    """The CJK font from its PyPI package, if installed."""
-    try:
-        found = resources.files("paperang_p2_fonts_cjk") / "fonts" / "wqy-microhei.ttc"
-    except ModuleNotFoundError:
-        return None
-    path = Path(str(found))
-    return path if path.is_file() else None
-
-
 @functools.cache
-def _registered_cjk_font(path: str) -> frozenset[int]:
-    """Register the font with ReportLab once; the code points it can draw."""
-    font = TTFont(CJK_FONT_NAME, path, subfontIndex=0)
-    pdfmetrics.registerFont(font)
-    return frozenset(font.face.charToGlyph)
+def _registered_cjk_font() -> str:
+    """Register the CID font with ReportLab once per process."""
+    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT_NAME))
+    return CJK_FONT_NAME
 
 
 @dataclass(frozen=True, slots=True)
 class _Font:
     name: str
-    code_points: frozenset[int] | None  # None: a standard font, WinAnsi-encoded
-
-    @property
-    def cjk(self) -> bool:
-        return self.code_points is not None
+    cjk: bool  # False: a standard font, WinAnsi-encoded
 
     def can_encode(self, text: str) -> bool:
-        if self.code_points is not None:
-            return all(ord(char) in self.code_points for char in text)
+        if self.cjk:
+            return True
         try:
             text.encode("cp1252")
         except UnicodeEncodeError:
@@ -97,13 +77,13 @@ class _Font:
 
 
 class StatementPdf:
-    """Renders year statements; `font_path=None` uses Helvetica and English labels only."""
+    """Renders year statements; `chinese=False` uses Helvetica and English labels only."""
 
-    def __init__(self, font_path: Path | None) -> None:
-        if font_path is None:
-            self.font = _Font(FALLBACK_FONT_NAME, None)
+    def __init__(self, *, chinese: bool = True) -> None:
+        if chinese:
+            self.font = _Font(_registered_cjk_font(), cjk=True)
         else:
-            self.font = _Font(CJK_FONT_NAME, _registered_cjk_font(str(font_path)))
+            self.font = _Font(FALLBACK_FONT_NAME, cjk=False)
 
     def render(self, statement: YearStatement) -> bytes:
         buffer = io.BytesIO()
@@ -122,11 +102,11 @@ class StatementPdf:
 
 @functools.cache
 def default_renderer() -> StatementPdf:
-    return StatementPdf(cjk_font_path())
+    return StatementPdf(chinese=True)
 
 
 def render_statement(statement: YearStatement) -> bytes:
-    """The statement as PDF bytes, with the CJK font when it is installed."""
+    """The statement as PDF bytes, in Chinese and English."""
     return default_renderer().render(statement)
 
 

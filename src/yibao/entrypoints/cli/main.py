@@ -18,6 +18,7 @@ from yibao.entrypoints.cli import (
     pos,
     records,
     scenario,
+    statements,
 )
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ app.add_typer(pos.app, name="pos")
 app.command("inquire")(inquire.inquire)
 app.command("hotline")(hotline.hotline)
 app.command("records")(records.records)
+app.command("statements")(statements.statements)
 app.add_typer(demo.app, name="demo")
 
 if __name__ == "__main__":
