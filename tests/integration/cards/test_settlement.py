@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
 
-from tests.integration.cardholders import (
+from tests.integration.cards.cardholders import (
     AREA,
     DAY,
     area_document,
     cardholder,
-    emptied,
     example_city,
     line,
     medical_balance,
     settle,
     settlement_count,
-    shared_database,
     transfer_count,
-    use_fast_pin_hashing,
 )
 from yibao.adapters.tables import Person
 from yibao.bootstrap import App
@@ -36,29 +31,6 @@ from yibao.services.settlement import AlreadyRefunded, LineItem, Receipt, Unknow
 NEXT_DAY = DAY + dt.timedelta(days=1)
 PHARMACY_PAYABLE = accounts.institution_payable(AREA, "P001")
 CLEARING = accounts.settlement_clearing(AREA)
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    with shared_database(request.param) as engine:
-        yield engine
-
-
-@pytest.fixture
-def app(database: Engine) -> App:
-    """Overrides the conftest's fresh database per test: see `cardholders`."""
-    return emptied(database)
-
-
-@pytest.fixture(autouse=True)
-def _fast_pin_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_fast_pin_hashing(monkeypatch)
-
-
-@pytest.fixture
-def city(app: App) -> App:
-    example_city(app)
-    return app
 
 
 @pytest.fixture

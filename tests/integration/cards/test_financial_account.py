@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import Engine
 
-from tests.integration.cardholders import (
+from tests.integration.cards.cardholders import (
     AREA,
     DAY,
     add_person,
     cardholder,
-    emptied,
-    example_city,
     financial_balance,
     medical_balance,
-    shared_database,
     transfer_count,
-    use_fast_pin_hashing,
 )
 from yibao.adapters.tables import Person
 from yibao.bootstrap import App
@@ -28,29 +21,6 @@ from yibao.ledger import accounts
 from yibao.ledger.check import check_ledger
 from yibao.ledger.errors import CrossBookTransfer, IdempotencyConflict, InsufficientFunds
 from yibao.services import cards, financial
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    with shared_database(request.param) as engine:
-        yield engine
-
-
-@pytest.fixture
-def app(database: Engine) -> App:
-    """Overrides the conftest's fresh database per test: see `cardholders`."""
-    return emptied(database)
-
-
-@pytest.fixture(autouse=True)
-def _fast_pin_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_fast_pin_hashing(monkeypatch)
-
-
-@pytest.fixture
-def city(app: App) -> App:
-    example_city(app)
-    return app
 
 
 def _activate_financial(app: App, person: Person) -> None:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
 
-from tests.integration.cardholders import (
+from tests.integration.cards.cardholders import (
     DAY,
     NOW,
     PIN,
@@ -16,14 +14,11 @@ from tests.integration.cardholders import (
     add_person,
     card_of,
     cardholder,
-    emptied,
     example_city,
     line,
     medical_balance,
     settle,
     settlement_count,
-    shared_database,
-    use_fast_pin_hashing,
 )
 from yibao.bootstrap import App
 from yibao.domain.cards import (
@@ -40,29 +35,6 @@ from yibao.domain.errors import Conflict, InvalidInput
 from yibao.services import cards
 from yibao.services.cards import InvalidElectronicCard
 from yibao.services.settlement import CardAndPin, ElectronicCard
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    with shared_database(request.param) as engine:
-        yield engine
-
-
-@pytest.fixture
-def app(database: Engine) -> App:
-    """Overrides the conftest's fresh database per test: see `cardholders`."""
-    return emptied(database)
-
-
-@pytest.fixture(autouse=True)
-def _fast_pin_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_fast_pin_hashing(monkeypatch)
-
-
-@pytest.fixture
-def city(app: App) -> App:
-    example_city(app)
-    return app
 
 
 def _set_pin(

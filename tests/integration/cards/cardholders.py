@@ -15,15 +15,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
-from argon2 import PasswordHasher
 from sqlalchemy import Engine, func, select
 
 from tests.conftest import PG_URL, require_postgres
+from tests.integration.test_scenarios import SCENARIOS
 from yibao.adapters.db import scratch_database
 from yibao.adapters.tables import Base, Card, LedgerTransfer, Person, Settlement
 from yibao.bootstrap import App
@@ -32,7 +30,6 @@ from yibao.ledger import accounts
 from yibao.services import cards, registry, settlement
 from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, Receipt, SettleCmd
 
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 AREA = "420100"
 DAY = dt.date(2024, 3, 1)
 NOW = dt.datetime(2024, 3, 1, 10, 0, tzinfo=dt.UTC)
@@ -56,12 +53,6 @@ def emptied(engine: Engine) -> App:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
     return App(engine)
-
-
-def use_fast_pin_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        cards, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
 
 
 def area_document(code: str = AREA, **blocks: Any) -> dict[str, Any]:

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
-from tests.integration.cardholders import (
+from tests.integration.cards.cardholders import (
     DAY,
     cardholder,
     example_city,
     line,
     medical_balance,
     settle,
-    use_fast_pin_hashing,
 )
 from yibao.adapters.tables import LedgerTransfer, Person, Settlement
 from yibao.bootstrap import App
@@ -45,11 +44,6 @@ class Purchase:
     @property
     def eligible_fen(self) -> int:
         return sum(item.amount_fen for item in self.lines if item.account_may_pay)
-
-
-@pytest.fixture(autouse=True)
-def _fast_pin_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_fast_pin_hashing(monkeypatch)
 
 
 @pytest.fixture
