@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 from yibao.ledger.ledger import Ledger
@@ -16,17 +15,11 @@ class Problem:
 
 def check_ledger(ledger: Ledger) -> list[Problem]:
     """Every book sums to zero, postings stay in their book, no forbidden negative ever."""
-    problems: list[Problem] = []
-    balances = ledger.balances_by_account()
-    book_totals: dict[str, int] = defaultdict(int)
-    for account in ledger.accounts():
-        balance = balances.get(account.id, 0)
-        book_totals[account.book] += balance
-        if not account.allow_negative and balance < 0:
-            problems.append(
-                Problem("no_negative", f"{account.book} {account.code} holds {balance} fen")
-            )
-    for book, total in sorted(book_totals.items()):
+    problems = [
+        Problem("no_negative", f"{book} {code} holds {balance} fen")
+        for book, code, balance in ledger.negative_balances()
+    ]
+    for book, total in sorted(ledger.book_totals().items()):
         if total != 0:
             problems.append(Problem("book_sums_to_zero", f"{book} sums to {total} fen"))
     for transfer_id in ledger.misbooked_transfers():

@@ -274,14 +274,40 @@ class Ledger:
 
     def balances_by_account(self) -> dict[int, int]:
         """Every account's balance in one pass over the transfers."""
-        legs = union_all(
-            select(T.c.credit_account_id.label("account_id"), T.c.amount_fen.label("amount")),
-            select(T.c.debit_account_id.label("account_id"), (-T.c.amount_fen).label("amount")),
-        ).subquery()
+        legs = self._legs().subquery()
         rows = self.session.execute(
             select(legs.c.account_id, func.sum(legs.c.amount)).group_by(legs.c.account_id)
         ).all()
         return {int(account_id): int(total) for account_id, total in rows}
+
+    def book_totals(self) -> dict[str, int]:
+        """Each book's sum of balances, computed in the database."""
+        legs = self._legs().subquery()
+        rows = self.session.execute(
+            select(A.c.book, func.sum(legs.c.amount))
+            .join(A, A.c.id == legs.c.account_id)
+            .group_by(A.c.book)
+        ).all()
+        return {str(book): int(total) for book, total in rows}
+
+    def negative_balances(self) -> list[tuple[str, str, int]]:
+        """(book, code, balance) of each no-overdraft account below zero, in the database."""
+        legs = self._legs().subquery()
+        rows = self.session.execute(
+            select(A.c.book, A.c.code, func.sum(legs.c.amount))
+            .join(A, A.c.id == legs.c.account_id)
+            .where(A.c.allow_negative == literal(False))
+            .group_by(A.c.id, A.c.book, A.c.code)
+            .having(func.sum(legs.c.amount) < 0)
+        ).all()
+        return [(str(book), str(code), int(total)) for book, code, total in rows]
+
+    def _legs(self) -> Any:
+        """Every transfer as two signed legs: into its credit account, out of its debit account."""
+        return union_all(
+            select(T.c.credit_account_id.label("account_id"), T.c.amount_fen.label("amount")),
+            select(T.c.debit_account_id.label("account_id"), (-T.c.amount_fen).label("amount")),
+        )
 
     def accounts(self) -> list[AccountInfo]:
         rows = self.session.execute(
