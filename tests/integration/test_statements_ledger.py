@@ -9,6 +9,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 
+from yibao.adapters.pdf import render_statement
 from yibao.bootstrap import App
 from yibao.domain.idnumber import make_id_number
 from yibao.domain.money import fen_to_yuan
@@ -178,3 +179,31 @@ def test_an_area_is_written_in_batches_one_file_per_person_without_id_numbers(
     for shown in (fen_to_yuan(closing), "2024", "4201**********1232", "张伟"):
         assert shown in text
     assert WORKER not in text
+
+
+def _box_of(page: pdfium.PdfPage, shown: str, scale: float) -> tuple[int, ...]:
+    """Where the PDF places `shown`, in pixels of the page rendered at `scale`."""
+    textpage = page.get_textpage()
+    hit = textpage.search(shown).get_next()
+    assert hit is not None, f"{shown} is not in the PDF's text"
+    first, count = hit
+    boxes = [textpage.get_charbox(i, loose=True) for i in range(first, first + count)]
+    left, right = min(b[0] for b in boxes), max(b[2] for b in boxes)
+    bottom, top = min(b[1] for b in boxes), max(b[3] for b in boxes)
+    height = page.get_height()
+    return tuple(round(v * scale) for v in (left, height - top, right, height - bottom))
+
+
+def test_the_chinese_title_labels_and_name_are_drawn_in_an_embedded_font(city: App) -> None:
+    pdf = render_statement(_statement(city, WORKER))
+    assert b"/FontFile2" in pdf  # the TrueType font travels in the file, not left to the reader
+    document = pdfium.PdfDocument(pdf)
+    try:
+        page = document[0]
+        image = page.render(scale=2).to_pil().convert("L")
+        for shown in ("医保个人账户年度对账单", "证件号码", "姓名", "张伟", "月末余额", "合计"):
+            # where the reader lacks the font, pdfium draws nothing there: not one dark pixel
+            dark = sum(image.crop(_box_of(page, shown, 2)).histogram()[:128])
+            assert dark > 20 * len(shown), shown
+    finally:
+        document.close()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pypdfium2 as pdfium
 import pytest
 
+from yibao.adapters.pdf import render_statement
 from yibao.domain.errors import InvalidInput
 from yibao.domain.months import Month
 from yibao.domain.statement import AccountMovement, ContributionPaid, year_statement_from
@@ -68,3 +70,25 @@ def test_a_movement_outside_the_year_is_refused() -> None:
             movements=[AccountMovement(dt.date(2022, 1, 31), "crediting", 1)],
             contributions=[],
         )
+
+
+def test_a_name_the_font_cannot_draw_is_replaced_by_a_note_not_left_blank() -> None:
+    statement = year_statement_from(
+        person_name="王𠮷",  # U+20BB7, outside the embedded font
+        id_number="420102198004010058",
+        area_code="420100",
+        area_name="武汉市",
+        year=2021,
+        issued_on=dt.date(2022, 1, 5),
+        opening_balance_fen=0,
+        movements=[],
+        contributions=[],
+    )
+    document = pdfium.PdfDocument(render_statement(statement))
+    try:
+        text = document[0].get_textpage().get_text_range()
+    finally:
+        document.close()
+    assert "以证件号为准" in text
+    assert "𠮷" not in text
+    assert "武汉市" in text

@@ -1,8 +1,12 @@
 """A year statement as a one-page A4 PDF (ReportLab), with Chinese text.
 
-Chinese uses ReportLab's built-in CID font STSong-Light (Adobe's standard Simplified Chinese
-font, referenced rather than embedded: every PDF reader that handles Chinese provides it), so no
-font file has to be shipped. A name is never transliterated.
+Chinese is drawn in WenQuanYi Micro Hei, embedded in the file so that the statement reads the
+same in any PDF reader, with or without Chinese fonts of its own. The font comes from PyPI in the
+`paperang-p2-fonts-cjk` wheel (byte for byte Debian's fonts-wqy-microhei 0.2.0-beta; the font is
+Apache-2.0, or GPLv3 with the font exception). It is registered once per process and ReportLab
+embeds only the glyphs a statement uses. Should the font be missing, Chinese falls back to
+ReportLab's built-in CID font STSong-Light, which readers without Chinese fonts show blank.
+A name is never transliterated: one the font cannot draw is replaced by a note to see the ID.
 """
 
 from __future__ import annotations
@@ -10,10 +14,13 @@ from __future__ import annotations
 import functools
 import io
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from yibao.adapters.pdf_layout import GREY, Column, Pen
@@ -21,7 +28,8 @@ from yibao.domain.money import fen_to_yuan
 from yibao.domain.schemes import INSURANCE_TYPES
 from yibao.domain.statement import ContributionPaid, MonthRow, YearStatement
 
-CJK_FONT_NAME = "STSong-Light"
+CJK_FONT_NAME = "WenQuanYiMicroHei"
+CID_FONT_NAME = "STSong-Light"  # referenced, not embedded: only where the font is missing
 FALLBACK_FONT_NAME = "Helvetica"
 WIDTH, HEIGHT = A4
 MARGIN = 36.0
@@ -54,19 +62,15 @@ BALANCE_COLUMN = ("月末余额", "Balance", 54, "right")
 Cell = str | int  # text, or an amount in fen
 
 
-@functools.cache
-def _registered_cjk_font() -> str:
-    """Register the CID font with ReportLab once per process."""
-    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT_NAME))
-    return CJK_FONT_NAME
-
-
 @dataclass(frozen=True, slots=True)
 class _Font:
     name: str
     cjk: bool  # False: a standard font, WinAnsi-encoded
+    code_points: frozenset[int] | None = None  # what an embedded font can draw
 
     def can_encode(self, text: str) -> bool:
+        if self.code_points is not None:
+            return all(ord(char) in self.code_points for char in text)
         if self.cjk:
             return True
         try:
@@ -76,12 +80,33 @@ class _Font:
         return True
 
 
+def cjk_font_path() -> Path | None:
+    """WenQuanYi Micro Hei from its PyPI package, if installed."""
+    try:
+        found = resources.files("paperang_p2_fonts_cjk") / "fonts" / "wqy-microhei.ttc"
+    except ModuleNotFoundError:
+        return None
+    path = Path(str(found))
+    return path if path.is_file() else None
+
+
+@functools.cache
+def _registered_cjk_font(path: Path | None) -> _Font:
+    """Register the Chinese font with ReportLab once per process."""
+    if path is None:
+        pdfmetrics.registerFont(UnicodeCIDFont(CID_FONT_NAME))
+        return _Font(CID_FONT_NAME, cjk=True)
+    font = TTFont(CJK_FONT_NAME, str(path), subfontIndex=0)  # 0: Micro Hei, 1: its Mono
+    pdfmetrics.registerFont(font)
+    return _Font(CJK_FONT_NAME, cjk=True, code_points=frozenset(font.face.charToGlyph))
+
+
 class StatementPdf:
     """Renders year statements; `chinese=False` uses Helvetica and English labels only."""
 
     def __init__(self, *, chinese: bool = True) -> None:
         if chinese:
-            self.font = _Font(_registered_cjk_font(), cjk=True)
+            self.font = _registered_cjk_font(cjk_font_path())
         else:
             self.font = _Font(FALLBACK_FONT_NAME, cjk=False)
 
