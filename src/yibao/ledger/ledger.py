@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Row, Table, and_, bindparam, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from yibao.adapters.db import insert_skipping_duplicates
@@ -28,6 +29,19 @@ from yibao.ledger.errors import (
 
 A = cast(Table, LedgerAccount.__table__)
 T = cast(Table, LedgerTransfer.__table__)
+
+# The statements of the posting path, built once (settlement runs them for every sale).
+_FIND_ACCOUNT = select(A.c.id).where(A.c.book == bindparam("book"), A.c.code == bindparam("code"))
+_FIND_AND_LOCK_ACCOUNT = _FIND_ACCOUNT.with_for_update()
+_LOCK_ACCOUNT = select(A.c.id).where(A.c.id == bindparam("id")).with_for_update()
+_BY_KEY = select(T).where(T.c.key == bindparam("key"))
+_signed = case(
+    (T.c.credit_account_id == bindparam("account"), T.c.amount_fen), else_=-T.c.amount_fen
+)
+_BALANCE = select(func.coalesce(func.sum(_signed), 0)).where(
+    or_(T.c.credit_account_id == bindparam("account"), T.c.debit_account_id == bindparam("account"))
+)
+_BALANCE_AS_OF = _BALANCE.where(T.c.value_date <= bindparam("as_of"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +113,7 @@ class Ledger:
         if cached is not None:
             return cached
         found = self.session.execute(
-            select(A.c.id).where(A.c.book == ref.book, A.c.code == ref.code)
+            _FIND_ACCOUNT, {"book": ref.book, "code": ref.code}
         ).scalar_one_or_none()
         if found is None:
             return None
@@ -107,7 +121,10 @@ class Ledger:
         return int(found)
 
     def _insert_skipping_duplicates(self, table: Table) -> Any:
-        return insert_skipping_duplicates(self.session.get_bind().dialect.name, table)
+        return insert_skipping_duplicates(self._dialect(), table)
+
+    def _dialect(self) -> str:
+        return str(self.session.get_bind().dialect.name)
 
     # -- moving money -----------------------------------------------------------------------
     def transfer(
@@ -187,13 +204,15 @@ class Ledger:
             available = self._locked.pop(debit_id, None)
             if available is None:
                 self._lock_account(debit_id)
-        existing = self.get(key)
-        if existing is not None:
-            return _same_or_conflict(existing, debit_id, credit_id, amount_fen, kind, reverses_id)
         if not may_overdraw:
             if available is None:
                 available = self.balance(debit_id)
             if available < amount_fen:
+                existing = self.get(key)  # a retry of a posting that emptied the account?
+                if existing is not None:
+                    return _same_or_conflict(
+                        existing, debit_id, credit_id, amount_fen, kind, reverses_id
+                    )
                 raise InsufficientFunds(
                     f"account {debit_id} holds {available} fen, {amount_fen} fen were asked"
                 )
@@ -209,12 +228,9 @@ class Ledger:
             reverses_id=reverses_id,
         )
         new_id = self.session.execute(
-            self._insert_skipping_duplicates(T)
-            .values(**values)
-            .on_conflict_do_nothing()
-            .returning(T.c.id)
+            _insert_transfer(self._dialect()), values
         ).scalar_one_or_none()
-        if new_id is None:  # the same key, or a reversal of the same transfer, won a race
+        if new_id is None:  # a retry, the same key posted concurrently, or a reversal's race
             existing = self.get(key)
             if existing is None:
                 raise AlreadyReversed(f"transfer {reverses_id} was already reversed")
@@ -223,18 +239,29 @@ class Ledger:
 
     def locked_balance(self, ref: AccountRef) -> int:
         """Lock the account against concurrent debits for this transaction; its balance now."""
-        account_id = self.account_id(ref)
-        self._lock_account(account_id)
+        account_id = self._find_and_lock(ref)
+        if account_id is None:
+            account_id = self.account_id(ref)
+            self._lock_account(account_id)
         balance = self.balance(account_id)
         self._locked[account_id] = balance  # the next debit of it here need not sum again
         return balance
 
+    def _find_and_lock(self, ref: AccountRef) -> int | None:
+        found = self.session.execute(
+            _FIND_AND_LOCK_ACCOUNT, {"book": ref.book, "code": ref.code}
+        ).scalar_one_or_none()
+        if found is None:
+            return None
+        self._ids[(ref.book, ref.code)] = int(found)
+        return int(found)
+
     def _lock_account(self, account_id: int) -> None:
-        self.session.execute(select(A.c.id).where(A.c.id == account_id).with_for_update())
+        self.session.execute(_LOCK_ACCOUNT, {"id": account_id})
 
     # -- reading ----------------------------------------------------------------------------
     def get(self, key: str) -> Transfer | None:
-        row = self.session.execute(select(T).where(T.c.key == key)).one_or_none()
+        row = self.session.execute(_BY_KEY, {"key": key}).one_or_none()
         return None if row is None else _transfer(row)
 
     def _reversal_of(self, transfer_id: int) -> int | None:
@@ -245,13 +272,10 @@ class Ledger:
 
     def balance(self, account_id: int, as_of: dt.date | None = None) -> int:
         """Credits minus debits, up to and including `as_of` if given."""
-        signed = case((T.c.credit_account_id == account_id, T.c.amount_fen), else_=-T.c.amount_fen)
-        query = select(func.coalesce(func.sum(signed), 0)).where(
-            or_(T.c.credit_account_id == account_id, T.c.debit_account_id == account_id)
-        )
-        if as_of is not None:
-            query = query.where(T.c.value_date <= as_of)
-        return int(self.session.execute(query).scalar_one())
+        if as_of is None:
+            return int(self.session.execute(_BALANCE, {"account": account_id}).scalar_one())
+        params = {"account": account_id, "as_of": as_of}
+        return int(self.session.execute(_BALANCE_AS_OF, params).scalar_one())
 
     def balance_of(self, ref: AccountRef, as_of: dt.date | None = None) -> int:
         account_id = self._find_account(ref)
@@ -368,6 +392,12 @@ class Ledger:
             .having(func.min(running.c.running) < 0)
         ).all()
         return {int(a): int(m) for a, m in rows}
+
+
+@lru_cache(maxsize=4)
+def _insert_transfer(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, its values given when run."""
+    return insert_skipping_duplicates(dialect, T).on_conflict_do_nothing().returning(T.c.id)
 
 
 def _transfer(row: Row[tuple[object, ...]]) -> Transfer:

@@ -6,11 +6,14 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 
 from yibao.adapters.tables import Card, Person
 from yibao.domain.cards import (
@@ -28,7 +31,6 @@ from yibao.domain.errors import Conflict, InvalidInput, YibaoError
 from yibao.domain.months import Month
 from yibao.services.registry import (
     person_by_id_number,
-    person_by_key,
     person_label,
     policy_schedule,
 )
@@ -43,7 +45,7 @@ class InvalidElectronicCard(YibaoError):
     code = "invalid_electronic_card"
 
 
-def state_of(card: Card) -> CardState:
+def state_of(card: Card | CardHolder) -> CardState:
     return CardState(
         card_no=card.card_no,
         status=CardStatus(card.status),
@@ -202,45 +204,111 @@ def reset_pin(*, uow: UnitOfWork, card_no: str, new_pin: str) -> None:
     uow.session.flush()
 
 
+@dataclass(frozen=True, slots=True)
+class CardHolder:
+    """A card and the person holding it, read together where a card is presented."""
+
+    card_id: int
+    card_no: str
+    status: str
+    financial_activated_on: dt.date | None
+    failed_pin_tries: int
+    pin_hash: str | None
+    person_id: int
+    id_number: str
+    area_code: str
+
+
+class _WrongPinEntered(Exception):
+    """Raised inside the caller's transaction; the try is counted after it has ended."""
+
+
 def check_pin(
     *, uow_factory: Callable[[], UnitOfWork], card_no: str, pin: str, on: dt.date
 ) -> None:
-    """Verify a PIN; a wrong one is counted (and committed) before the refusal is raised.
+    """Verify a PIN; a wrong one is counted (and committed) before the refusal is raised."""
+    with pin_checked(uow_factory=uow_factory, card_no=card_no, pin=pin, on=on):
+        pass
 
+
+@contextmanager
+def pin_checked(
+    *, uow_factory: Callable[[], UnitOfWork], card_no: str, pin: str, on: dt.date
+) -> Iterator[tuple[UnitOfWork, CardHolder]]:
+    """A unit of work in which the card is usable and its PIN was right, with the card's holder.
+
+    A wrong PIN is counted in a transaction of its own, committed before the refusal is raised.
     The hash is checked without holding a lock on the card; the count changes atomically.
     """
+    try:
+        with uow_factory() as uow:
+            holder = _holder_with_right_pin(uow, card_no, pin, on)
+            yield uow, holder
+    except _WrongPinEntered:
+        _count_wrong_pin(uow_factory, card_no, on)
+
+
+_CARD, _PERSON = cast(Table, Card.__table__), cast(Table, Person.__table__)
+_CARD_HOLDER = (
+    select(
+        _CARD.c.id,
+        _CARD.c.card_no,
+        _CARD.c.status,
+        _CARD.c.financial_activated_on,
+        _CARD.c.failed_pin_tries,
+        _CARD.c.pin_hash,
+        _PERSON.c.id,
+        _PERSON.c.id_number,
+        _PERSON.c.area_code,
+    )
+    .join(_PERSON, _PERSON.c.id == _CARD.c.person_id)
+    .where(_CARD.c.card_no == bindparam("card_no"))
+)
+
+
+def card_holder(*, uow: UnitOfWork, card_no: str) -> CardHolder:
+    row = uow.session.execute(_CARD_HOLDER, {"card_no": card_no}).one_or_none()
+    if row is None:
+        raise UnknownCard(f"no social security card numbered {card_no!r}")
+    return CardHolder(*row)
+
+
+def _holder_with_right_pin(uow: UnitOfWork, card_no: str, pin: str, on: dt.date) -> CardHolder:
+    holder = card_holder(uow=uow, card_no=card_no)
+    state_of(holder).require_medical_use()
+    if holder.failed_pin_tries and pin_locked(
+        holder.failed_pin_tries, _max_tries(uow, holder.area_code, on)
+    ):
+        raise PinLocked(f"the PIN of card {card_no} is locked; reset it at an agency counter")
+    if holder.pin_hash is None:
+        raise WrongPin(f"card {card_no} has no PIN yet; set one at activation")
+    if not _pin_matches(holder.pin_hash, pin):
+        raise _WrongPinEntered
+    if holder.failed_pin_tries:
+        _set_failed_tries(uow, holder.card_id, 0)
+    return holder
+
+
+def _count_wrong_pin(uow_factory: Callable[[], UnitOfWork], card_no: str, on: dt.date) -> None:
+    """Count a wrong PIN and refuse: the PIN is locked at the policy's number of tries."""
     with uow_factory() as uow:
-        card = card_by_number(uow=uow, card_no=card_no)
-        state_of(card).require_medical_use()
-        person = person_by_key(uow=uow, person_id=card.person_id)
-        max_tries = (
-            policy_schedule(uow=uow, area_code=person.area_code)
-            .for_month(Month.of(on))
-            .pin_max_tries
+        holder = card_holder(uow=uow, card_no=card_no)
+        tries = int(
+            uow.session.execute(
+                update(Card)
+                .where(Card.id == holder.card_id)
+                .values(failed_pin_tries=Card.failed_pin_tries + 1)
+                .returning(Card.failed_pin_tries)
+            ).scalar_one()
         )
-        if pin_locked(card.failed_pin_tries, max_tries):
-            raise PinLocked(f"the PIN of card {card_no} is locked; reset it at an agency counter")
-        if card.pin_hash is None:
-            raise WrongPin(f"card {card_no} has no PIN yet; set one at activation")
-        if _pin_matches(card.pin_hash, pin):
-            if card.failed_pin_tries:
-                _set_failed_tries(uow, card.id, 0)
-            return
-        tries = _count_wrong_pin(uow, card.id)
+        max_tries = _max_tries(uow, holder.area_code, on)
     if pin_locked(tries, max_tries):
         raise PinLocked(f"wrong PIN {tries} times: the PIN of card {card_no} is now locked")
     raise WrongPin(f"wrong PIN; {max_tries - tries} tries left before the PIN locks")
 
 
-def _count_wrong_pin(uow: UnitOfWork, card_id: int) -> int:
-    return int(
-        uow.session.execute(
-            update(Card)
-            .where(Card.id == card_id)
-            .values(failed_pin_tries=Card.failed_pin_tries + 1)
-            .returning(Card.failed_pin_tries)
-        ).scalar_one()
-    )
+def _max_tries(uow: UnitOfWork, area_code: str, on: dt.date) -> int:
+    return policy_schedule(uow=uow, area_code=area_code).for_month(Month.of(on)).pin_max_tries
 
 
 def _set_failed_tries(uow: UnitOfWork, card_id: int, tries: int) -> None:

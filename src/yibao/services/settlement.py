@@ -7,13 +7,20 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import cast
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select
 
 from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.tables import Institution, LedgerTransfer, Person, Settlement, SettlementLine
-from yibao.domain.errors import Conflict, InvalidInput, YibaoError
+from yibao.domain.errors import (
+    Conflict,
+    InvalidInput,
+    UnknownInstitution,
+    UnknownPerson,
+    YibaoError,
+)
 from yibao.domain.idnumber import mask
 from yibao.ledger import accounts
 from yibao.services import cards, family
@@ -21,6 +28,16 @@ from yibao.services.registry import institution_by_code, person_by_id_number, pe
 from yibao.services.uow import UnitOfWork
 
 S = cast(Table, Settlement.__table__)
+LINES = cast(Table, SettlementLine.__table__)
+P = cast(Table, Person.__table__)
+INST = cast(Table, Institution.__table__)
+
+# The statements of the POS path, built once.
+_PARTY = select(P.c.id, P.c.id_number, P.c.area_code).where(P.c.id == bindparam("id"))
+_INSTITUTION = select(INST.c.id, INST.c.code, INST.c.area_code).where(
+    INST.c.code == bindparam("code")
+)
+_INSERT_LINES = insert(LINES)
 
 
 class UnknownRef(YibaoError):
@@ -79,24 +96,42 @@ def settle(
 ) -> Receipt:
     """The personal account pays what it may, up to its balance; the rest is the person's own."""
     _check_lines(cmd.lines)
-    if isinstance(cmd.credential, CardAndPin):
-        cards.check_pin(
-            uow_factory=uow_factory,
-            card_no=cmd.credential.card_no,
-            pin=cmd.credential.pin,
-            on=cmd.on,
-        )
+    credential = cmd.credential
+    if isinstance(credential, CardAndPin):
+        with cards.pin_checked(
+            uow_factory=uow_factory, card_no=credential.card_no, pin=credential.pin, on=cmd.on
+        ) as (uow, holder):
+            patient = _Party(holder.person_id, holder.id_number, holder.area_code)
+            return _settle_in(uow, cmd, patient, holder.card_id)
+    claim = cards.read_electronic_card(payload=credential.payload, now=now, secret=card_secret)
     with uow_factory() as uow:
-        return _settle_in(uow, cmd, now, card_secret)
+        return _settle_in(uow, cmd, _party(uow, claim.person_id), None)
 
 
-def _settle_in(uow: UnitOfWork, cmd: SettleCmd, now: dt.datetime, card_secret: str) -> Receipt:
-    institution = institution_by_code(uow=uow, code=cmd.institution_code)
-    patient, card_id = _identify(uow, cmd.credential, now, card_secret)
+@dataclass(frozen=True, slots=True)
+class _Party:
+    """The patient, or the family member whose account pays."""
+
+    id: int
+    id_number: str
+    area_code: str
+
+
+def _party(uow: UnitOfWork, person_id: int) -> _Party:
+    row = uow.session.execute(_PARTY, {"id": person_id}).one_or_none()
+    if row is None:
+        raise UnknownPerson(f"no insured person with internal id {person_id}")
+    return _Party(*row)
+
+
+def _settle_in(uow: UnitOfWork, cmd: SettleCmd, patient: _Party, card_id: int | None) -> Receipt:
+    institution = _institution(uow, cmd.institution_code)
     payer = patient
     if cmd.payer_id_number is not None:
-        payer = person_by_id_number(uow=uow, id_number=cmd.payer_id_number)
-        family.require_bound(uow=uow, payer=payer, member=patient, on=cmd.on)
+        found = person_by_id_number(uow=uow, id_number=cmd.payer_id_number)
+        member = person_by_key(uow=uow, person_id=patient.id)
+        family.require_bound(uow=uow, payer=found, member=member, on=cmd.on)
+        payer = _Party(found.id, found.id_number, found.area_code)
     if payer.area_code != institution.area_code:
         raise InvalidInput(
             "institution",
@@ -110,31 +145,28 @@ def _settle_in(uow: UnitOfWork, cmd: SettleCmd, now: dt.datetime, card_secret: s
     personal = min(eligible, max(balance, 0))
     fingerprint = _fingerprint(cmd, payer.id, patient.id)
     settlement_id = uow.session.execute(
-        insert_skipping_duplicates(uow.dialect, S)
-        .values(
-            institution_id=institution.id,
-            ref=cmd.ref,
-            payer_person_id=payer.id,
-            patient_person_id=patient.id,
-            card_id=card_id,
-            settled_on=cmd.on,
-            fingerprint=fingerprint,
-            total_fen=total,
-            eligible_fen=eligible,
-            personal_fen=personal,
-            own_fen=total - personal,
-            balance_after_fen=balance - personal,
-        )
-        .on_conflict_do_nothing()
-        .returning(S.c.id)
+        _insert_settlement(uow.dialect),
+        {
+            "institution_id": institution.id,
+            "ref": cmd.ref,
+            "payer_person_id": payer.id,
+            "patient_person_id": patient.id,
+            "card_id": card_id,
+            "settled_on": cmd.on,
+            "fingerprint": fingerprint,
+            "total_fen": total,
+            "eligible_fen": eligible,
+            "personal_fen": personal,
+            "own_fen": total - personal,
+            "balance_after_fen": balance - personal,
+        },
     ).scalar_one_or_none()
     if settlement_id is None:  # a retry, or the same reference settled concurrently
-        found = _find(uow, institution.id, cmd.ref)
-        assert found is not None
-        return _same_or_conflict(uow, found, fingerprint, institution.code)
+        found_row = _find(uow, institution.id, cmd.ref)
+        assert found_row is not None
+        return _same_or_conflict(uow, found_row, fingerprint, institution.code)
     uow.session.execute(
-        insert(SettlementLine),
-        [{"settlement_id": settlement_id, **asdict(line)} for line in cmd.lines],
+        _INSERT_LINES, [{"settlement_id": settlement_id, **asdict(line)} for line in cmd.lines]
     )
     if personal > 0:
         uow.ledger.transfer(
@@ -158,6 +190,26 @@ def _settle_in(uow: UnitOfWork, cmd: SettleCmd, now: dt.datetime, card_secret: s
         balance - personal,
         payer.id != patient.id,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Institution:
+    id: int
+    code: str
+    area_code: str
+
+
+def _institution(uow: UnitOfWork, code: str) -> _Institution:
+    row = uow.session.execute(_INSTITUTION, {"code": code}).one_or_none()
+    if row is None:
+        raise UnknownInstitution(f"no designated institution with code {code!r}")
+    return _Institution(*row)
+
+
+@lru_cache(maxsize=4)
+def _insert_settlement(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: a retried reference inserts nothing."""
+    return insert_skipping_duplicates(dialect, S).on_conflict_do_nothing().returning(S.c.id)
 
 
 def refund(
@@ -270,17 +322,6 @@ def clear_institution(*, uow: UnitOfWork, institution_code: str, day: dt.date) -
 
 
 # -- helpers --------------------------------------------------------------------------------
-def _identify(
-    uow: UnitOfWork, credential: CardAndPin | ElectronicCard, now: dt.datetime, secret: str
-) -> tuple[Person, int | None]:
-    if isinstance(credential, CardAndPin):
-        card = cards.card_by_number(uow=uow, card_no=credential.card_no)
-        cards.state_of(card).require_medical_use()
-        return person_by_key(uow=uow, person_id=card.person_id), card.id
-    claim = cards.read_electronic_card(payload=credential.payload, now=now, secret=secret)
-    return person_by_key(uow=uow, person_id=claim.person_id), None
-
-
 def _check_lines(lines: Sequence[LineItem]) -> None:
     if not lines:
         raise InvalidInput("lines", [], "must hold at least one line item")
