@@ -11,7 +11,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.orm import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -80,6 +81,22 @@ def insert_skipping_duplicates(engine_or_dialect_name: str, table: Any) -> Any:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(table)
+
+
+def insert_counting(session: Session, statement: Any, amount: Any) -> tuple[int, int]:
+    """Run an INSERT ... SELECT; returns (rows inserted, sum of `amount` over them).
+
+    PostgreSQL counts and sums in the database, so one row comes back however many were
+    inserted; SQLite cannot put an INSERT in a WITH clause, so its amounts come back and are
+    summed here.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        inserted = statement.returning(amount).cte("inserted")
+        figures = select(func.count(), func.coalesce(func.sum(inserted.c[0]), 0))
+        count, total = session.execute(figures).one()
+        return int(count), int(total)
+    amounts = session.execute(statement.returning(amount)).scalars().all()
+    return len(amounts), sum(amounts)
 
 
 def make_engine_in_schema(url: str, schema: str, **kwargs: Any) -> Engine:

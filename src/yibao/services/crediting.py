@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import String, and_, cast, exists, false, func, literal, select, text, union, update
 from sqlalchemy.sql import CompoundSelect, Select
 
-from yibao.adapters.db import insert_skipping_duplicates
+from yibao.adapters.db import insert_counting, insert_skipping_duplicates
 from yibao.adapters.tables import (
     Contribution,
     CreditingRun,
@@ -50,6 +50,13 @@ class CreditingSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class _Batch:
+    low: int  # lowest and highest id of the batch's rows
+    high: int
+    rows: int
+
+
+@dataclass(frozen=True, slots=True)
 class _Plan:
     book: str
     pooled_fund_id: int
@@ -70,25 +77,24 @@ def run_crediting(
     run_date = month.last_day
     with uow_factory() as uow:
         plan = _start(uow, area_code, month, run_date)
-        contribution_span = _id_span(uow, _pending_contributions(area_code, run_date, plan.since))
-        retiree_span = _id_span(uow, _retirees_on(area_code, run_date))
+        contributions = _batches(
+            uow, _pending_contributions(area_code, run_date, plan.since), batch_size
+        )
+        retirees = _batches(uow, _retirees_on(area_code, run_date), batch_size)
     with uow_factory() as uow:
         _open_accounts_for_run(uow, area_code, run_date, plan)
-    total = _span_size(contribution_span) + _span_size(retiree_span)
+    total = sum(batch.rows for batch in contributions + retirees)
     done = 0
     counts = [0, 0]
-    for index, (span, poster) in enumerate(
-        ((contribution_span, _credit_contributions), (retiree_span, _credit_retirees))
+    for index, (batches, poster) in enumerate(
+        ((contributions, _credit_contributions), (retirees, _credit_retirees))
     ):
-        if span is None:
-            continue
-        for low in range(span[0], span[1] + 1, batch_size):
-            high = min(low + batch_size - 1, span[1])
+        for batch in batches:
             with uow_factory() as uow:
-                posted, fen = poster(uow, area_code, run_date, month, plan, low, high)
+                posted, fen = poster(uow, area_code, run_date, month, plan, batch.low, batch.high)
                 _count_in_run(uow, area_code, month, posted, fen)  # same transaction: exact
             counts[index] += posted
-            done += high - low + 1
+            done += batch.rows
             if progress is not None:
                 progress(done, total)
     with uow_factory() as uow:
@@ -178,14 +184,23 @@ def _retirees_on(area_code: str, run_date: dt.date) -> Select:  # type: ignore[t
     )
 
 
-def _id_span(uow: UnitOfWork, ids: Select) -> tuple[int, int] | None:  # type: ignore[type-arg]
-    sub = ids.subquery()
-    low, high = uow.session.execute(select(func.min(sub.c.id), func.max(sub.c.id))).one()
-    return None if low is None else (int(low), int(high))
+def _batches(uow: UnitOfWork, ids: Select, batch_size: int) -> list[_Batch]:  # type: ignore[type-arg]
+    """Cut the pending rows, in id order, into batches of `batch_size` rows, in one scan.
 
-
-def _span_size(span: tuple[int, int] | None) -> int:
-    return 0 if span is None else span[1] - span[0] + 1
+    Cutting by count rather than by id span keeps sparse ids (a month's retirees are spread
+    over the whole enrollment table) from making many small or empty batches.
+    """
+    pending = ids.subquery()
+    numbered = select(
+        pending.c.id,
+        ((func.row_number().over(order_by=pending.c.id) - 1) // batch_size).label("batch"),
+    ).subquery()
+    rows = uow.session.execute(
+        select(func.min(numbered.c.id), func.max(numbered.c.id), func.count())
+        .group_by(numbered.c.batch)
+        .order_by(numbered.c.batch)
+    )
+    return [_Batch(int(low), int(high), int(count)) for low, high, count in rows]
 
 
 # -- posting one batch ---------------------------------------------------------------------
@@ -201,26 +216,22 @@ def _credit_contributions(
     batch = _pending_contributions(area_code, run_date, plan.since).where(C.c.id.between(low, high))
     pending = batch.with_only_columns(C.c.id, C.c.person_id, C.c.credit_fen, C.c.month).subquery()
     key = literal("credit:c", String) + cast(pending.c.id, String)
-    rows = (
-        select(
-            key,
-            literal(plan.book, String),
-            literal(plan.pooled_fund_id),
-            A.c.id,
-            pending.c.credit_fen,
-            literal(run_date),
-            literal("crediting", String),
-            literal("personal account credit for ", String) + pending.c.month,
-        )
-        .join(
-            A,
-            and_(
-                A.c.owner_person_id == pending.c.person_id,
-                A.c.book == plan.book,
-                A.c.kind == str(accounts.AccountKind.PERSONAL),
-            ),
-        )
-        .where(~exists().where(T.c.key == key))
+    rows = select(
+        key,
+        literal(plan.book, String),
+        literal(plan.pooled_fund_id),
+        A.c.id,
+        pending.c.credit_fen,
+        literal(run_date),
+        literal("crediting", String),
+        literal("personal account credit for ", String) + pending.c.month,
+    ).join(
+        A,
+        and_(
+            A.c.owner_person_id == pending.c.person_id,
+            A.c.book == plan.book,
+            A.c.kind == str(accounts.AccountKind.PERSONAL),
+        ),
     )
     return _insert_transfers(uow, rows)
 
@@ -239,26 +250,22 @@ def _credit_retirees(
     batch = _retirees_on(area_code, run_date).where(E.c.id.between(low, high))
     retirees = batch.with_only_columns(E.c.person_id).distinct().subquery()
     key = literal("retiree:p", String) + cast(retirees.c.person_id, String) + literal(f":{month}")
-    rows = (
-        select(
-            key,
-            literal(plan.book, String),
-            literal(plan.pooled_fund_id),
-            A.c.id,
-            literal(plan.retiree_fen),
-            literal(run_date),
-            literal("retiree_crediting", String),
-            literal(f"retiree fixed credit for {month}", String),
-        )
-        .join(
-            A,
-            and_(
-                A.c.owner_person_id == retirees.c.person_id,
-                A.c.book == plan.book,
-                A.c.kind == str(accounts.AccountKind.PERSONAL),
-            ),
-        )
-        .where(~exists().where(T.c.key == key))
+    rows = select(
+        key,
+        literal(plan.book, String),
+        literal(plan.pooled_fund_id),
+        A.c.id,
+        literal(plan.retiree_fen),
+        literal(run_date),
+        literal("retiree_crediting", String),
+        literal(f"retiree fixed credit for {month}", String),
+    ).join(
+        A,
+        and_(
+            A.c.owner_person_id == retirees.c.person_id,
+            A.c.book == plan.book,
+            A.c.kind == str(accounts.AccountKind.PERSONAL),
+        ),
     )
     return _insert_transfers(uow, rows)
 
@@ -278,11 +285,9 @@ def _insert_transfers(uow: UnitOfWork, rows: Select) -> tuple[int, int]:  # type
     statement = (
         insert_skipping_duplicates(uow.dialect, T)
         .from_select(columns, rows)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(T.c.amount_fen)  # psycopg reports no rowcount for INSERT ... SELECT
+        .on_conflict_do_nothing(index_elements=["key"])  # posted before: by a run that died
     )
-    amounts = uow.session.execute(statement).scalars().all()
-    return len(amounts), sum(amounts)
+    return insert_counting(uow.session, statement, T.c.amount_fen)
 
 
 def _open_personal_accounts(uow: UnitOfWork, book: str, person_ids: Select | CompoundSelect) -> int:  # type: ignore[type-arg]
