@@ -304,6 +304,35 @@ def test_the_ledger_check_reports_a_posting_written_around_the_ledger(
     )
 
 
+def test_the_ledger_check_reports_a_transfer_naming_an_account_that_does_not_exist(
+    app: App, people: tuple[int, int]
+) -> None:
+    """No foreign key stops such a row (migration 0006), so the check must."""
+    first, _ = people
+    _credit(app, first, 5_000, "credit:1")
+    with app.uow() as uow:
+        personal = uow.ledger.account_id(accounts.personal_account(AREA, first))
+        nowhere = personal + 1_000_000
+        for key, debit, credit in (
+            ("dangling:1", nowhere, personal),
+            ("dangling:2", personal, nowhere),
+        ):
+            uow.session.execute(
+                insert(LedgerTransfer).values(
+                    key=key, book=accounts.medical_book(AREA), debit_account_id=debit,
+                    credit_account_id=credit, amount_fen=100, value_date=DAY, kind="forged",
+                    memo="",
+                )
+            )
+        forged = set(
+            uow.session.scalars(select(LedgerTransfer.id).where(LedgerTransfer.kind == "forged"))
+        )
+    with app.uow() as uow:
+        problems = check_ledger(uow.ledger)
+    dangling = {p.detail.split()[1] for p in problems if p.invariant == "accounts_exist"}
+    assert dangling == {str(transfer_id) for transfer_id in forged}
+
+
 def test_a_reversal_key_reused_for_another_transfer_is_a_conflict(
     app: App, people: tuple[int, int]
 ) -> None:

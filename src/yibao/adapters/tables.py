@@ -172,8 +172,9 @@ class LedgerTransfer(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     key: Mapped[str] = mapped_column(String(160), unique=True)  # idempotency key
     book: Mapped[str] = mapped_column(String(40))
-    debit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
-    credit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
+    # No foreign keys to ledger_account (migration 0006): `yibao ledger check` finds dangling ones.
+    debit_account_id: Mapped[int] = mapped_column(Id)
+    credit_account_id: Mapped[int] = mapped_column(Id)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     value_date: Mapped[dt.date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(30))
