@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, and_, bindparam, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from yibao.adapters.db import insert_skipping_duplicates
+from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import LedgerAccount, LedgerTransfer
 from yibao.domain.errors import InvalidInput
 from yibao.ledger.accounts import AccountRef
@@ -31,17 +31,24 @@ A = cast(Table, LedgerAccount.__table__)
 T = cast(Table, LedgerTransfer.__table__)
 
 # The statements of the posting path, built once (settlement runs them for every sale).
-_FIND_ACCOUNT = select(A.c.id).where(A.c.book == bindparam("book"), A.c.code == bindparam("code"))
-_FIND_AND_LOCK_ACCOUNT = _FIND_ACCOUNT.with_for_update()
-_LOCK_ACCOUNT = select(A.c.id).where(A.c.id == bindparam("id")).with_for_update()
+_find_account = select(A.c.id).where(A.c.book == bindparam("book"), A.c.code == bindparam("code"))
+_FIND_ACCOUNT = HotStatement(_find_account)
+_FIND_AND_LOCK_ACCOUNT = HotStatement(_find_account.with_for_update())
+_LOCK_ACCOUNT = HotStatement(select(A.c.id).where(A.c.id == bindparam("id")).with_for_update())
 _BY_KEY = select(T).where(T.c.key == bindparam("key"))
 _signed = case(
     (T.c.credit_account_id == bindparam("account"), T.c.amount_fen), else_=-T.c.amount_fen
 )
-_BALANCE = select(func.coalesce(func.sum(_signed), 0)).where(
+_balance = select(func.coalesce(func.sum(_signed), 0)).where(
     or_(T.c.credit_account_id == bindparam("account"), T.c.debit_account_id == bindparam("account"))
 )
-_BALANCE_AS_OF = _BALANCE.where(T.c.value_date <= bindparam("as_of"))
+_BALANCE = HotStatement(_balance)
+_BALANCE_AS_OF = HotStatement(_balance.where(T.c.value_date <= bindparam("as_of")))
+_INSERT_TRANSFER = HotStatement(
+    lambda dialect: (
+        insert_skipping_duplicates(dialect, T).on_conflict_do_nothing().returning(T.c.id)
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +119,7 @@ class Ledger:
         cached = self._ids.get((ref.book, ref.code))
         if cached is not None:
             return cached
-        found = self.session.execute(
-            _FIND_ACCOUNT, {"book": ref.book, "code": ref.code}
-        ).scalar_one_or_none()
+        found = _FIND_ACCOUNT.scalar_or_none(self.session, {"book": ref.book, "code": ref.code})
         if found is None:
             return None
         self._ids[(ref.book, ref.code)] = int(found)
@@ -227,9 +232,7 @@ class Ledger:
             memo=memo[:200],
             reverses_id=reverses_id,
         )
-        new_id = self.session.execute(
-            _insert_transfer(self._dialect()), values
-        ).scalar_one_or_none()
+        new_id = _INSERT_TRANSFER.scalar_or_none(self.session, values)
         if new_id is None:  # a retry, the same key posted concurrently, or a reversal's race
             existing = self.get(key)
             if existing is None:
@@ -248,16 +251,16 @@ class Ledger:
         return balance
 
     def _find_and_lock(self, ref: AccountRef) -> int | None:
-        found = self.session.execute(
-            _FIND_AND_LOCK_ACCOUNT, {"book": ref.book, "code": ref.code}
-        ).scalar_one_or_none()
+        found = _FIND_AND_LOCK_ACCOUNT.scalar_or_none(
+            self.session, {"book": ref.book, "code": ref.code}
+        )
         if found is None:
             return None
         self._ids[(ref.book, ref.code)] = int(found)
         return int(found)
 
     def _lock_account(self, account_id: int) -> None:
-        self.session.execute(_LOCK_ACCOUNT, {"id": account_id})
+        _LOCK_ACCOUNT.rows(self.session, {"id": account_id})
 
     # -- reading ----------------------------------------------------------------------------
     def get(self, key: str) -> Transfer | None:
@@ -273,9 +276,9 @@ class Ledger:
     def balance(self, account_id: int, as_of: dt.date | None = None) -> int:
         """Credits minus debits, up to and including `as_of` if given."""
         if as_of is None:
-            return int(self.session.execute(_BALANCE, {"account": account_id}).scalar_one())
+            return int(_BALANCE.scalar_or_none(self.session, {"account": account_id}))
         params = {"account": account_id, "as_of": as_of}
-        return int(self.session.execute(_BALANCE_AS_OF, params).scalar_one())
+        return int(_BALANCE_AS_OF.scalar_or_none(self.session, params))
 
     def balance_of(self, ref: AccountRef, as_of: dt.date | None = None) -> int:
         account_id = self._find_account(ref)
@@ -392,12 +395,6 @@ class Ledger:
             .having(func.min(running.c.running) < 0)
         ).all()
         return {int(a): int(m) for a, m in rows}
-
-
-@lru_cache(maxsize=4)
-def _insert_transfer(dialect: str) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, its values given when run."""
-    return insert_skipping_duplicates(dialect, T).on_conflict_do_nothing().returning(T.c.id)
 
 
 def _transfer(row: Row[tuple[object, ...]]) -> Transfer:

@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import Table, bindparam, select, update
 
+from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import Card, Person
 from yibao.domain.cards import (
     CardState,
@@ -249,7 +250,7 @@ def pin_checked(
 
 
 _CARD, _PERSON = cast(Table, Card.__table__), cast(Table, Person.__table__)
-_CARD_HOLDER = (
+_CARD_HOLDER = HotStatement(
     select(
         _CARD.c.id,
         _CARD.c.card_no,
@@ -267,7 +268,7 @@ _CARD_HOLDER = (
 
 
 def card_holder(*, uow: UnitOfWork, card_no: str) -> CardHolder:
-    row = uow.session.execute(_CARD_HOLDER, {"card_no": card_no}).one_or_none()
+    row = _CARD_HOLDER.one_or_none(uow.session, {"card_no": card_no})
     if row is None:
         raise UnknownCard(f"no social security card numbered {card_no!r}")
     return CardHolder(*row)

@@ -7,12 +7,12 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from functools import lru_cache
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, bindparam, func, insert, select
 
 from yibao.adapters.db import insert_skipping_duplicates
+from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import Institution, LedgerTransfer, Person, Settlement, SettlementLine
 from yibao.domain.errors import (
     Conflict,
@@ -33,11 +33,16 @@ P = cast(Table, Person.__table__)
 INST = cast(Table, Institution.__table__)
 
 # The statements of the POS path, built once.
-_PARTY = select(P.c.id, P.c.id_number, P.c.area_code).where(P.c.id == bindparam("id"))
-_INSTITUTION = select(INST.c.id, INST.c.code, INST.c.area_code).where(
-    INST.c.code == bindparam("code")
+_PARTY = HotStatement(select(P.c.id, P.c.id_number, P.c.area_code).where(P.c.id == bindparam("id")))
+_INSTITUTION = HotStatement(
+    select(INST.c.id, INST.c.code, INST.c.area_code).where(INST.c.code == bindparam("code"))
 )
-_INSERT_LINES = insert(LINES)
+_INSERT_SETTLEMENT = HotStatement(  # a retried reference inserts nothing
+    lambda dialect: (
+        insert_skipping_duplicates(dialect, S).on_conflict_do_nothing().returning(S.c.id)
+    )
+)
+_INSERT_LINES = HotStatement(insert(LINES))
 
 
 class UnknownRef(YibaoError):
@@ -118,7 +123,7 @@ class _Party:
 
 
 def _party(uow: UnitOfWork, person_id: int) -> _Party:
-    row = uow.session.execute(_PARTY, {"id": person_id}).one_or_none()
+    row = _PARTY.one_or_none(uow.session, {"id": person_id})
     if row is None:
         raise UnknownPerson(f"no insured person with internal id {person_id}")
     return _Party(*row)
@@ -144,8 +149,8 @@ def _settle_in(uow: UnitOfWork, cmd: SettleCmd, patient: _Party, card_id: int | 
     total = sum(line.amount_fen for line in cmd.lines)
     personal = min(eligible, max(balance, 0))
     fingerprint = _fingerprint(cmd, payer.id, patient.id)
-    settlement_id = uow.session.execute(
-        _insert_settlement(uow.dialect),
+    settlement_id = _INSERT_SETTLEMENT.scalar_or_none(
+        uow.session,
         {
             "institution_id": institution.id,
             "ref": cmd.ref,
@@ -160,13 +165,14 @@ def _settle_in(uow: UnitOfWork, cmd: SettleCmd, patient: _Party, card_id: int | 
             "own_fen": total - personal,
             "balance_after_fen": balance - personal,
         },
-    ).scalar_one_or_none()
+    )
     if settlement_id is None:  # a retry, or the same reference settled concurrently
         found_row = _find(uow, institution.id, cmd.ref)
         assert found_row is not None
         return _same_or_conflict(uow, found_row, fingerprint, institution.code)
-    uow.session.execute(
-        _INSERT_LINES, [{"settlement_id": settlement_id, **asdict(line)} for line in cmd.lines]
+    _INSERT_LINES.write_many(
+        uow.session,
+        [{"settlement_id": settlement_id, **asdict(line)} for line in cmd.lines],
     )
     if personal > 0:
         uow.ledger.transfer(
@@ -200,16 +206,10 @@ class _Institution:
 
 
 def _institution(uow: UnitOfWork, code: str) -> _Institution:
-    row = uow.session.execute(_INSTITUTION, {"code": code}).one_or_none()
+    row = _INSTITUTION.one_or_none(uow.session, {"code": code})
     if row is None:
         raise UnknownInstitution(f"no designated institution with code {code!r}")
     return _Institution(*row)
-
-
-@lru_cache(maxsize=4)
-def _insert_settlement(dialect: str) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: a retried reference inserts nothing."""
-    return insert_skipping_duplicates(dialect, S).on_conflict_do_nothing().returning(S.c.id)
 
 
 def refund(
