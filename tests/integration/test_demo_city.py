@@ -216,6 +216,27 @@ def test_a_city_carries_on_for_another_month(app: App, city: CitySummary) -> Non
     assert sum(1 for b in balances if b > 0) >= PERSONS * 0.2
 
 
+def test_a_run_cuts_its_batches_by_count_however_sparse_the_ids(
+    app: App, city: CitySummary
+) -> None:
+    """The month's retirees are spread over the whole enrollment table: batches still fill up."""
+    credit_history(uow_factory=app.uow, area_code=AREA, start=START, months=MONTHS)
+    first, _ = extend_city(engine=app.engine, area_code=AREA, months=1, seed=7)
+    steps: list[tuple[int, int]] = []
+    summary = run_crediting(
+        uow_factory=app.uow,
+        area_code=AREA,
+        month=first,
+        batch_size=7,
+        progress=lambda done, total: steps.append((done, total)),
+    )
+    contributions, retirees = summary.contributions_credited, summary.retirees_credited
+    assert len(steps) == -(-contributions // 7) + -(-retirees // 7)  # every batch full but one
+    assert steps[-1] == (contributions + retirees, contributions + retirees)
+    with app.uow() as uow:
+        assert check_ledger(uow.ledger) == []
+
+
 def test_a_second_city_in_the_same_area_is_refused(app: App, city: CitySummary) -> None:
     from yibao.domain.errors import Conflict
 

@@ -12,7 +12,20 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, cast, exists, false, func, literal, select, text, union, update
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    select,
+    text,
+    union,
+    update,
+)
 from sqlalchemy.sql import CompoundSelect, Select
 
 from yibao.adapters.db import insert_counting, insert_skipping_duplicates
@@ -191,10 +204,8 @@ def _batches(uow: UnitOfWork, ids: Select, batch_size: int) -> list[_Batch]:  # 
     over the whole enrollment table) from making many small or empty batches.
     """
     pending = ids.subquery()
-    numbered = select(
-        pending.c.id,
-        ((func.row_number().over(order_by=pending.c.id) - 1) // batch_size).label("batch"),
-    ).subquery()
+    position = func.row_number(type_=Integer).over(order_by=pending.c.id) - 1
+    numbered = select(pending.c.id, (position // batch_size).label("batch")).subquery()
     rows = uow.session.execute(
         select(func.min(numbered.c.id), func.max(numbered.c.id), func.count())
         .group_by(numbered.c.batch)
