@@ -11,7 +11,8 @@ fresh table shaped like ledger_transfer (bound_s: the cost of just writing those
 indexes). Prints one JSON line; progress goes to stderr. `bound_fk_s` and `ratio_fk` repeat the
 bound with ledger_transfer's foreign keys on the copy, which the plain LIKE ... INCLUDING ALL
 leaves out; `in_place_s` inserts the same rows (new keys) into ledger_transfer itself, indexes at
-full size, and rolls back.
+full size, and rolls back. `phases_s` splits credit_s by the run's statements: cutting the
+batches, opening accounts, ANALYZE, posting the batches; `rest` is commits and Python.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from yibao.adapters.db import make_engine, make_engine_in_schema, upgrade
 from yibao.domain.months import Month
@@ -76,14 +78,16 @@ def main(argv: list[str] | None = None) -> None:
         )
     _analyze(engine)
     log(f"timing the crediting run of {pending}")
-    began = time.perf_counter()
-    summary = run_crediting(
-        uow_factory=lambda: UnitOfWork(engine),
-        area_code=AREA,
-        month=pending,
-        batch_size=args.batch_size,
-    )
-    credit_s = time.perf_counter() - began
+    with _seconds_by_phase(engine) as phases:
+        began = time.perf_counter()
+        summary = run_crediting(
+            uow_factory=lambda: UnitOfWork(engine),
+            area_code=AREA,
+            month=pending,
+            batch_size=args.batch_size,
+        )
+        credit_s = time.perf_counter() - began
+    phases["rest"] = credit_s - sum(phases.values())
     credited = summary.contributions_credited + summary.retirees_credited
     bound_s = _bound(engine, pending, credited)
     bound_fk_s = _bound(engine, pending, credited, foreign_keys=True)
@@ -101,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         "ratio_fk": round(credit_s / bound_fk_s, 2),
         "in_place_s": round(in_place_s, 2),
         "prepare_s": round(prepare_s, 1),
+        "phases_s": {phase: round(seconds, 2) for phase, seconds in phases.items()},
     }
     print(json.dumps(result), flush=True)
 
@@ -199,6 +204,35 @@ def _statistics_kept_fresh(engine: Engine, every: float = 5.0) -> Iterator[None]
     finally:
         stop.set()
         worker.join()
+
+
+PHASES = (  # (what the statement holds, phase): the first that matches
+    ("row_number()", "cut_batches"),
+    ("INSERT INTO ledger_account", "open_accounts"),
+    ("ANALYZE", "analyze"),
+    ("INSERT INTO ledger_transfer", "post_batches"),
+)
+
+
+@contextmanager
+def _seconds_by_phase(engine: Engine) -> Iterator[dict[str, float]]:
+    """Seconds the database spent on each phase's statements while the block ran."""
+    seconds = {phase: 0.0 for _, phase in PHASES} | {"other": 0.0}
+
+    def before(conn: Any, _cursor: Any, _statement: str, *_: Any) -> None:
+        conn.info["bench_began"] = time.perf_counter()
+
+    def after(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        phase = next((name for text, name in PHASES if text in statement), "other")
+        seconds[phase] += time.perf_counter() - conn.info.pop("bench_began")
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield seconds
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
 
 
 def _analyze(engine: Engine) -> None:
