@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import update
 
 from tests.integration.cards.cardholders import (
     DAY,
@@ -20,6 +22,7 @@ from tests.integration.cards.cardholders import (
     settle,
     settlement_count,
 )
+from yibao.adapters.tables import Card
 from yibao.bootstrap import App
 from yibao.domain.cards import (
     CardNotActivated,
@@ -180,6 +183,22 @@ def test_the_right_pin_clears_the_count_of_wrong_ones(city: App) -> None:
 
     assert card_of(city, "A1").failed_pin_tries == 0
     assert _try_pins(city, "A1", "999999", times=1) == ["wrong_pin"]
+
+
+def test_a_pin_hashed_with_older_argon2_parameters_is_renewed_when_entered_right(
+    city: App,
+) -> None:
+    cardholder(city, 1, "A1")
+    older = PasswordHasher(time_cost=2, memory_cost=1024, parallelism=1).hash(PIN)
+    with city.uow() as uow:
+        uow.session.execute(update(Card).where(Card.card_no == "A1").values(pin_hash=older))
+
+    settle(city, "A1", "R-1", line(1_000))
+
+    renewed = card_of(city, "A1").pin_hash
+    assert renewed != older
+    assert "m=256,t=1,p=1" in str(renewed)
+    assert settle(city, "A1", "R-2", line(1_000)).total_fen == 1_000
 
 
 def test_a_pin_reset_at_the_counter_unlocks_the_card(city: App) -> None:
