@@ -23,6 +23,7 @@ from sqlalchemy import (
     literal,
     select,
     text,
+    true,
     union,
     update,
 )
@@ -295,7 +296,8 @@ def _insert_transfers(uow: UnitOfWork, rows: Select) -> tuple[int, int]:  # type
     ]
     statement = (
         insert_skipping_duplicates(uow.dialect, T)
-        .from_select(columns, rows)
+        # SQLite reads an ON after a join as the join's: a WHERE before ON CONFLICT ends the join
+        .from_select(columns, rows.where(true()))
         .on_conflict_do_nothing(index_elements=["key"])  # posted before: by a run that died
     )
     return insert_counting(uow.session, statement, T.c.amount_fen)
