@@ -9,11 +9,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy import Table, and_, bindparam, func, insert, select
 
 from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.hot import HotStatement
-from yibao.adapters.tables import Institution, LedgerTransfer, Person, Settlement, SettlementLine
+from yibao.adapters.tables import (
+    Institution,
+    LedgerAccount,
+    LedgerTransfer,
+    Person,
+    Settlement,
+    SettlementLine,
+)
 from yibao.domain.errors import (
     Conflict,
     InvalidInput,
@@ -34,8 +41,15 @@ INST = cast(Table, Institution.__table__)
 
 # The statements of the POS path, built once.
 _PARTY = HotStatement(select(P.c.id, P.c.id_number, P.c.area_code).where(P.c.id == bindparam("id")))
-_INSTITUTION = HotStatement(
-    select(INST.c.id, INST.c.code, INST.c.area_code).where(INST.c.code == bindparam("code"))
+ACCOUNT = cast(Table, LedgerAccount.__table__)
+_INSTITUTION_AND_PAYABLE = HotStatement(
+    select(INST.c.id, INST.c.code, INST.c.area_code, ACCOUNT.c.id)
+    .select_from(INST)
+    .outerjoin(
+        ACCOUNT,
+        and_(ACCOUNT.c.book == bindparam("book"), ACCOUNT.c.code == bindparam("payable")),
+    )
+    .where(INST.c.code == bindparam("code"))
 )
 _INSERT_SETTLEMENT = HotStatement(  # a retried reference inserts nothing
     lambda dialect: (
@@ -130,13 +144,13 @@ def _party(uow: UnitOfWork, person_id: int) -> _Party:
 
 
 def _settle_in(uow: UnitOfWork, cmd: SettleCmd, patient: _Party, card_id: int | None) -> Receipt:
-    institution = _institution(uow, cmd.institution_code)
     payer = patient
     if cmd.payer_id_number is not None:
         found = person_by_id_number(uow=uow, id_number=cmd.payer_id_number)
         member = person_by_key(uow=uow, person_id=patient.id)
         family.require_bound(uow=uow, payer=found, member=member, on=cmd.on)
         payer = _Party(found.id, found.id_number, found.area_code)
+    institution = _institution(uow, cmd.institution_code, payer.area_code)
     if payer.area_code != institution.area_code:
         raise InvalidInput(
             "institution",
@@ -205,11 +219,18 @@ class _Institution:
     area_code: str
 
 
-def _institution(uow: UnitOfWork, code: str) -> _Institution:
-    row = _INSTITUTION.one_or_none(uow.session, {"code": code})
+def _institution(uow: UnitOfWork, code: str, payer_area: str) -> _Institution:
+    """The institution, and (into the ledger's memory) its payable's id if it is in this area."""
+    payable = accounts.institution_payable(payer_area, code)
+    row = _INSTITUTION_AND_PAYABLE.one_or_none(
+        uow.session, {"code": code, "book": payable.book, "payable": payable.code}
+    )
     if row is None:
         raise UnknownInstitution(f"no designated institution with code {code!r}")
-    return _Institution(*row)
+    institution_id, code, area_code, payable_id = row
+    if payable_id is not None and area_code == payer_area:
+        uow.ledger.remember_account(payable, payable_id)
+    return _Institution(institution_id, code, area_code)
 
 
 def refund(
