@@ -9,14 +9,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, select
+from sqlalchemy import Table, and_, bindparam, insert, select
 
 from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import (
     Institution,
     LedgerAccount,
-    LedgerTransfer,
     Person,
     Settlement,
     SettlementLine,
@@ -31,17 +30,17 @@ from yibao.domain.errors import (
 from yibao.domain.idnumber import mask
 from yibao.ledger import accounts
 from yibao.services import cards, family
-from yibao.services.registry import institution_by_code, person_by_id_number, person_by_key
+from yibao.services.registry import person_by_id_number, person_by_key
 from yibao.services.uow import UnitOfWork
 
 S = cast(Table, Settlement.__table__)
 LINES = cast(Table, SettlementLine.__table__)
 P = cast(Table, Person.__table__)
 INST = cast(Table, Institution.__table__)
+ACCOUNT = cast(Table, LedgerAccount.__table__)
 
 # The statements of the POS path, built once.
 _PARTY = HotStatement(select(P.c.id, P.c.id_number, P.c.area_code).where(P.c.id == bindparam("id")))
-ACCOUNT = cast(Table, LedgerAccount.__table__)
 _INSTITUTION_AND_PAYABLE = HotStatement(
     select(INST.c.id, INST.c.code, INST.c.area_code, ACCOUNT.c.id)
     .select_from(INST)
@@ -181,9 +180,9 @@ def _settle_in(uow: UnitOfWork, cmd: SettleCmd, patient: _Party, card_id: int | 
         },
     )
     if settlement_id is None:  # a retry, or the same reference settled concurrently
-        found_row = _find(uow, institution.id, cmd.ref)
-        assert found_row is not None
-        return _same_or_conflict(uow, found_row, fingerprint, institution.code)
+        first = _find(uow, institution.id, cmd.ref)
+        assert first is not None
+        return _same_or_conflict(uow, first, fingerprint, institution.code)
     _INSERT_LINES.write_many(
         uow.session,
         [{"settlement_id": settlement_id, **asdict(line)} for line in cmd.lines],
@@ -262,84 +261,6 @@ def refund(
     payer = person_by_key(uow=uow, person_id=row.payer_person_id)
     balance = uow.ledger.balance_of(accounts.personal_account(payer.area_code, payer.id))
     return _receipt(uow, row, code, balance)
-
-
-# -- settlement with institutions -----------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class DailyStatement:
-    institution_code: str
-    day: dt.date
-    count: int
-    personal_fen: int
-    own_fen: int
-    refunds: int
-    refunded_personal_fen: int
-    ledger_net_fen: int  # what the ledger moved into the payable that day
-
-    @property
-    def reconciled(self) -> bool:
-        return self.ledger_net_fen == self.personal_fen - self.refunded_personal_fen
-
-
-def daily_statement(*, uow: UnitOfWork, institution_code: str, day: dt.date) -> DailyStatement:
-    institution = institution_by_code(uow=uow, code=institution_code)
-    s = Settlement
-    count, personal, own = uow.session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(s.personal_fen), 0),
-            func.coalesce(func.sum(s.own_fen), 0),
-        ).where(s.institution_id == institution.id, s.settled_on == day)
-    ).one()
-    refunds, refunded = uow.session.execute(
-        select(func.count(), func.coalesce(func.sum(s.personal_fen), 0)).where(
-            s.institution_id == institution.id, s.refunded_on == day
-        )
-    ).one()
-    payable = uow.ledger.account_id(
-        accounts.institution_payable(institution.area_code, institution.code)
-    )
-    t = LedgerTransfer
-    into, out = (
-        uow.session.scalar(
-            select(func.coalesce(func.sum(t.amount_fen), 0)).where(
-                column == payable, t.value_date == day, t.kind != "clearing"
-            )
-        )
-        for column in (t.credit_account_id, t.debit_account_id)
-    )
-    return DailyStatement(
-        institution.code,
-        day,
-        int(count),
-        int(personal),
-        int(own),
-        int(refunds),
-        int(refunded),
-        int(into or 0) - int(out or 0),
-    )
-
-
-def clear_institution(*, uow: UnitOfWork, institution_code: str, day: dt.date) -> int:
-    """Pay the institution what it is owed up to `day`; returns the fen cleared (once a day)."""
-    institution = institution_by_code(uow=uow, code=institution_code)
-    payable = accounts.institution_payable(institution.area_code, institution.code)
-    owed = uow.ledger.balance_of(payable, day)
-    key = f"clearing:{institution.code}:{day}"
-    done = uow.ledger.get(key)
-    if done is not None:
-        return done.amount_fen
-    if owed <= 0:
-        return 0
-    uow.ledger.transfer(
-        key=key,
-        debit=payable,
-        credit=accounts.settlement_clearing(institution.area_code),
-        amount_fen=owed,
-        value_date=day,
-        kind="clearing",
-    )
-    return owed
 
 
 # -- helpers --------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from yibao.domain.errors import Conflict, InvalidInput, UnknownInstitution
 from yibao.domain.idnumber import mask
 from yibao.ledger import accounts
 from yibao.ledger.check import check_ledger
-from yibao.services import family, registry, settlement
+from yibao.services import family, institution_settlement, registry, settlement
 from yibao.services.family import NotFamilyMember
 from yibao.services.settlement import AlreadyRefunded, LineItem, Receipt, UnknownRef
 
@@ -338,14 +338,20 @@ def test_a_family_payment_is_refunded_to_the_payer(city: App, zhao: Person, spou
 
 
 # -- settlement with the institutions -------------------------------------------------------
-def _statement(app: App, day: dt.date, institution: str = "P001") -> settlement.DailyStatement:
+def _statement(
+    app: App, day: dt.date, institution: str = "P001"
+) -> institution_settlement.DailyStatement:
     with app.uow() as uow:
-        return settlement.daily_statement(uow=uow, institution_code=institution, day=day)
+        return institution_settlement.daily_statement(
+            uow=uow, institution_code=institution, day=day
+        )
 
 
 def _clear(app: App, day: dt.date, institution: str = "P001") -> int:
     with app.uow() as uow:
-        return settlement.clear_institution(uow=uow, institution_code=institution, day=day)
+        return institution_settlement.clear_institution(
+            uow=uow, institution_code=institution, day=day
+        )
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from yibao.domain.errors import InvalidInput
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
 from yibao.domain.months import parse_date
 from yibao.entrypoints.cli.common import DbOption, console, reported_errors, run
-from yibao.services import settlement
+from yibao.services import institution_settlement, settlement
 from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, Receipt, SettleCmd
 
 app = typer.Typer(help="Point of sale at designated institutions.", no_args_is_help=True)
@@ -118,7 +118,9 @@ def statement(institution: InstitutionOption, day: DayOption = None, db: DbOptio
 
     def action(app_: App) -> None:
         with app_.uow() as uow:
-            s = settlement.daily_statement(uow=uow, institution_code=institution, day=on)
+            s = institution_settlement.daily_statement(
+                uow=uow, institution_code=institution, day=on
+            )
         table = Table(title=f"{institution} statement {on}", show_header=False)
         table.add_row("settlements", str(s.count))
         table.add_row("personal account total", fen_to_yuan(s.personal_fen))
@@ -141,7 +143,9 @@ def clear(institution: InstitutionOption, day: DayOption = None, db: DbOption = 
 
     def action(app_: App) -> None:
         with app_.uow() as uow:
-            paid = settlement.clear_institution(uow=uow, institution_code=institution, day=on)
+            paid = institution_settlement.clear_institution(
+                uow=uow, institution_code=institution, day=on
+            )
         console.print(f"{institution}: {fen_to_yuan(paid)} yuan cleared for {on}")
 
     run(db, action)

@@ -1,0 +1,90 @@
+"""Settlement with institutions: the daily statement per institution, and clearing its payable."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from yibao.adapters.tables import LedgerTransfer, Settlement
+from yibao.ledger import accounts
+from yibao.services.registry import institution_by_code
+from yibao.services.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class DailyStatement:
+    institution_code: str
+    day: dt.date
+    count: int
+    personal_fen: int
+    own_fen: int
+    refunds: int
+    refunded_personal_fen: int
+    ledger_net_fen: int  # what the ledger moved into the payable that day
+
+    @property
+    def reconciled(self) -> bool:
+        return self.ledger_net_fen == self.personal_fen - self.refunded_personal_fen
+
+
+def daily_statement(*, uow: UnitOfWork, institution_code: str, day: dt.date) -> DailyStatement:
+    institution = institution_by_code(uow=uow, code=institution_code)
+    s = Settlement
+    count, personal, own = uow.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(s.personal_fen), 0),
+            func.coalesce(func.sum(s.own_fen), 0),
+        ).where(s.institution_id == institution.id, s.settled_on == day)
+    ).one()
+    refunds, refunded = uow.session.execute(
+        select(func.count(), func.coalesce(func.sum(s.personal_fen), 0)).where(
+            s.institution_id == institution.id, s.refunded_on == day
+        )
+    ).one()
+    payable = uow.ledger.account_id(
+        accounts.institution_payable(institution.area_code, institution.code)
+    )
+    t = LedgerTransfer
+    into, out = (
+        uow.session.scalar(
+            select(func.coalesce(func.sum(t.amount_fen), 0)).where(
+                column == payable, t.value_date == day, t.kind != "clearing"
+            )
+        )
+        for column in (t.credit_account_id, t.debit_account_id)
+    )
+    return DailyStatement(
+        institution.code,
+        day,
+        int(count),
+        int(personal),
+        int(own),
+        int(refunds),
+        int(refunded),
+        int(into or 0) - int(out or 0),
+    )
+
+
+def clear_institution(*, uow: UnitOfWork, institution_code: str, day: dt.date) -> int:
+    """Pay the institution what it is owed up to `day`; returns the fen cleared (once a day)."""
+    institution = institution_by_code(uow=uow, code=institution_code)
+    payable = accounts.institution_payable(institution.area_code, institution.code)
+    owed = uow.ledger.balance_of(payable, day)
+    key = f"clearing:{institution.code}:{day}"
+    done = uow.ledger.get(key)
+    if done is not None:
+        return done.amount_fen
+    if owed <= 0:
+        return 0
+    uow.ledger.transfer(
+        key=key,
+        debit=payable,
+        credit=accounts.settlement_clearing(institution.area_code),
+        amount_fen=owed,
+        value_date=day,
+        kind="clearing",
+    )
+    return owed
