@@ -9,9 +9,10 @@ runs reuse the city and add one more month. Then ONE crediting run of the pendin
 (credit_s), and so is inserting the same number of rows, with a plain INSERT ... SELECT, into a
 fresh table shaped like ledger_transfer (bound_s: the cost of just writing those rows with their
 indexes). Prints one JSON line; progress goes to stderr. `bound_fk_s` and `ratio_fk` repeat the
-bound with ledger_transfer's foreign keys on the copy, which the plain LIKE ... INCLUDING ALL
-leaves out; `in_place_s` inserts the same rows (new keys) into ledger_transfer itself, indexes at
-full size, and rolls back. `phases_s` splits credit_s by the run's statements: cutting the
+bound with the three foreign keys ledger_transfer had before migration 0006 (it keeps only
+reverses_id's) on the copy, which the plain LIKE ... INCLUDING ALL leaves out; `in_place_s`
+inserts the same rows (new keys) into ledger_transfer itself, indexes at full size, and rolls
+back. `phases_s` splits credit_s by the run's statements: cutting the
 batches, opening accounts, ANALYZE, posting the batches; `rest` is commits and Python.
 """
 
@@ -246,7 +247,7 @@ def _bound(engine: Engine, month: Month, credited: int, *, foreign_keys: bool = 
     """Seconds to INSERT ... SELECT `credited` rows into a fresh copy of ledger_transfer.
 
     LIKE ... INCLUDING ALL copies columns, defaults, checks and indexes, not foreign keys; with
-    `foreign_keys` the copy gets ledger_transfer's three as well (what every posting checks).
+    `foreign_keys` the copy gets the three ledger_transfer had before migration 0006 as well.
     """
     table = f"{COPY_TABLE}_fk" if foreign_keys else COPY_TABLE
     with engine.begin() as connection:
@@ -282,7 +283,7 @@ def _bound(engine: Engine, month: Month, credited: int, *, foreign_keys: bool = 
 
 def _bound_in_place(engine: Engine, month: Month) -> float:
     """Seconds to INSERT ... SELECT the same rows (new keys) into ledger_transfer itself, with its
-    foreign keys and its indexes at their full size, in a transaction then rolled back."""
+    constraints and its indexes at their full size, in a transaction then rolled back."""
     connection = engine.connect()
     try:
         transaction = connection.begin()
