@@ -12,8 +12,8 @@ indexes). Prints one JSON line; progress goes to stderr. `bound_fk_s` and `ratio
 bound with the three foreign keys ledger_transfer had before migration 0006 (it keeps only
 reverses_id's) on the copy, which the plain LIKE ... INCLUDING ALL leaves out; `in_place_s`
 inserts the same rows (new keys) into ledger_transfer itself, indexes at full size, and rolls
-back. `phases_s` splits credit_s by the run's statements: cutting the
-batches, opening accounts, ANALYZE, posting the batches; `rest` is commits and Python.
+back. `phases_s` splits credit_s by the run's statements: cutting the batches, opening
+accounts, ANALYZE, posting the batches; `rest` is commits and Python.
 """
 
 from __future__ import annotations
