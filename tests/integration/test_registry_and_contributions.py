@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from yibao.adapters.tables import AreaPolicy, Contribution, LedgerTransfer, Person
+from yibao.adapters.tables import AreaPolicy, Contribution, CreditingRun, LedgerTransfer, Person
 from yibao.bootstrap import App
 from yibao.domain.errors import Conflict, InvalidInput, NotEnrolled
 from yibao.domain.idnumber import make_id_number
@@ -67,8 +68,12 @@ def _contribute(
     key: str | None = None,
 ) -> ContributionReceipt:
     cmd = ContributionCmd(
-        id_number=id_number, received_on=received_on, insurances=insurances,
-        month=Month.parse(month), base_fen=base_yuan * YUAN, key=key,
+        id_number=id_number,
+        received_on=received_on,
+        insurances=insurances,
+        month=Month.parse(month),
+        base_fen=base_yuan * YUAN,
+        key=key,
     )
     with app.uow() as uow:
         return record_contribution(uow=uow, cmd=cmd)
@@ -294,7 +299,9 @@ def test_a_resident_pays_the_annual_amount_and_earns_no_credit(city: App) -> Non
         receipt = record_contribution(
             uow=uow,
             cmd=ContributionCmd(
-                id_number=ZHAO_LEI, received_on=dt.date(2023, 12, 20), insurances=("medical",),
+                id_number=ZHAO_LEI,
+                received_on=dt.date(2023, 12, 20),
+                insurances=("medical",),
                 year=2024,
             ),
         )
@@ -335,9 +342,51 @@ def test_a_payment_received_after_the_month_end_is_credited_by_the_next_run(city
 def test_a_payment_dated_on_or_before_a_completed_run_is_refused(city: App) -> None:
     _employ(city, ZHAO_LEI, dt.date(2021, 1, 4))
     _credit(city, "2021-01")
-    with pytest.raises(Conflict, match="already ran"):
+    with pytest.raises(Conflict, match="has run"):
         _contribute(city, ZHAO_LEI, "2021-01", dt.date(2021, 1, 31))
     assert _rows(city, Contribution) == 0
+
+
+def test_a_payment_dated_within_a_run_that_started_and_did_not_finish_is_refused(
+    city: App,
+) -> None:
+    """The run read what was received up to its day when it started: a later entry would be lost."""
+    _employ(city, ZHAO_LEI, dt.date(2021, 1, 4))
+    with city.uow() as uow:  # a run that was killed after it started
+        uow.session.add(
+            CreditingRun(area_code=AREA, month="2021-01", run_date=dt.date(2021, 1, 31))
+        )
+    with pytest.raises(Conflict, match="is running"):
+        _contribute(city, ZHAO_LEI, "2021-01", dt.date(2021, 1, 31))
+    _contribute(city, ZHAO_LEI, "2021-01", dt.date(2021, 2, 1))
+    assert _rows(city, Contribution) == 1
+
+
+def test_a_run_starting_while_a_payment_is_being_recorded_waits_for_it_and_credits_it(
+    city: App,
+) -> None:
+    _employ(city, ZHAO_LEI, dt.date(2020, 12, 1))
+    _contribute(city, ZHAO_LEI, "2020-12", dt.date(2020, 12, 20))
+    _credit(city, "2020-12")  # every account the next run touches exists already
+    summaries: list[CreditingSummary] = []
+    run = threading.Thread(target=lambda: summaries.append(_credit(city, "2021-01")))
+    with city.uow() as uow:
+        record_contribution(
+            uow=uow,
+            cmd=ContributionCmd(
+                id_number=ZHAO_LEI,
+                received_on=dt.date(2021, 1, 31),
+                insurances=ALL_FIVE,
+                month=Month.parse("2021-01"),
+                base_fen=10_000 * YUAN,
+            ),
+        )
+        run.start()
+        run.join(timeout=1.0)
+        assert run.is_alive()  # the run waits for the payment's transaction to end
+    run.join(timeout=60)
+    assert summaries[0].contributions_credited == 1
+    assert _personal_balance(city, ZHAO_LEI) == 600 * YUAN
 
 
 def test_retirees_are_credited_the_fixed_amount_of_each_months_policy(city: App) -> None:

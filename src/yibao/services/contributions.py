@@ -14,7 +14,13 @@ from yibao.domain.errors import Conflict, InvalidInput, NotEnrolled
 from yibao.domain.months import Month
 from yibao.domain.schemes import INSURANCE_TYPES, Scheme
 from yibao.ledger import accounts
-from yibao.services.registry import person_by_id_number, person_label, policy_schedule, scheme_on
+from yibao.services.registry import (
+    lock_area,
+    person_by_id_number,
+    person_label,
+    policy_schedule,
+    scheme_on,
+)
 from yibao.services.uow import UnitOfWork
 
 
@@ -128,17 +134,31 @@ def _months_paid(scheme: Scheme, cmd: ContributionCmd) -> tuple[Month, Month]:
     return cmd.month, cmd.month
 
 
-def _refuse_closed_period(uow: UnitOfWork, area_code: str, received_on: dt.date) -> None:
-    """A payment cannot be received on a day whose month-end crediting already ran."""
+def closed_through(uow: UnitOfWork, area_code: str) -> dt.date | None:
+    """The last day whose payments a crediting run of the area has read (it started or ran).
+
+    A run credits what was received up to its day, read once when it starts: a payment recorded
+    for those days afterwards would never be credited. The area's row is share-locked until the
+    caller's payments commit, and a run locks it to start, so the two cannot cross.
+    """
+    lock_area(uow, area_code, exclusive=False)
     closed = uow.session.scalar(
-        select(func.max(CreditingRun.run_date)).where(
-            CreditingRun.area_code == area_code, CreditingRun.completed_at.is_not(None)
-        )
+        select(func.max(CreditingRun.run_date)).where(CreditingRun.area_code == area_code)
     )
+    return None if closed is None else _as_date(closed)
+
+
+def _as_date(value: object) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def _refuse_closed_period(uow: UnitOfWork, area_code: str, received_on: dt.date) -> None:
+    """A payment cannot be received on a day whose month-end crediting has started or ran."""
+    closed = closed_through(uow, area_code)
     if closed is not None and received_on <= closed:
         raise Conflict(
-            f"crediting for area {area_code} already ran on {closed}; "
-            "record the payment as received on a later day"
+            f"crediting for area {area_code} has run (or is running) for the days up to "
+            f"{closed}; record the payment as received on a later day"
         )
 
 

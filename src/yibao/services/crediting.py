@@ -40,7 +40,7 @@ from yibao.adapters.tables import (
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
 from yibao.ledger import accounts
-from yibao.services.registry import policy_schedule, require_area
+from yibao.services.registry import lock_area, policy_schedule, require_area
 from yibao.services.uow import UnitOfWork
 
 C = Contribution.__table__
@@ -120,6 +120,7 @@ def run_crediting(
 
 def _start(uow: UnitOfWork, area_code: str, month: Month, run_date: dt.date) -> _Plan:
     require_area(uow=uow, area_code=area_code)
+    lock_area(uow, area_code, exclusive=True)  # payments being recorded for the area finish first
     policy = policy_schedule(uow=uow, area_code=area_code).for_month(month)
     run = uow.session.scalars(
         select(CreditingRun).where(

@@ -81,6 +81,16 @@ def load_area(*, uow: UnitOfWork, document: Mapping[str, Any]) -> PolicySchedule
     return policy_schedule(uow=uow, area_code=code)
 
 
+def lock_area(uow: UnitOfWork, area_code: str, *, exclusive: bool) -> None:
+    """Serialize with other work on the area (a crediting run starting, a payment recorded).
+
+    PostgreSQL locks the area's row; SQLite's writers are serialized already (BEGIN IMMEDIATE).
+    """
+    uow.session.execute(
+        select(Area.code).where(Area.code == area_code).with_for_update(read=not exclusive)
+    )
+
+
 def policy_schedule(*, uow: UnitOfWork, area_code: str) -> PolicySchedule:
     docs = uow.session.scalars(
         select(AreaPolicy.document)

@@ -21,10 +21,11 @@ from faker import Faker
 from sqlalchemy import Engine, func, select
 
 from yibao.adapters.bulk import BulkLoader
-from yibao.adapters.tables import Contribution, CreditingRun, Person
+from yibao.adapters.tables import Contribution, Person
 from yibao.domain.errors import Conflict, InvalidInput
 from yibao.domain.months import Month
 from yibao.ledger import accounts
+from yibao.services.contributions import closed_through
 from yibao.services.demo.area import (
     DEFAULT_AREA,
     area_document,
@@ -224,16 +225,12 @@ def _as_date(value: object) -> dt.date:
 
 
 def _refuse_closed_months(uow: UnitOfWork, area_code: str, first: Month) -> None:
-    """Payments received on or before a completed crediting run would be refused on receipt."""
-    closed = uow.session.scalar(
-        select(func.max(CreditingRun.run_date)).where(
-            CreditingRun.area_code == area_code, CreditingRun.completed_at.is_not(None)
-        )
-    )
-    if closed is not None and _as_date(closed) >= first.first_day:
+    """Payments received on or before a crediting run's day would be refused on receipt."""
+    closed = closed_through(uow, area_code)
+    if closed is not None and closed >= first.first_day:
         raise Conflict(
-            f"crediting for area {area_code} already ran on {closed}; payments received "
-            f"from {first} on would be refused"
+            f"crediting for area {area_code} has run (or is running) for the days up to "
+            f"{closed}; payments received from {first} on would be refused"
         )
 
 
