@@ -11,6 +11,7 @@ Parameters and results are plain driver values: ints, strings, dates, Decimal fo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Connection, CursorResult, Executable
@@ -37,14 +38,14 @@ class HotStatement:
 
     def rows(self, session: Session, params: Params) -> Sequence[Sequence[Any]]:
         """Run it with one set of parameters; the rows it returns (none for a plain write)."""
-        connection = session.connection()
-        if connection.dialect.name != "postgresql":
-            result = session.execute(self.statement(connection.dialect.name), dict(params))
+        target = _target(session)
+        if target.cursor is None:
+            result = session.execute(self.statement(target.dialect), dict(params))
             return result.all() if cast(CursorResult[Any], result).returns_rows else []
-        sql, constants = self._postgresql(connection, params)
-        with _cursor(connection) as cursor:
-            cursor.execute(sql, {**constants, **params})
-            return cursor.fetchall() if cursor.description else []
+        sql, constants = self._postgresql(target.connection, params)
+        cursor = target.cursor
+        cursor.execute(sql, {**constants, **params})
+        return cursor.fetchall() if cursor.description else []
 
     def one_or_none(self, session: Session, params: Params) -> Sequence[Any] | None:
         found = self.rows(session, params)
@@ -59,16 +60,15 @@ class HotStatement:
 
     def write_many(self, session: Session, many: Sequence[Params]) -> None:
         """An INSERT (without RETURNING) of several rows, all with the same keys."""
-        connection = session.connection()
-        if connection.dialect.name != "postgresql":
-            session.execute(self.statement(connection.dialect.name), [dict(p) for p in many])
+        target = _target(session)
+        if target.cursor is None:
+            session.execute(self.statement(target.dialect), [dict(p) for p in many])
             return
-        sql, constants = self._postgresql(connection, many[0])
-        with _cursor(connection) as cursor:
-            if len(many) == 1:  # psycopg's executemany costs twice an execute for one row
-                cursor.execute(sql, {**constants, **many[0]})
-            else:
-                cursor.executemany(sql, [{**constants, **params} for params in many])
+        sql, constants = self._postgresql(target.connection, many[0])
+        if len(many) == 1:  # psycopg's executemany costs twice an execute for one row
+            target.cursor.execute(sql, {**constants, **many[0]})
+        else:
+            target.cursor.executemany(sql, [{**constants, **params} for params in many])
 
     def _postgresql(self, connection: Connection, params: Params) -> tuple[str, dict[str, Any]]:
         """The SQL for these parameter names, and the values of the statement's own constants."""
@@ -85,5 +85,25 @@ class HotStatement:
         return found
 
 
-def _cursor(connection: Connection) -> Any:
-    return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where the session's current transaction runs: found once per transaction."""
+
+    transaction: object
+    connection: Connection
+    dialect: str
+    cursor: Any  # the driver's cursor on PostgreSQL, None elsewhere
+
+
+def _target(session: Session) -> _Target:
+    found: _Target | None = session.info.get("hot_target")
+    if found is not None and found.transaction is session.get_transaction():
+        return found
+    connection = session.connection()  # begins the transaction if need be
+    dialect = connection.dialect.name
+    cursor = None
+    if dialect == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    found = _Target(session.get_transaction(), connection, dialect, cursor)
+    session.info["hot_target"] = found
+    return found

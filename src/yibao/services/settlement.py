@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import Table, and_, bindparam, insert, select
@@ -184,8 +184,7 @@ def _settle_in(uow: UnitOfWork, cmd: SettleCmd, patient: _Party, card_id: int | 
         assert first is not None
         return _same_or_conflict(uow, first, fingerprint, institution.code)
     _INSERT_LINES.write_many(
-        uow.session,
-        [{"settlement_id": settlement_id, **asdict(line)} for line in cmd.lines],
+        uow.session, [{"settlement_id": settlement_id, **_line_values(line)} for line in cmd.lines]
     )
     if personal > 0:
         uow.ledger.transfer(
@@ -276,11 +275,20 @@ def _check_lines(lines: Sequence[LineItem]) -> None:
 
 def _fingerprint(cmd: SettleCmd, payer_id: int, patient_id: int) -> str:
     content = {
-        "lines": [asdict(line) for line in cmd.lines],
+        "lines": [_line_values(line) for line in cmd.lines],
         "payer": payer_id,
         "patient": patient_id,
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _line_values(line: LineItem) -> dict[str, object]:
+    return {
+        "catalogue_code": line.catalogue_code,
+        "quantity": line.quantity,
+        "amount_fen": line.amount_fen,
+        "account_may_pay": line.account_may_pay,
+    }
 
 
 def _find(uow: UnitOfWork, institution_id: int, ref: str) -> Settlement | None:
