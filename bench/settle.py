@@ -16,6 +16,7 @@ import argparse
 import datetime as dt
 import json
 import multiprocessing
+import os
 import random
 import re
 import statistics
@@ -348,7 +349,11 @@ def main() -> None:
     parser.add_argument("--schema", default="yibao_bench_settle")
     parser.add_argument("--pgbench-db", default="pgbench_yibao")
     parser.add_argument(
-        "--processes", type=int, default=1, help="worker processes sharing the clients"
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes sharing the clients, as an API runs one worker per core "
+        "(default: the number of cores)",
     )
     args = parser.parse_args()
 
