@@ -22,6 +22,7 @@ from yibao.ledger.check import check_ledger
 from yibao.services import registry
 from yibao.services.contributions import ContributionCmd, ContributionReceipt, record_contribution
 from yibao.services.crediting import CreditingSummary, run_crediting
+from yibao.services.uow import UnitOfWork
 
 SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 AREA = "420100"
@@ -67,6 +68,20 @@ def _contribute(
     insurances: tuple[str, ...] = ALL_FIVE,
     key: str | None = None,
 ) -> ContributionReceipt:
+    with app.uow() as uow:
+        return _record(uow, id_number, month, received_on, base_yuan, insurances, key)
+
+
+def _record(
+    uow: UnitOfWork,
+    id_number: str,
+    month: str,
+    received_on: dt.date,
+    base_yuan: int = 10_000,
+    insurances: tuple[str, ...] = ALL_FIVE,
+    key: str | None = None,
+) -> ContributionReceipt:
+    """Record a payment inside the caller's unit of work (which commits it)."""
     cmd = ContributionCmd(
         id_number=id_number,
         received_on=received_on,
@@ -75,8 +90,7 @@ def _contribute(
         base_fen=base_yuan * YUAN,
         key=key,
     )
-    with app.uow() as uow:
-        return record_contribution(uow=uow, cmd=cmd)
+    return record_contribution(uow=uow, cmd=cmd)
 
 
 def _credit(app: App, month: str) -> CreditingSummary:
@@ -371,16 +385,7 @@ def test_a_run_starting_while_a_payment_is_being_recorded_waits_for_it_and_credi
     summaries: list[CreditingSummary] = []
     run = threading.Thread(target=lambda: summaries.append(_credit(city, "2021-01")))
     with city.uow() as uow:
-        record_contribution(
-            uow=uow,
-            cmd=ContributionCmd(
-                id_number=ZHAO_LEI,
-                received_on=dt.date(2021, 1, 31),
-                insurances=ALL_FIVE,
-                month=Month.parse("2021-01"),
-                base_fen=10_000 * YUAN,
-            ),
-        )
+        _record(uow, ZHAO_LEI, "2021-01", dt.date(2021, 1, 31))
         run.start()
         run.join(timeout=1.0)
         assert run.is_alive()  # the run waits for the payment's transaction to end

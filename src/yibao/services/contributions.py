@@ -142,14 +142,9 @@ def closed_through(uow: UnitOfWork, area_code: str) -> dt.date | None:
     caller's payments commit, and a run locks it to start, so the two cannot cross.
     """
     lock_area(uow, area_code, exclusive=False)
-    closed = uow.session.scalar(
+    return uow.session.scalar(  # max() of a DATE column is a date on both backends
         select(func.max(CreditingRun.run_date)).where(CreditingRun.area_code == area_code)
     )
-    return None if closed is None else _as_date(closed)
-
-
-def _as_date(value: object) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def _refuse_closed_period(uow: UnitOfWork, area_code: str, received_on: dt.date) -> None:
