@@ -5,21 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, insert, select
+from sqlalchemy import Table, and_, bindparam, select
 
-from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.hot import HotStatement
-from yibao.adapters.tables import (
-    Institution,
-    LedgerAccount,
-    Person,
-    Settlement,
-    SettlementLine,
-)
+from yibao.adapters.tables import Institution, LedgerAccount, Person, Settlement
 from yibao.domain.errors import (
     Conflict,
     InvalidInput,
@@ -28,13 +21,14 @@ from yibao.domain.errors import (
     YibaoError,
 )
 from yibao.domain.idnumber import mask
+from yibao.domain.settlement import LineItem as LineItem  # callers take it from the service
+from yibao.domain.settlement import check_lines, line_values, total_fen
 from yibao.ledger import accounts
 from yibao.services import cards, family
 from yibao.services.registry import person_by_id_number, person_by_key
+from yibao.services.settlement_posting import SaleToPost, post_sale
 from yibao.services.uow import UnitOfWork
 
-S = cast(Table, Settlement.__table__)
-LINES = cast(Table, SettlementLine.__table__)
 P = cast(Table, Person.__table__)
 INST = cast(Table, Institution.__table__)
 ACCOUNT = cast(Table, LedgerAccount.__table__)
@@ -50,12 +44,6 @@ _INSTITUTION_AND_PAYABLE = HotStatement(
     )
     .where(INST.c.code == bindparam("code"))
 )
-_INSERT_SETTLEMENT = HotStatement(  # a retried reference inserts nothing
-    lambda dialect: (
-        insert_skipping_duplicates(dialect, S).on_conflict_do_nothing().returning(S.c.id)
-    )
-)
-_INSERT_LINES = HotStatement(insert(LINES))
 
 
 class UnknownRef(YibaoError):
@@ -64,14 +52,6 @@ class UnknownRef(YibaoError):
 
 class AlreadyRefunded(YibaoError):
     code = "already_refunded"
-
-
-@dataclass(frozen=True, slots=True)
-class LineItem:
-    catalogue_code: str
-    quantity: int
-    amount_fen: int
-    account_may_pay: bool  # within the catalogue: the personal account may pay for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +93,7 @@ def settle(
     *, uow_factory: Callable[[], UnitOfWork], cmd: SettleCmd, now: dt.datetime, card_secret: str
 ) -> Receipt:
     """The personal account pays what it may, up to its balance; the rest is the person's own."""
-    _check_lines(cmd.lines)
+    check_lines(cmd.lines)
     credential = cmd.credential
     if isinstance(credential, CardAndPin):
         with cards.pin_checked(
@@ -156,56 +136,40 @@ def _settle_in(uow: UnitOfWork, cmd: SettleCmd, patient: _Party, card_id: int | 
             institution.code,
             "is in another planning area; cross-area settlement is not supported",
         )
-    account = accounts.personal_account(payer.area_code, payer.id)
-    balance = uow.ledger.locked_balance(account)  # serializes settlements of this account
-    eligible = sum(line.amount_fen for line in cmd.lines if line.account_may_pay)
-    total = sum(line.amount_fen for line in cmd.lines)
-    personal = min(eligible, max(balance, 0))
     fingerprint = _fingerprint(cmd, payer.id, patient.id)
-    settlement_id = _INSERT_SETTLEMENT.scalar_or_none(
-        uow.session,
-        {
-            "institution_id": institution.id,
-            "ref": cmd.ref,
-            "payer_person_id": payer.id,
-            "patient_person_id": patient.id,
-            "card_id": card_id,
-            "settled_on": cmd.on,
-            "fingerprint": fingerprint,
-            "total_fen": total,
-            "eligible_fen": eligible,
-            "personal_fen": personal,
-            "own_fen": total - personal,
-            "balance_after_fen": balance - personal,
-        },
+    posted = post_sale(
+        uow,
+        SaleToPost(
+            institution_id=institution.id,
+            ref=cmd.ref,
+            payer_person_id=payer.id,
+            patient_person_id=patient.id,
+            card_id=card_id,
+            settled_on=cmd.on,
+            fingerprint=fingerprint,
+            lines=cmd.lines,
+            account=accounts.personal_account(payer.area_code, payer.id),
+            payable=accounts.institution_payable(institution.area_code, institution.code),
+            transfer_key=_settle_key(institution.code, cmd.ref),
+            transfer_kind="family_settlement" if payer.id != patient.id else "settlement",
+            memo=f"{institution.code} {cmd.ref}",
+        ),
     )
-    if settlement_id is None:  # a retry, or the same reference settled concurrently
+    if posted is None:  # a retry, or the same reference settled concurrently
         first = _find(uow, institution.id, cmd.ref)
         assert first is not None
         return _same_or_conflict(uow, first, fingerprint, institution.code)
-    _INSERT_LINES.write_many(
-        uow.session, [{"settlement_id": settlement_id, **_line_values(line)} for line in cmd.lines]
-    )
-    if personal > 0:
-        uow.ledger.transfer(
-            key=_settle_key(institution.code, cmd.ref),
-            debit=account,
-            credit=accounts.institution_payable(institution.area_code, institution.code),
-            amount_fen=personal,
-            value_date=cmd.on,
-            kind="family_settlement" if payer.id != patient.id else "settlement",
-            memo=f"{institution.code} {cmd.ref}",
-        )
+    total = total_fen(cmd.lines)
     return Receipt(
-        int(settlement_id),
+        posted.settlement_id,
         institution.code,
         cmd.ref,
         mask(patient.id_number),
         mask(payer.id_number),
         total,
-        personal,
-        total - personal,
-        balance - personal,
+        posted.personal_fen,
+        total - posted.personal_fen,
+        posted.balance_after_fen,
         payer.id != patient.id,
     )
 
@@ -263,32 +227,13 @@ def refund(
 
 
 # -- helpers --------------------------------------------------------------------------------
-def _check_lines(lines: Sequence[LineItem]) -> None:
-    if not lines:
-        raise InvalidInput("lines", [], "must hold at least one line item")
-    for line in lines:
-        if line.quantity < 1:
-            raise InvalidInput("quantity", line.quantity, "must be 1 or more")
-        if line.amount_fen < 0:
-            raise InvalidInput("amount", line.amount_fen, "must not be negative")
-
-
 def _fingerprint(cmd: SettleCmd, payer_id: int, patient_id: int) -> str:
     content = {
-        "lines": [_line_values(line) for line in cmd.lines],
+        "lines": [line_values(line) for line in cmd.lines],
         "payer": payer_id,
         "patient": patient_id,
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
-
-
-def _line_values(line: LineItem) -> dict[str, object]:
-    return {
-        "catalogue_code": line.catalogue_code,
-        "quantity": line.quantity,
-        "amount_fen": line.amount_fen,
-        "account_may_pay": line.account_may_pay,
-    }
 
 
 def _find(uow: UnitOfWork, institution_id: int, ref: str) -> Settlement | None:

@@ -1,0 +1,94 @@
+"""settlement posted in one server call on PostgreSQL
+
+Revision ID: 0007
+Revises: 0006
+
+A POS sale locks the paying personal account, reads its balance, splits the bill and writes the
+settlement, its lines and the ledger transfer. Sent statement by statement that took nine round
+trips, and the per-statement work of client and server was most of a sale's cost. On PostgreSQL
+`post_settlement` does those steps in one call, in the caller's transaction; each of its
+statements takes a fresh snapshot, so the balance is read after the lock is granted. SQLite
+runs the same steps from Python (`services/settlement_posting.py`). Nothing here on SQLite.
+"""
+
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+POST_SETTLEMENT = """
+CREATE FUNCTION post_settlement(
+    p_book text, p_account_code text, p_payable_id bigint,
+    p_institution_id bigint, p_ref text, p_payer_person_id bigint, p_patient_person_id bigint,
+    p_card_id bigint, p_settled_on date, p_fingerprint text,
+    p_total_fen bigint, p_eligible_fen bigint, p_lines json,
+    p_transfer_key text, p_transfer_kind text, p_memo text,
+    OUT new_settlement_id bigint, OUT new_personal_fen bigint, OUT new_balance_after_fen bigint,
+    OUT transfer_key_taken boolean)
+LANGUAGE plpgsql VOLATILE AS $body$
+DECLARE
+    v_account bigint;
+    v_balance bigint := 0;
+BEGIN
+    transfer_key_taken := false;
+    -- No overdraft: settlements of one account wait here for each other.
+    SELECT a.id INTO v_account FROM ledger_account a
+     WHERE a.book = p_book AND a.code = p_account_code
+       FOR UPDATE;
+    IF v_account IS NOT NULL THEN
+        SELECT coalesce(sum(CASE WHEN t.credit_account_id = v_account THEN t.amount_fen
+                                 ELSE -t.amount_fen END), 0)
+          INTO v_balance
+          FROM ledger_transfer t
+         WHERE t.credit_account_id = v_account OR t.debit_account_id = v_account;
+    END IF;
+    -- domain.settlement.personal_share
+    new_personal_fen := least(p_eligible_fen, greatest(v_balance, 0));
+    new_balance_after_fen := v_balance - new_personal_fen;
+
+    INSERT INTO settlement (institution_id, ref, payer_person_id, patient_person_id, card_id,
+                            settled_on, fingerprint, total_fen, eligible_fen, personal_fen,
+                            own_fen, balance_after_fen)
+    VALUES (p_institution_id, p_ref, p_payer_person_id, p_patient_person_id, p_card_id,
+            p_settled_on, p_fingerprint, p_total_fen, p_eligible_fen, new_personal_fen,
+            p_total_fen - new_personal_fen, new_balance_after_fen)
+    ON CONFLICT DO NOTHING
+    RETURNING id INTO new_settlement_id;
+    IF new_settlement_id IS NULL THEN  -- a retry: the caller reads the first settlement
+        new_personal_fen := NULL;
+        new_balance_after_fen := NULL;
+        RETURN;
+    END IF;
+
+    INSERT INTO settlement_line (settlement_id, catalogue_code, quantity, amount_fen,
+                                 account_may_pay)
+    SELECT new_settlement_id, l.catalogue_code, l.quantity, l.amount_fen, l.account_may_pay
+      FROM json_to_recordset(p_lines)
+        AS l(catalogue_code text, quantity integer, amount_fen bigint, account_may_pay boolean);
+
+    IF new_personal_fen > 0 THEN
+        INSERT INTO ledger_transfer (key, book, debit_account_id, credit_account_id, amount_fen,
+                                     value_date, kind, memo)
+        VALUES (p_transfer_key, p_book, v_account, p_payable_id, new_personal_fen,
+                p_settled_on, p_transfer_kind, left(p_memo, 200))
+        ON CONFLICT DO NOTHING;
+        transfer_key_taken := NOT FOUND;  -- the caller refuses, and its transaction rolls back
+    END IF;
+END
+$body$
+"""
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(POST_SETTLEMENT)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "DROP FUNCTION post_settlement(text, text, bigint, bigint, text, bigint, bigint, "
+            "bigint, date, text, bigint, bigint, json, text, text, text)"
+        )

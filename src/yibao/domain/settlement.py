@@ -1,0 +1,54 @@
+"""A sale at a designated institution: its line items and what the personal account pays."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from yibao.domain.errors import InvalidInput
+
+
+@dataclass(frozen=True, slots=True)
+class LineItem:
+    catalogue_code: str
+    quantity: int
+    amount_fen: int
+    account_may_pay: bool  # within the catalogue: the personal account may pay for it
+
+
+def line_values(line: LineItem) -> dict[str, object]:
+    """The line as stored and as fingerprinted (without `dataclasses.asdict`'s deep copy)."""
+    return {
+        "catalogue_code": line.catalogue_code,
+        "quantity": line.quantity,
+        "amount_fen": line.amount_fen,
+        "account_may_pay": line.account_may_pay,
+    }
+
+
+def check_lines(lines: Sequence[LineItem]) -> None:
+    if not lines:
+        raise InvalidInput("lines", [], "must hold at least one line item")
+    for line in lines:
+        if line.quantity < 1:
+            raise InvalidInput("quantity", line.quantity, "must be 1 or more")
+        if line.amount_fen < 0:
+            raise InvalidInput("amount", line.amount_fen, "must not be negative")
+
+
+def total_fen(lines: Sequence[LineItem]) -> int:
+    return sum(line.amount_fen for line in lines)
+
+
+def eligible_fen(lines: Sequence[LineItem]) -> int:
+    """What the personal account may pay for: the lines within its catalogue."""
+    return sum(line.amount_fen for line in lines if line.account_may_pay)
+
+
+def personal_share(eligible: int, balance: int) -> int:
+    """The personal account pays what it may, up to its balance; the rest is the person's own.
+
+    PostgreSQL's `post_settlement` function (migration 0007) applies the same rule under the
+    account's lock: keep the two alike.
+    """
+    return min(eligible, max(balance, 0))

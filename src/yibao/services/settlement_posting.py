@@ -1,0 +1,156 @@
+"""Writing one POS sale: lock the paying account, split the bill, write the rows and the posting.
+
+On PostgreSQL the steps run in one server call, `post_settlement` (migration 0007): statement
+by statement they took nine round trips, and the per-statement work of this process and of the
+server was most of a sale's cost. Elsewhere they run here, one by one, in the same transaction.
+The same tests run on both backends; `domain.settlement.personal_share` is the rule both apply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import Table, insert, text
+
+from yibao.adapters.db import insert_skipping_duplicates
+from yibao.adapters.hot import HotStatement
+from yibao.adapters.tables import Settlement, SettlementLine
+from yibao.domain.settlement import (
+    LineItem,
+    eligible_fen,
+    line_values,
+    personal_share,
+    total_fen,
+)
+from yibao.ledger.accounts import AccountRef
+from yibao.ledger.errors import IdempotencyConflict
+from yibao.services.uow import UnitOfWork
+
+S = cast(Table, Settlement.__table__)
+LINES = cast(Table, SettlementLine.__table__)
+
+_POST_SETTLEMENT = HotStatement(
+    text(
+        "SELECT new_settlement_id, new_personal_fen, new_balance_after_fen, transfer_key_taken "
+        "FROM post_settlement(:book, :account_code, :payable_id, :institution_id, :ref, "
+        ":payer_person_id, :patient_person_id, :card_id, :settled_on, :fingerprint, "
+        ":total_fen, :eligible_fen, :lines, :transfer_key, :transfer_kind, :memo)"
+    )
+)
+_INSERT_SETTLEMENT = HotStatement(  # a retried reference inserts nothing
+    lambda dialect: (
+        insert_skipping_duplicates(dialect, S).on_conflict_do_nothing().returning(S.c.id)
+    )
+)
+_INSERT_LINES = HotStatement(insert(LINES))
+
+
+@dataclass(frozen=True, slots=True)
+class SaleToPost:
+    """One settlement, its payer's personal account and its institution's payable."""
+
+    institution_id: int
+    ref: str
+    payer_person_id: int
+    patient_person_id: int
+    card_id: int | None
+    settled_on: dt.date
+    fingerprint: str  # of the content: a retry must carry the same
+    lines: tuple[LineItem, ...]
+    account: AccountRef  # the payer's personal account
+    payable: AccountRef  # the institution's payable in the payer's area
+    transfer_key: str
+    transfer_kind: str
+    memo: str
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    settlement_id: int
+    personal_fen: int  # what the personal account paid
+    balance_after_fen: int
+
+
+def post_sale(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
+    """The new settlement, or None if its institution and reference were settled before."""
+    if uow.dialect == "postgresql":
+        return _post_in_one_call(uow, sale)
+    return _post_step_by_step(uow, sale)
+
+
+def _post_in_one_call(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
+    params = {
+        "book": sale.account.book,
+        "account_code": sale.account.code,
+        "payable_id": uow.ledger.account_id(sale.payable),
+        "institution_id": sale.institution_id,
+        "ref": sale.ref,
+        "payer_person_id": sale.payer_person_id,
+        "patient_person_id": sale.patient_person_id,
+        "card_id": sale.card_id,
+        "settled_on": sale.settled_on,
+        "fingerprint": sale.fingerprint,
+        "total_fen": total_fen(sale.lines),
+        "eligible_fen": eligible_fen(sale.lines),
+        "lines": json.dumps([line_values(line) for line in sale.lines]),
+        "transfer_key": sale.transfer_key,
+        "transfer_kind": sale.transfer_kind,
+        "memo": sale.memo,
+    }
+    row = _POST_SETTLEMENT.one_or_none(uow.session, params)
+    assert row is not None  # the function returns one row
+    settlement_id, personal, balance_after, key_taken = row
+    if key_taken:
+        raise _key_taken(sale.transfer_key)
+    if settlement_id is None:
+        return None
+    return Posted(int(settlement_id), int(personal), int(balance_after))
+
+
+def _post_step_by_step(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
+    balance = uow.ledger.locked_balance(sale.account)  # serializes sales paid by this account
+    total, eligible = total_fen(sale.lines), eligible_fen(sale.lines)
+    personal = personal_share(eligible, balance)
+    settlement_id = _INSERT_SETTLEMENT.scalar_or_none(
+        uow.session,
+        {
+            "institution_id": sale.institution_id,
+            "ref": sale.ref,
+            "payer_person_id": sale.payer_person_id,
+            "patient_person_id": sale.patient_person_id,
+            "card_id": sale.card_id,
+            "settled_on": sale.settled_on,
+            "fingerprint": sale.fingerprint,
+            "total_fen": total,
+            "eligible_fen": eligible,
+            "personal_fen": personal,
+            "own_fen": total - personal,
+            "balance_after_fen": balance - personal,
+        },
+    )
+    if settlement_id is None:
+        return None
+    _INSERT_LINES.write_many(
+        uow.session,
+        [{"settlement_id": settlement_id, **line_values(line)} for line in sale.lines],
+    )
+    if personal > 0:
+        if uow.ledger.get(sale.transfer_key) is not None:
+            raise _key_taken(sale.transfer_key)  # posted before, and not by this new settlement
+        uow.ledger.transfer(
+            key=sale.transfer_key,
+            debit=sale.account,
+            credit=sale.payable,
+            amount_fen=personal,
+            value_date=sale.settled_on,
+            kind=sale.transfer_kind,
+            memo=sale.memo,
+        )
+    return Posted(int(settlement_id), personal, balance - personal)
+
+
+def _key_taken(key: str) -> IdempotencyConflict:
+    return IdempotencyConflict(f"key {key!r} was used for another posting; use a new reference")
