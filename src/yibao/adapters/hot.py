@@ -45,7 +45,8 @@ class HotStatement:
         sql, constants = self._postgresql(target.connection, params)
         cursor = target.cursor
         cursor.execute(sql, {**constants, **params})
-        return cursor.fetchall() if cursor.description else []
+        # pgresult's field count, not `description`: that builds a column object per field
+        return cursor.fetchall() if cursor.pgresult.nfields else []
 
     def one_or_none(self, session: Session, params: Params) -> Sequence[Any] | None:
         found = self.rows(session, params)

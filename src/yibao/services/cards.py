@@ -9,7 +9,7 @@ import hmac
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import cast
+from typing import TypeVar, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -229,29 +229,43 @@ def check_pin(
     *, uow_factory: Callable[[], UnitOfWork], card_no: str, pin: str, on: dt.date
 ) -> None:
     """Verify a PIN; a wrong one is counted (and committed) before the refusal is raised."""
-    with pin_checked(uow_factory=uow_factory, card_no=card_no, pin=pin, on=on):
+    with pin_checked(
+        uow_factory=uow_factory, card_no=card_no, pin=pin, on=on, read_holder=read_card_holder
+    ):
         pass
+
+
+HolderT = TypeVar("HolderT", bound="CardHolder")
 
 
 @contextmanager
 def pin_checked(
-    *, uow_factory: Callable[[], UnitOfWork], card_no: str, pin: str, on: dt.date
-) -> Iterator[tuple[UnitOfWork, CardHolder]]:
+    *,
+    uow_factory: Callable[[], UnitOfWork],
+    card_no: str,
+    pin: str,
+    on: dt.date,
+    read_holder: Callable[[UnitOfWork, str], HolderT],
+) -> Iterator[tuple[UnitOfWork, HolderT]]:
     """A unit of work in which the card is usable and its PIN was right, with the card's holder.
 
-    A wrong PIN is counted in a transaction of its own, committed before the refusal is raised.
-    The hash is checked without holding a lock on the card; the count changes atomically.
+    `read_holder` reads the card and its holder (`read_card_holder`), and what else the caller
+    needs in the same query. A wrong PIN is counted in a transaction of its own, committed
+    before the refusal is raised. The hash is checked without a lock on the card; the count
+    changes atomically.
     """
     try:
         with uow_factory() as uow:
-            holder = _holder_with_right_pin(uow, card_no, pin, on)
+            holder = read_holder(uow, card_no)
+            _require_right_pin(uow, holder, pin, on)
             yield uow, holder
     except _WrongPinEntered:
         _count_wrong_pin(uow_factory, card_no, on)
 
 
 _CARD, _PERSON = cast(Table, Card.__table__), cast(Table, Person.__table__)
-_CARD_HOLDER = HotStatement(
+# The card presented and its holder: `read_holder` queries of other services extend it.
+CARD_HOLDER_SELECT = (
     select(
         _CARD.c.id,
         _CARD.c.card_no,
@@ -266,17 +280,26 @@ _CARD_HOLDER = HotStatement(
     .join(_PERSON, _PERSON.c.id == _CARD.c.person_id)
     .where(_CARD.c.card_no == bindparam("card_no"))
 )
+_CARD_HOLDER = HotStatement(CARD_HOLDER_SELECT)
 
 
 def card_holder(*, uow: UnitOfWork, card_no: str) -> CardHolder:
+    return read_card_holder(uow, card_no)
+
+
+def read_card_holder(uow: UnitOfWork, card_no: str) -> CardHolder:
     row = _CARD_HOLDER.one_or_none(uow.session, {"card_no": card_no})
     if row is None:
-        raise UnknownCard(f"no social security card numbered {card_no!r}")
+        raise unknown_card(card_no)
     return CardHolder(*row)
 
 
-def _holder_with_right_pin(uow: UnitOfWork, card_no: str, pin: str, on: dt.date) -> CardHolder:
-    holder = card_holder(uow=uow, card_no=card_no)
+def unknown_card(card_no: str) -> UnknownCard:
+    return UnknownCard(f"no social security card numbered {card_no!r}")
+
+
+def _require_right_pin(uow: UnitOfWork, holder: CardHolder, pin: str, on: dt.date) -> None:
+    card_no = holder.card_no
     state_of(holder).require_medical_use()
     if holder.failed_pin_tries and pin_locked(
         holder.failed_pin_tries, _max_tries(uow, holder.area_code, on)
@@ -292,7 +315,6 @@ def _holder_with_right_pin(uow: UnitOfWork, card_no: str, pin: str, on: dt.date)
         uow.session.execute(
             update(Card).where(Card.id == holder.card_id).values(pin_hash=_hasher.hash(pin))
         )
-    return holder
 
 
 def _count_wrong_pin(uow_factory: Callable[[], UnitOfWork], card_no: str, on: dt.date) -> None:

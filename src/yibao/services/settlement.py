@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, select
+from sqlalchemy import Table, bindparam, select
 
 from yibao.adapters.hot import HotStatement
-from yibao.adapters.tables import Institution, LedgerAccount, Person, Settlement
+from yibao.adapters.tables import Institution, Person, Settlement
 from yibao.domain.errors import (
     Conflict,
     InvalidInput,
@@ -31,18 +31,19 @@ from yibao.services.uow import UnitOfWork
 
 P = cast(Table, Person.__table__)
 INST = cast(Table, Institution.__table__)
-ACCOUNT = cast(Table, LedgerAccount.__table__)
 
-# The statements of the POS path, built once.
-_PARTY = HotStatement(select(P.c.id, P.c.id_number, P.c.area_code).where(P.c.id == bindparam("id")))
-_INSTITUTION_AND_PAYABLE = HotStatement(
-    select(INST.c.id, INST.c.code, INST.c.area_code, ACCOUNT.c.id)
-    .select_from(INST)
-    .outerjoin(
-        ACCOUNT,
-        and_(ACCOUNT.c.book == bindparam("book"), ACCOUNT.c.code == bindparam("payable")),
+# The POS path's reads: who is paying, and at which institution, in one query.
+_AT_INSTITUTION = INST.c.code == bindparam("institution")
+_PERSON_AT_INSTITUTION = HotStatement(
+    select(P.c.id, P.c.id_number, P.c.area_code, INST.c.id, INST.c.code, INST.c.area_code)
+    .select_from(P)
+    .outerjoin(INST, _AT_INSTITUTION)
+    .where(P.c.id == bindparam("id"))
+)
+_CARD_HOLDER_AT_INSTITUTION = HotStatement(
+    cards.CARD_HOLDER_SELECT.add_columns(INST.c.id, INST.c.code, INST.c.area_code).outerjoin(
+        INST, _AT_INSTITUTION
     )
-    .where(INST.c.code == bindparam("code"))
 )
 
 
@@ -92,18 +93,35 @@ class Receipt:
 def settle(
     *, uow_factory: Callable[[], UnitOfWork], cmd: SettleCmd, now: dt.datetime, card_secret: str
 ) -> Receipt:
-    """The personal account pays what it may, up to its balance; the rest is the person's own."""
+    """The personal account pays what it may, up to its balance; the rest is the person's own.
+
+    The reads need no common snapshot and the sale is written in one statement on PostgreSQL
+    (`post_sale`), so there each statement commits on its own.
+    """
     check_lines(cmd.lines)
     credential = cmd.credential
+
+    def pos_uow() -> UnitOfWork:
+        return uow_factory().statement_by_statement()
+
     if isinstance(credential, CardAndPin):
         with cards.pin_checked(
-            uow_factory=uow_factory, card_no=credential.card_no, pin=credential.pin, on=cmd.on
+            uow_factory=pos_uow,
+            card_no=credential.card_no,
+            pin=credential.pin,
+            on=cmd.on,
+            read_holder=_card_holder_at(cmd.institution_code),
         ) as (uow, holder):
             patient = _Party(holder.person_id, holder.id_number, holder.area_code)
-            return _settle_in(uow, cmd, patient, holder.card_id)
+            return _settle_in(uow, cmd, patient, holder.card_id, holder.institution)
     claim = cards.read_electronic_card(payload=credential.payload, now=now, secret=card_secret)
-    with uow_factory() as uow:
-        return _settle_in(uow, cmd, _party(uow, claim.person_id), None)
+    with pos_uow() as uow:
+        row = _PERSON_AT_INSTITUTION.one_or_none(
+            uow.session, {"id": claim.person_id, "institution": cmd.institution_code}
+        )
+        if row is None:
+            raise UnknownPerson(f"no insured person with internal id {claim.person_id}")
+        return _settle_in(uow, cmd, _Party(*row[:3]), None, _institution(row[3:]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,21 +133,51 @@ class _Party:
     area_code: str
 
 
-def _party(uow: UnitOfWork, person_id: int) -> _Party:
-    row = _PARTY.one_or_none(uow.session, {"id": person_id})
-    if row is None:
-        raise UnknownPerson(f"no insured person with internal id {person_id}")
-    return _Party(*row)
+@dataclass(frozen=True, slots=True)
+class _Institution:
+    id: int
+    code: str
+    area_code: str
 
 
-def _settle_in(uow: UnitOfWork, cmd: SettleCmd, patient: _Party, card_id: int | None) -> Receipt:
+def _institution(columns: Sequence[Any]) -> _Institution | None:
+    return None if columns[0] is None else _Institution(*columns)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _CardHolderAtInstitution(cards.CardHolder):
+    institution: _Institution | None  # None: no institution has the code the POS sent
+
+
+def _card_holder_at(
+    institution_code: str,
+) -> Callable[[UnitOfWork, str], _CardHolderAtInstitution]:
+    def read(uow: UnitOfWork, card_no: str) -> _CardHolderAtInstitution:
+        row = _CARD_HOLDER_AT_INSTITUTION.one_or_none(
+            uow.session, {"card_no": card_no, "institution": institution_code}
+        )
+        if row is None:
+            raise cards.unknown_card(card_no)
+        return _CardHolderAtInstitution(*row[:9], institution=_institution(row[9:]))
+
+    return read
+
+
+def _settle_in(
+    uow: UnitOfWork,
+    cmd: SettleCmd,
+    patient: _Party,
+    card_id: int | None,
+    institution: _Institution | None,
+) -> Receipt:
     payer = patient
     if cmd.payer_id_number is not None:
         found = person_by_id_number(uow=uow, id_number=cmd.payer_id_number)
         member = person_by_key(uow=uow, person_id=patient.id)
         family.require_bound(uow=uow, payer=found, member=member, on=cmd.on)
         payer = _Party(found.id, found.id_number, found.area_code)
-    institution = _institution(uow, cmd.institution_code, payer.area_code)
+    if institution is None:
+        raise UnknownInstitution(f"no designated institution with code {cmd.institution_code!r}")
     if payer.area_code != institution.area_code:
         raise InvalidInput(
             "institution",
@@ -172,27 +220,6 @@ def _settle_in(uow: UnitOfWork, cmd: SettleCmd, patient: _Party, card_id: int | 
         posted.balance_after_fen,
         payer.id != patient.id,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class _Institution:
-    id: int
-    code: str
-    area_code: str
-
-
-def _institution(uow: UnitOfWork, code: str, payer_area: str) -> _Institution:
-    """The institution, and (into the ledger's memory) its payable's id if it is in this area."""
-    payable = accounts.institution_payable(payer_area, code)
-    row = _INSTITUTION_AND_PAYABLE.one_or_none(
-        uow.session, {"code": code, "book": payable.book, "payable": payable.code}
-    )
-    if row is None:
-        raise UnknownInstitution(f"no designated institution with code {code!r}")
-    institution_id, code, area_code, payable_id = row
-    if payable_id is not None and area_code == payer_area:
-        uow.ledger.remember_account(payable, payable_id)
-    return _Institution(institution_id, code, area_code)
 
 
 def refund(

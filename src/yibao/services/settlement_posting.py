@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, insert, text
 
@@ -34,8 +35,8 @@ LINES = cast(Table, SettlementLine.__table__)
 
 _POST_SETTLEMENT = HotStatement(
     text(
-        "SELECT new_settlement_id, new_personal_fen, new_balance_after_fen, transfer_key_taken "
-        "FROM post_settlement(:book, :account_code, :payable_id, :institution_id, :ref, "
+        "SELECT outcome, new_settlement_id, new_personal_fen, new_balance_after_fen "
+        "FROM post_settlement(:book, :account_code, :payable_code, :institution_id, :ref, "
         ":payer_person_id, :patient_person_id, :card_id, :settled_on, :fingerprint, "
         ":total_fen, :eligible_fen, :lines, :transfer_key, :transfer_kind, :memo)"
     )
@@ -85,7 +86,7 @@ def _post_in_one_call(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
     params = {
         "book": sale.account.book,
         "account_code": sale.account.code,
-        "payable_id": uow.ledger.account_id(sale.payable),
+        "payable_code": sale.payable.code,
         "institution_id": sale.institution_id,
         "ref": sale.ref,
         "payer_person_id": sale.payer_person_id,
@@ -100,14 +101,22 @@ def _post_in_one_call(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
         "transfer_kind": sale.transfer_kind,
         "memo": sale.memo,
     }
+    outcome, settlement_id, personal, balance_after = _call(uow, params)
+    if outcome == "no_payable_account":  # the institution's first sale paid from this book
+        uow.ledger.account_id(sale.payable)
+        outcome, settlement_id, personal, balance_after = _call(uow, params)
+    if outcome == "transfer_key_taken":
+        raise _key_taken(sale.transfer_key)
+    if outcome == "settled_before":
+        return None
+    assert outcome == "posted", outcome
+    return Posted(int(settlement_id), int(personal), int(balance_after))
+
+
+def _call(uow: UnitOfWork, params: dict[str, object]) -> Sequence[Any]:
     row = _POST_SETTLEMENT.one_or_none(uow.session, params)
     assert row is not None  # the function returns one row
-    settlement_id, personal, balance_after, key_taken = row
-    if key_taken:
-        raise _key_taken(sale.transfer_key)
-    if settlement_id is None:
-        return None
-    return Posted(int(settlement_id), int(personal), int(balance_after))
+    return row
 
 
 def _post_step_by_step(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
@@ -138,7 +147,7 @@ def _post_step_by_step(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
         [{"settlement_id": settlement_id, **line_values(line)} for line in sale.lines],
     )
     if personal > 0:
-        if uow.ledger.get(sale.transfer_key) is not None:
+        if uow.ledger.get(sale.transfer_key) is not None:  # the transaction rolls back
             raise _key_taken(sale.transfer_key)  # posted before, and not by this new settlement
         uow.ledger.transfer(
             key=sale.transfer_key,

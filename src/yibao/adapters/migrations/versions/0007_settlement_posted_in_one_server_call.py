@@ -20,24 +20,30 @@ depends_on = None
 
 POST_SETTLEMENT = """
 CREATE FUNCTION post_settlement(
-    p_book text, p_account_code text, p_payable_id bigint,
+    p_book text, p_account_code text, p_payable_code text,
     p_institution_id bigint, p_ref text, p_payer_person_id bigint, p_patient_person_id bigint,
     p_card_id bigint, p_settled_on date, p_fingerprint text,
     p_total_fen bigint, p_eligible_fen bigint, p_lines json,
     p_transfer_key text, p_transfer_kind text, p_memo text,
-    OUT new_settlement_id bigint, OUT new_personal_fen bigint, OUT new_balance_after_fen bigint,
-    OUT transfer_key_taken boolean)
+    OUT outcome text, OUT new_settlement_id bigint, OUT new_personal_fen bigint,
+    OUT new_balance_after_fen bigint)
 LANGUAGE plpgsql VOLATILE AS $body$
 DECLARE
+    v_payable bigint;
     v_account bigint;
     v_balance bigint := 0;
 BEGIN
-    transfer_key_taken := false;
-    -- No overdraft: settlements of one account wait here for each other.
+    SELECT a.id INTO v_payable FROM ledger_account a
+     WHERE a.book = p_book AND a.code = p_payable_code;
+    IF v_payable IS NULL THEN  -- the caller opens it and calls again
+        outcome := 'no_payable_account';
+        RETURN;
+    END IF;
+    -- No overdraft: sales paid by one account wait here for each other.
     SELECT a.id INTO v_account FROM ledger_account a
      WHERE a.book = p_book AND a.code = p_account_code
        FOR UPDATE;
-    IF v_account IS NOT NULL THEN
+    IF v_account IS NOT NULL THEN  -- a fresh snapshot: it sees what the lock waited for
         SELECT coalesce(sum(CASE WHEN t.credit_account_id = v_account THEN t.amount_fen
                                  ELSE -t.amount_fen END), 0)
           INTO v_balance
@@ -48,6 +54,13 @@ BEGIN
     new_personal_fen := least(p_eligible_fen, greatest(v_balance, 0));
     new_balance_after_fen := v_balance - new_personal_fen;
 
+    IF new_personal_fen > 0
+       AND EXISTS (SELECT 1 FROM ledger_transfer t WHERE t.key = p_transfer_key)
+       AND NOT EXISTS (SELECT 1 FROM settlement s
+                        WHERE s.institution_id = p_institution_id AND s.ref = p_ref) THEN
+        outcome := 'transfer_key_taken';  -- by another posting: the caller refuses
+        RETURN;
+    END IF;
     INSERT INTO settlement (institution_id, ref, payer_person_id, patient_person_id, card_id,
                             settled_on, fingerprint, total_fen, eligible_fen, personal_fen,
                             own_fen, balance_after_fen)
@@ -57,6 +70,7 @@ BEGIN
     ON CONFLICT DO NOTHING
     RETURNING id INTO new_settlement_id;
     IF new_settlement_id IS NULL THEN  -- a retry: the caller reads the first settlement
+        outcome := 'settled_before';
         new_personal_fen := NULL;
         new_balance_after_fen := NULL;
         RETURN;
@@ -67,15 +81,13 @@ BEGIN
     SELECT new_settlement_id, l.catalogue_code, l.quantity, l.amount_fen, l.account_may_pay
       FROM json_to_recordset(p_lines)
         AS l(catalogue_code text, quantity integer, amount_fen bigint, account_may_pay boolean);
-
     IF new_personal_fen > 0 THEN
         INSERT INTO ledger_transfer (key, book, debit_account_id, credit_account_id, amount_fen,
                                      value_date, kind, memo)
-        VALUES (p_transfer_key, p_book, v_account, p_payable_id, new_personal_fen,
-                p_settled_on, p_transfer_kind, left(p_memo, 200))
-        ON CONFLICT DO NOTHING;
-        transfer_key_taken := NOT FOUND;  -- the caller refuses, and its transaction rolls back
+        VALUES (p_transfer_key, p_book, v_account, v_payable, new_personal_fen,
+                p_settled_on, p_transfer_kind, left(p_memo, 200));
     END IF;
+    outcome := 'posted';
 END
 $body$
 """
@@ -89,6 +101,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
-            "DROP FUNCTION post_settlement(text, text, bigint, bigint, text, bigint, bigint, "
+            "DROP FUNCTION post_settlement(text, text, text, bigint, text, bigint, bigint, "
             "bigint, date, text, bigint, bigint, json, text, text, text)"
         )
