@@ -9,8 +9,11 @@ import pytest
 from tests.integration.cards.cardholders import (
     AREA,
     DAY,
+    NOW,
+    SECRET,
     area_document,
     cardholder,
+    credit,
     example_city,
     line,
     medical_balance,
@@ -20,13 +23,20 @@ from tests.integration.cards.cardholders import (
 )
 from yibao.adapters.tables import Person
 from yibao.bootstrap import App
-from yibao.domain.errors import Conflict, InvalidInput, UnknownInstitution
+from yibao.domain.errors import Conflict, InvalidInput, UnknownInstitution, UnknownPerson
 from yibao.domain.idnumber import mask
 from yibao.ledger import accounts
 from yibao.ledger.check import check_ledger
-from yibao.services import family, institution_settlement, registry, settlement
+from yibao.ledger.errors import IdempotencyConflict
+from yibao.services import cards, family, institution_settlement, registry, settlement
 from yibao.services.family import NotFamilyMember
-from yibao.services.settlement import AlreadyRefunded, LineItem, Receipt, UnknownRef
+from yibao.services.settlement import (
+    AlreadyRefunded,
+    ElectronicCard,
+    LineItem,
+    Receipt,
+    UnknownRef,
+)
 
 NEXT_DAY = DAY + dt.timedelta(days=1)
 PHARMACY_PAYABLE = accounts.institution_payable(AREA, "P001")
@@ -147,6 +157,37 @@ def test_the_same_ref_with_other_lines_is_a_conflict_and_changes_nothing(
 
     assert settlement_count(city) == 1
     assert medical_balance(city, zhao) == 6_000
+
+
+def test_a_ref_whose_posting_key_another_posting_holds_is_refused_and_leaves_nothing(
+    city: App, zhao: Person
+) -> None:
+    credit(city, zhao, 500, key="settle:P001:R-9")  # an unrelated posting took the sale's key
+    before = (settlement_count(city), transfer_count(city), medical_balance(city, zhao))
+
+    with pytest.raises(IdempotencyConflict) as refused:
+        settle(city, "A1", "R-9", line(4_000))
+
+    assert "settle:P001:R-9" in str(refused.value)
+    assert (settlement_count(city), transfer_count(city), medical_balance(city, zhao)) == before
+    assert settle(city, "A1", "R-10", line(4_000)).personal_fen == 4_000
+
+
+def test_an_electronic_card_of_a_person_not_on_record_is_refused(city: App) -> None:
+    payload = cards.electronic_card_payload(person_id=987_654, now=NOW, seconds=300, secret=SECRET)
+
+    with pytest.raises(UnknownPerson):
+        settle(city, ElectronicCard(payload), "R-1", line(1_000))
+    assert settlement_count(city) == 0
+
+
+def test_the_first_sale_at_an_institution_opens_its_payable(city: App, zhao: Person) -> None:
+    with city.uow() as uow:
+        assert uow.ledger.find_account(PHARMACY_PAYABLE) is None
+
+    settle(city, "A1", "R-1", line(4_000))
+
+    assert _balance(city, PHARMACY_PAYABLE) == 4_000
 
 
 def test_an_unknown_institution_is_refused(city: App, zhao: Person) -> None:
