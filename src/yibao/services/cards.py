@@ -283,10 +283,6 @@ CARD_HOLDER_SELECT = (
 _CARD_HOLDER = HotStatement(CARD_HOLDER_SELECT)
 
 
-def card_holder(*, uow: UnitOfWork, card_no: str) -> CardHolder:
-    return read_card_holder(uow, card_no)
-
-
 def read_card_holder(uow: UnitOfWork, card_no: str) -> CardHolder:
     row = _CARD_HOLDER.one_or_none(uow.session, {"card_no": card_no})
     if row is None:
@@ -320,7 +316,7 @@ def _require_right_pin(uow: UnitOfWork, holder: CardHolder, pin: str, on: dt.dat
 def _count_wrong_pin(uow_factory: Callable[[], UnitOfWork], card_no: str, on: dt.date) -> None:
     """Count a wrong PIN and refuse: the PIN is locked at the policy's number of tries."""
     with uow_factory() as uow:
-        holder = card_holder(uow=uow, card_no=card_no)
+        holder = read_card_holder(uow, card_no)
         tries = int(
             uow.session.execute(
                 update(Card)

@@ -6,9 +6,12 @@ Revises: 0006
 A POS sale locks the paying personal account, reads its balance, splits the bill and writes the
 settlement, its lines and the ledger transfer. Sent statement by statement that took nine round
 trips, and the per-statement work of client and server was most of a sale's cost. On PostgreSQL
-`post_settlement` does those steps in one call, in the caller's transaction; each of its
-statements takes a fresh snapshot, so the balance is read after the lock is granted. SQLite
-runs the same steps from Python (`services/settlement_posting.py`). Nothing here on SQLite.
+`post_settlement` takes those steps in one call: all of them or none, whether the caller's
+transaction holds it or it commits on its own. Each statement inside takes a fresh snapshot, so
+the balance is read after the account's lock is granted. It reports its outcome instead of
+raising: `posted`, `settled_before` (a retry: nothing written), `transfer_key_taken` (nothing
+written), `no_payable_account` (nothing written: the caller opens the account and calls again).
+SQLite takes the same steps from Python (`services/settlement_posting.py`): nothing here.
 """
 
 from alembic import op
