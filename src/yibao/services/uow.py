@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import weakref
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from yibao.ledger.ledger import Ledger
-
-_AUTOCOMMIT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
 class UnitOfWork:
@@ -29,9 +27,16 @@ class UnitOfWork:
         return UnitOfWork(self.engine, each_statement_commits=True)
 
     def __enter__(self) -> UnitOfWork:
-        self.session = Session(self._bind(), expire_on_commit=False)
+        self.session = Session(self.engine, expire_on_commit=False)
         self.session.begin()
         self.ledger = Ledger(self.session)
+        self._autocommitting: Any = None
+        if self.each_statement_commits and self.dialect == "postgresql":
+            # Set on the driver's connection for this unit only, and set back before the pool
+            # has it again: SQLAlchemy's per-checkout isolation switch costs as much as a query.
+            driver = self.session.connection().connection.driver_connection
+            driver.autocommit = True  # type: ignore[union-attr]
+            self._autocommitting = driver
         return self
 
     def __exit__(
@@ -42,22 +47,14 @@ class UnitOfWork:
     ) -> None:
         try:
             if exc_type is None:
-                self.session.commit()
+                self.session.commit()  # with autocommit, nothing is left to commit
             else:
                 self.session.rollback()
         finally:
+            if self._autocommitting is not None:
+                self._autocommitting.autocommit = False
             self.session.close()
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
-
-    def _bind(self) -> Engine:
-        if not self.each_statement_commits or self.dialect != "postgresql":
-            return self.engine
-        found = _AUTOCOMMIT.get(self.engine)
-        if found is None:
-            found = _AUTOCOMMIT[self.engine] = self.engine.execution_options(
-                isolation_level="AUTOCOMMIT"
-            )
-        return found
