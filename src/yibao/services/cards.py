@@ -284,7 +284,7 @@ _CARD_HOLDER = HotStatement(CARD_HOLDER_SELECT)
 
 
 def read_card_holder(uow: UnitOfWork, card_no: str) -> CardHolder:
-    row = _CARD_HOLDER.one_or_none(uow.session, {"card_no": card_no})
+    row = _CARD_HOLDER.one_or_none(uow.hot, {"card_no": card_no})
     if row is None:
         raise unknown_card(card_no)
     return CardHolder(*row)

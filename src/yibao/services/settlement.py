@@ -117,11 +117,13 @@ def settle(
     claim = cards.read_electronic_card(payload=credential.payload, now=now, secret=card_secret)
     with pos_uow() as uow:
         row = _PERSON_AT_INSTITUTION.one_or_none(
-            uow.session, {"id": claim.person_id, "institution": cmd.institution_code}
+            uow.hot, {"id": claim.person_id, "institution": cmd.institution_code}
         )
         if row is None:
             raise UnknownPerson(f"no insured person with internal id {claim.person_id}")
-        return _settle_in(uow, cmd, _Party(*row[:3]), None, _institution(row[3:]))
+        return _settle_in(
+            uow, cmd, _Party(*row[:3]), None, _institution(row[3:], cmd.institution_code)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,13 +142,16 @@ class _Institution:
     area_code: str
 
 
-def _institution(columns: Sequence[Any]) -> _Institution | None:
-    return None if columns[0] is None else _Institution(*columns)
+def _institution(columns: Sequence[Any], code: str) -> _Institution:
+    """The institution read beside the patient: an unknown one is refused before any PIN check."""
+    if columns[0] is None:
+        raise UnknownInstitution(f"no designated institution with code {code!r}")
+    return _Institution(*columns)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _CardHolderAtInstitution(cards.CardHolder):
-    institution: _Institution | None  # None: no institution has the code the POS sent
+    institution: _Institution
 
 
 def _card_holder_at(
@@ -154,11 +159,13 @@ def _card_holder_at(
 ) -> Callable[[UnitOfWork, str], _CardHolderAtInstitution]:
     def read(uow: UnitOfWork, card_no: str) -> _CardHolderAtInstitution:
         row = _CARD_HOLDER_AT_INSTITUTION.one_or_none(
-            uow.session, {"card_no": card_no, "institution": institution_code}
+            uow.hot, {"card_no": card_no, "institution": institution_code}
         )
         if row is None:
             raise cards.unknown_card(card_no)
-        return _CardHolderAtInstitution(*row[:9], institution=_institution(row[9:]))
+        return _CardHolderAtInstitution(
+            *row[:9], institution=_institution(row[9:], institution_code)
+        )
 
     return read
 
@@ -168,7 +175,7 @@ def _settle_in(
     cmd: SettleCmd,
     patient: _Party,
     card_id: int | None,
-    institution: _Institution | None,
+    institution: _Institution,
 ) -> Receipt:
     payer = patient
     if cmd.payer_id_number is not None:
@@ -176,8 +183,6 @@ def _settle_in(
         member = person_by_key(uow=uow, person_id=patient.id)
         family.require_bound(uow=uow, payer=found, member=member, on=cmd.on)
         payer = _Party(found.id, found.id_number, found.area_code)
-    if institution is None:
-        raise UnknownInstitution(f"no designated institution with code {cmd.institution_code!r}")
     if payer.area_code != institution.area_code:
         raise InvalidInput(
             "institution",

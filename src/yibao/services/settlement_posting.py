@@ -114,7 +114,7 @@ def _post_in_one_call(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
 
 
 def _call(uow: UnitOfWork, params: dict[str, object]) -> Sequence[Any]:
-    row = _POST_SETTLEMENT.one_or_none(uow.session, params)
+    row = _POST_SETTLEMENT.one_or_none(uow.hot, params)
     assert row is not None  # the function returns one row
     return row
 

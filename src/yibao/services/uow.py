@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from yibao.adapters.hot import AutocommitConnection, Runner
 from yibao.ledger.ledger import Ledger
 
 
@@ -22,21 +22,20 @@ class UnitOfWork:
         """The same database, where on PostgreSQL each statement commits on its own.
 
         For a path whose reads need no common snapshot and whose writing is one statement
-        (a POS sale): it saves the BEGIN and COMMIT round trips. SQLite keeps one transaction.
+        (a POS sale): no BEGIN and COMMIT round trips, and its hot statements run on a pooled
+        connection without a Session (opened only if something asks for `session`).
+        SQLite keeps one transaction.
         """
         return UnitOfWork(self.engine, each_statement_commits=True)
 
     def __enter__(self) -> UnitOfWork:
-        self.session = Session(self.engine, expire_on_commit=False)
-        self.session.begin()
-        self.ledger = Ledger(self.session)
-        self._autocommitting: Any = None
+        self._session: Session | None = None
+        self._ledger: Ledger | None = None
+        self._hot: AutocommitConnection | None = None
         if self.each_statement_commits and self.dialect == "postgresql":
-            # Set on the driver's connection for this unit only, and set back before the pool
-            # has it again: SQLAlchemy's per-checkout isolation switch costs as much as a query.
-            driver = self.session.connection().connection.driver_connection
-            driver.autocommit = True  # type: ignore[union-attr]
-            self._autocommitting = driver
+            self._hot = AutocommitConnection(self.engine)
+        else:
+            self._open_session()
         return self
 
     def __exit__(
@@ -46,15 +45,48 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if exc_type is None:
-                self.session.commit()  # with autocommit, nothing is left to commit
-            else:
-                self.session.rollback()
+            if self._session is not None:
+                self._end_session(committed=exc_type is None)
         finally:
-            if self._autocommitting is not None:
-                self._autocommitting.autocommit = False
-            self.session.close()
+            if self._hot is not None:
+                self._hot.close()
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._open_session()
+        assert self._session is not None
+        return self._session
+
+    @property
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            self._ledger = Ledger(self.session)
+        return self._ledger
+
+    @property
+    def hot(self) -> Runner:
+        """Where `HotStatement`s run: the session, or the autocommitting connection."""
+        return self._hot if self._hot is not None else self.session
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    def _open_session(self) -> None:
+        bind = self.engine
+        if self._hot is not None:  # the rarer statements of such a path: retries, family aid
+            bind = bind.execution_options(isolation_level="AUTOCOMMIT")
+        self._session = Session(bind, expire_on_commit=False)
+        self._session.begin()
+
+    def _end_session(self, *, committed: bool) -> None:
+        session = self._session
+        assert session is not None
+        try:
+            if committed:
+                session.commit()
+            else:
+                session.rollback()
+        finally:
+            session.close()

@@ -12,6 +12,7 @@ from tests.integration.cards.cardholders import (
     NOW,
     SECRET,
     area_document,
+    card_of,
     cardholder,
     credit,
     example_city,
@@ -32,6 +33,7 @@ from yibao.services import cards, family, institution_settlement, registry, sett
 from yibao.services.family import NotFamilyMember
 from yibao.services.settlement import (
     AlreadyRefunded,
+    CardAndPin,
     ElectronicCard,
     LineItem,
     Receipt,
@@ -195,6 +197,15 @@ def test_an_unknown_institution_is_refused(city: App, zhao: Person) -> None:
         settle(city, "A1", "R-1", line(4_000), institution="X999")
     assert refused.value.code == "unknown_institution"
     assert settlement_count(city) == 0
+
+
+def test_a_terminal_sending_an_unknown_institution_costs_the_card_no_pin_try(
+    city: App, zhao: Person
+) -> None:
+    with pytest.raises(UnknownInstitution):
+        settle(city, CardAndPin("A1", "000000"), "R-1", line(4_000), institution="X999")
+
+    assert card_of(city, "A1").failed_pin_tries == 0
 
 
 def test_an_institution_of_another_planning_area_is_refused(city: App, zhao: Person) -> None:
