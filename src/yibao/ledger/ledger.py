@@ -115,10 +115,6 @@ class Ledger:
     def find_account(self, ref: AccountRef) -> int | None:
         return self._find_account(ref)
 
-    def remember_account(self, ref: AccountRef, account_id: int) -> None:
-        """The id of `ref`'s account, read by the caller in a query of its own (a hot path)."""
-        self._ids[(ref.book, ref.code)] = account_id
-
     def _find_account(self, ref: AccountRef) -> int | None:
         cached = self._ids.get((ref.book, ref.code))
         if cached is not None:
