@@ -84,18 +84,10 @@ def post_sale(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
 
 def _post_in_one_call(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
     params = {
+        **_settlement_values(sale),
         "book": sale.account.book,
         "account_code": sale.account.code,
         "payable_code": sale.payable.code,
-        "institution_id": sale.institution_id,
-        "ref": sale.ref,
-        "payer_person_id": sale.payer_person_id,
-        "patient_person_id": sale.patient_person_id,
-        "card_id": sale.card_id,
-        "settled_on": sale.settled_on,
-        "fingerprint": sale.fingerprint,
-        "total_fen": total_fen(sale.lines),
-        "eligible_fen": eligible_fen(sale.lines),
         "lines": json.dumps([line_values(line) for line in sale.lines]),
         "transfer_key": sale.transfer_key,
         "transfer_kind": sale.transfer_kind,
@@ -121,20 +113,12 @@ def _call(uow: UnitOfWork, params: dict[str, object]) -> Sequence[Any]:
 
 def _post_step_by_step(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
     balance = uow.ledger.locked_balance(sale.account)  # serializes sales paid by this account
-    total, eligible = total_fen(sale.lines), eligible_fen(sale.lines)
-    personal = personal_share(eligible, balance)
+    total = total_fen(sale.lines)
+    personal = personal_share(eligible_fen(sale.lines), balance)
     settlement_id = _INSERT_SETTLEMENT.scalar_or_none(
         uow.session,
         {
-            "institution_id": sale.institution_id,
-            "ref": sale.ref,
-            "payer_person_id": sale.payer_person_id,
-            "patient_person_id": sale.patient_person_id,
-            "card_id": sale.card_id,
-            "settled_on": sale.settled_on,
-            "fingerprint": sale.fingerprint,
-            "total_fen": total,
-            "eligible_fen": eligible,
+            **_settlement_values(sale),
             "personal_fen": personal,
             "own_fen": total - personal,
             "balance_after_fen": balance - personal,
@@ -159,6 +143,21 @@ def _post_step_by_step(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
             memo=sale.memo,
         )
     return Posted(int(settlement_id), personal, balance - personal)
+
+
+def _settlement_values(sale: SaleToPost) -> dict[str, object]:
+    """The settlement row's columns known before the account's balance is."""
+    return {
+        "institution_id": sale.institution_id,
+        "ref": sale.ref,
+        "payer_person_id": sale.payer_person_id,
+        "patient_person_id": sale.patient_person_id,
+        "card_id": sale.card_id,
+        "settled_on": sale.settled_on,
+        "fingerprint": sale.fingerprint,
+        "total_fen": total_fen(sale.lines),
+        "eligible_fen": eligible_fen(sale.lines),
+    }
 
 
 def _key_taken(key: str) -> IdempotencyConflict:
