@@ -23,8 +23,8 @@ class UnitOfWork:
 
         For a path whose reads need no common snapshot and whose writing is one statement
         (a POS sale): no BEGIN and COMMIT round trips, and its hot statements run on a pooled
-        connection without a Session (opened only if something asks for `session`).
-        SQLite keeps one transaction.
+        connection without a Session. If something asks for `session`, that connection goes
+        back to the pool and the session runs all that follows. SQLite keeps one transaction.
         """
         return UnitOfWork(self.engine, each_statement_commits=True)
 
@@ -32,7 +32,8 @@ class UnitOfWork:
         self._session: Session | None = None
         self._ledger: Ledger | None = None
         self._hot: AutocommitConnection | None = None
-        if self.each_statement_commits and self.dialect == "postgresql":
+        self._autocommit = self.each_statement_commits and self.dialect == "postgresql"
+        if self._autocommit:
             self._hot = AutocommitConnection(self.engine)
         else:
             self._open_session()
@@ -75,8 +76,11 @@ class UnitOfWork:
 
     def _open_session(self) -> None:
         bind = self.engine
-        if self._hot is not None:  # the rarer statements of such a path: retries, family aid
+        if self._autocommit:  # the rarer statements of such a path: retries, family aid
             bind = bind.execution_options(isolation_level="AUTOCOMMIT")
+            if self._hot is not None:  # one pooled connection at a time: the session's now
+                self._hot.close()
+                self._hot = None
         self._session = Session(bind, expire_on_commit=False)
         self._session.begin()
 
