@@ -35,13 +35,19 @@ def account(pg_app: App) -> accounts.AccountRef:
     with pg_app.uow() as uow:
         registry.load_area(uow=uow, document=document["area"])
         person = registry.add_person(
-            uow=uow, id_number=make_id_number("420102", dt.date(1980, 4, 1), 58),
-            name="Zhao Lei", area_code=AREA,
+            uow=uow,
+            id_number=make_id_number("420102", dt.date(1980, 4, 1), 58),
+            name="Zhao Lei",
+            area_code=AREA,
         )
         personal = accounts.personal_account(AREA, person.id)
         uow.ledger.transfer(
-            key="credit:opening", debit=accounts.pooled_fund(AREA), credit=personal,
-            amount_fen=100_000, value_date=DAY, kind="crediting",
+            key="credit:opening",
+            debit=accounts.pooled_fund(AREA),
+            credit=personal,
+            amount_fen=100_000,
+            value_date=DAY,
+            kind="crediting",
         )
     return personal
 

@@ -89,8 +89,10 @@ class LedgerMachine(RuleBasedStateMachine):
             registry.load_area(uow=uow, document=document["area"])
             return [
                 registry.add_person(
-                    uow=uow, id_number=make_id_number("420102", dt.date(1985, 5, 5), n),
-                    name=f"Person {n}", area_code=AREA,
+                    uow=uow,
+                    id_number=make_id_number("420102", dt.date(1985, 5, 5), n),
+                    name=f"Person {n}",
+                    area_code=AREA,
                 ).id
                 for n in range(PERSONS)
             ]
@@ -106,14 +108,27 @@ class LedgerMachine(RuleBasedStateMachine):
             if posted.kind == "reversal":
                 assert posted.original_key is not None
                 if amount_fen is None:
-                    return uow.ledger.reverse(original_key=posted.original_key, key=key,
-                                              value_date=DAY)
+                    return uow.ledger.reverse(
+                        original_key=posted.original_key, key=key, value_date=DAY
+                    )
                 debit, credit = self._accounts_of(self.posted[posted.original_key])
-                return uow.ledger.transfer(key=key, debit=credit, credit=debit,
-                                           amount_fen=amount, value_date=DAY, kind="refund")
+                return uow.ledger.transfer(
+                    key=key,
+                    debit=credit,
+                    credit=debit,
+                    amount_fen=amount,
+                    value_date=DAY,
+                    kind="refund",
+                )
             debit, credit = self._accounts_of(posted)
-            return uow.ledger.transfer(key=key, debit=debit, credit=credit, amount_fen=amount,
-                                       value_date=DAY, kind=posted.kind)
+            return uow.ledger.transfer(
+                key=key,
+                debit=debit,
+                credit=credit,
+                amount_fen=amount,
+                value_date=DAY,
+                kind=posted.kind,
+            )
 
     def _accounts_of(self, posted: Posted) -> tuple[accounts.AccountRef, accounts.AccountRef]:
         if posted.kind == "crediting":

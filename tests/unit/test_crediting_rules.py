@@ -27,9 +27,7 @@ def schedule() -> PolicySchedule:
     return schedule_from_list(document["area"]["policies"])
 
 
-def _employee_credit(
-    schedule: PolicySchedule, month: Month, base_fen: int, born: dt.date
-) -> int:
+def _employee_credit(schedule: PolicySchedule, month: Month, base_fen: int, born: dt.date) -> int:
     contribution = MedicalContribution(month, Scheme.EMPLOYEE, base_fen)
     return credit_for(contribution, schedule.for_month(month), born)
 
