@@ -43,7 +43,7 @@ from yibao.ledger.check import check_ledger
 from yibao.services import cards, registry, settlement
 from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, SettleCmd
 
-SCENARIOS = Path(__file__).resolve().parents[1].parent / "shared" / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
 AREA = "420100"
 INSTITUTION = "P001"
 PIN = "123456"
@@ -83,7 +83,7 @@ def cardholders(engine: Engine, limit: int) -> list[tuple[int, str]]:
 
 def populate(app: App, count: int) -> None:
     """Persons 0..count-1 with enrolment, active card, one PIN hash, credited account."""
-    area = yaml.safe_load((SCENARIOS / "05_spent_to_zero_then_refund.yaml").read_text())["area"]
+    area = yaml.safe_load((SCENARIOS / "05_spent_to_zero_then_refunded.yaml").read_text())["area"]
     with app.uow() as uow:
         registry.load_area(uow=uow, document=area)
         registry.add_institution(

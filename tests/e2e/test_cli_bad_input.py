@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.cli import PERSON, count, yibao
-from tests.integration.test_scenarios import SCENARIOS
+from tests.scenario_files import EXAMPLES
 
 
 def test_a_clerk_records_a_contribution_and_the_month_end_run_credits_it(city: Path) -> None:
@@ -124,7 +124,7 @@ def test_bad_input_exits_2_with_a_clear_message_and_writes_nothing(
 def test_a_malformed_policy_file_exits_2_and_loads_nothing(tmp_path: Path) -> None:
     db = tmp_path / "x.db"
     policy = tmp_path / "area.yaml"
-    text_ = (SCENARIOS / "01_employer_paid_pension_only.yaml").read_text(encoding="utf-8")
+    text_ = (EXAMPLES / "01_medical_left_out.yaml").read_text(encoding="utf-8")
     policy.write_text(
         text_.replace("employer_rate: 0.08", "employer_rate: 1.8", 1), encoding="utf-8"
     )

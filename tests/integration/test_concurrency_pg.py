@@ -6,12 +6,12 @@ import datetime as dt
 import random
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import yaml
 from sqlalchemy import func, select
 
+from tests.scenario_files import EXAMPLES
 from yibao.adapters.tables import LedgerTransfer
 from yibao.bootstrap import App
 from yibao.domain.idnumber import make_id_number
@@ -20,7 +20,6 @@ from yibao.ledger.check import check_ledger
 from yibao.ledger.errors import InsufficientFunds
 from yibao.services import registry
 
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 AREA = "420100"
 DAY = dt.date(2024, 3, 1)
 THREADS = 32
@@ -31,7 +30,7 @@ PAYABLE = accounts.institution_payable(AREA, "H001")
 @pytest.fixture
 def account(pg_app: App) -> accounts.AccountRef:
     """The personal account of one person, credited 1,000.00 yuan."""
-    document = yaml.safe_load((SCENARIOS / "05_spent_to_zero_then_refund.yaml").read_text())
+    document = yaml.safe_load((EXAMPLES / "05_spent_to_zero_then_refunded.yaml").read_text())
     with pg_app.uow() as uow:
         registry.load_area(uow=uow, document=document["area"])
         person = registry.add_person(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 import yaml
 from sqlalchemy import func, insert, select
 
+from tests.scenario_files import EXAMPLES
 from yibao.adapters.tables import LedgerTransfer
 from yibao.bootstrap import App
 from yibao.domain.errors import InvalidInput
@@ -25,7 +25,6 @@ from yibao.ledger.errors import (
 from yibao.ledger.ledger import Transfer
 from yibao.services import registry
 
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 AREA = "420100"
 DAY = dt.date(2024, 3, 1)
 
@@ -36,7 +35,7 @@ PHARMACY = accounts.institution_payable(AREA, "P001")
 @pytest.fixture
 def people(app: App) -> tuple[int, int]:
     """Example City with two insured persons; returns their person ids."""
-    document = yaml.safe_load((SCENARIOS / "05_spent_to_zero_then_refund.yaml").read_text())
+    document = yaml.safe_load((EXAMPLES / "05_spent_to_zero_then_refunded.yaml").read_text())
     with app.uow() as uow:
         registry.load_area(uow=uow, document=document["area"])
         ids = tuple(

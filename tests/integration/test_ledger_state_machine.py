@@ -12,7 +12,6 @@ import itertools
 import os
 from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -29,6 +28,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import func, select
 
+from tests.scenario_files import EXAMPLES
 from yibao.adapters.db import scratch_database
 from yibao.adapters.tables import LedgerTransfer
 from yibao.bootstrap import App
@@ -40,7 +40,6 @@ from yibao.ledger.ledger import Transfer
 from yibao.services import registry
 
 PG_URL = os.environ.get("YIBAO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 AREA = "420100"
 DAY = dt.date(2024, 3, 1)
 PERSONS = 2
@@ -84,7 +83,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self._resources.close()
 
     def _open_area(self) -> list[int]:
-        document = yaml.safe_load((SCENARIOS / "05_spent_to_zero_then_refund.yaml").read_text())
+        document = yaml.safe_load((EXAMPLES / "05_spent_to_zero_then_refunded.yaml").read_text())
         with self.app.uow() as uow:
             registry.load_area(uow=uow, document=document["area"])
             return [

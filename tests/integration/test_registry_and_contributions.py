@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from sqlalchemy import func, select
 
+from tests.scenario_files import EXAMPLES
 from yibao.adapters.tables import AreaPolicy, Contribution, CreditingRun, LedgerTransfer, Person
 from yibao.bootstrap import App
 from yibao.domain.errors import Conflict, InvalidInput, NotEnrolled
@@ -24,7 +24,6 @@ from yibao.services.contributions import ContributionCmd, ContributionReceipt, r
 from yibao.services.crediting import CreditingSummary, run_crediting
 from yibao.services.uow import UnitOfWork
 
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 AREA = "420100"
 YUAN = 100  # fen
 ALL_FIVE = ("pension", "medical", "unemployment", "injury", "maternity")
@@ -37,7 +36,7 @@ TURNS_35_IN_2023 = make_id_number("420102", dt.date(1988, 1, 15), 7)
 @pytest.fixture
 def area_block() -> dict[str, Any]:
     """Example City from scenario 05: 2015-01 policy with age bands, 2023-01 reform without."""
-    document = yaml.safe_load((SCENARIOS / "05_spent_to_zero_then_refund.yaml").read_text())
+    document = yaml.safe_load((EXAMPLES / "05_spent_to_zero_then_refunded.yaml").read_text())
     return dict(document["area"])
 
 

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.scenario_files import EXAMPLES
 from yibao.domain.crediting import MedicalContribution, contribution_amounts, credit_for
 from yibao.domain.errors import InvalidInput
 from yibao.domain.months import Month
 from yibao.domain.policy import Policy, PolicySchedule, policy_from_dict, schedule_from_list
 from yibao.domain.schemes import Scheme
 
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
-SCENARIO_01 = SCENARIOS / "01_employer_paid_pension_only.yaml"
+SCENARIO_01 = EXAMPLES / "01_medical_left_out.yaml"
 YUAN = 100  # fen
 
 

@@ -21,7 +21,7 @@ import yaml
 from sqlalchemy import Engine, func, select
 
 from tests.conftest import PG_URL, require_postgres
-from tests.integration.test_scenarios import SCENARIOS
+from tests.scenario_files import EXAMPLES
 from yibao.adapters.db import scratch_database
 from yibao.adapters.tables import Base, Card, LedgerTransfer, Person, Settlement
 from yibao.bootstrap import App
@@ -57,7 +57,7 @@ def emptied(engine: Engine) -> App:
 
 def area_document(code: str = AREA, **blocks: Any) -> dict[str, Any]:
     """The `area` block of scenario 05, with `blocks` (`card`, `family_aid`) in every policy."""
-    text = (SCENARIOS / "05_spent_to_zero_then_refund.yaml").read_text()
+    text = (EXAMPLES / "05_spent_to_zero_then_refunded.yaml").read_text()
     area: dict[str, Any] = yaml.safe_load(text)["area"]
     area["code"] = code
     for policy in area["policies"]:
