@@ -82,3 +82,36 @@ def test_check_fails_and_says_why_when_a_balance_differs(tmp_path: Path) -> None
     assert done.returncode == 1
     assert "expected 119.99, got 120.00" in done.stdout
     assert done.stdout.splitlines()[-1] == "0 passed, 1 failed"
+
+
+XU = "420111197208195375"  # example 05: 960.00 credited, spent to zero, 400.00 refunded
+
+
+def test_a_story_replayed_into_a_database_stays_there_for_the_other_commands(
+    empty_database_url: str,
+) -> None:
+    story = str(EXAMPLES / "05_spent_to_zero_then_refunded.yaml")
+    done = yibao("scenario", "run", story, "--db", empty_database_url)
+    assert done.returncode == 0, done.stderr
+    assert "[already_refunded]" in done.stdout
+    asked = yibao(
+        "inquire", "--person", XU, "--as-of", "2021-04-20", "--json", "--db", empty_database_url
+    )
+    assert asked.returncode == 0, asked.stderr
+    assert json.loads(asked.stdout)["medical_balance"] == "400.00"
+    checked = yibao("ledger", "check", "--db", empty_database_url)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_story_is_not_replayed_into_a_database_that_holds_records(
+    empty_database_url: str,
+) -> None:
+    story = str(EXAMPLES / "05_spent_to_zero_then_refunded.yaml")
+    assert yibao("scenario", "run", story, "--db", empty_database_url).returncode == 0
+    again = yibao("scenario", "run", story, "--db", empty_database_url)
+    assert again.returncode == 2
+    assert "already holds records" in again.stderr
+    asked = yibao(
+        "inquire", "--person", XU, "--as-of", "2021-04-20", "--json", "--db", empty_database_url
+    )
+    assert json.loads(asked.stdout)["medical_balance"] == "400.00"  # nothing replayed twice
