@@ -95,6 +95,12 @@ def give_card(app: App, person: Person, card_no: str, pin: str = PIN) -> None:
         cards.activate_card(uow=uow, id_number=person.id_number, on=DAY, pin=pin)
 
 
+def insure(app: App, person: Person, on: dt.date = DAY) -> None:
+    """Enrol `person` in the resident scheme from `on` (family aid needs a member insured)."""
+    with app.uow() as uow:
+        registry.enroll(uow=uow, id_number=person.id_number, scheme="resident", on=on)
+
+
 def cardholder(app: App, sequence: int, card_no: str, fen: int = 0) -> Person:
     """A person with an active card and PIN, credited `fen` on their personal account."""
     person = add_person(app, sequence)
