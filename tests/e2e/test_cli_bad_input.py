@@ -182,3 +182,14 @@ def test_payment_records_show_each_month_who_paid_and_what_was_credited(city: Pa
     assert "120.00" in april
     assert "2024-04-30" in april
     assert PERSON not in shown.stdout
+
+
+def test_adding_a_person_again_with_another_name_is_refused_and_changes_nothing(
+    city: Path,
+) -> None:
+    done = yibao(city, "person", "add", PERSON, "Li Si", "--area", "420100")
+    assert done.returncode == 1
+    assert "already recorded with name 'Zhang Wei'" in done.stderr
+    assert "recorded" not in done.stdout
+    again = yibao(city, "person", "add", PERSON, "Zhang Wei", "--area", "420100")
+    assert again.returncode == 0, again.stderr

@@ -157,6 +157,37 @@ def test_a_person_is_recorded_with_birth_date_and_sex_from_the_id_number(city: A
         assert again.id == person.id
 
 
+def test_adding_a_person_again_with_another_name_or_area_is_a_conflict(
+    city: App, area_block: dict[str, Any]
+) -> None:
+    with city.uow() as uow:
+        registry.load_area(uow=uow, document={**area_block, "code": "420200"})
+    for name, area in (("Zhao Leiting", AREA), ("Zhao Lei", "420200")):
+        with pytest.raises(Conflict, match="already recorded"), city.uow() as uow:
+            registry.add_person(uow=uow, id_number=ZHAO_LEI, name=name, area_code=area)
+    with city.uow() as uow:
+        person = registry.person_by_id_number(uow=uow, id_number=ZHAO_LEI)
+        assert (person.name, person.area_code) == ("Zhao Lei", AREA)
+
+
+def test_adding_an_employer_or_institution_again_with_other_data_is_a_conflict(
+    city: App,
+) -> None:
+    with city.uow() as uow:
+        registry.add_institution(
+            uow=uow, code="P001", name="Pharmacy", kind="pharmacy", area_code=AREA
+        )
+    with pytest.raises(Conflict, match="name 'Employer E001'"), city.uow() as uow:
+        registry.add_employer(uow=uow, code="E001", name="Someone Else Ltd.", area_code=AREA)
+    with pytest.raises(Conflict, match="kind 'pharmacy'"), city.uow() as uow:
+        registry.add_institution(
+            uow=uow, code="P001", name="Pharmacy", kind="clinic", area_code=AREA
+        )
+    with city.uow() as uow:  # the same data again is a no-op
+        registry.add_employer(uow=uow, code="E001", name="Employer E001", area_code=AREA)
+        assert registry.employer_by_code(uow=uow, code="E001").name == "Employer E001"
+
+
 def test_a_person_with_an_invalid_id_number_is_refused_and_writes_nothing(city: App) -> None:
     with pytest.raises(InvalidInput, match="check character"), city.uow() as uow:
         registry.add_person(uow=uow, id_number="420102198004010059", name="X", area_code=AREA)

@@ -120,6 +120,7 @@ def add_employer(*, uow: UnitOfWork, code: str, name: str, area_code: str) -> Em
     require_area(uow=uow, area_code=area_code)
     existing = uow.session.scalars(select(Employer).where(Employer.code == code)).one_or_none()
     if existing is not None:
+        _same_as_recorded(f"employer {code}", existing, name=name, area_code=area_code)
         return existing
     employer = Employer(code=code, name=name, area_code=area_code)
     uow.session.add(employer)
@@ -153,6 +154,9 @@ def add_institution(
         select(Institution).where(Institution.code == code)
     ).one_or_none()
     if existing is not None:
+        _same_as_recorded(
+            f"institution {code}", existing, name=name, kind=kind, area_code=area_code
+        )
         return existing
     institution = Institution(code=code, name=name, kind=kind, area_code=area_code)
     uow.session.add(institution)
@@ -167,6 +171,18 @@ def institution_by_code(*, uow: UnitOfWork, code: str) -> Institution:
     return found
 
 
+def _same_as_recorded(what: str, existing: object, **given: str) -> None:
+    """Adding what is recorded again is a no-op (retries are safe); adding it with other data
+    would silently keep the old, so it is a conflict naming the first field that differs."""
+    for field, value in given.items():
+        recorded = getattr(existing, field)
+        if recorded != value:
+            raise Conflict(
+                f"{what} is already recorded with {field} {recorded!r}, not {value!r}; "
+                "nothing was changed"
+            )
+
+
 # -- persons -------------------------------------------------------------------------------
 def add_person(*, uow: UnitOfWork, id_number: str, name: str, area_code: str) -> Person:
     """Record an insured person; the ID number is the social security number (art. 58)."""
@@ -176,6 +192,7 @@ def add_person(*, uow: UnitOfWork, id_number: str, name: str, area_code: str) ->
         select(Person).where(Person.id_number == number.value)
     ).one_or_none()
     if existing is not None:
+        _same_as_recorded(f"person {number.masked}", existing, name=name, area_code=area_code)
         return existing
     person = Person(
         id_number=number.value,
