@@ -11,7 +11,14 @@ import yaml
 from sqlalchemy import func, select
 
 from tests.scenario_files import EXAMPLES
-from yibao.adapters.tables import AreaPolicy, Contribution, CreditingRun, LedgerTransfer, Person
+from yibao.adapters.tables import (
+    AreaPolicy,
+    Contribution,
+    CreditingRun,
+    Employment,
+    LedgerTransfer,
+    Person,
+)
 from yibao.bootstrap import App
 from yibao.domain.errors import Conflict, InvalidInput, NotEnrolled
 from yibao.domain.idnumber import make_id_number
@@ -211,6 +218,20 @@ def test_the_employee_scheme_starts_on_the_day_the_employer_registers_the_person
     assert scheme is not None
     assert (scheme.scheme, scheme.employer_id, scheme.tier) == (Scheme.EMPLOYEE, employer_id, None)
     assert _scheme_on(city, ZHAO_LEI, dt.date(2030, 1, 1)) == scheme
+
+
+def test_an_employer_of_another_area_cannot_hire_or_register_the_person(
+    city: App, area_block: dict[str, Any]
+) -> None:
+    with city.uow() as uow:
+        registry.load_area(uow=uow, document={**area_block, "code": "420200"})
+        registry.add_employer(uow=uow, code="W001", name="Elsewhere Co.", area_code="420200")
+    for step in (registry.hire, registry.register_employee):
+        refused = pytest.raises(InvalidInput, match="employer: 'W001' is in planning area 420200")
+        with refused, city.uow() as uow:
+            step(uow=uow, id_number=ZHAO_LEI, employer_code="W001", on=dt.date(2024, 1, 2))
+    assert _scheme_on(city, ZHAO_LEI, dt.date(2024, 1, 2)) is None
+    assert _rows(city, Employment) == 0
 
 
 def test_leaving_and_enrolling_as_a_flexible_worker_change_the_scheme_from_their_days(

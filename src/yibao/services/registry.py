@@ -228,6 +228,7 @@ def person_by_key(*, uow: UnitOfWork, person_id: int) -> Person:
 def hire(*, uow: UnitOfWork, id_number: str, employer_code: str, on: dt.date) -> Employment:
     person = person_by_id_number(uow=uow, id_number=id_number)
     employer = employer_by_code(uow=uow, code=employer_code)
+    _require_same_area(person, employer)
     open_job = _open_employment(uow, person.id, employer.id)
     if open_job is not None:
         return open_job
@@ -244,6 +245,7 @@ def register_employee(
     scheme starts through that employer."""
     person = person_by_id_number(uow=uow, id_number=id_number)
     employer = employer_by_code(uow=uow, code=employer_code)
+    _require_same_area(person, employer)
     job = _open_employment(uow, person.id, employer.id)
     if job is None:  # registration without a recorded hire: the hire is that day
         job = Employment(person_id=person.id, employer_id=employer.id, hired_on=on)
@@ -354,6 +356,18 @@ def _open_employment(uow: UnitOfWork, person_id: int, employer_id: int) -> Emplo
             Employment.left_on.is_(None),
         )
     ).first()
+
+
+def _require_same_area(person: Person, employer: Employer) -> None:
+    """An employee is insured where they are on record: an employer of another planning area
+    cannot register them (that is a transfer of their records between areas)."""
+    if employer.area_code != person.area_code:
+        raise InvalidInput(
+            "employer",
+            employer.code,
+            f"is in planning area {employer.area_code}, {person_label(person)} "
+            f"in {person.area_code}",
+        )
 
 
 def person_label(person: Person) -> str:
