@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from yibao.adapters.tables import LedgerAccount, LedgerTransfer
 from yibao.ledger.ledger import Ledger
 from yibao.ledger.problems import Problem
+from yibao.ledger.reconcile import reconcile
 
 __all__ = ["Problem", "check_books", "check_ledger"]
 
@@ -19,8 +20,8 @@ T = LedgerTransfer.__table__
 
 
 def check_ledger(ledger: Ledger) -> list[Problem]:
-    """Every invariant the ledger keeps."""
-    return check_books(ledger)
+    """The books' own invariants, then every posting reconciled with the record that caused it."""
+    return check_books(ledger) + reconcile(ledger.session)
 
 
 def check_books(ledger: Ledger) -> list[Problem]:

@@ -16,6 +16,7 @@ from tests.integration.cards.cardholders import (
     cardholder,
     credit,
     example_city,
+    ledger_problems,
     line,
     medical_balance,
     settle,
@@ -27,7 +28,6 @@ from yibao.bootstrap import App
 from yibao.domain.errors import Conflict, InvalidInput, UnknownInstitution, UnknownPerson
 from yibao.domain.idnumber import mask
 from yibao.ledger import accounts
-from yibao.ledger.check import check_ledger
 from yibao.ledger.errors import IdempotencyConflict
 from yibao.services import cards, family, institution_settlement, registry, settlement
 from yibao.services.family import NotFamilyMember
@@ -73,8 +73,7 @@ def _balance(app: App, ref: accounts.AccountRef) -> int:
 
 
 def _ledger_is_clean(app: App) -> bool:
-    with app.uow() as uow:
-        return check_ledger(uow.ledger) == []
+    return ledger_problems(app) == []
 
 
 # -- paying at the POS ----------------------------------------------------------------------
