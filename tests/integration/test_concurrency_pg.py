@@ -16,7 +16,7 @@ from yibao.adapters.tables import LedgerTransfer
 from yibao.bootstrap import App
 from yibao.domain.idnumber import make_id_number
 from yibao.ledger import accounts
-from yibao.ledger.check import check_ledger
+from yibao.ledger.check import check_books
 from yibao.ledger.errors import InsufficientFunds
 from yibao.services import registry
 
@@ -103,7 +103,7 @@ def test_racing_spends_never_overdraw_and_every_accepted_spend_is_counted(
         spends = uow.session.scalar(
             select(func.count()).select_from(LedgerTransfer).where(LedgerTransfer.kind == "spend")
         )
-        assert check_ledger(uow.ledger) == []
+        assert check_books(uow.ledger) == []
     assert balance >= 0
     assert 100_000 - balance == sum(accepted)
     assert spends == len(accepted)
@@ -125,7 +125,7 @@ def test_the_same_spend_retried_by_racing_clients_is_posted_once(
             .where(LedgerTransfer.key == "spend:retried")
         )
         balance = uow.ledger.balance_of(account)
-        assert check_ledger(uow.ledger) == []
+        assert check_books(uow.ledger) == []
     assert rows == 1
     assert len(ids) == THREADS
     assert len(set(ids)) == 1

@@ -14,7 +14,7 @@ from yibao.bootstrap import App
 from yibao.domain.errors import InvalidInput
 from yibao.domain.idnumber import make_id_number
 from yibao.ledger import accounts
-from yibao.ledger.check import check_ledger
+from yibao.ledger.check import check_books, check_ledger
 from yibao.ledger.errors import (
     AlreadyReversed,
     CrossBookTransfer,
@@ -289,7 +289,7 @@ def test_the_ledger_check_finds_nothing_wrong_with_a_healthy_ledger(
         uow.ledger.reverse(original_key="spend:1", key="refund:1", value_date=DAY)
     _spend(app, second, 30_000, "spend:2")
     with app.uow() as uow:
-        assert check_ledger(uow.ledger) == []
+        assert check_books(uow.ledger) == []
 
 
 def test_the_ledger_check_reports_a_posting_written_around_the_ledger(

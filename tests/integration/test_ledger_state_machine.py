@@ -34,7 +34,7 @@ from yibao.adapters.tables import LedgerTransfer
 from yibao.bootstrap import App
 from yibao.domain.idnumber import make_id_number
 from yibao.ledger import accounts
-from yibao.ledger.check import check_ledger
+from yibao.ledger.check import check_books
 from yibao.ledger.errors import AlreadyReversed, IdempotencyConflict, InsufficientFunds
 from yibao.ledger.ledger import Transfer
 from yibao.services import registry
@@ -205,7 +205,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def the_ledger_matches_the_model(self) -> None:
         with self.app.uow() as uow:
-            assert check_ledger(uow.ledger) == []
+            assert check_books(uow.ledger) == []
             for person, expected in enumerate(self.expected):
                 balance = uow.ledger.balance_of(self._personal(person))
                 assert balance == expected

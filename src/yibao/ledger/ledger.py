@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, bindparam, case, func, literal, or_, select, union_all
+from sqlalchemy import Row, Table, bindparam, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from yibao.adapters.db import insert_skipping_duplicates
@@ -368,33 +368,6 @@ class Ledger:
             )
         ).scalars()
         return [int(i) for i in rows]
-
-    def lowest_running_balances(self) -> dict[int, int]:
-        """For each no-overdraft account, its lowest balance after any posting, if below zero."""
-        legs = union_all(
-            select(
-                T.c.id, T.c.credit_account_id.label("account_id"), T.c.amount_fen.label("amount")
-            ),
-            select(
-                T.c.id, T.c.debit_account_id.label("account_id"), (-T.c.amount_fen).label("amount")
-            ),
-        ).subquery()
-        running = (
-            select(
-                legs.c.account_id,
-                func.sum(legs.c.amount)
-                .over(partition_by=legs.c.account_id, order_by=legs.c.id)
-                .label("running"),
-            )
-            .join(A, and_(A.c.id == legs.c.account_id, A.c.allow_negative == literal(False)))
-            .subquery()
-        )
-        rows = self.session.execute(
-            select(running.c.account_id, func.min(running.c.running))
-            .group_by(running.c.account_id)
-            .having(func.min(running.c.running) < 0)
-        ).all()
-        return {int(a): int(m) for a, m in rows}
 
 
 def _transfer(row: Row[tuple[object, ...]]) -> Transfer:

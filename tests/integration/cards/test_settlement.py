@@ -17,6 +17,7 @@ from tests.integration.cards.cardholders import (
     credit,
     example_city,
     insure,
+    ledger_problems,
     line,
     medical_balance,
     settle,
@@ -34,7 +35,6 @@ from yibao.domain.errors import (
 )
 from yibao.domain.idnumber import mask
 from yibao.ledger import accounts
-from yibao.ledger.check import check_ledger
 from yibao.ledger.errors import IdempotencyConflict
 from yibao.services import cards, family, institution_settlement, registry, settlement
 from yibao.services.family import NotFamilyMember
@@ -80,8 +80,7 @@ def _balance(app: App, ref: accounts.AccountRef) -> int:
 
 
 def _ledger_is_clean(app: App) -> bool:
-    with app.uow() as uow:
-        return check_ledger(uow.ledger) == []
+    return ledger_problems(app) == []
 
 
 # -- paying at the POS ----------------------------------------------------------------------
