@@ -110,18 +110,28 @@ def issue_card(*, uow: UnitOfWork, id_number: str, card_no: str, on: dt.date) ->
     return card
 
 
+class CardAlreadyActive(Conflict):
+    """Activation is for an issued card: it would otherwise replace the PIN and clear its lock."""
+
+    code = "card_already_active"
+
+
 def activate_card(*, uow: UnitOfWork, id_number: str, on: dt.date, pin: str | None = None) -> Card:
-    """Activate the social security (medical) function, setting the PIN if one is given."""
+    """Activate an issued card's social security (medical) function, setting the PIN if given."""
     person = person_by_id_number(uow=uow, id_number=id_number)
     card = require_current_card(uow=uow, person=person, lock=True)
     if card.status == str(CardStatus.LOST):
         state_of(card).require_medical_use()
+    if card.status != str(CardStatus.ISSUED):
+        raise CardAlreadyActive(
+            f"card {card.card_no} is active since {card.medical_activated_on}; a forgotten or "
+            "locked PIN is reset with `card reset-pin` at the counter"
+        )
     if pin is not None:
         card.pin_hash = hash_pin(pin)
         card.failed_pin_tries = 0
-    if card.status == str(CardStatus.ISSUED):
-        card.status = str(CardStatus.ACTIVE)
-        card.medical_activated_on = on
+    card.status = str(CardStatus.ACTIVE)
+    card.medical_activated_on = on
     uow.session.flush()
     return card
 

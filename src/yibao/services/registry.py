@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from yibao.adapters.tables import (
     Area,
     AreaPolicy,
+    CreditingRun,
     Employer,
     Employment,
     Enrollment,
@@ -62,6 +63,8 @@ def load_area(*, uow: UnitOfWork, document: Mapping[str, Any]) -> PolicySchedule
     else:
         area.name = name
     uow.session.flush()
+    lock_area(uow, code, exclusive=True)  # a crediting run cannot start while policies change
+    last_credited = _last_credited_month(uow, code)
     for raw in document["policies"]:
         month = str(Month.parse(raw["from"]))
         text = json.dumps(raw, sort_keys=True, default=str)
@@ -71,6 +74,7 @@ def load_area(*, uow: UnitOfWork, document: Mapping[str, Any]) -> PolicySchedule
             )
         ).one_or_none()
         if existing is None:
+            _refuse_credited_month(code, month, last_credited)
             uow.session.add(AreaPolicy(area_code=code, effective_from=month, document=text))
         elif policy_from_dict(json.loads(existing.document)) != policy_from_dict(raw):
             raise Conflict(
@@ -79,6 +83,27 @@ def load_area(*, uow: UnitOfWork, document: Mapping[str, Any]) -> PolicySchedule
             )
     uow.session.flush()
     return policy_schedule(uow=uow, area_code=code)
+
+
+def _last_credited_month(uow: UnitOfWork, area_code: str) -> str | None:
+    """The last month a crediting run of the area has covered (it started or ran)."""
+    return uow.session.scalar(
+        select(func.max(CreditingRun.month)).where(CreditingRun.area_code == area_code)
+    )
+
+
+def _refuse_credited_month(area_code: str, month: str, last_credited: str | None) -> None:
+    """A new policy may not start in a month already credited under the policy before it.
+
+    The crediting run and the explainer both read the policy of a month: changing it after
+    the run would make the explainer contradict what the ledger holds.
+    """
+    if last_credited is not None and month <= last_credited:
+        raise Conflict(
+            f"area {area_code}: a new policy from {month} cannot be loaded, crediting has run "
+            f"(or is running) for the months up to {last_credited}; give it a `from` month "
+            f"after {last_credited}"
+        )
 
 
 def lock_area(uow: UnitOfWork, area_code: str, *, exclusive: bool) -> None:
