@@ -5,6 +5,7 @@ Policy is data: every figure here comes from the area's policy file, never from 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +17,7 @@ from yibao.domain.money import parse_rate, yuan_to_fen
 from yibao.domain.months import Month
 
 DEFAULT_FAMILY_RELATIONS = ("spouse", "parent", "child")
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +183,9 @@ def schedule_from_list(raw: Sequence[Mapping[str, Any]]) -> PolicySchedule:
 def _int(value: object, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise InvalidInput(field, value, "is not a whole number")
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidInput(field, value, "is not a whole number") from None
+    if isinstance(value, str) and not _WHOLE_NUMBER.fullmatch(value.strip()):
+        raise InvalidInput(field, value, "is not a whole number written in the digits 0-9")
+    number = int(value)
+    if not -(2**31) <= number < 2**31:
+        raise InvalidInput(field, value, "is out of range")
+    return number
