@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.cli import PERSON, count, make_city, yibao
+from tests.integration.test_scenarios import SCENARIOS
 
 TABLES = (
     "area",
@@ -122,3 +123,70 @@ def test_a_month_in_anything_but_ascii_digits_is_refused(city: Path, month: str)
         "2024-04-15",
     )
     assert repr(month) in said
+
+
+def _bomb() -> str:
+    """A billion laughs: ten levels of nine aliases each, under the area's name."""
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, 10):
+        lines.append(f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 9)}]")
+    return "\n".join(lines) + "\narea:\n  code: '420100'\n  name: *a9\n"
+
+
+POLICY_FILES = {
+    "bomb": lambda text: (_bomb() + text.split("\narea:\n", 1)[1]).encode(),
+    "deep": lambda text: ("deep: " + "[" * 5000 + "]" * 5000 + "\n" + text).encode(),
+    "latin1": lambda text: text.encode() + "# café\n".encode("latin-1"),
+    "area5": lambda text: text.replace("\narea:\n", "\narea: 5\nwas_area:\n", 1).encode(),
+    "no code": lambda text: text.replace('  code: "420100"\n', "", 1).encode(),
+    "huge": lambda text: text.encode() + b"#" * (3 * 1024 * 1024) + b"\n",
+}
+SAYS = {
+    "bomb": "aliases",
+    "deep": "deeper",
+    "latin1": "UTF-8",
+    "area5": "area",
+    "no code": "area.code: None",
+    "huge": "larger",
+}
+
+
+@pytest.mark.parametrize("command", [("area", "load"), ("scenario", "run")])
+@pytest.mark.parametrize("case", sorted(POLICY_FILES))
+def test_a_hostile_or_malformed_yaml_file_is_refused_in_one_line(
+    tmp_path: Path, command: tuple[str, str], case: str
+) -> None:
+    scenario = (SCENARIOS / "01_employer_paid_pension_only.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "area.yaml"
+    path.write_bytes(POLICY_FILES[case](scenario))
+    db = tmp_path / "x.db"
+    done = yibao(db, *command, str(path))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert SAYS[case] in done.stderr
+    if db.exists():
+        assert count(db, "area") == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (("kind: pharmacy", "kind: spa"), "'spa'"),
+        (("{code: E001, ", "{code: 'E:1', "), "':'"),
+        (("{code: E001, name: Example Machinery Co.}", "{code: E001}"), "name: None is empty"),
+        (("{code: P001, ", "{code: '', "), "code: '' is empty"),
+        (("{code: P001, ", "{code: " + "P" * 41 + ", "), "longer than 40"),
+    ],
+)
+def test_a_scenario_with_a_bad_employer_or_institution_is_refused_before_replay(
+    tmp_path: Path, change: tuple[str, str], says: str
+) -> None:
+    scenario = (SCENARIOS / "01_employer_paid_pension_only.yaml").read_text(encoding="utf-8")
+    assert change[0] in scenario
+    path = tmp_path / "scenario.yaml"
+    path.write_text(scenario.replace(*change, 1), encoding="utf-8")
+    done = yibao(tmp_path / "x.db", "scenario", "run", str(path))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert says in done.stderr

@@ -109,6 +109,19 @@ def _require(block: Mapping[str, Any], key: str, path: str) -> Any:
     return block[key]
 
 
+def area_code_of(document: object) -> str:
+    """The 6-digit code of an area block (FORMAT.md `area`), refused if the block is malformed."""
+    if not isinstance(document, Mapping):
+        raise InvalidInput("area", document, "must be a mapping with code, name and policies")
+    code = document.get("code")
+    if not isinstance(code, str | int) or isinstance(code, bool):
+        raise InvalidInput("area.code", code, "must be a 6-digit area code")
+    written = str(code)
+    if not re.fullmatch(r"[0-9]{6}", written, re.ASCII):
+        raise InvalidInput("area.code", code, "must be a 6-digit area code")
+    return written
+
+
 def policy_from_dict(raw: Mapping[str, Any], *, path: str = "policy") -> Policy:
     """Read one entry of an area's `policies` list (the FORMAT.md shape)."""
     base = _require(raw, "contribution_base", path)

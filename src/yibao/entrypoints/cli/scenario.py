@@ -10,7 +10,13 @@ import typer
 
 from yibao.adapters.db import scratch_database
 from yibao.domain.money import fen_to_yuan
-from yibao.entrypoints.cli.common import EXIT_BAD_INPUT, DbOption, console, err_console
+from yibao.entrypoints.cli.common import (
+    EXIT_BAD_INPUT,
+    DbOption,
+    console,
+    err_console,
+    reported_errors,
+)
 from yibao.services.scenario.model import MalformedScenario, load_scenario
 from yibao.services.scenario.replay import Replay, replay, replay_json
 
@@ -23,7 +29,7 @@ def _replay_file(path: Path, db: str | None) -> Replay:
     except MalformedScenario as error:
         err_console.print(f"[bold red]malformed[/] {error.message}", highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    with scratch_database(db) as engine:
+    with reported_errors(), scratch_database(db) as engine:
         return replay(scenario, engine)
 
 
