@@ -94,7 +94,7 @@ class CardState:
 
 
 def valid_pin(pin: str) -> bool:
-    return len(pin) == PIN_LENGTH and pin.isdigit()
+    return len(pin) == PIN_LENGTH and all("0" <= c <= "9" for c in pin)  # ASCII digits only
 
 
 def pin_locked(failed_tries: int, max_tries: int) -> bool:

@@ -5,6 +5,7 @@ Policy is data: every figure here comes from the area's policy file, never from 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +17,7 @@ from yibao.domain.money import parse_rate, yuan_to_fen
 from yibao.domain.months import Month
 
 DEFAULT_FAMILY_RELATIONS = ("spouse", "parent", "child")
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,19 @@ def _require(block: Mapping[str, Any], key: str, path: str) -> Any:
     return block[key]
 
 
+def area_code_of(document: object) -> str:
+    """The 6-digit code of an area block (FORMAT.md `area`), refused if the block is malformed."""
+    if not isinstance(document, Mapping):
+        raise InvalidInput("area", document, "must be a mapping with code, name and policies")
+    code = document.get("code")
+    if not isinstance(code, str | int) or isinstance(code, bool):
+        raise InvalidInput("area.code", code, "must be a 6-digit area code")
+    written = str(code)
+    if not re.fullmatch(r"[0-9]{6}", written, re.ASCII):
+        raise InvalidInput("area.code", code, "must be a 6-digit area code")
+    return written
+
+
 def policy_from_dict(raw: Mapping[str, Any], *, path: str = "policy") -> Policy:
     """Read one entry of an area's `policies` list (the FORMAT.md shape)."""
     base = _require(raw, "contribution_base", path)
@@ -181,7 +196,9 @@ def schedule_from_list(raw: Sequence[Mapping[str, Any]]) -> PolicySchedule:
 def _int(value: object, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise InvalidInput(field, value, "is not a whole number")
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidInput(field, value, "is not a whole number") from None
+    if isinstance(value, str) and not _WHOLE_NUMBER.fullmatch(value.strip()):
+        raise InvalidInput(field, value, "is not a whole number written in the digits 0-9")
+    number = int(value)
+    if not -(2**31) <= number < 2**31:
+        raise InvalidInput(field, value, "is out of range")
+    return number

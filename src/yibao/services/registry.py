@@ -18,6 +18,7 @@ from yibao.adapters.tables import (
     Employer,
     Employment,
     Enrollment,
+    FamilyBinding,
     Institution,
     Person,
 )
@@ -31,11 +32,13 @@ from yibao.domain.errors import (
 )
 from yibao.domain.idnumber import IdNumber
 from yibao.domain.months import Month
-from yibao.domain.policy import PolicySchedule, policy_from_dict, schedule_from_list
+from yibao.domain.policy import PolicySchedule, area_code_of, policy_from_dict, schedule_from_list
 from yibao.domain.schemes import Scheme
+from yibao.services import fields
 from yibao.services.uow import UnitOfWork
 
 INSTITUTION_KINDS = ("pharmacy", "hospital", "clinic")
+_RELATION = FamilyBinding.relation
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +52,7 @@ class SchemeOnDay:
 # -- areas and policies --------------------------------------------------------------------
 def load_area(*, uow: UnitOfWork, document: Mapping[str, Any]) -> PolicySchedule:
     """Create or extend an area from the FORMAT.md `area` block; returns its full schedule."""
-    if not isinstance(document, Mapping):
-        raise InvalidInput("area", document, "must be a mapping with code, name and policies")
-    code, name = str(document.get("code") or ""), str(document.get("name") or "")
-    if not code.isdigit() or len(code) != 6:
-        raise InvalidInput("area.code", document.get("code"), "must be a 6-digit area code")
-    if not name:
-        raise InvalidInput("area.name", document.get("name"), "is missing")
-    schedule_from_list(document.get("policies") or [])  # validates every policy first
+    code, name = check_area(document)
     area = uow.session.get(Area, code)
     if area is None:
         uow.session.add(Area(code=code, name=name))
@@ -106,6 +102,20 @@ def _refuse_credited_month(area_code: str, month: str, last_credited: str | None
         )
 
 
+def check_area(document: object) -> tuple[str, str]:
+    """The code and name of an area block, once every part of it is valid (nothing written)."""
+    code = area_code_of(document)
+    assert isinstance(document, Mapping)
+    name = fields.text(document.get("name"), field="area.name", column=Area.name)
+    schedule = schedule_from_list(document.get("policies") or [])
+    for policy in schedule.policies:
+        for tier in policy.flexible_tiers:
+            fields.code(tier.code, field="area.flexible.tiers.code", column=Enrollment.tier)
+        for relation in policy.family_relations:
+            fields.text(relation, field="area.family_aid.relations", column=_RELATION)
+    return code, name
+
+
 def lock_area(uow: UnitOfWork, area_code: str, *, exclusive: bool) -> None:
     """Serialize with other work on the area (a crediting run starting, a payment recorded).
 
@@ -142,6 +152,8 @@ def require_area(*, uow: UnitOfWork, area_code: str) -> Area:
 
 # -- employers and institutions ------------------------------------------------------------
 def add_employer(*, uow: UnitOfWork, code: str, name: str, area_code: str) -> Employer:
+    code = fields.code(code, field="code", column=Employer.code)
+    name = fields.text(name, field="name", column=Employer.name)
     require_area(uow=uow, area_code=area_code)
     existing = uow.session.scalars(select(Employer).where(Employer.code == code)).one_or_none()
     if existing is not None:
@@ -172,6 +184,8 @@ def employer_by_code(*, uow: UnitOfWork, code: str) -> Employer:
 def add_institution(
     *, uow: UnitOfWork, code: str, name: str, kind: str, area_code: str
 ) -> Institution:
+    code = fields.code(code, field="code", column=Institution.code)
+    name = fields.text(name, field="name", column=Institution.name)
     require_area(uow=uow, area_code=area_code)
     if kind not in INSTITUTION_KINDS:
         raise InvalidInput("kind", kind, f"is not one of {', '.join(INSTITUTION_KINDS)}")
@@ -212,6 +226,7 @@ def _same_as_recorded(what: str, existing: object, **given: str) -> None:
 def add_person(*, uow: UnitOfWork, id_number: str, name: str, area_code: str) -> Person:
     """Record an insured person; the ID number is the social security number (art. 58)."""
     number = IdNumber.parse(id_number)
+    name = fields.text(name, field="name", column=Person.name)
     require_area(uow=uow, area_code=area_code)
     existing = uow.session.scalars(
         select(Person).where(Person.id_number == number.value)

@@ -13,6 +13,7 @@ from yibao.config import load_settings
 from yibao.domain.errors import InvalidInput
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
 from yibao.domain.months import parse_date
+from yibao.domain.settlement import MAX_QUANTITY
 from yibao.entrypoints.cli.common import DbOption, console, reported_errors, run
 from yibao.services import institution_settlement, settlement
 from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, Receipt, SettleCmd
@@ -28,8 +29,10 @@ def parse_item(text: str) -> LineItem:
     parts = text.split(":")
     if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "own"):
         raise InvalidInput("item", text, "must be CODE:QUANTITY:AMOUNT[:own], e.g. A01:2:35.50")
-    if not parts[1].isdigit():
-        raise InvalidInput("item quantity", parts[1], "must be a whole number")
+    if not parts[1] or not all("0" <= c <= "9" for c in parts[1]):
+        raise InvalidInput("item quantity", parts[1], "must be a whole number in the digits 0-9")
+    if len(parts[1]) > len(str(MAX_QUANTITY)):
+        raise InvalidInput("item quantity", parts[1], f"must be at most {MAX_QUANTITY}")
     return LineItem(
         parts[0],
         int(parts[1]),

@@ -11,7 +11,14 @@ from rich.markup import escape
 
 from yibao.adapters.db import holds_records, scratch_database
 from yibao.domain.money import fen_to_yuan
-from yibao.entrypoints.cli.common import EXIT_BAD_INPUT, DbOption, console, err_console, open_app
+from yibao.entrypoints.cli.common import (
+    EXIT_BAD_INPUT,
+    DbOption,
+    console,
+    err_console,
+    open_app,
+    reported_errors,
+)
 from yibao.services.scenario.model import MalformedScenario, Scenario, load_scenario
 from yibao.services.scenario.replay import Replay, replay, replay_json
 
@@ -29,7 +36,7 @@ def _load(path: Path) -> Scenario:
 def _replay_in_scratch(path: Path, db: str | None) -> Replay:
     """Replay into a database made for it and dropped afterwards (SQLite file or PG schema)."""
     scenario = _load(path)
-    with scratch_database(db) as engine:
+    with reported_errors(), scratch_database(db) as engine:
         return replay(scenario, engine)
 
 
@@ -49,7 +56,8 @@ def _replay_to_keep(path: Path, db: str) -> Replay:
                 highlight=False,
             )
             raise typer.Exit(EXIT_BAD_INPUT)
-        return replay(scenario, app.engine)
+        with reported_errors():
+            return replay(scenario, app.engine)
     finally:
         app.engine.dispose()
 
