@@ -9,7 +9,7 @@ import hmac
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import NoReturn, TypeVar, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -221,10 +221,6 @@ class CardHolder:
     area_code: str
 
 
-class _WrongPinEntered(Exception):
-    """Raised inside the caller's transaction; the try is counted after it has ended."""
-
-
 def check_pin(
     *, uow_factory: Callable[[], UnitOfWork], card_no: str, pin: str, on: dt.date
 ) -> None:
@@ -250,17 +246,21 @@ def pin_checked(
     """A unit of work in which the card is usable and its PIN was right, with the card's holder.
 
     `read_holder` reads the card and its holder (`read_card_holder`), and what else the caller
-    needs in the same query. A wrong PIN is counted in a transaction of its own, committed
-    before the refusal is raised. The hash is checked without a lock on the card; the count
-    changes atomically.
+    needs in the same query. Each try is counted, under the card's row lock and committed,
+    before the PIN is compared with its hash: however many terminals try at once, no more
+    tries are compared than the policy allows before the PIN locks. A right PIN clears the count.
     """
-    try:
-        with uow_factory() as uow:
-            holder = read_holder(uow, card_no)
-            _require_right_pin(uow, holder, pin, on)
-            yield uow, holder
-    except _WrongPinEntered:
-        _count_wrong_pin(uow_factory, card_no, on)
+    with uow_factory() as uow:
+        holder = read_holder(uow, card_no)
+        state_of(holder).require_medical_use()
+        if holder.pin_hash is None:
+            raise WrongPin(f"card {card_no} has no PIN yet; set one at activation")
+        counted = _count_try(uow, holder, on)
+    if not _pin_matches(counted.pin_hash, pin):
+        _refuse_wrong_pin(uow_factory, holder, counted.tries, on)
+    with uow_factory() as uow:
+        _pin_was_right(uow, holder.card_id, pin, counted.pin_hash)
+        yield uow, holder
 
 
 _CARD, _PERSON = cast(Table, Card.__table__), cast(Table, Person.__table__)
@@ -281,6 +281,16 @@ CARD_HOLDER_SELECT = (
     .where(_CARD.c.card_no == bindparam("card_no"))
 )
 _CARD_HOLDER = HotStatement(CARD_HOLDER_SELECT)
+# A try counted while the PIN is not locked; the row lock orders tries made at once.
+_COUNT_TRY = HotStatement(
+    update(_CARD)
+    .where(_CARD.c.id == bindparam("card_id"), _CARD.c.failed_pin_tries < bindparam("below"))
+    .values(failed_pin_tries=_CARD.c.failed_pin_tries + 1)
+    .returning(_CARD.c.failed_pin_tries, _CARD.c.pin_hash)
+)
+_CLEAR_TRIES = HotStatement(
+    update(_CARD).where(_CARD.c.id == bindparam("card_id")).values(failed_pin_tries=0)
+)
 
 
 def read_card_holder(uow: UnitOfWork, card_no: str) -> CardHolder:
@@ -294,49 +304,55 @@ def unknown_card(card_no: str) -> UnknownCard:
     return UnknownCard(f"no social security card numbered {card_no!r}")
 
 
-def _require_right_pin(uow: UnitOfWork, holder: CardHolder, pin: str, on: dt.date) -> None:
-    card_no = holder.card_no
-    state_of(holder).require_medical_use()
-    if holder.failed_pin_tries and pin_locked(
-        holder.failed_pin_tries, _max_tries(uow, holder.area_code, on)
-    ):
-        raise PinLocked(f"the PIN of card {card_no} is locked; reset it at an agency counter")
-    if holder.pin_hash is None:
-        raise WrongPin(f"card {card_no} has no PIN yet; set one at activation")
-    if not _pin_matches(holder.pin_hash, pin):
-        raise _WrongPinEntered
-    if holder.failed_pin_tries:
-        _set_failed_tries(uow, holder.card_id, 0)
-    if _hasher.check_needs_rehash(holder.pin_hash):
-        uow.session.execute(
-            update(Card).where(Card.id == holder.card_id).values(pin_hash=_hasher.hash(pin))
+@dataclass(frozen=True, slots=True)
+class _CountedTry:
+    tries: int  # wrong tries so far, this one included until it proves right
+    pin_hash: str
+
+
+def _count_try(uow: UnitOfWork, holder: CardHolder, on: dt.date) -> _CountedTry:
+    """Count a try unless the PIN is locked; committed when the unit of work ends.
+
+    A card without wrong tries needs no policy read: its first try is counted if the count is
+    still zero. Otherwise (or if another try came first) the policy's limit decides.
+    """
+    row = None
+    if holder.failed_pin_tries == 0:
+        row = _COUNT_TRY.one_or_none(uow.hot, {"card_id": holder.card_id, "below": 1})
+    if row is None:
+        max_tries = _max_tries(uow, holder.area_code, on)
+        row = _COUNT_TRY.one_or_none(uow.hot, {"card_id": holder.card_id, "below": max_tries})
+    if row is None:
+        raise PinLocked(
+            f"the PIN of card {holder.card_no} is locked; reset it at an agency counter"
         )
+    if row[1] is None:  # reset to none since it was read: nothing to compare with
+        raise WrongPin(f"card {holder.card_no} has no PIN yet; set one at activation")
+    return _CountedTry(int(row[0]), str(row[1]))
 
 
-def _count_wrong_pin(uow_factory: Callable[[], UnitOfWork], card_no: str, on: dt.date) -> None:
-    """Count a wrong PIN and refuse: the PIN is locked at the policy's number of tries."""
+def _refuse_wrong_pin(
+    uow_factory: Callable[[], UnitOfWork], holder: CardHolder, tries: int, on: dt.date
+) -> NoReturn:
+    """The try stays counted: the PIN is locked at the policy's number of tries."""
     with uow_factory() as uow:
-        holder = read_card_holder(uow, card_no)
-        tries = int(
-            uow.session.execute(
-                update(Card)
-                .where(Card.id == holder.card_id)
-                .values(failed_pin_tries=Card.failed_pin_tries + 1)
-                .returning(Card.failed_pin_tries)
-            ).scalar_one()
-        )
         max_tries = _max_tries(uow, holder.area_code, on)
     if pin_locked(tries, max_tries):
-        raise PinLocked(f"wrong PIN {tries} times: the PIN of card {card_no} is now locked")
+        raise PinLocked(f"wrong PIN {tries} times: the PIN of card {holder.card_no} is now locked")
     raise WrongPin(f"wrong PIN; {max_tries - tries} tries left before the PIN locks")
+
+
+def _pin_was_right(uow: UnitOfWork, card_id: int, pin: str, pin_hash: str) -> None:
+    """Clear the count; renew a hash made with older parameters."""
+    _CLEAR_TRIES.rows(uow.hot, {"card_id": card_id})
+    if _hasher.check_needs_rehash(pin_hash):
+        uow.session.execute(
+            update(Card).where(Card.id == card_id).values(pin_hash=_hasher.hash(pin))
+        )
 
 
 def _max_tries(uow: UnitOfWork, area_code: str, on: dt.date) -> int:
     return policy_schedule(uow=uow, area_code=area_code).for_month(Month.of(on)).pin_max_tries
-
-
-def _set_failed_tries(uow: UnitOfWork, card_id: int, tries: int) -> None:
-    uow.session.execute(update(Card).where(Card.id == card_id).values(failed_pin_tries=tries))
 
 
 def hash_pin(pin: str) -> str:

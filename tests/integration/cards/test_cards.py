@@ -168,6 +168,40 @@ def test_the_sixth_wrong_pin_locks_the_card_and_then_even_the_right_pin_is_refus
     assert medical_balance(city, person) == 50_000
 
 
+def test_a_try_is_counted_and_committed_before_the_pin_is_compared_with_its_hash(
+    city: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cardholder(city, 1, "A1")
+    _try_pins(city, "A1", "999999", times=2)
+    seen_while_comparing: list[int] = []
+
+    def compare(pin_hash: str, pin: str) -> bool:
+        seen_while_comparing.append(card_of(city, "A1").failed_pin_tries)  # another connection
+        return pin == PIN
+
+    monkeypatch.setattr(cards, "_pin_matches", compare)
+    _try_pins(city, "A1", "999999", times=1)
+    settle(city, "A1", "R-right-pin", line(1_000))
+
+    assert seen_while_comparing == [3, 4]
+    assert card_of(city, "A1").failed_pin_tries == 0
+
+
+def test_a_locked_pin_is_not_compared_with_its_hash(
+    city: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cardholder(city, 1, "A1")
+    _try_pins(city, "A1", "999999", times=6)
+    compared: list[str] = []
+    monkeypatch.setattr(cards, "_pin_matches", lambda pin_hash, pin: compared.append(pin) or True)
+
+    with pytest.raises(PinLocked):
+        settle(city, "A1", "R-right-pin", line(1_000))
+
+    assert compared == []
+    assert card_of(city, "A1").failed_pin_tries == 6
+
+
 def test_the_area_policy_sets_how_many_wrong_pins_lock_the_card(app: App) -> None:
     example_city(app, card={"pin_max_tries": 3})
     cardholder(app, 1, "A1")
