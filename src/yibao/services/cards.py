@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +17,6 @@ from yibao.adapters.tables import Card, Person
 from yibao.domain.cards import (
     CardState,
     CardStatus,
-    ElectronicCardClaim,
     NoCard,
     PinLocked,
     UnknownCard,
@@ -28,7 +24,7 @@ from yibao.domain.cards import (
     pin_locked,
     valid_pin,
 )
-from yibao.domain.errors import Conflict, InvalidInput, YibaoError
+from yibao.domain.errors import Conflict, InvalidInput
 from yibao.domain.months import Month
 from yibao.services.registry import (
     person_by_id_number,
@@ -41,10 +37,6 @@ from yibao.services.uow import UnitOfWork
 # not the hash's cost. Light argon2 parameters (256 KiB, one pass) keep a POS check near 0.15 ms
 # of CPU; a hash made with other parameters is renewed the next time its PIN is entered right.
 _hasher = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
-
-
-class InvalidElectronicCard(YibaoError):
-    code = "invalid_electronic_card"
 
 
 def state_of(card: Card | CardHolder) -> CardState:
@@ -246,20 +238,18 @@ def pin_checked(
     """A unit of work in which the card is usable and its PIN was right, with the card's holder.
 
     `read_holder` reads the card and its holder (`read_card_holder`), and what else the caller
-    needs in the same query. Each try is counted, under the card's row lock and committed,
-    before the PIN is compared with its hash: however many terminals try at once, no more
-    tries are compared than the policy allows before the PIN locks. A right PIN clears the count.
+    needs in the same query. The PIN is tried in a transaction of its own that holds the card's
+    row lock from before the PIN meets its hash until the try is counted and committed: however
+    many terminals try at once, no more wrong PINs are compared than the policy allows.
     """
-    with uow_factory() as uow:
+    with UnitOfWork(uow_factory().engine) as uow:  # a transaction, whatever the factory
         holder = read_holder(uow, card_no)
         state_of(holder).require_medical_use()
-        if holder.pin_hash is None:
-            raise WrongPin(f"card {card_no} has no PIN yet; set one at activation")
-        counted = _count_try(uow, holder, on)
-    if not _pin_matches(counted.pin_hash, pin):
-        _refuse_wrong_pin(uow_factory, holder, counted.tries, on)
+        wrong_tries = _try_pin(uow, holder, pin, on)
+        max_tries = _max_tries(uow, holder.area_code, on) if wrong_tries else 0
+    if wrong_tries:
+        _refuse_wrong_pin(holder.card_no, wrong_tries, max_tries)
     with uow_factory() as uow:
-        _pin_was_right(uow, holder.card_id, pin, counted.pin_hash)
         yield uow, holder
 
 
@@ -281,15 +271,15 @@ CARD_HOLDER_SELECT = (
     .where(_CARD.c.card_no == bindparam("card_no"))
 )
 _CARD_HOLDER = HotStatement(CARD_HOLDER_SELECT)
-# A try counted while the PIN is not locked; the row lock orders tries made at once.
-_COUNT_TRY = HotStatement(
-    update(_CARD)
-    .where(_CARD.c.id == bindparam("card_id"), _CARD.c.failed_pin_tries < bindparam("below"))
-    .values(failed_pin_tries=_CARD.c.failed_pin_tries + 1)
-    .returning(_CARD.c.failed_pin_tries, _CARD.c.pin_hash)
+_LOCK_PIN = HotStatement(  # tries on the same card wait here, one after the other
+    select(_CARD.c.failed_pin_tries, _CARD.c.pin_hash)
+    .where(_CARD.c.id == bindparam("card_id"))
+    .with_for_update()
 )
-_CLEAR_TRIES = HotStatement(
-    update(_CARD).where(_CARD.c.id == bindparam("card_id")).values(failed_pin_tries=0)
+_SET_TRIES = HotStatement(
+    update(_CARD)
+    .where(_CARD.c.id == bindparam("card_id"))
+    .values(failed_pin_tries=bindparam("tries"))
 )
 
 
@@ -304,51 +294,38 @@ def unknown_card(card_no: str) -> UnknownCard:
     return UnknownCard(f"no social security card numbered {card_no!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class _CountedTry:
-    tries: int  # wrong tries so far, this one included until it proves right
-    pin_hash: str
+def _try_pin(uow: UnitOfWork, holder: CardHolder, pin: str, on: dt.date) -> int:
+    """Under the card's row lock: 0 if the PIN is right (the count cleared), else the new count.
 
-
-def _count_try(uow: UnitOfWork, holder: CardHolder, on: dt.date) -> _CountedTry:
-    """Count a try unless the PIN is locked; committed when the unit of work ends.
-
-    A card without wrong tries needs no policy read: its first try is counted if the count is
-    still zero. Otherwise (or if another try came first) the policy's limit decides.
+    A locked PIN is refused before it meets the hash; a card with no wrong tries needs no
+    policy read.
     """
-    row = None
-    if holder.failed_pin_tries == 0:
-        row = _COUNT_TRY.one_or_none(uow.hot, {"card_id": holder.card_id, "below": 1})
-    if row is None:
-        max_tries = _max_tries(uow, holder.area_code, on)
-        row = _COUNT_TRY.one_or_none(uow.hot, {"card_id": holder.card_id, "below": max_tries})
-    if row is None:
+    row = _LOCK_PIN.one_or_none(uow.hot, {"card_id": holder.card_id})
+    assert row is not None  # cards are never deleted
+    tries, pin_hash = int(row[0]), row[1]
+    if pin_hash is None:
+        raise WrongPin(f"card {holder.card_no} has no PIN yet; set one at activation")
+    if tries and pin_locked(tries, _max_tries(uow, holder.area_code, on)):
         raise PinLocked(
             f"the PIN of card {holder.card_no} is locked; reset it at an agency counter"
         )
-    if row[1] is None:  # reset to none since it was read: nothing to compare with
-        raise WrongPin(f"card {holder.card_no} has no PIN yet; set one at activation")
-    return _CountedTry(int(row[0]), str(row[1]))
-
-
-def _refuse_wrong_pin(
-    uow_factory: Callable[[], UnitOfWork], holder: CardHolder, tries: int, on: dt.date
-) -> NoReturn:
-    """The try stays counted: the PIN is locked at the policy's number of tries."""
-    with uow_factory() as uow:
-        max_tries = _max_tries(uow, holder.area_code, on)
-    if pin_locked(tries, max_tries):
-        raise PinLocked(f"wrong PIN {tries} times: the PIN of card {holder.card_no} is now locked")
-    raise WrongPin(f"wrong PIN; {max_tries - tries} tries left before the PIN locks")
-
-
-def _pin_was_right(uow: UnitOfWork, card_id: int, pin: str, pin_hash: str) -> None:
-    """Clear the count; renew a hash made with older parameters."""
-    _CLEAR_TRIES.rows(uow.hot, {"card_id": card_id})
-    if _hasher.check_needs_rehash(pin_hash):
+    if not _pin_matches(pin_hash, pin):
+        _SET_TRIES.rows(uow.hot, {"card_id": holder.card_id, "tries": tries + 1})
+        return tries + 1
+    if tries:
+        _SET_TRIES.rows(uow.hot, {"card_id": holder.card_id, "tries": 0})
+    if _needs_renewal(pin_hash):
         uow.session.execute(
-            update(Card).where(Card.id == card_id).values(pin_hash=_hasher.hash(pin))
+            update(Card).where(Card.id == holder.card_id).values(pin_hash=hash_pin(pin))
         )
+    return 0
+
+
+def _refuse_wrong_pin(card_no: str, tries: int, max_tries: int) -> NoReturn:
+    """The try is counted: the PIN is locked at the policy's number of tries."""
+    if pin_locked(tries, max_tries):
+        raise PinLocked(f"wrong PIN {tries} times: the PIN of card {card_no} is now locked")
+    raise WrongPin(f"wrong PIN; {max_tries - tries} tries left before the PIN locks")
 
 
 def _max_tries(uow: UnitOfWork, area_code: str, on: dt.date) -> int:
@@ -361,6 +338,10 @@ def hash_pin(pin: str) -> str:
     return _hasher.hash(pin)
 
 
+def _needs_renewal(pin_hash: str) -> bool:
+    return _hasher.check_needs_rehash(pin_hash)
+
+
 def _pin_matches(pin_hash: str, pin: str) -> bool:
     try:
         return _hasher.verify(pin_hash, pin)
@@ -371,32 +352,3 @@ def _pin_matches(pin_hash: str, pin: str) -> bool:
 def _require_card_no(card_no: str) -> None:
     if not card_no or not card_no.isalnum() or len(card_no) > 40:
         raise InvalidInput("card", card_no, "is not a card number (letters and digits)")
-
-
-# -- electronic card ------------------------------------------------------------------------
-def electronic_card_payload(*, person_id: int, now: dt.datetime, seconds: int, secret: str) -> str:
-    """A short-lived signed QR payload that identifies the person at a POS."""
-    expires = int((now + dt.timedelta(seconds=seconds)).timestamp())
-    body = f"{person_id}.{expires}"
-    return f"{body}.{_sign(body, secret)}"
-
-
-def read_electronic_card(*, payload: str, now: dt.datetime, secret: str) -> ElectronicCardClaim:
-    try:
-        person_text, expires_text, signature = payload.split(".")
-        person_id, expires = int(person_text), int(expires_text)
-    except ValueError:
-        raise InvalidElectronicCard(
-            "the electronic card code cannot be read; show it again"
-        ) from None
-    if not hmac.compare_digest(signature, _sign(f"{person_text}.{expires_text}", secret)):
-        raise InvalidElectronicCard("the electronic card code is not genuine")
-    expires_at = dt.datetime.fromtimestamp(expires, tz=dt.UTC)
-    if expires_at < now:
-        raise InvalidElectronicCard("the electronic card code has expired; refresh it")
-    return ElectronicCardClaim(person_id, expires_at)
-
-
-def _sign(body: str, secret: str) -> str:
-    digest = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:18]).decode()

@@ -1,8 +1,6 @@
-"""Social security cards on SQLite and PostgreSQL: activation, PIN, loss, replacement, e-card."""
+"""Social security cards on SQLite and PostgreSQL: activation, PIN, loss, replacement."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 import pytest
 from argon2 import PasswordHasher
@@ -10,9 +8,7 @@ from sqlalchemy import update
 
 from tests.integration.cards.cardholders import (
     DAY,
-    NOW,
     PIN,
-    SECRET,
     add_person,
     card_of,
     cardholder,
@@ -36,8 +32,7 @@ from yibao.domain.cards import (
 )
 from yibao.domain.errors import Conflict, InvalidInput
 from yibao.services import cards
-from yibao.services.cards import InvalidElectronicCard
-from yibao.services.settlement import CardAndPin, ElectronicCard
+from yibao.services.settlement import CardAndPin
 
 
 def _set_pin(
@@ -166,25 +161,6 @@ def test_the_sixth_wrong_pin_locks_the_card_and_then_even_the_right_pin_is_refus
         settle(city, "A1", "R-right-pin", line(1_000))
     assert settlement_count(city) == 0
     assert medical_balance(city, person) == 50_000
-
-
-def test_a_try_is_counted_and_committed_before_the_pin_is_compared_with_its_hash(
-    city: App, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cardholder(city, 1, "A1")
-    _try_pins(city, "A1", "999999", times=2)
-    seen_while_comparing: list[int] = []
-
-    def compare(pin_hash: str, pin: str) -> bool:
-        seen_while_comparing.append(card_of(city, "A1").failed_pin_tries)  # another connection
-        return pin == PIN
-
-    monkeypatch.setattr(cards, "_pin_matches", compare)
-    _try_pins(city, "A1", "999999", times=1)
-    settle(city, "A1", "R-right-pin", line(1_000))
-
-    assert seen_while_comparing == [3, 4]
-    assert card_of(city, "A1").failed_pin_tries == 0
 
 
 def test_a_locked_pin_is_not_compared_with_its_hash(
@@ -360,60 +336,3 @@ def test_the_balance_stays_with_the_person_across_a_replacement(city: App) -> No
     receipt = settle(city, "B1", "R-2", line(15_000))
     assert receipt.balance_after_fen == 25_000
     assert medical_balance(city, person) == 25_000
-
-
-# -- electronic card ------------------------------------------------------------------------
-def _payload(person_id: int, *, now: dt.datetime = NOW, secret: str = SECRET) -> str:
-    return cards.electronic_card_payload(person_id=person_id, now=now, seconds=300, secret=secret)
-
-
-def test_an_electronic_card_pays_at_the_pos_without_a_pin(city: App) -> None:
-    person = cardholder(city, 1, "A1", fen=50_000)
-
-    receipt = settle(city, ElectronicCard(_payload(person.id)), "R-qr", line(12_000))
-
-    assert receipt.personal_fen == 12_000
-    assert receipt.balance_after_fen == 38_000
-    assert medical_balance(city, person) == 38_000
-
-
-def test_an_expired_electronic_card_is_refused_and_nothing_changes(city: App) -> None:
-    person = cardholder(city, 1, "A1", fen=50_000)
-    payload = _payload(person.id, now=NOW - dt.timedelta(minutes=6))
-
-    with pytest.raises(InvalidElectronicCard, match="expired"):
-        settle(city, ElectronicCard(payload), "R-qr", line(12_000))
-
-    assert settlement_count(city) == 0
-    assert medical_balance(city, person) == 50_000
-
-
-def _tampered(payload: str, how: str, other_person_id: int) -> str:
-    person, expires, signature = payload.split(".")
-    if how == "another-person":
-        return f"{other_person_id}.{expires}.{signature}"
-    if how == "later-expiry":
-        return f"{person}.{int(expires) + 3600}.{signature}"
-    if how == "signature":
-        return f"{person}.{expires}.{signature[::-1]}"
-    return "not-a-code"
-
-
-@pytest.mark.parametrize("how", ["another-person", "later-expiry", "signature", "garbage"])
-def test_a_tampered_electronic_card_is_refused_and_nothing_changes(city: App, how: str) -> None:
-    person = cardholder(city, 1, "A1", fen=50_000)
-    other = cardholder(city, 2, "A2", fen=50_000)
-    payload = _tampered(_payload(person.id), how, other.id)
-
-    with pytest.raises(InvalidElectronicCard):
-        settle(city, ElectronicCard(payload), "R-qr", line(12_000))
-
-    assert settlement_count(city) == 0
-    assert medical_balance(city, person) == medical_balance(city, other) == 50_000
-
-
-def test_an_electronic_card_signed_with_another_secret_is_refused(city: App) -> None:
-    person = cardholder(city, 1, "A1", fen=50_000)
-    with pytest.raises(InvalidElectronicCard, match="genuine"):
-        settle(city, ElectronicCard(_payload(person.id, secret="other")), "R-qr", line(1_000))
-    assert settlement_count(city) == 0

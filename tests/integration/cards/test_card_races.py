@@ -1,4 +1,8 @@
-"""32 wrong PINs at once on PostgreSQL: no more are compared with the hash than the lock allows."""
+"""Races on SQLite and PostgreSQL, a connection per thread: PIN guesses and a replayed e-card.
+
+32 wrong PINs at once compare no more PINs with the hash than the lock allows; one electronic
+card payload presented for 32 sales at once pays for one.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,22 @@ from collections.abc import Callable
 import pytest
 
 from tests.integration.cards.cardholders import (
+    NOW,
     PIN,
+    SECRET,
     card_of,
     cardholder,
     example_city,
     line,
+    medical_balance,
     settle,
     settlement_count,
 )
 from yibao.bootstrap import App
 from yibao.domain.cards import PinLocked, WrongPin
 from yibao.services import cards
-from yibao.services.settlement import CardAndPin
+from yibao.services.electronic_card import ElectronicCardUsed, electronic_card_payload
+from yibao.services.settlement import CardAndPin, ElectronicCard, Receipt
 
 THREADS = 32
 MAX_TRIES = 6
@@ -66,38 +74,53 @@ def _race(work: Callable[[int], object]) -> list[BaseException]:
 
 
 def test_32_wrong_pins_at_once_at_the_pos_check_at_most_the_policy_s_tries_and_lock_the_card(
-    pg_app: App, hash_checks: list[bool]
+    app: App, hash_checks: list[bool]
 ) -> None:
-    example_city(pg_app, card={"pin_max_tries": MAX_TRIES})
-    cardholder(pg_app, 1, "A1", fen=50_000)
+    example_city(app, card={"pin_max_tries": MAX_TRIES})
+    cardholder(app, 1, "A1", fen=50_000)
 
-    refusals = _race(lambda n: settle(pg_app, CardAndPin("A1", "999999"), f"R-{n}", line(1_000)))
+    refusals = _race(lambda n: settle(app, CardAndPin("A1", "999999"), f"R-{n}", line(1_000)))
 
     assert len(refusals) == THREADS
     assert all(isinstance(r, WrongPin | PinLocked) for r in refusals), refusals
     assert len(hash_checks) <= MAX_TRIES
-    assert card_of(pg_app, "A1").failed_pin_tries == MAX_TRIES
+    assert card_of(app, "A1").failed_pin_tries == MAX_TRIES
     with pytest.raises(PinLocked):
-        settle(pg_app, CardAndPin("A1", PIN), "R-right-pin", line(1_000))
-    assert settlement_count(pg_app) == 0
+        settle(app, CardAndPin("A1", PIN), "R-right-pin", line(1_000))
+    assert settlement_count(app) == 0
 
 
 def test_32_wrong_pins_at_once_at_a_terminal_check_at_most_the_policy_s_tries(
-    pg_app: App, hash_checks: list[bool]
+    app: App, hash_checks: list[bool]
 ) -> None:
-    example_city(pg_app, card={"pin_max_tries": MAX_TRIES})
-    cardholder(pg_app, 1, "A1")
+    example_city(app, card={"pin_max_tries": MAX_TRIES})
+    cardholder(app, 1, "A1")
 
     refusals = _race(
         lambda n: cards.check_pin(
-            uow_factory=pg_app.uow, card_no="A1", pin=f"{n:06d}", on=card_of(pg_app, "A1").issued_on
+            uow_factory=app.uow, card_no="A1", pin=f"{n:06d}", on=card_of(app, "A1").issued_on
         )
     )
 
     assert len(refusals) == THREADS
     assert len(hash_checks) <= MAX_TRIES
-    assert card_of(pg_app, "A1").failed_pin_tries == MAX_TRIES
+    assert card_of(app, "A1").failed_pin_tries == MAX_TRIES
     with pytest.raises(PinLocked):
-        cards.check_pin(
-            uow_factory=pg_app.uow, card_no="A1", pin=PIN, on=card_of(pg_app, "A1").issued_on
-        )
+        cards.check_pin(uow_factory=app.uow, card_no="A1", pin=PIN, on=card_of(app, "A1").issued_on)
+
+
+def test_one_electronic_card_presented_for_32_sales_at_once_pays_for_one(app: App) -> None:
+    example_city(app)
+    person = cardholder(app, 1, "A1", fen=50_000)
+    payload = ElectronicCard(
+        electronic_card_payload(person_id=person.id, now=NOW, seconds=300, secret=SECRET)
+    )
+    receipts: list[Receipt] = []
+
+    refusals = _race(lambda n: receipts.append(settle(app, payload, f"R-{n}", line(1_000))))
+
+    assert len(receipts) == 1
+    assert len(refusals) == THREADS - 1
+    assert all(isinstance(r, ElectronicCardUsed) for r in refusals), refusals
+    assert settlement_count(app) == 1
+    assert medical_balance(app, person) == 49_000
