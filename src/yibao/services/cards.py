@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from sqlalchemy import Table, bindparam, select, update
 
 from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import Card, Person
+from yibao.config import DEVELOPMENT_PIN_PEPPER
 from yibao.domain.cards import (
     CardState,
     CardStatus,
@@ -33,10 +36,20 @@ from yibao.services.registry import (
 )
 from yibao.services.uow import UnitOfWork
 
-# A 6-digit PIN has a million values: what protects it is the lock after a few wrong tries,
-# not the hash's cost. Light argon2 parameters (256 KiB, one pass) keep a POS check near 0.15 ms
-# of CPU; a hash made with other parameters is renewed the next time its PIN is entered right.
+# A 6-digit PIN has a million values: a dumped hash alone would fall in minutes whatever the
+# argon2 cost. What protects it is the pepper, a server-side secret mixed in with HMAC before
+# argon2 (a hash says so by its `$hmac-sha256` prefix), and the lock after a few wrong tries.
+# Light argon2 parameters (256 KiB, one pass) keep a POS check near 0.15 ms of CPU; a hash made
+# with other parameters, or without the pepper, is renewed the next time its PIN is entered right.
 _hasher = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
+_PEPPERED = "$hmac-sha256"
+_pin_pepper = DEVELOPMENT_PIN_PEPPER.encode()
+
+
+def use_pin_pepper(pepper: str) -> None:
+    """Set the PIN pepper for this process (bootstrap does, from YIBAO_PIN_PEPPER)."""
+    global _pin_pepper
+    _pin_pepper = pepper.encode()
 
 
 def state_of(card: Card | CardHolder) -> CardState:
@@ -335,16 +348,24 @@ def _max_tries(uow: UnitOfWork, area_code: str, on: dt.date) -> int:
 def hash_pin(pin: str) -> str:
     if not valid_pin(pin):
         raise InvalidInput("pin", "******", "must be exactly 6 digits")
-    return _hasher.hash(pin)
+    return _PEPPERED + _hasher.hash(_peppered(pin))
+
+
+def _peppered(pin: str) -> str:
+    return hmac.new(_pin_pepper, pin.encode(), hashlib.sha256).hexdigest()
 
 
 def _needs_renewal(pin_hash: str) -> bool:
-    return _hasher.check_needs_rehash(pin_hash)
+    if not pin_hash.startswith(_PEPPERED):
+        return True
+    return _hasher.check_needs_rehash(pin_hash.removeprefix(_PEPPERED))
 
 
 def _pin_matches(pin_hash: str, pin: str) -> bool:
     try:
-        return _hasher.verify(pin_hash, pin)
+        if pin_hash.startswith(_PEPPERED):
+            return _hasher.verify(pin_hash.removeprefix(_PEPPERED), _peppered(pin))
+        return _hasher.verify(pin_hash, pin)  # made before the pepper: renewed if right
     except VerificationError:
         return False
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
 from sqlalchemy import update
 
 from tests.integration.cards.cardholders import (
@@ -83,7 +84,7 @@ def test_an_issued_card_is_not_usable_until_its_medical_function_is_activated(ci
     assert card.status == CardStatus.ACTIVE
     assert card.medical_activated_on == DAY
     assert card.pin_hash is not None
-    assert card.pin_hash.startswith("$argon2")
+    assert card.pin_hash.startswith("$hmac-sha256$argon2id$")
     assert PIN not in card.pin_hash
     assert settle(city, "A1", "R-1", line(1_000)).total_fen == 1_000
 
@@ -209,6 +210,35 @@ def test_a_pin_hashed_with_older_argon2_parameters_is_renewed_when_entered_right
     assert renewed != older
     assert "m=256,t=1,p=1" in str(renewed)
     assert settle(city, "A1", "R-2", line(1_000)).total_fen == 1_000
+
+
+def test_a_pin_hashed_before_the_pepper_is_renewed_with_it_when_entered_right(
+    city: App,
+) -> None:
+    cardholder(city, 1, "A1")
+    unpeppered = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1).hash(PIN)
+    with city.uow() as uow:
+        uow.session.execute(update(Card).where(Card.card_no == "A1").values(pin_hash=unpeppered))
+
+    settle(city, "A1", "R-1", line(1_000))
+
+    renewed = str(card_of(city, "A1").pin_hash)
+    assert renewed.startswith("$hmac-sha256$argon2id$")
+    with pytest.raises(VerificationError):  # the PIN alone no longer opens the hash
+        PasswordHasher().verify(renewed.removeprefix("$hmac-sha256"), PIN)
+    assert settle(city, "A1", "R-2", line(1_000)).total_fen == 1_000
+
+
+def test_a_pin_hash_cannot_be_matched_without_the_pepper_it_was_made_with(
+    city: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cardholder(city, 1, "A1")  # hashed with the development pepper
+    monkeypatch.setattr(cards, "_pin_pepper", b"another-pepper-" * 3)
+
+    with pytest.raises(WrongPin):
+        settle(city, "A1", "R-1", line(1_000))
+
+    assert settlement_count(city) == 0
 
 
 def test_a_pin_reset_at_the_counter_unlocks_the_card(city: App) -> None:
