@@ -41,6 +41,7 @@ from yibao.domain.idnumber import IdNumber, make_id_number
 from yibao.ledger import accounts
 from yibao.ledger.check import check_books
 from yibao.services import cards, registry, settlement
+from yibao.services.electronic_card import electronic_card_payload
 from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, SettleCmd
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
@@ -177,7 +178,7 @@ def card_and_pin(_person_id: int, card_no: str) -> CardAndPin:
 def electronic_card(person_id: int, _card_no: str) -> ElectronicCard:
     now = dt.datetime.now(dt.UTC)  # made by the person's phone, before the POS call
     return ElectronicCard(
-        cards.electronic_card_payload(person_id=person_id, now=now, seconds=300, secret=SECRET)
+        electronic_card_payload(person_id=person_id, now=now, seconds=300, secret=SECRET)
     )
 
 

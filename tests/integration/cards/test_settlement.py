@@ -36,7 +36,13 @@ from yibao.domain.errors import (
 from yibao.domain.idnumber import mask
 from yibao.ledger import accounts
 from yibao.ledger.errors import IdempotencyConflict
-from yibao.services import cards, family, institution_settlement, registry, settlement
+from yibao.services import (
+    electronic_card,
+    family,
+    institution_settlement,
+    registry,
+    settlement,
+)
 from yibao.services.family import NotFamilyMember
 from yibao.services.settlement import (
     AlreadyRefunded,
@@ -182,7 +188,9 @@ def test_a_ref_whose_posting_key_another_posting_holds_is_refused_and_leaves_not
 
 
 def test_an_electronic_card_of_a_person_not_on_record_is_refused(city: App) -> None:
-    payload = cards.electronic_card_payload(person_id=987_654, now=NOW, seconds=300, secret=SECRET)
+    payload = electronic_card.electronic_card_payload(
+        person_id=987_654, now=NOW, seconds=300, secret=SECRET
+    )
 
     with pytest.raises(UnknownPerson):
         settle(city, ElectronicCard(payload), "R-1", line(1_000))
