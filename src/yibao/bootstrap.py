@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from sqlalchemy import Engine
@@ -15,11 +16,12 @@ from yibao.services.uow import UnitOfWork
 class App:
     """What an entrypoint needs: the engine and a way to open units of work."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, today: Callable[[], dt.date] = dt.date.today) -> None:
         self.engine = engine
+        self.today = today  # tests fix the date; everything else reads the real one
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+        return UnitOfWork(self.engine, today=self.today)
 
     @property
     def uow_factory(self) -> Callable[[], UnitOfWork]:
