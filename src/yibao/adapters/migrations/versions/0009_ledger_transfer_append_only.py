@@ -1,7 +1,7 @@
 """ledger transfers append-only on PostgreSQL
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 
 A posting is never updated or deleted: a mistake is corrected by a reversing posting. On
 PostgreSQL the database itself now refuses an UPDATE, DELETE or TRUNCATE of ledger_transfer,
@@ -14,7 +14,7 @@ no roles to keep apart: there the check is what finds a rewritten posting.
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """electronic card payloads spent once
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0009
 
 Each electronic card (QR) payload carries a nonce; the sale it paid for records it here, in the
 sale's own transaction. The unique nonce refuses a second sale with the same payload.
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0007"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
