@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.e2e.cli import PERSON, count, yibao, yibao_with_input
-from tests.integration.test_scenarios import SCENARIOS
+from tests.scenario_files import EXAMPLES
 
-AREA_FILE = SCENARIOS / "01_employer_paid_pension_only.yaml"
+AREA_FILE = EXAMPLES / "01_medical_left_out.yaml"
 
 
 def test_a_policy_from_a_credited_month_is_refused_and_the_same_file_still_loads(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.cli import PERSON, count, make_city, yibao
-from tests.integration.test_scenarios import SCENARIOS
+from tests.scenario_files import EXAMPLES
 
 TABLES = (
     "area",
@@ -156,7 +156,7 @@ SAYS = {
 def test_a_hostile_or_malformed_yaml_file_is_refused_in_one_line(
     tmp_path: Path, command: tuple[str, str], case: str
 ) -> None:
-    scenario = (SCENARIOS / "01_employer_paid_pension_only.yaml").read_text(encoding="utf-8")
+    scenario = (EXAMPLES / "01_medical_left_out.yaml").read_text(encoding="utf-8")
     path = tmp_path / "area.yaml"
     path.write_bytes(POLICY_FILES[case](scenario))
     db = tmp_path / "x.db"
@@ -182,7 +182,7 @@ def test_a_hostile_or_malformed_yaml_file_is_refused_in_one_line(
 def test_a_scenario_with_a_bad_employer_or_institution_is_refused_before_replay(
     tmp_path: Path, change: tuple[str, str], says: str
 ) -> None:
-    scenario = (SCENARIOS / "01_employer_paid_pension_only.yaml").read_text(encoding="utf-8")
+    scenario = (EXAMPLES / "01_medical_left_out.yaml").read_text(encoding="utf-8")
     assert change[0] in scenario
     path = tmp_path / "scenario.yaml"
     path.write_text(scenario.replace(*change, 1), encoding="utf-8")

@@ -4,22 +4,17 @@ with it behind the application's back, as a person with database access might.""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
 
+from tests.scenario_files import EXAMPLES
 from yibao.bootstrap import App
 from yibao.services import institution_settlement
 from yibao.services.scenario.model import load_scenario
 from yibao.services.scenario.replay import replay
 
-SCENARIO = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "scenarios"
-    / ("05_spent_to_zero_then_refund.yaml")
-)
+SCENARIO = EXAMPLES / "05_spent_to_zero_then_refunded.yaml"
 CLEARED_ON = dt.date(2021, 4, 30)
 
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from sqlalchemy import Engine, func, select
 
+from tests.scenario_files import EXAMPLES
 from yibao.adapters.tables import Contribution, LedgerTransfer
 from yibao.bootstrap import App
 from yibao.domain.months import Month
@@ -26,14 +27,13 @@ from yibao.services.crediting import run_crediting
 from yibao.services.scenario.model import load_scenario
 from yibao.services.scenario.replay import replay
 
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 AREA = "420100"
 ZHAO_LEI = "420102198004010058"
 HIRED = dt.date(2024, 1, 10)
 
 
 def _area() -> dict[str, Any]:
-    document = yaml.safe_load((SCENARIOS / "01_employer_paid_pension_only.yaml").read_text())
+    document = yaml.safe_load((EXAMPLES / "01_medical_left_out.yaml").read_text())
     return dict(document["area"])
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 import yaml
 from sqlalchemy import insert
 
+from tests.scenario_files import EXAMPLES
 from yibao.adapters.tables import LedgerTransfer
 from yibao.bootstrap import App
 from yibao.domain.idnumber import make_id_number
@@ -16,14 +16,13 @@ from yibao.ledger import accounts
 from yibao.ledger.check import check_books
 from yibao.services import registry
 
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 AREA = "420100"
 BOOK = accounts.medical_book(AREA)
 
 
 @pytest.fixture
 def person(app: App) -> int:
-    document = yaml.safe_load((SCENARIOS / "05_spent_to_zero_then_refund.yaml").read_text())
+    document = yaml.safe_load((EXAMPLES / "05_spent_to_zero_then_refunded.yaml").read_text())
     with app.uow() as uow:
         registry.load_area(uow=uow, document=document["area"])
         return registry.add_person(

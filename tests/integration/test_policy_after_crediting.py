@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from sqlalchemy import func, select
 
+from tests.scenario_files import EXAMPLES
 from yibao.adapters.tables import AreaPolicy
 from yibao.bootstrap import App
 from yibao.domain.errors import Conflict
@@ -17,14 +17,13 @@ from yibao.domain.months import Month
 from yibao.services import registry
 from yibao.services.crediting import run_crediting
 
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 AREA = "420100"
 
 
 @pytest.fixture
 def area_block() -> dict[str, Any]:
     """Example City: policies from 2015-01 and 2023-01."""
-    document = yaml.safe_load((SCENARIOS / "01_employer_paid_pension_only.yaml").read_text())
+    document = yaml.safe_load((EXAMPLES / "01_medical_left_out.yaml").read_text())
     return dict(document["area"])
 
 
