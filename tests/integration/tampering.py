@@ -76,21 +76,21 @@ def _delete_credit(engine: Engine) -> str:
 
 def _orphan_reversal(engine: Engine) -> str:
     """The hospital sale reversed as if refunded, though it never was."""
-    sale = transfer_id(engine, "settle:H001:S-0502")
+    sale = transfer_id(engine, "settle:H001:RX-0502")
     tamper(
         engine,
         "INSERT INTO ledger_transfer (key, book, debit_account_id, credit_account_id, amount_fen,"
-        " value_date, kind, reverses_id, memo) SELECT 'refund:H001:S-0502', book,"
+        " value_date, kind, reverses_id, memo) SELECT 'refund:H001:RX-0502', book,"
         " credit_account_id, debit_account_id, amount_fen, value_date, 'reversal:' || kind, id,"
         " '' FROM ledger_transfer WHERE id = :t",
         t=sale,
     )
-    return f"transfer {transfer_id(engine, 'refund:H001:S-0502')} "
+    return f"transfer {transfer_id(engine, 'refund:H001:RX-0502')} "
 
 
 def _edit_settlement_personal_fen(engine: Engine) -> str:
-    tamper(engine, "UPDATE settlement SET personal_fen = personal_fen - 100 WHERE ref = 'S-0502'")
-    return f"transfer {transfer_id(engine, 'settle:H001:S-0502')} "
+    tamper(engine, "UPDATE settlement SET personal_fen = personal_fen - 100 WHERE ref = 'RX-0502'")
+    return f"transfer {transfer_id(engine, 'settle:H001:RX-0502')} "
 
 
 def _edit_contribution_credit_fen(engine: Engine) -> str:

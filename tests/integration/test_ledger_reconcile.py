@@ -105,5 +105,5 @@ def test_postgresql_still_takes_new_postings(pg_engine: Engine) -> None:
     """Append-only is not read-only: a refund after the triggers are in place posts as before."""
     app = make_history(pg_engine)
     with app.uow() as uow:
-        settlement.refund(uow=uow, ref="S-0502", on=dt.date(2021, 5, 3))
+        settlement.refund(uow=uow, ref="RX-0502", on=dt.date(2021, 5, 3))
     assert _problems(pg_engine) == []
