@@ -148,3 +148,13 @@ def test_the_bank_counter_needs_the_right_pin(credited: Path) -> None:
     )
     assert right.returncode == 0
     assert "shows 120.00 yuan (medical account)" in right.stdout
+
+
+@pytest.mark.parametrize("channel", ["atm", "terminal", "bank_counter"])
+def test_a_card_channel_does_not_answer_to_an_id_number_without_the_card_and_pin(
+    credited: Path, channel: str
+) -> None:
+    done = yibao(credited, "inquire", "--person", PERSON, "--channel", channel)
+    assert done.returncode == 2
+    assert f"channel: '{channel}' is a card channel" in done.stderr
+    assert "balance" not in done.stdout
