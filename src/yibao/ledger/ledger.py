@@ -18,6 +18,7 @@ from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import LedgerAccount, LedgerTransfer
 from yibao.domain.errors import InvalidInput
+from yibao.domain.money import fen_to_yuan
 from yibao.ledger.accounts import AccountRef
 from yibao.ledger.errors import (
     AlreadyReversed,
@@ -219,7 +220,8 @@ class Ledger:
                         existing, debit_id, credit_id, amount_fen, kind, reverses_id
                     )
                 raise InsufficientFunds(
-                    f"account {debit_id} holds {available} fen, {amount_fen} fen were asked"
+                    f"the account holds {fen_to_yuan(available)} yuan; "
+                    f"{fen_to_yuan(amount_fen)} yuan were asked"
                 )
         values = dict(
             key=key,
