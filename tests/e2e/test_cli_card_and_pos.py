@@ -175,3 +175,13 @@ def test_outside_development_yibao_refuses_to_run_with_the_development_keys(
         assert refused.returncode == 2, refused.stderr
         assert "YIBAO_CARD_SECRET" in refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("channel", ["atm", "terminal", "bank_counter"])
+def test_a_card_channel_does_not_answer_to_an_id_number_without_the_card_and_pin(
+    credited: Path, channel: str
+) -> None:
+    done = yibao(credited, "inquire", "--person", PERSON, "--channel", channel)
+    assert done.returncode == 2
+    assert f"channel: '{channel}' is a card channel" in done.stderr
+    assert "balance" not in done.stdout

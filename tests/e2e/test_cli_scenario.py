@@ -29,6 +29,15 @@ def test_scenario_run_json_answers_with_yuan_strings() -> None:
     assert answer["shown_balance"] == "120.00"
 
 
+def test_scenario_run_json_shows_id_numbers_masked() -> None:
+    story = EXAMPLES / "08_family_aid.yaml"
+    done = yibao("scenario", "run", str(story), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["answers"][0]["person"] == "4201**********1351"
+    for id_number in ("420102198610211351", "420102201506011469", "420102195002141579"):
+        assert id_number not in done.stdout
+
+
 def test_a_malformed_file_exits_2_naming_the_line(tmp_path: Path) -> None:
     text = (EXAMPLES / "06_resident_no_account.yaml").read_text(encoding="utf-8")
     broken = tmp_path / "broken.yaml"

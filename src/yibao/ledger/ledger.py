@@ -19,6 +19,7 @@ from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import LedgerAccount, LedgerTransfer
 from yibao.domain.errors import InvalidInput
+from yibao.domain.money import fen_to_yuan
 from yibao.ledger.accounts import AccountRef
 from yibao.ledger.errors import (
     AlreadyReversed,
@@ -172,7 +173,7 @@ class Ledger:
             kind=kind,
             memo=memo,
             may_overdraw=debit.allow_negative,
-            debit_name=f"the {debit.kind} account {debit.code}",
+            debit_name=f"the {debit.kind} account",  # no internal ids in messages
         )
 
     def reverse(
@@ -225,7 +226,7 @@ class Ledger:
                 self._lock_account(debit_id)
                 standing = self.standing(debit_id)
             refusal = _debit_refusal(
-                standing, amount_fen, value_date, self.today(), debit_name or f"account {debit_id}"
+                standing, amount_fen, value_date, self.today(), debit_name or "the account"
             )
             if refusal is not None:
                 existing = self.get(key)  # a retry of a posting made before?
@@ -419,7 +420,8 @@ def _debit_refusal(
         return refusal
     if standing.balance < amount_fen:
         return InsufficientFunds(
-            f"{account} holds {standing.balance} fen, {amount_fen} fen were asked"
+            f"{account} holds {fen_to_yuan(standing.balance)} yuan; "
+            f"{fen_to_yuan(amount_fen)} yuan were asked"
         )
     return None
 

@@ -45,6 +45,10 @@ def inquire(
             raise InvalidInput("person", person, "give either --person or --card")
         if card is not None and channel not in CARD_CHANNELS:
             raise InvalidInput("channel", channel, f"with --card is one of {CARD_CHANNELS}")
+        if person is not None and channel in CARD_CHANNELS:
+            raise InvalidInput(
+                "channel", channel, "is a card channel: it answers to --card and the PIN"
+            )
     pin = typer.prompt("PIN", hide_input=True) if card is not None else ""
 
     def action(app_: App) -> None:
