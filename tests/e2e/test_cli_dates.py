@@ -93,3 +93,15 @@ def test_an_empty_date_option_is_refused_not_taken_as_today(
     assert "YYYY-MM-DD" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert [count(city, table) for table in tables] == before
+
+
+def test_a_month_s_medical_paid_twice_is_refused_the_second_time(city: Path) -> None:
+    first = yibao(city, *PAY, "--received", "2024-04-15")
+    assert first.returncode == 0, first.stderr
+
+    again = yibao(city, *PAY, "--received", "2024-04-20")
+
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert "already_paid" in again.stderr
+    assert "medical paid for 2024-04 already" in again.stderr
+    assert (count(city, "contribution"), count(city, "ledger_transfer")) == (1, 1)
