@@ -73,7 +73,14 @@ def in_one_transaction(db: str | None, work: Callable[[UnitOfWork], T]) -> T:
     return results[0]
 
 
-def parse_day(text: str | None, *, field: str = "on") -> dt.date:
-    """A date option (default today), refused with exit 2 if it does not exist."""
+def parse_day(text: str | None, *, field: str = "--on") -> dt.date:
+    """A date option: left out, today; empty or a date that does not exist, refused (exit 2).
+
+    An empty value (`--on ""`, an unset shell variable) is a mistake, not a request for today.
+    """
     with reported_errors():
-        return parse_date(text, field=field) if text else dt.date.today()
+        if text is None:
+            return dt.date.today()
+        if not text.strip():
+            raise InvalidInput(field, text, "is empty: give a YYYY-MM-DD date, or leave it out")
+        return parse_date(text, field=field)

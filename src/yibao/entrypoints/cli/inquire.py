@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated
 
@@ -13,8 +12,7 @@ from yibao.domain.errors import InvalidInput
 from yibao.domain.explain import Explanation, PersonRecords
 from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
-from yibao.domain.months import parse_date
-from yibao.entrypoints.cli.common import DbOption, console, reported_errors, run
+from yibao.entrypoints.cli.common import DbOption, console, parse_day, reported_errors, run
 from yibao.services.channels import CARD_CHANNELS, inquire_with_card
 from yibao.services.explain import explain_balance, finding_json
 
@@ -38,7 +36,7 @@ def inquire(
 ) -> None:
     """Balances of both accounts, what the channel shows, and the findings that explain it."""
     with reported_errors():
-        day = parse_date(as_of, field="as_of") if as_of else dt.date.today()
+        day = parse_day(as_of, field="--as-of")
 
     with reported_errors():
         if (person is None) == (card is None):

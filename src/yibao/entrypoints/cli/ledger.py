@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import typer
 
 from yibao.bootstrap import App
 from yibao.domain.money import fen_to_yuan
-from yibao.domain.months import parse_date
-from yibao.entrypoints.cli.common import DbOption, console, err_console, reported_errors, run
+from yibao.entrypoints.cli.common import (
+    DbOption,
+    console,
+    err_console,
+    parse_day,
+    reported_errors,
+    run,
+)
 from yibao.ledger.check import check_ledger
 from yibao.services.inquiry import balances
 
@@ -48,7 +53,7 @@ def balance(
 ) -> None:
     """The medical personal account and the card's financial account of one person."""
     with reported_errors():
-        day = parse_date(as_of, field="as_of") if as_of else dt.date.today()
+        day = parse_day(as_of, field="--as-of")
 
     def action(app_: App) -> None:
         with app_.uow() as uow:

@@ -12,9 +12,8 @@ from yibao.bootstrap import App
 from yibao.config import load_settings
 from yibao.domain.errors import InvalidInput
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
-from yibao.domain.months import parse_date
 from yibao.domain.settlement import MAX_QUANTITY
-from yibao.entrypoints.cli.common import DbOption, console, reported_errors, run
+from yibao.entrypoints.cli.common import DbOption, console, parse_day, reported_errors, run
 from yibao.services import institution_settlement, settlement
 from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, Receipt, SettleCmd
 
@@ -56,7 +55,7 @@ def settle(
     """Settle a purchase: the personal account pays what it may, the rest is paid in person."""
     with reported_errors():
         lines = tuple(parse_item(i) for i in item)
-        on = parse_date(day, field="day") if day else dt.date.today()
+        on = parse_day(day, field="--day")
         if (card is None) == (ecard is None):
             raise InvalidInput("card", card, "give either --card (with its PIN) or --ecard")
     credential: CardAndPin | ElectronicCard
@@ -102,7 +101,7 @@ def refund(
 ) -> None:
     """Refund a whole settlement, once: the personal account gets back what it paid."""
     with reported_errors():
-        on = parse_date(day, field="day") if day else dt.date.today()
+        on = parse_day(day, field="--day")
 
     def action(app_: App) -> None:
         with app_.uow() as uow:
@@ -119,7 +118,7 @@ def refund(
 def statement(institution: InstitutionOption, day: DayOption = None, db: DbOption = None) -> None:
     """The institution's daily statement, reconciled with the ledger."""
     with reported_errors():
-        on = parse_date(day, field="day") if day else dt.date.today()
+        on = parse_day(day, field="--day")
 
     def action(app_: App) -> None:
         with app_.uow() as uow:
@@ -144,7 +143,7 @@ def statement(institution: InstitutionOption, day: DayOption = None, db: DbOptio
 def clear(institution: InstitutionOption, day: DayOption = None, db: DbOption = None) -> None:
     """Pay the institution what the fund owes it up to the day (once per day)."""
     with reported_errors():
-        on = parse_date(day, field="day") if day else dt.date.today()
+        on = parse_day(day, field="--day")
 
     def action(app_: App) -> None:
         with app_.uow() as uow:
