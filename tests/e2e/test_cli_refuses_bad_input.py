@@ -6,6 +6,8 @@ Issue 10, section 5: odd digits, numbers beyond BIGINT, malformed YAML files, ba
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -190,3 +192,35 @@ def test_a_scenario_with_a_bad_employer_or_institution_is_refused_before_replay(
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     assert says in done.stderr
+
+
+def test_a_deposit_near_the_fen_maximum_is_refused_not_overflowed(shop: Path) -> None:
+    said = refused(
+        shop, "card", "deposit", PERSON, "--amount", "92233720368547758.07", "--on", "2024-05-04"
+    )
+    assert "beyond its maximum" in said
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgresql://postgres:secret@127.0.0.1:5999/x", "cannot be opened"),
+        ("mysql://user@localhost/x", "not a SQLite or PostgreSQL URL"),
+        ("not a url", "is not a database URL"),
+        ("sqlite:////no/such/folder/yibao.db", "folder that does not exist"),
+    ],
+)
+def test_an_unknown_or_unreachable_database_url_is_refused_in_one_line(url: str, says: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "yibao.entrypoints.cli.main", "ledger", "check", "--db", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert says in done.stderr
+    assert "secret" not in done.stderr
+    assert not Path("/no/such/folder").exists()

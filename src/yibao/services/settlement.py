@@ -12,7 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select
 
 from yibao.adapters.hot import HotStatement
-from yibao.adapters.tables import Institution, Person, Settlement
+from yibao.adapters.tables import Institution, Person, Settlement, SettlementLine
 from yibao.domain.errors import (
     Conflict,
     InvalidInput,
@@ -24,7 +24,7 @@ from yibao.domain.idnumber import mask
 from yibao.domain.settlement import LineItem as LineItem  # callers take it from the service
 from yibao.domain.settlement import check_lines, line_values, total_fen
 from yibao.ledger import accounts
-from yibao.services import cards, family
+from yibao.services import cards, family, fields
 from yibao.services.registry import person_by_id_number, person_by_key
 from yibao.services.settlement_posting import SaleToPost, post_sale
 from yibao.services.uow import UnitOfWork
@@ -99,6 +99,9 @@ def settle(
     (`post_sale`), so there each statement commits on its own.
     """
     check_lines(cmd.lines)
+    fields.ref(cmd.ref)
+    for line in cmd.lines:
+        fields.text(line.catalogue_code, field="item code", column=SettlementLine.catalogue_code)
     credential = cmd.credential
 
     def pos_uow() -> UnitOfWork:
