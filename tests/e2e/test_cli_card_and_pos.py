@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cli import PERSON, yibao, yibao_with_input
+from tests.e2e.cli import PERSON, count, yibao, yibao_with_input
 
 
 @pytest.fixture
@@ -148,3 +148,30 @@ def test_the_bank_counter_needs_the_right_pin(credited: Path) -> None:
     )
     assert right.returncode == 0
     assert "shows 120.00 yuan (medical account)" in right.stdout
+
+
+def test_an_electronic_card_pays_for_one_sale_only(credited: Path) -> None:
+    shown = yibao(credited, "card", "electronic", PERSON)
+    assert shown.returncode == 0, shown.stderr
+    payload = shown.stdout.strip()
+    sale = ("pos", "settle", "--institution", "P001", "--ecard", payload, "--item", "A01:1:10.00")
+
+    assert yibao(credited, *sale, "--ref", "R-qr-1").returncode == 0
+    replayed = yibao(credited, *sale, "--ref", "R-qr-2")
+
+    assert replayed.returncode == 1
+    assert "evoucher_used" in replayed.stderr
+    assert count(credited, "settlement") == 1
+
+
+def test_outside_development_yibao_refuses_to_run_with_the_development_keys(
+    credited: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("YIBAO_ENV", "production")
+    monkeypatch.delenv("YIBAO_CARD_SECRET", raising=False)
+
+    for command in (("card", "electronic", PERSON), ("inquire", "--person", PERSON)):
+        refused = yibao(credited, *command)
+        assert refused.returncode == 2, refused.stderr
+        assert "YIBAO_CARD_SECRET" in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1

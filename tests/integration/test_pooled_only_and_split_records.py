@@ -6,7 +6,7 @@ import datetime as dt
 
 import yaml
 
-from tests.integration.test_scenarios import SCENARIOS
+from tests.scenario_files import EXAMPLES
 from yibao.bootstrap import App
 from yibao.domain.idnumber import make_id_number
 from yibao.domain.months import Month
@@ -22,7 +22,7 @@ OTHER = make_id_number("420102", dt.date(1990, 3, 7), 555)
 
 
 def _area(app: App, code: str = "420100") -> None:
-    area = yaml.safe_load((SCENARIOS / "01_employer_paid_pension_only.yaml").read_text())["area"]
+    area = yaml.safe_load((EXAMPLES / "01_medical_left_out.yaml").read_text())["area"]
     with app.uow() as uow:
         registry.load_area(uow=uow, document={**area, "code": code})
         registry.add_employer(uow=uow, code=f"E{code}", name="Employer", area_code=code)

@@ -48,6 +48,29 @@ class BulkLoader:
             return self._copy(table, columns, rows)
         return self._executemany(table, columns, rows)
 
+    def append_new(
+        self, table: str, columns: Sequence[str], rows: Iterable[Row], *, key: str
+    ) -> int:
+        """Write the rows whose unique `key` is not in the table yet; returns how many.
+
+        PostgreSQL's COPY cannot skip a duplicate: the rows go to a temporary table first.
+        """
+        if not self.postgres:
+            return self._executemany(table, columns, rows, f" ON CONFLICT ({key}) DO NOTHING")
+        staging = _quoted(f"new_{table}")
+        self.connection.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
+            f"(LIKE {_quoted(table)} INCLUDING DEFAULTS) ON COMMIT DROP"
+        )
+        self._copy(f"new_{table}", columns, rows)
+        names = ", ".join(columns)
+        written = self.connection.exec_driver_sql(
+            f"INSERT INTO {_quoted(table)} ({names}) SELECT {names} FROM {staging} "
+            f"ON CONFLICT ({key}) DO NOTHING"
+        ).rowcount
+        self.connection.exec_driver_sql(f"TRUNCATE {staging}")
+        return int(written)
+
     def _copy(self, table: str, columns: Sequence[str], rows: Iterable[Row]) -> int:
         count = 0
         statement = f"COPY {_quoted(table)} ({', '.join(columns)}) FROM STDIN"
@@ -63,15 +86,19 @@ class BulkLoader:
                 count += 1
         return count
 
-    def _executemany(self, table: str, columns: Sequence[str], rows: Iterable[Row]) -> int:
+    def _executemany(
+        self, table: str, columns: Sequence[str], rows: Iterable[Row], conflict: str = ""
+    ) -> int:
         marks = ", ".join("?" for _ in columns)
-        statement = f"INSERT INTO {_quoted(table)} ({', '.join(columns)}) VALUES ({marks})"
+        statement = (
+            f"INSERT INTO {_quoted(table)} ({', '.join(columns)}) VALUES ({marks}){conflict}"
+        )
         cursor = self._driver().cursor()
         count = 0
         try:
             for batch in _batches(rows, SQLITE_BATCH):
                 cursor.executemany(statement, batch)
-                count += len(batch)
+                count += cursor.rowcount
         finally:
             cursor.close()
         return count

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event, func, make_url, select
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 
+from yibao.adapters.tables import Base
 from yibao.domain.errors import InvalidInput
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -111,6 +112,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str) -> None:
     command.downgrade(alembic_config(engine), revision)
+
+
+def holds_records(engine: Engine) -> bool:
+    """Whether any of yibao's tables has a row: a story is replayed only into an empty database."""
+    with engine.connect() as connection:
+        return any(
+            connection.execute(select(1).select_from(table).limit(1)).first() is not None
+            for table in Base.metadata.sorted_tables
+        )
 
 
 def insert_skipping_duplicates(engine_or_dialect_name: str, table: Any) -> Any:

@@ -48,6 +48,8 @@ class Policy:
     flexible_tiers: tuple[FlexibleTier, ...]
     resident_annual_fen: int
     pin_max_tries: int = DEFAULT_PIN_MAX_TRIES
+    # The e-voucher is not frozen with a lost card (FORMAT.md) unless the area says so.
+    evoucher_stops_with_lost_card: bool = False
     # Guobanfa [2021] No. 14: spouse, parents, children; [2024] No. 38 lets areas add close
     # relatives, listed in the area's `family_aid.relations`.
     family_relations: tuple[str, ...] = DEFAULT_FAMILY_RELATIONS
@@ -180,6 +182,10 @@ def policy_from_dict(raw: Mapping[str, Any], *, path: str = "policy") -> Policy:
             (raw.get("card") or {}).get("pin_max_tries", DEFAULT_PIN_MAX_TRIES),
             f"{path}.card.pin_max_tries",
         ),
+        evoucher_stops_with_lost_card=_bool(
+            (raw.get("card") or {}).get("evoucher_stops_with_lost_card", False),
+            f"{path}.card.evoucher_stops_with_lost_card",
+        ),
         family_relations=tuple(
             str(r) for r in (raw.get("family_aid") or {}).get("relations", DEFAULT_FAMILY_RELATIONS)
         ),
@@ -202,3 +208,9 @@ def _int(value: object, field: str) -> int:
     if not -(2**31) <= number < 2**31:
         raise InvalidInput(field, value, "is out of range")
     return number
+
+
+def _bool(value: object, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(field, value, "must be true or false")
+    return value

@@ -25,3 +25,16 @@ class UnknownTransfer(YibaoError):
 
 class CrossBookTransfer(InvalidInput):
     """The medical book and the bank book never exchange money."""
+
+
+class ValueDateBeforeLastPosting(InvalidInput):
+    """A debit dated before a posting already on its account would make an earlier balance
+    (`ledger balance --as-of`) negative on an account that may not overdraw."""
+
+    code = "value_date_before_last_posting"
+
+
+class ValueDateInFuture(InvalidInput):
+    """Money cannot leave an account on a day that has not come yet."""
+
+    code = "value_date_in_future"

@@ -8,10 +8,11 @@ debits are serialized (PostgreSQL `SELECT ... FOR UPDATE`; SQLite transactions b
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, bindparam, case, func, literal, or_, select, union_all
+from sqlalchemy import Row, Table, bindparam, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from yibao.adapters.db import insert_skipping_duplicates
@@ -26,6 +27,7 @@ from yibao.ledger.errors import (
     InsufficientFunds,
     UnknownTransfer,
 )
+from yibao.ledger.rules import value_date_refusal
 
 A = cast(Table, LedgerAccount.__table__)
 T = cast(Table, LedgerTransfer.__table__)
@@ -44,11 +46,21 @@ _balance = select(func.coalesce(func.sum(_signed), 0)).where(
 )
 _BALANCE = HotStatement(_balance)
 _BALANCE_AS_OF = HotStatement(_balance.where(T.c.value_date <= bindparam("as_of")))
+# What a debit of a no-overdraft account is checked against, in one pass over its postings.
+_STANDING = HotStatement(_balance.add_columns(func.max(T.c.value_date)))
 _INSERT_TRANSFER = HotStatement(
     lambda dialect: (
         insert_skipping_duplicates(dialect, T).on_conflict_do_nothing().returning(T.c.id)
     )
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """An account's balance and the value date of its last posting (None: no posting yet)."""
+
+    balance: int
+    last_posted_on: dt.date | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +98,11 @@ class HistoryLine:
 class Ledger:
     """The ledger as seen from inside one unit of work (one database transaction)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, today: Callable[[], dt.date] = dt.date.today) -> None:
         self.session = session
+        self.today = today  # the real date, from the entrypoint; tests fix it
         self._ids: dict[tuple[str, str], int] = {}  # account ids met in this unit of work
-        self._locked: dict[int, int] = {}  # balances read under this transaction's lock
+        self._locked: dict[int, Standing] = {}  # read under this transaction's lock
 
     # -- accounts -------------------------------------------------------------------------
     def account_id(self, ref: AccountRef) -> int:
@@ -159,6 +172,7 @@ class Ledger:
             kind=kind,
             memo=memo,
             may_overdraw=debit.allow_negative,
+            debit_name=f"the {debit.kind} account {debit.code}",
         )
 
     def reverse(
@@ -202,25 +216,24 @@ class Ledger:
         memo: str,
         may_overdraw: bool,
         reverses_id: int | None = None,
+        debit_name: str = "",
     ) -> Transfer:
         self._locked.pop(credit_id, None)  # a balance read earlier no longer holds
-        available = None
         if not may_overdraw:
-            available = self._locked.pop(debit_id, None)
-            if available is None:
+            standing = self._locked.pop(debit_id, None)
+            if standing is None:
                 self._lock_account(debit_id)
-        if not may_overdraw:
-            if available is None:
-                available = self.balance(debit_id)
-            if available < amount_fen:
-                existing = self.get(key)  # a retry of a posting that emptied the account?
+                standing = self.standing(debit_id)
+            refusal = _debit_refusal(
+                standing, amount_fen, value_date, self.today(), debit_name or f"account {debit_id}"
+            )
+            if refusal is not None:
+                existing = self.get(key)  # a retry of a posting made before?
                 if existing is not None:
                     return _same_or_conflict(
                         existing, debit_id, credit_id, amount_fen, kind, reverses_id
                     )
-                raise InsufficientFunds(
-                    f"account {debit_id} holds {available} fen, {amount_fen} fen were asked"
-                )
+                raise refusal
         values = dict(
             key=key,
             book=book,
@@ -242,13 +255,17 @@ class Ledger:
 
     def locked_balance(self, ref: AccountRef) -> int:
         """Lock the account against concurrent debits for this transaction; its balance now."""
+        return self.locked_standing(ref).balance
+
+    def locked_standing(self, ref: AccountRef) -> Standing:
+        """Lock the account against concurrent debits for this transaction; where it stands."""
         account_id = self._find_and_lock(ref)
         if account_id is None:
             account_id = self.account_id(ref)
             self._lock_account(account_id)
-        balance = self.balance(account_id)
-        self._locked[account_id] = balance  # the next debit of it here need not sum again
-        return balance
+        standing = self.standing(account_id)
+        self._locked[account_id] = standing  # the next debit of it here need not sum again
+        return standing
 
     def _find_and_lock(self, ref: AccountRef) -> int | None:
         found = _FIND_AND_LOCK_ACCOUNT.scalar_or_none(
@@ -279,6 +296,11 @@ class Ledger:
             return int(_BALANCE.scalar_or_none(self.session, {"account": account_id}))
         params = {"account": account_id, "as_of": as_of}
         return int(_BALANCE_AS_OF.scalar_or_none(self.session, params))
+
+    def standing(self, account_id: int) -> Standing:
+        row = _STANDING.one_or_none(self.session, {"account": account_id})
+        assert row is not None  # an aggregate: one row
+        return Standing(int(row[0]), row[1])
 
     def balance_of(self, ref: AccountRef, as_of: dt.date | None = None) -> int:
         account_id = self._find_account(ref)
@@ -369,33 +391,6 @@ class Ledger:
         ).scalars()
         return [int(i) for i in rows]
 
-    def lowest_running_balances(self) -> dict[int, int]:
-        """For each no-overdraft account, its lowest balance after any posting, if below zero."""
-        legs = union_all(
-            select(
-                T.c.id, T.c.credit_account_id.label("account_id"), T.c.amount_fen.label("amount")
-            ),
-            select(
-                T.c.id, T.c.debit_account_id.label("account_id"), (-T.c.amount_fen).label("amount")
-            ),
-        ).subquery()
-        running = (
-            select(
-                legs.c.account_id,
-                func.sum(legs.c.amount)
-                .over(partition_by=legs.c.account_id, order_by=legs.c.id)
-                .label("running"),
-            )
-            .join(A, and_(A.c.id == legs.c.account_id, A.c.allow_negative == literal(False)))
-            .subquery()
-        )
-        rows = self.session.execute(
-            select(running.c.account_id, func.min(running.c.running))
-            .group_by(running.c.account_id)
-            .having(func.min(running.c.running) < 0)
-        ).all()
-        return {int(a): int(m) for a, m in rows}
-
 
 def _transfer(row: Row[tuple[object, ...]]) -> Transfer:
     m = row._mapping
@@ -411,6 +406,22 @@ def _transfer(row: Row[tuple[object, ...]]) -> Transfer:
         reverses_id=None if m["reverses_id"] is None else int(m["reverses_id"]),
         memo=str(m["memo"]),
     )
+
+
+def _debit_refusal(
+    standing: Standing, amount_fen: int, value_date: dt.date, today: dt.date, account: str
+) -> Exception | None:
+    """Why this debit of a no-overdraft account may not be posted, or None."""
+    refusal = value_date_refusal(
+        value_date, today=today, last_posted_on=standing.last_posted_on, account=account
+    )
+    if refusal is not None:
+        return refusal
+    if standing.balance < amount_fen:
+        return InsufficientFunds(
+            f"{account} holds {standing.balance} fen, {amount_fen} fen were asked"
+        )
+    return None
 
 
 def _same_or_conflict(

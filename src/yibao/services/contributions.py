@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from yibao.adapters.tables import Contribution, CreditingRun
+from yibao.adapters.tables import Contribution, CreditingRun, Person
 from yibao.domain.crediting import MedicalContribution, contribution_amounts, credit_for
 from yibao.domain.errors import Conflict, InvalidInput, NotEnrolled
 from yibao.domain.months import Month
@@ -23,6 +23,12 @@ from yibao.services.registry import (
     scheme_on,
 )
 from yibao.services.uow import UnitOfWork
+
+
+class AlreadyPaid(Conflict):
+    """The payment repeats an insurance already paid for the same person and month."""
+
+    code = "already_paid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +110,7 @@ def record_contribution(*, uow: UnitOfWork, cmd: ContributionCmd) -> Contributio
         medical_person_fen=person_fen,
         credit_fen=credit,
     )
+    _lock_person(uow, person.id)
     existing = uow.session.scalars(
         select(Contribution).where(Contribution.key == key)
     ).one_or_none()
@@ -111,6 +118,7 @@ def record_contribution(*, uow: UnitOfWork, cmd: ContributionCmd) -> Contributio
         if any(getattr(existing, k) != v for k, v in values.items()):
             raise Conflict(f"payment reference {key!r} was recorded with other content")
         return _receipt(existing)
+    _refuse_repeated_insurances(uow, person, insurances, first, last)
     row = Contribution(key=key, **values)
     uow.session.add(row)
     uow.session.flush()
@@ -158,6 +166,41 @@ def _refuse_closed_period(uow: UnitOfWork, area_code: str, received_on: dt.date)
             f"crediting for area {area_code} has run (or is running) for the days up to "
             f"{closed}; record the payment as received on a later day"
         )
+
+
+def _lock_person(uow: UnitOfWork, person_id: int) -> None:
+    """Serialize the payments of one person, so two cannot both pay the same month.
+
+    PostgreSQL locks the person's row (after the area's, the order a crediting run takes);
+    SQLite's writers are serialized already (BEGIN IMMEDIATE).
+    """
+    uow.session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
+
+
+def _refuse_repeated_insurances(
+    uow: UnitOfWork, person: Person, insurances: tuple[str, ...], first: Month, last: Month
+) -> None:
+    """A month's insurance is paid once: refuse a payment repeating one for a covered month."""
+    covering = uow.session.scalars(
+        select(Contribution)
+        .where(
+            Contribution.person_id == person.id,
+            Contribution.month <= str(last),
+            Contribution.through_month >= str(first),
+        )
+        .order_by(Contribution.id)
+    )
+    for paid in covering:
+        repeated = sorted(set(insurances) & set(paid.insurances.split(",")))
+        if repeated:
+            months = f"{paid.month} to {paid.through_month}"
+            if paid.month == paid.through_month:
+                months = paid.month
+            raise AlreadyPaid(
+                f"{person_label(person)} has {', '.join(repeated)} paid for {months} already "
+                f"(contribution {paid.id}, received on {paid.received_on}); "
+                "pay only the insurances not yet paid"
+            )
 
 
 def _receipt(row: Contribution) -> ContributionReceipt:

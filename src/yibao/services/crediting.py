@@ -15,38 +15,25 @@ from dataclasses import dataclass
 from sqlalchemy import (
     Integer,
     String,
-    and_,
     cast,
-    exists,
-    false,
     func,
     literal,
     select,
     text,
-    true,
     union,
     update,
 )
 from sqlalchemy.sql import CompoundSelect, Select
 
-from yibao.adapters.db import insert_counting, insert_skipping_duplicates
-from yibao.adapters.tables import (
-    Contribution,
-    CreditingRun,
-    Enrollment,
-    LedgerAccount,
-    LedgerTransfer,
-)
+from yibao.adapters.tables import Contribution, CreditingRun, Enrollment
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
-from yibao.ledger import accounts
+from yibao.ledger import accounts, bulk_posting
 from yibao.services.registry import lock_area, policy_schedule, require_area
 from yibao.services.uow import UnitOfWork
 
 C = Contribution.__table__
 E = Enrollment.__table__
-A = LedgerAccount.__table__
-T = LedgerTransfer.__table__
 
 Progress = Callable[[int, int], None]
 ANALYZE_AFTER_OPENING = 10_000  # accounts opened in one run before statistics are refreshed
@@ -228,25 +215,15 @@ def _credit_contributions(
 ) -> tuple[int, int]:
     batch = _pending_contributions(area_code, run_date, plan.since).where(C.c.id.between(low, high))
     pending = batch.with_only_columns(C.c.id, C.c.person_id, C.c.credit_fen, C.c.month).subquery()
-    key = literal("credit:c", String) + cast(pending.c.id, String)
     rows = select(
-        key,
-        literal(plan.book, String),
-        literal(plan.pooled_fund_id),
-        A.c.id,
+        literal("credit:c", String) + cast(pending.c.id, String),
+        pending.c.person_id,
         pending.c.credit_fen,
         literal(run_date),
         literal("crediting", String),
         literal("personal account credit for ", String) + pending.c.month,
-    ).join(
-        A,
-        and_(
-            A.c.owner_person_id == pending.c.person_id,
-            A.c.book == plan.book,
-            A.c.kind == str(accounts.AccountKind.PERSONAL),
-        ),
     )
-    return _insert_transfers(uow, rows)
+    return _post(uow, area_code, plan, rows)
 
 
 def _credit_retirees(
@@ -262,68 +239,30 @@ def _credit_retirees(
         return 0, 0
     batch = _retirees_on(area_code, run_date).where(E.c.id.between(low, high))
     retirees = batch.with_only_columns(E.c.person_id).distinct().subquery()
-    key = literal("retiree:p", String) + cast(retirees.c.person_id, String) + literal(f":{month}")
     rows = select(
-        key,
-        literal(plan.book, String),
-        literal(plan.pooled_fund_id),
-        A.c.id,
+        literal("retiree:p", String) + cast(retirees.c.person_id, String) + literal(f":{month}"),
+        retirees.c.person_id,
         literal(plan.retiree_fen),
         literal(run_date),
         literal("retiree_crediting", String),
         literal(f"retiree fixed credit for {month}", String),
-    ).join(
-        A,
-        and_(
-            A.c.owner_person_id == retirees.c.person_id,
-            A.c.book == plan.book,
-            A.c.kind == str(accounts.AccountKind.PERSONAL),
-        ),
     )
-    return _insert_transfers(uow, rows)
+    return _post(uow, area_code, plan, rows)
 
 
-def _insert_transfers(uow: UnitOfWork, rows: Select) -> tuple[int, int]:  # type: ignore[type-arg]
-    """Post the rows not posted yet; (how many, how many fen) were posted now."""
-    columns = [
-        "key",
-        "book",
-        "debit_account_id",
-        "credit_account_id",
-        "amount_fen",
-        "value_date",
-        "kind",
-        "memo",
-    ]
-    statement = (
-        insert_skipping_duplicates(uow.dialect, T)
-        # SQLite reads an ON after a join as the join's: a WHERE before ON CONFLICT ends the join
-        .from_select(columns, rows.where(true()))
-        .on_conflict_do_nothing(index_elements=["key"])  # posted before: by a run that died
+def _post(uow: UnitOfWork, area_code: str, plan: _Plan, rows: Select) -> tuple[int, int]:  # type: ignore[type-arg]
+    """Post the rows not posted yet, pooled fund to personal account; (how many, fen) now."""
+    return bulk_posting.post_to_owners(
+        uow.session,
+        debit=accounts.pooled_fund(area_code),
+        debit_id=plan.pooled_fund_id,
+        credit_kind=accounts.AccountKind.PERSONAL,
+        rows=rows,
     )
-    return insert_counting(uow.session, statement, T.c.amount_fen)
 
 
 def _open_personal_accounts(uow: UnitOfWork, book: str, person_ids: Select | CompoundSelect) -> int:  # type: ignore[type-arg]
     """Open, in one statement, the personal account of each of these persons that has none."""
-    people = person_ids.subquery()
-    person_id = people.c[0]
-    code = literal(f"{accounts.AccountKind.PERSONAL}:", String) + cast(person_id, String)
-    rows = (
-        select(
-            literal(book, String),
-            code,
-            literal(str(accounts.AccountKind.PERSONAL), String),
-            false(),
-            person_id,
-        )
-        .distinct()
-        .where(~exists().where(A.c.book == book, A.c.code == code))
+    return bulk_posting.open_accounts(
+        uow.session, book=book, kind=accounts.AccountKind.PERSONAL, owners=person_ids
     )
-    statement = (
-        insert_skipping_duplicates(uow.dialect, A)
-        .from_select(["book", "code", "kind", "allow_negative", "owner_person_id"], rows)
-        .on_conflict_do_nothing()
-        .returning(A.c.id)
-    )
-    return len(uow.session.execute(statement).all())

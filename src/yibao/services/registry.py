@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from yibao.adapters.tables import (
     Area,
     AreaPolicy,
+    CreditingRun,
     Employer,
     Employment,
     Enrollment,
@@ -58,6 +59,8 @@ def load_area(*, uow: UnitOfWork, document: Mapping[str, Any]) -> PolicySchedule
     else:
         area.name = name
     uow.session.flush()
+    lock_area(uow, code, exclusive=True)  # a crediting run cannot start while policies change
+    last_credited = _last_credited_month(uow, code)
     for raw in document["policies"]:
         month = str(Month.parse(raw["from"]))
         text = json.dumps(raw, sort_keys=True, default=str)
@@ -67,6 +70,7 @@ def load_area(*, uow: UnitOfWork, document: Mapping[str, Any]) -> PolicySchedule
             )
         ).one_or_none()
         if existing is None:
+            _refuse_credited_month(code, month, last_credited)
             uow.session.add(AreaPolicy(area_code=code, effective_from=month, document=text))
         elif policy_from_dict(json.loads(existing.document)) != policy_from_dict(raw):
             raise Conflict(
@@ -75,6 +79,27 @@ def load_area(*, uow: UnitOfWork, document: Mapping[str, Any]) -> PolicySchedule
             )
     uow.session.flush()
     return policy_schedule(uow=uow, area_code=code)
+
+
+def _last_credited_month(uow: UnitOfWork, area_code: str) -> str | None:
+    """The last month a crediting run of the area has covered (it started or ran)."""
+    return uow.session.scalar(
+        select(func.max(CreditingRun.month)).where(CreditingRun.area_code == area_code)
+    )
+
+
+def _refuse_credited_month(area_code: str, month: str, last_credited: str | None) -> None:
+    """A new policy may not start in a month already credited under the policy before it.
+
+    The crediting run and the explainer both read the policy of a month: changing it after
+    the run would make the explainer contradict what the ledger holds.
+    """
+    if last_credited is not None and month <= last_credited:
+        raise Conflict(
+            f"area {area_code}: a new policy from {month} cannot be loaded, crediting has run "
+            f"(or is running) for the months up to {last_credited}; give it a `from` month "
+            f"after {last_credited}"
+        )
 
 
 def check_area(document: object) -> tuple[str, str]:
@@ -132,6 +157,7 @@ def add_employer(*, uow: UnitOfWork, code: str, name: str, area_code: str) -> Em
     require_area(uow=uow, area_code=area_code)
     existing = uow.session.scalars(select(Employer).where(Employer.code == code)).one_or_none()
     if existing is not None:
+        _same_as_recorded(f"employer {code}", existing, name=name, area_code=area_code)
         return existing
     employer = Employer(code=code, name=name, area_code=area_code)
     uow.session.add(employer)
@@ -167,6 +193,9 @@ def add_institution(
         select(Institution).where(Institution.code == code)
     ).one_or_none()
     if existing is not None:
+        _same_as_recorded(
+            f"institution {code}", existing, name=name, kind=kind, area_code=area_code
+        )
         return existing
     institution = Institution(code=code, name=name, kind=kind, area_code=area_code)
     uow.session.add(institution)
@@ -181,6 +210,18 @@ def institution_by_code(*, uow: UnitOfWork, code: str) -> Institution:
     return found
 
 
+def _same_as_recorded(what: str, existing: object, **given: str) -> None:
+    """Adding what is recorded again is a no-op (retries are safe); adding it with other data
+    would silently keep the old, so it is a conflict naming the first field that differs."""
+    for field, value in given.items():
+        recorded = getattr(existing, field)
+        if recorded != value:
+            raise Conflict(
+                f"{what} is already recorded with {field} {recorded!r}, not {value!r}; "
+                "nothing was changed"
+            )
+
+
 # -- persons -------------------------------------------------------------------------------
 def add_person(*, uow: UnitOfWork, id_number: str, name: str, area_code: str) -> Person:
     """Record an insured person; the ID number is the social security number (art. 58)."""
@@ -191,6 +232,7 @@ def add_person(*, uow: UnitOfWork, id_number: str, name: str, area_code: str) ->
         select(Person).where(Person.id_number == number.value)
     ).one_or_none()
     if existing is not None:
+        _same_as_recorded(f"person {number.masked}", existing, name=name, area_code=area_code)
         return existing
     person = Person(
         id_number=number.value,
@@ -226,6 +268,7 @@ def person_by_key(*, uow: UnitOfWork, person_id: int) -> Person:
 def hire(*, uow: UnitOfWork, id_number: str, employer_code: str, on: dt.date) -> Employment:
     person = person_by_id_number(uow=uow, id_number=id_number)
     employer = employer_by_code(uow=uow, code=employer_code)
+    _require_same_area(person, employer)
     open_job = _open_employment(uow, person.id, employer.id)
     if open_job is not None:
         return open_job
@@ -242,6 +285,7 @@ def register_employee(
     scheme starts through that employer."""
     person = person_by_id_number(uow=uow, id_number=id_number)
     employer = employer_by_code(uow=uow, code=employer_code)
+    _require_same_area(person, employer)
     job = _open_employment(uow, person.id, employer.id)
     if job is None:  # registration without a recorded hire: the hire is that day
         job = Employment(person_id=person.id, employer_id=employer.id, hired_on=on)
@@ -352,6 +396,18 @@ def _open_employment(uow: UnitOfWork, person_id: int, employer_id: int) -> Emplo
             Employment.left_on.is_(None),
         )
     ).first()
+
+
+def _require_same_area(person: Person, employer: Employer) -> None:
+    """An employee is insured where they are on record: an employer of another planning area
+    cannot register them (that is a transfer of their records between areas)."""
+    if employer.area_code != person.area_code:
+        raise InvalidInput(
+            "employer",
+            employer.code,
+            f"is in planning area {employer.area_code}, {person_label(person)} "
+            f"in {person.area_code}",
+        )
 
 
 def person_label(person: Person) -> str:

@@ -12,7 +12,8 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select
 
 from yibao.adapters.hot import HotStatement
-from yibao.adapters.tables import Institution, Person, Settlement, SettlementLine
+from yibao.adapters.tables import Card, Institution, Person, Settlement, SettlementLine
+from yibao.domain.cards import ELECTRONIC_CARD_SECONDS, CardNotActivated
 from yibao.domain.errors import (
     Conflict,
     InvalidInput,
@@ -24,13 +25,15 @@ from yibao.domain.idnumber import mask
 from yibao.domain.settlement import LineItem as LineItem  # callers take it from the service
 from yibao.domain.settlement import check_lines, line_values, total_fen
 from yibao.ledger import accounts
-from yibao.services import cards, family, fields
+from yibao.ledger.rules import value_date_refusal
+from yibao.services import cards, electronic_card, family, fields
 from yibao.services.registry import person_by_id_number, person_by_key
 from yibao.services.settlement_posting import SaleToPost, post_sale
 from yibao.services.uow import UnitOfWork
 
 P = cast(Table, Person.__table__)
 INST = cast(Table, Institution.__table__)
+CARD = cast(Table, Card.__table__)
 
 # The POS path's reads: who is paying, and at which institution, in one query.
 _AT_INSTITUTION = INST.c.code == bindparam("institution")
@@ -41,9 +44,9 @@ _PERSON_AT_INSTITUTION = HotStatement(
     .where(P.c.id == bindparam("id"))
 )
 _CARD_HOLDER_AT_INSTITUTION = HotStatement(
-    cards.CARD_HOLDER_SELECT.add_columns(INST.c.id, INST.c.code, INST.c.area_code).outerjoin(
-        INST, _AT_INSTITUTION
-    )
+    cards.CARD_HOLDER_SELECT.add_columns(
+        INST.c.id, INST.c.code, INST.c.area_code, CARD.c.medical_activated_on
+    ).outerjoin(INST, _AT_INSTITUTION)
 )
 
 
@@ -53,6 +56,14 @@ class UnknownRef(YibaoError):
 
 class AlreadyRefunded(YibaoError):
     code = "already_refunded"
+
+
+class SaleBeforeCardActivation(CardNotActivated):
+    """The card's medical function was not on yet on the day of the sale."""
+
+
+class RefundBeforeSale(InvalidInput):
+    code = "refund_before_sale"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +102,19 @@ class Receipt:
 
 
 def settle(
-    *, uow_factory: Callable[[], UnitOfWork], cmd: SettleCmd, now: dt.datetime, card_secret: str
+    *,
+    uow_factory: Callable[[], UnitOfWork],
+    cmd: SettleCmd,
+    now: dt.datetime,
+    card_secret: str,
+    electronic_card_seconds: int = ELECTRONIC_CARD_SECONDS,
 ) -> Receipt:
     """The personal account pays what it may, up to its balance; the rest is the person's own.
 
-    The reads need no common snapshot and the sale is written in one statement on PostgreSQL
-    (`post_sale`), so there each statement commits on its own.
+    With card and PIN the reads need no common snapshot and the sale is written in one
+    statement on PostgreSQL (`post_sale`), so there each statement commits on its own. An
+    electronic card is spent in the sale's transaction: the sale and the payload's one use
+    are written together or not at all.
     """
     check_lines(cmd.lines)
     fields.ref(cmd.ref)
@@ -116,17 +134,30 @@ def settle(
             read_holder=_card_holder_at(cmd.institution_code),
         ) as (uow, holder):
             patient = _Party(holder.person_id, holder.id_number, holder.area_code)
+            _require_card_active_on(holder, cmd.on)
             return _settle_in(uow, cmd, patient, holder.card_id, holder.institution)
-    claim = cards.read_electronic_card(payload=credential.payload, now=now, secret=card_secret)
-    with pos_uow() as uow:
+    claim = electronic_card.read_electronic_card(
+        payload=credential.payload,
+        now=now,
+        secret=card_secret,
+        longest_seconds=electronic_card_seconds,
+    )
+    with uow_factory() as uow:
         row = _PERSON_AT_INSTITUTION.one_or_none(
             uow.hot, {"id": claim.person_id, "institution": cmd.institution_code}
         )
         if row is None:
             raise UnknownPerson(f"no insured person with internal id {claim.person_id}")
-        return _settle_in(
-            uow, cmd, _Party(*row[:3]), None, _institution(row[3:], cmd.institution_code)
+        patient, institution = _Party(*row[:3]), _institution(row[3:], cmd.institution_code)
+        electronic_card.spend_electronic_card(
+            uow=uow,
+            claim=claim,
+            area_code=patient.area_code,
+            institution_id=institution.id,
+            ref=cmd.ref,
+            on=cmd.on,
         )
+        return _settle_in(uow, cmd, patient, None, institution)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +186,21 @@ def _institution(columns: Sequence[Any], code: str) -> _Institution:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _CardHolderAtInstitution(cards.CardHolder):
     institution: _Institution
+    medical_activated_on: dt.date | None
+
+
+def _require_card_active_on(holder: _CardHolderAtInstitution, on: dt.date) -> None:
+    """A sale is not dated before the card it was paid with could pay.
+
+    An electronic card (医保电子凭证) is not bound by this: every person on record may use it,
+    with or without a card, so no card's activation dates its sales.
+    """
+    activated = holder.medical_activated_on
+    if activated is not None and on < activated:
+        raise SaleBeforeCardActivation(
+            f"the social security function of card {holder.card_no} was activated on "
+            f"{activated}; a sale on {on} cannot be paid with it"
+        )
 
 
 def _card_holder_at(
@@ -167,7 +213,9 @@ def _card_holder_at(
         if row is None:
             raise cards.unknown_card(card_no)
         return _CardHolderAtInstitution(
-            *row[:9], institution=_institution(row[9:], institution_code)
+            *row[:9],
+            institution=_institution(row[9:12], institution_code),
+            medical_activated_on=row[12],
         )
 
     return read
@@ -247,6 +295,7 @@ def refund(
     row, code = rows[0]
     if row.refunded_on is not None:
         raise AlreadyRefunded(f"settlement {ref!r} was already refunded on {row.refunded_on}")
+    _require_refund_date(uow, row, on)
     if row.personal_fen > 0:
         uow.ledger.reverse(
             original_key=_settle_key(code, ref),
@@ -262,6 +311,19 @@ def refund(
 
 
 # -- helpers --------------------------------------------------------------------------------
+def _require_refund_date(uow: UnitOfWork, row: Settlement, on: dt.date) -> None:
+    """A refund is dated on or after its sale, and not after today."""
+    if on < row.settled_on:
+        raise RefundBeforeSale(
+            "on", on.isoformat(), f"is before the sale {row.ref!r} it refunds ({row.settled_on})"
+        )
+    refusal = value_date_refusal(
+        on, today=uow.today(), last_posted_on=None, account="the payable", field="on"
+    )
+    if refusal is not None:
+        raise refusal
+
+
 def _fingerprint(cmd: SettleCmd, payer_id: int, patient_id: int) -> str:
     content = {
         "lines": [line_values(line) for line in cmd.lines],

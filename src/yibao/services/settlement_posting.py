@@ -1,20 +1,21 @@
 """Writing one POS sale: lock the paying account, split the bill, write the rows and the posting.
 
-On PostgreSQL the steps run in one server call, `post_settlement` (migration 0007): statement
-by statement they took nine round trips, and the per-statement work of this process and of the
-server was most of a sale's cost. Elsewhere they run here, one by one, in the same transaction.
-The same tests run on both backends; `domain.settlement.personal_share` is the rule both apply.
+On PostgreSQL the steps run in one server call, the ledger's `post_settlement` function
+(`ledger/sql/post_settlement.sql`): statement by statement they took nine round trips, and the
+per-statement work of this process and of the server was most of a sale's cost. Elsewhere they
+run here, one by one, in the same transaction, the transfer through `Ledger.transfer`. The same
+tests run on both backends; `domain.settlement.personal_share` and `ledger.rules` are the rules
+both apply.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Table, insert
 
 from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.hot import HotStatement
@@ -26,21 +27,15 @@ from yibao.domain.settlement import (
     personal_share,
     total_fen,
 )
+from yibao.ledger import settlement_function
 from yibao.ledger.accounts import AccountRef
 from yibao.ledger.errors import IdempotencyConflict
+from yibao.ledger.rules import value_date_refusal
 from yibao.services.uow import UnitOfWork
 
 S = cast(Table, Settlement.__table__)
 LINES = cast(Table, SettlementLine.__table__)
 
-_POST_SETTLEMENT = HotStatement(
-    text(
-        "SELECT outcome, new_settlement_id, new_personal_fen, new_balance_after_fen "
-        "FROM post_settlement(:book, :account_code, :payable_code, :institution_id, :ref, "
-        ":payer_person_id, :patient_person_id, :card_id, :settled_on, :fingerprint, "
-        ":total_fen, :eligible_fen, :lines, :transfer_key, :transfer_kind, :memo)"
-    )
-)
 _INSERT_SETTLEMENT = HotStatement(  # a retried reference inserts nothing
     lambda dialect: (
         insert_skipping_duplicates(dialect, S).on_conflict_do_nothing().returning(S.c.id)
@@ -92,11 +87,20 @@ def _post_in_one_call(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
         "transfer_key": sale.transfer_key,
         "transfer_kind": sale.transfer_kind,
         "memo": sale.memo,
+        "today": uow.today(),
     }
-    outcome, settlement_id, personal, balance_after = _call(uow, params)
+    outcome, settlement_id, personal, balance_after, last = settlement_function.call(
+        uow.hot, params
+    )
     if outcome == "no_payable_account":  # the institution's first sale paid from this book
         uow.ledger.account_id(sale.payable)
-        outcome, settlement_id, personal, balance_after = _call(uow, params)
+        outcome, settlement_id, personal, balance_after, last = settlement_function.call(
+            uow.hot, params
+        )
+    if outcome == "value_date_refused":
+        refusal = _date_refusal(uow, sale, last if personal > 0 else None)
+        assert refusal is not None, (sale.settled_on, last)
+        raise refusal
     if outcome == "transfer_key_taken":
         raise _key_taken(sale.transfer_key)
     if outcome == "settled_before":
@@ -105,14 +109,9 @@ def _post_in_one_call(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
     return Posted(int(settlement_id), int(personal), int(balance_after))
 
 
-def _call(uow: UnitOfWork, params: dict[str, object]) -> Sequence[Any]:
-    row = _POST_SETTLEMENT.one_or_none(uow.hot, params)
-    assert row is not None  # the function returns one row
-    return row
-
-
 def _post_step_by_step(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
-    balance = uow.ledger.locked_balance(sale.account)  # serializes sales paid by this account
+    standing = uow.ledger.locked_standing(sale.account)  # serializes sales paid by this account
+    balance = standing.balance
     total = total_fen(sale.lines)
     personal = personal_share(eligible_fen(sale.lines), balance)
     settlement_id = _INSERT_SETTLEMENT.scalar_or_none(
@@ -126,6 +125,9 @@ def _post_step_by_step(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
     )
     if settlement_id is None:
         return None
+    refusal = _date_refusal(uow, sale, standing.last_posted_on if personal > 0 else None)
+    if refusal is not None:  # the transaction rolls back
+        raise refusal
     _INSERT_LINES.write_many(
         uow.session,
         [{"settlement_id": settlement_id, **line_values(line)} for line in sale.lines],
@@ -158,6 +160,19 @@ def _settlement_values(sale: SaleToPost) -> dict[str, object]:
         "total_fen": total_fen(sale.lines),
         "eligible_fen": eligible_fen(sale.lines),
     }
+
+
+def _date_refusal(
+    uow: UnitOfWork, sale: SaleToPost, last_posted_on: dt.date | None
+) -> Exception | None:
+    """No sale after today; none paid by the account before the account's last posting."""
+    return value_date_refusal(
+        sale.settled_on,
+        today=uow.today(),
+        last_posted_on=last_posted_on,
+        account=f"the personal account {sale.account.code}",
+        field="on",
+    )
 
 
 def _key_taken(key: str) -> IdempotencyConflict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy import Engine
@@ -14,9 +16,16 @@ from yibao.ledger.ledger import Ledger
 class UnitOfWork:
     """`with UnitOfWork(engine) as uow:` commits on success and rolls back on any error."""
 
-    def __init__(self, engine: Engine, *, each_statement_commits: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        each_statement_commits: bool = False,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
         self.engine = engine
         self.each_statement_commits = each_statement_commits
+        self.today = today  # the real date: no money leaves an account later than this
 
     def statement_by_statement(self) -> UnitOfWork:
         """The same database, where on PostgreSQL each statement commits on its own.
@@ -26,7 +35,7 @@ class UnitOfWork:
         connection without a Session. If something asks for `session`, that connection goes
         back to the pool and the session runs all that follows. SQLite keeps one transaction.
         """
-        return UnitOfWork(self.engine, each_statement_commits=True)
+        return UnitOfWork(self.engine, each_statement_commits=True, today=self.today)
 
     def __enter__(self) -> UnitOfWork:
         self._session: Session | None = None
@@ -62,7 +71,7 @@ class UnitOfWork:
     @property
     def ledger(self) -> Ledger:
         if self._ledger is None:
-            self._ledger = Ledger(self.session)
+            self._ledger = Ledger(self.session, today=self.today)
         return self._ledger
 
     @property

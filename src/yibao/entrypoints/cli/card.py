@@ -20,7 +20,7 @@ from yibao.entrypoints.cli.common import (
     run,
 )
 from yibao.ledger import accounts
-from yibao.services import cards, family, financial
+from yibao.services import cards, electronic_card, family, financial
 from yibao.services.registry import person_by_id_number
 
 app = typer.Typer(
@@ -119,12 +119,13 @@ def replace(id_number: str, new_card_no: str, on: OnOption = None, db: DbOption 
 @app.command("electronic")
 def electronic(id_number: str, db: DbOption = None) -> None:
     """Print a short-lived electronic card (QR) payload for the person."""
-    settings = load_settings(db)
+    with reported_errors():
+        settings = load_settings(db)
 
     def action(app_: App) -> None:
         with app_.uow() as uow:
             person = person_by_id_number(uow=uow, id_number=id_number)
-        payload = cards.electronic_card_payload(
+        payload = electronic_card.electronic_card_payload(
             person_id=person.id,
             now=dt.datetime.now(dt.UTC),
             seconds=settings.electronic_card_seconds,

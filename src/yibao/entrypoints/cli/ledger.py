@@ -19,7 +19,8 @@ app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
 
 @app.command("check")
 def check(db: DbOption = None) -> None:
-    """Verify every invariant; exit 1 and list each problem if one fails."""
+    """Verify every invariant and reconcile each posting with its cause; exit 1 and list each
+    problem, naming its row, if one fails."""
     problems: list[str] = []
 
     def action(app_: App) -> None:
@@ -31,7 +32,10 @@ def check(db: DbOption = None) -> None:
         err_console.print(f"[red]FAIL[/] {problem}", highlight=False)
     if problems:
         raise typer.Exit(1)
-    console.print("ledger OK: every book sums to zero, no account was ever overdrawn")
+    console.print(
+        "ledger OK: every book sums to zero, no account closed a day overdrawn, "
+        "every posting matches its cause"
+    )
 
 
 @app.command("balance")

@@ -64,7 +64,8 @@ def settle(
         credential = CardAndPin(card, pin or typer.prompt("PIN", hide_input=True))
     else:
         credential = ElectronicCard(str(ecard))
-    settings = load_settings(db)
+    with reported_errors():
+        settings = load_settings(db)
     cmd = SettleCmd(institution, ref, credential, lines, on, payer)
 
     def action(app_: App) -> None:
@@ -73,6 +74,7 @@ def settle(
             cmd=cmd,
             now=dt.datetime.now(dt.UTC),
             card_secret=settings.card_secret,
+            electronic_card_seconds=settings.electronic_card_seconds,
         )
         print_receipt(receipt)
 

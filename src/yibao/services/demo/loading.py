@@ -18,6 +18,8 @@ from yibao.adapters.bulk import BulkLoader, Row
 from yibao.adapters.tables import Employment, Enrollment, Person
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
+from yibao.ledger import accounts
+from yibao.ledger.bulk_posting import append_between
 from yibao.services.demo.payments import Payer, Payment, is_resident_month, payments_received
 from yibao.services.demo.people import PersonDraft, PersonFactory, kinds_in_range
 from yibao.services.demo.pricing import Pricer
@@ -60,17 +62,6 @@ CONTRIBUTION_COLUMNS = (
     "medical_employer_fen",
     "medical_person_fen",
     "credit_fen",
-)
-TRANSFER_COLUMNS = (
-    "id",
-    "key",
-    "book",
-    "debit_account_id",
-    "credit_account_id",
-    "amount_fen",
-    "value_date",
-    "kind",
-    "memo",
 )
 
 
@@ -259,12 +250,19 @@ class _MonthWriter:
     def write(self, payments: Iterator[tuple[Payer, Payment]]) -> None:
         transfers: list[Row] = []
         self.loader.append("contribution", CONTRIBUTION_COLUMNS, self._rows(payments, transfers))
-        self.loader.append("ledger_transfer", TRANSFER_COLUMNS, transfers)
+        append_between(
+            self.loader,
+            debit=accounts.contribution_income(self.area_code),
+            debit_id=self.ledger.income_id,
+            credit=accounts.pooled_fund(self.area_code),
+            credit_id=self.ledger.pooled_fund_id,
+            rows=transfers,
+        )
 
     def _rows(
         self, payments: Iterator[tuple[Payer, Payment]], transfers: list[Row]
     ) -> Iterator[Row]:
-        totals, ledger = self.totals, self.ledger
+        totals = self.totals
         for payer, payment in payments:
             base, employer_fen, person_fen, credit = self.pricer.price(payer, payment)
             contribution_id = self.next_contribution
@@ -297,9 +295,6 @@ class _MonthWriter:
                     (
                         self.next_transfer,
                         f"contribution:{contribution_id}",
-                        ledger.book,
-                        ledger.income_id,
-                        ledger.pooled_fund_id,
                         employer_fen + person_fen,
                         received,
                         "contribution",

@@ -32,6 +32,7 @@ REJECTION_CODES = frozenset(
         "unknown_ref",
         "not_enrolled",
         "already_refunded",
+        "already_paid",
         "unknown_person",
         "unknown_employer",
         "unknown_institution",

@@ -1,0 +1,168 @@
+"""Posting many transfers at once: the crediting run and the demo loader.
+
+The set-based twin of `Ledger.transfer`, applying the same rules to every row. One book: each
+transfer's accounts are found in the debit's book. No overdraft: the debit may go negative (a
+pooled fund, contribution income), since a set-based balance check per row would cost more than
+the posting; a debit of an account that may not overdraw goes through `Ledger.transfer`. The
+key: a row whose key was posted before is skipped (ON CONFLICT DO NOTHING), so a retried or
+resumed run posts each key once. Value dates bind only debits of no-overdraft accounts: none here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, String, Table, and_, exists, false, literal, select, true
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import CompoundSelect, Select
+
+from yibao.adapters.bulk import BulkLoader, Row
+from yibao.adapters.db import insert_counting, insert_skipping_duplicates
+from yibao.adapters.tables import LedgerAccount, LedgerTransfer
+from yibao.domain.errors import InvalidInput
+from yibao.ledger.accounts import NO_OVERDRAFT, AccountKind, AccountRef
+
+A = cast(Table, LedgerAccount.__table__)
+T = cast(Table, LedgerTransfer.__table__)
+
+TRANSFER_COLUMNS = (
+    "key",
+    "book",
+    "debit_account_id",
+    "credit_account_id",
+    "amount_fen",
+    "value_date",
+    "kind",
+    "memo",
+)
+
+
+def account_code(kind: AccountKind, owner: ColumnElement[Any]) -> ColumnElement[str]:
+    """`AccountRef.code` in SQL: `kind:owner`."""
+    return literal(f"{kind}:", String) + sql_cast(owner, String)
+
+
+def open_accounts(
+    session: Session, *, book: str, kind: AccountKind, owners: Select[Any] | CompoundSelect[Any]
+) -> int:
+    """Open, in one statement, the `kind` account of each person in `owners` that has none."""
+    people = owners.subquery()
+    person_id = people.c[0]
+    code = account_code(kind, person_id)
+    rows = (
+        select(
+            literal(book, String),
+            code,
+            literal(str(kind), String),
+            false() if kind in NO_OVERDRAFT else true(),
+            person_id,
+        )
+        .distinct()
+        .where(~exists().where(A.c.book == book, A.c.code == code))
+    )
+    statement = (
+        insert_skipping_duplicates(_dialect(session), A)
+        .from_select(["book", "code", "kind", "allow_negative", "owner_person_id"], rows)
+        .on_conflict_do_nothing()
+        .returning(A.c.id)
+    )
+    return len(session.execute(statement).all())
+
+
+def post_to_owners(
+    session: Session,
+    *,
+    debit: AccountRef,
+    debit_id: int,
+    credit_kind: AccountKind,
+    rows: Select[Any],
+) -> tuple[int, int]:
+    """Post each row from `debit` to its owner's `credit_kind` account in the same book.
+
+    `rows` selects (key, owner_person_id, amount_fen, value_date, kind, memo). A row whose owner
+    has no such account is not posted (`open_accounts` first). Returns (how many, how many fen)
+    were posted now.
+    """
+    _require_may_overdraw(debit)
+    given = rows.subquery()
+    key, owner, amount, value_date, kind, memo = given.c
+    postings = (
+        select(
+            key,
+            literal(debit.book, String),
+            literal(debit_id),
+            A.c.id,
+            amount,
+            value_date,
+            kind,
+            memo,
+        )
+        .join(
+            A,
+            and_(
+                A.c.owner_person_id == owner, A.c.book == debit.book, A.c.kind == str(credit_kind)
+            ),
+        )
+        .where(amount > 0)
+    )
+    statement = (
+        insert_skipping_duplicates(_dialect(session), T)
+        .from_select(list(TRANSFER_COLUMNS), postings)
+        .on_conflict_do_nothing(index_elements=["key"])  # posted before: by a run that died
+    )
+    return insert_counting(session, statement, T.c.amount_fen)
+
+
+def append_between(
+    loader: BulkLoader,
+    *,
+    debit: AccountRef,
+    debit_id: int,
+    credit: AccountRef,
+    credit_id: int,
+    rows: Iterable[Row],
+) -> int:
+    """Append generated transfers from `debit` to `credit` (COPY on PostgreSQL).
+
+    `rows` are (id, key, amount_fen, value_date, kind, memo); ids chosen by the caller, dates
+    ISO strings (`BulkLoader`). Returns how many were posted (a key posted before is skipped).
+    """
+    if debit.book != credit.book:
+        raise InvalidInput("book", f"{debit.book} -> {credit.book}", "mixes two books")
+    _require_may_overdraw(debit)
+    columns = ("id", *TRANSFER_COLUMNS)
+    return loader.append_new(
+        "ledger_transfer", columns, _full_rows(rows, debit, debit_id, credit_id), key="key"
+    )
+
+
+def _full_rows(
+    rows: Iterable[Row], debit: AccountRef, debit_id: int, credit_id: int
+) -> Iterator[Row]:
+    for transfer_id, key, amount_fen, value_date, kind, memo in rows:
+        if amount_fen <= 0:
+            raise InvalidInput("amount", amount_fen, "must be above zero fen")
+        yield (
+            transfer_id,
+            key,
+            debit.book,
+            debit_id,
+            credit_id,
+            amount_fen,
+            value_date,
+            kind,
+            memo[:200],
+        )
+
+
+def _require_may_overdraw(debit: AccountRef) -> None:
+    if not debit.allow_negative:
+        raise InvalidInput(
+            "debit", debit.code, "may not overdraw: post its debits one by one (Ledger.transfer)"
+        )
+
+
+def _dialect(session: Session) -> str:
+    return str(session.get_bind().dialect.name)

@@ -1,0 +1,48 @@
+"""The PostgreSQL `post_settlement` function, behind the ledger: its SQL and its one call.
+
+Its text lives in one versioned file, `sql/post_settlement.sql`, shipped with the package;
+migration 0008 installs it and a test compares it with the body the database holds. SQLite has
+no such function: `services.settlement_posting` takes the same steps through `Ledger`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import text
+
+from yibao.adapters.hot import HotStatement, Runner
+
+SIGNATURE = (
+    "post_settlement(text, text, text, bigint, text, bigint, bigint, bigint, date, text, "
+    "bigint, bigint, json, text, text, text, date)"
+)
+
+_CALL = HotStatement(
+    text(
+        "SELECT outcome, new_settlement_id, new_personal_fen, new_balance_after_fen, "
+        "last_posted_on "
+        "FROM post_settlement(:book, :account_code, :payable_code, :institution_id, :ref, "
+        ":payer_person_id, :patient_person_id, :card_id, :settled_on, :fingerprint, "
+        ":total_fen, :eligible_fen, :lines, :transfer_key, :transfer_kind, :memo, :today)"
+    )
+)
+
+
+def definition() -> str:
+    """The CREATE OR REPLACE FUNCTION statement, as the package ships it."""
+    return resources.files("yibao.ledger").joinpath("sql/post_settlement.sql").read_text()
+
+
+def body() -> str:
+    """What PostgreSQL keeps of the function as its source (`pg_proc.prosrc`)."""
+    return definition().split("$body$")[1]
+
+
+def call(runner: Runner, params: Mapping[str, Any]) -> Sequence[Any]:
+    """(outcome, settlement id, personal fen, balance after, last posted on) of one sale."""
+    row = _CALL.one_or_none(runner, params)
+    assert row is not None  # the function returns one row
+    return row
