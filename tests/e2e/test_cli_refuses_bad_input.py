@@ -5,6 +5,7 @@ Issue 10, section 5: odd digits, numbers beyond BIGINT, malformed YAML files, ba
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -16,9 +17,10 @@ from sqlalchemy import Engine, text
 
 from tests.conftest import PG_URL, require_postgres
 from tests.e2e.cli import PERSON, count, make_city, yibao
-from tests.integration.test_scenarios import SCENARIOS
+from tests.scenario_files import EXAMPLES
 from yibao.adapters.db import scratch_database
 
+TEST_DATABASE_ENV = {**os.environ, "YIBAO_ENV": "development"}  # PostgreSQL with test keys
 TABLES = (
     "area",
     "employer",
@@ -162,7 +164,7 @@ SAYS = {
 def test_a_hostile_or_malformed_yaml_file_is_refused_in_one_line(
     tmp_path: Path, command: tuple[str, str], case: str
 ) -> None:
-    scenario = (SCENARIOS / "01_employer_paid_pension_only.yaml").read_text(encoding="utf-8")
+    scenario = (EXAMPLES / "01_medical_left_out.yaml").read_text(encoding="utf-8")
     path = tmp_path / "area.yaml"
     path.write_bytes(POLICY_FILES[case](scenario))
     db = tmp_path / "x.db"
@@ -188,7 +190,7 @@ def test_a_hostile_or_malformed_yaml_file_is_refused_in_one_line(
 def test_a_scenario_with_a_bad_employer_or_institution_is_refused_before_replay(
     tmp_path: Path, change: tuple[str, str], says: str
 ) -> None:
-    scenario = (SCENARIOS / "01_employer_paid_pension_only.yaml").read_text(encoding="utf-8")
+    scenario = (EXAMPLES / "01_medical_left_out.yaml").read_text(encoding="utf-8")
     assert change[0] in scenario
     path = tmp_path / "scenario.yaml"
     path.write_text(scenario.replace(*change, 1), encoding="utf-8")
@@ -221,6 +223,7 @@ def test_an_unknown_or_unreachable_database_url_is_refused_in_one_line(url: str,
         text=True,
         timeout=120,
         check=False,
+        env=TEST_DATABASE_ENV,
     )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr, done.stderr
@@ -247,6 +250,7 @@ def yibao_at(url: str, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
         check=False,
+        env=TEST_DATABASE_ENV,
     )
 
 
@@ -263,7 +267,7 @@ def test_a_value_longer_than_its_postgresql_column_is_one_line_not_a_data_error(
     pg_url: tuple[str, Engine], args: tuple[str, ...], says: str
 ) -> None:
     url, engine = pg_url
-    scenario = str(SCENARIOS / "01_employer_paid_pension_only.yaml")
+    scenario = str(EXAMPLES / "01_medical_left_out.yaml")
     assert yibao_at(url, "area", "load", scenario).returncode == 0
     done = yibao_at(url, *args)
     assert done.returncode == 2, done.stdout + done.stderr
