@@ -70,6 +70,8 @@ def record_contribution(*, uow: UnitOfWork, cmd: ContributionCmd) -> Contributio
     policy of the month paid for (back pay is credited under its own month's policy)."""
     if cmd.key is not None:  # without ':' it never equals a key made up below
         fields.ref(cmd.key, column=Contribution.key)
+    if cmd.year is not None and not 1900 <= cmd.year <= 9999:  # months are stored as YYYY-MM
+        raise InvalidInput("year", cmd.year, "is not a year from 1900 to 9999")
     person = person_by_id_number(uow=uow, id_number=cmd.id_number)
     insurances = normalize_insurances(cmd.insurances)
     scheme = scheme_on(uow=uow, person_id=person.id, day=cmd.received_on)

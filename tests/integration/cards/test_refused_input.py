@@ -198,3 +198,16 @@ def test_a_deposit_that_would_take_the_balance_beyond_bigint_is_refused(city: Ap
             uow=uow, id_number=person.id_number, amount_fen=MAX_FEN - 100, on=DAY, key="D3"
         )
         assert uow.ledger.balance_of(accounts.financial_account(person.id)) == MAX_FEN
+
+
+@pytest.mark.parametrize("year", [99999, 10000, 1899])
+def test_a_resident_year_that_does_not_fit_yyyy_mm_is_refused(city: App, year: int) -> None:
+    """Year 99999 was recorded as month '99999-01': on PostgreSQL a DataError in VARCHAR(7)."""
+    person = add_person(city, 1)
+    with city.uow() as uow:
+        registry.enroll(uow=uow, id_number=person.id_number, scheme="resident", on=DAY)
+    before = rows(city)
+    cmd = ContributionCmd(person.id_number, DAY, ("medical",), year=year)
+    with pytest.raises(InvalidInput, match="is not a year"), city.uow() as uow:
+        record_contribution(uow=uow, cmd=cmd)
+    assert rows(city) == before
