@@ -5,14 +5,22 @@ Issue 10, section 5: odd digits, numbers beyond BIGINT, malformed YAML files, ba
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, text
 
+from tests.conftest import PG_URL, require_postgres
 from tests.e2e.cli import PERSON, count, make_city, yibao
 from tests.scenario_files import EXAMPLES
+from yibao.adapters.db import scratch_database
 
+TEST_DATABASE_ENV = {**os.environ, "YIBAO_ENV": "development"}  # PostgreSQL with test keys
 TABLES = (
     "area",
     "employer",
@@ -190,3 +198,83 @@ def test_a_scenario_with_a_bad_employer_or_institution_is_refused_before_replay(
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     assert says in done.stderr
+
+
+def test_a_deposit_near_the_fen_maximum_is_refused_not_overflowed(shop: Path) -> None:
+    said = refused(
+        shop, "card", "deposit", PERSON, "--amount", "92233720368547758.07", "--on", "2024-05-04"
+    )
+    assert "beyond its maximum" in said
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgresql://postgres:secret@127.0.0.1:5999/x", "cannot be opened"),
+        ("mysql://user@localhost/x", "not a SQLite or PostgreSQL URL"),
+        ("not a url", "is not a database URL"),
+        ("sqlite:////no/such/folder/yibao.db", "folder that does not exist"),
+    ],
+)
+def test_an_unknown_or_unreachable_database_url_is_refused_in_one_line(url: str, says: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "yibao.entrypoints.cli.main", "ledger", "check", "--db", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=TEST_DATABASE_ENV,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert says in done.stderr
+    assert "secret" not in done.stderr
+    assert not Path("/no/such/folder").exists()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[tuple[str, Engine]]:
+    """A fresh PostgreSQL schema, and a --db URL whose connections see only that schema."""
+    require_postgres()
+    with scratch_database(PG_URL) as engine:
+        with engine.connect() as connection:
+            schema = connection.execute(text("select current_schema()")).scalar_one()
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}", engine
+
+
+def yibao_at(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "yibao.entrypoints.cli.main", *args, "--db", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=TEST_DATABASE_ENV,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("employer", "add", "E" * 41, "Example Co.", "--area", "420100"), "longer than 40"),
+        (("employer", "add", "E001", "N" * 201, "--area", "420100"), "longer than 200"),
+        (("person", "add", PERSON, "N" * 101, "--area", "420100"), "longer than 100"),
+        (("institution", "add", "P:1", "Clinic", "clinic", "--area", "420100"), "':'"),
+    ],
+)
+def test_a_value_longer_than_its_postgresql_column_is_one_line_not_a_data_error(
+    pg_url: tuple[str, Engine], args: tuple[str, ...], says: str
+) -> None:
+    url, engine = pg_url
+    scenario = str(EXAMPLES / "01_medical_left_out.yaml")
+    assert yibao_at(url, "area", "load", scenario).returncode == 0
+    done = yibao_at(url, *args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert says in done.stderr
+    with engine.connect() as connection:
+        assert connection.execute(text("select count(*) from area")).scalar_one() == 1
+        for table in ("employer", "person", "institution"):
+            assert connection.execute(text(f"select count(*) from {table}")).scalar_one() == 0

@@ -29,6 +29,7 @@ from yibao.domain.cards import (
 )
 from yibao.domain.errors import Conflict, InvalidInput
 from yibao.domain.months import Month
+from yibao.services import fields
 from yibao.services.registry import (
     person_by_id_number,
     person_label,
@@ -381,5 +382,6 @@ def _pin_matches(pin_hash: str, pin: str) -> bool:
 
 
 def _require_card_no(card_no: str) -> None:
-    if not card_no or not card_no.isalnum() or len(card_no) > 40:
+    fields.code(card_no, field="card", column=Card.card_no)
+    if not (card_no.isascii() and card_no.isalnum()):
         raise InvalidInput("card", card_no, "is not a card number (letters and digits)")

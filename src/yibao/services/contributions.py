@@ -14,6 +14,7 @@ from yibao.domain.errors import Conflict, InvalidInput, NotEnrolled
 from yibao.domain.months import Month
 from yibao.domain.schemes import INSURANCE_TYPES, Scheme
 from yibao.ledger import accounts
+from yibao.services import fields
 from yibao.services.registry import (
     lock_area,
     person_by_id_number,
@@ -67,6 +68,10 @@ def normalize_insurances(raw: Iterable[str]) -> tuple[str, ...]:
 def record_contribution(*, uow: UnitOfWork, cmd: ContributionCmd) -> ContributionReceipt:
     """Record a payment; its medical amounts and the credit it will earn are computed from the
     policy of the month paid for (back pay is credited under its own month's policy)."""
+    if cmd.key is not None:  # without ':' it never equals a key made up below
+        fields.ref(cmd.key, column=Contribution.key)
+    if cmd.year is not None and not 1900 <= cmd.year <= 9999:  # months are stored as YYYY-MM
+        raise InvalidInput("year", cmd.year, "is not a year from 1900 to 9999")
     person = person_by_id_number(uow=uow, id_number=cmd.id_number)
     insurances = normalize_insurances(cmd.insurances)
     scheme = scheme_on(uow=uow, person_id=person.id, day=cmd.received_on)

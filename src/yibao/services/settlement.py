@@ -12,7 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select
 
 from yibao.adapters.hot import HotStatement
-from yibao.adapters.tables import Card, Institution, Person, Settlement
+from yibao.adapters.tables import Card, Institution, Person, Settlement, SettlementLine
 from yibao.domain.cards import ELECTRONIC_CARD_SECONDS, CardNotActivated
 from yibao.domain.errors import (
     Conflict,
@@ -26,7 +26,7 @@ from yibao.domain.settlement import LineItem as LineItem  # callers take it from
 from yibao.domain.settlement import check_lines, line_values, total_fen
 from yibao.ledger import accounts
 from yibao.ledger.rules import value_date_refusal
-from yibao.services import cards, electronic_card, family
+from yibao.services import cards, electronic_card, family, fields
 from yibao.services.registry import person_by_id_number, person_by_key
 from yibao.services.settlement_posting import SaleToPost, post_sale
 from yibao.services.uow import UnitOfWork
@@ -117,6 +117,9 @@ def settle(
     are written together or not at all.
     """
     check_lines(cmd.lines)
+    fields.ref(cmd.ref)
+    for line in cmd.lines:
+        fields.text(line.catalogue_code, field="item code", column=SettlementLine.catalogue_code)
     credential = cmd.credential
 
     def pos_uow() -> UnitOfWork:
