@@ -19,6 +19,7 @@ from yibao.entrypoints.cli.common import (
     reported_errors,
     run,
 )
+from yibao.entrypoints.cli.pin_input import read_pin
 from yibao.ledger import accounts
 from yibao.services import cards, electronic_card, family, financial
 from yibao.services.registry import person_by_id_number
@@ -28,10 +29,6 @@ app = typer.Typer(
 )
 
 OnOption = Annotated[str | None, typer.Option("--on", help="YYYY-MM-DD (default today).")]
-PinOption = Annotated[
-    str,
-    typer.Option("--pin", prompt=True, hide_input=True, help="6-digit PIN (asked if not given)."),
-]
 
 
 @app.command("issue")
@@ -45,9 +42,10 @@ def issue(id_number: str, card_no: str, on: OnOption = None, db: DbOption = None
 
 
 @app.command("activate")
-def activate(id_number: str, pin: PinOption, on: OnOption = None, db: DbOption = None) -> None:
-    """Activate the social security (medical) function and set the PIN."""
+def activate(id_number: str, on: OnOption = None, db: DbOption = None) -> None:
+    """Activate the social security (medical) function and set the PIN (asked, or on stdin)."""
     day = parse_day(on)
+    pin = read_pin("New PIN")
     card = in_one_transaction(
         db, lambda uow: cards.activate_card(uow=uow, id_number=id_number, on=day, pin=pin)
     )
@@ -65,13 +63,10 @@ def activate_financial(id_number: str, on: OnOption = None, db: DbOption = None)
 
 
 @app.command("change-pin")
-def change_pin(
-    card_no: str,
-    old: Annotated[str, typer.Option("--old", prompt=True, hide_input=True)],
-    new: Annotated[str, typer.Option("--new", prompt=True, hide_input=True)],
-    db: DbOption = None,
-) -> None:
-    """Change the PIN with the old one."""
+def change_pin(card_no: str, db: DbOption = None) -> None:
+    """Change the PIN with the old one (both asked, or two lines on stdin: old, then new)."""
+    old = read_pin("Old PIN", field="old_pin")
+    new = read_pin("New PIN", field="new_pin")
 
     def action(app_: App) -> None:
         cards.change_pin(
@@ -83,12 +78,9 @@ def change_pin(
 
 
 @app.command("reset-pin")
-def reset_pin(
-    card_no: str,
-    new: Annotated[str, typer.Option("--new", prompt=True, hide_input=True)],
-    db: DbOption = None,
-) -> None:
+def reset_pin(card_no: str, db: DbOption = None) -> None:
     """Reset a forgotten or locked PIN at an agency counter (identity checked there)."""
+    new = read_pin("New PIN", field="new_pin")
     in_one_transaction(db, lambda uow: cards.reset_pin(uow=uow, card_no=card_no, new_pin=new))
     console.print("PIN reset and unlocked")
 

@@ -15,6 +15,7 @@ from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
 from yibao.domain.months import parse_date
 from yibao.entrypoints.cli.common import DbOption, console, reported_errors, run
+from yibao.entrypoints.cli.pin_input import read_pin
 from yibao.services.channels import CARD_CHANNELS, inquire_with_card
 from yibao.services.explain import explain_balance, finding_json
 
@@ -45,7 +46,7 @@ def inquire(
             raise InvalidInput("person", person, "give either --person or --card")
         if card is not None and channel not in CARD_CHANNELS:
             raise InvalidInput("channel", channel, f"with --card is one of {CARD_CHANNELS}")
-    pin = typer.prompt("PIN", hide_input=True) if card is not None else ""
+    pin = read_pin() if card is not None else ""
 
     def action(app_: App) -> None:
         if card is not None:
