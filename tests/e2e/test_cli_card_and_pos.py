@@ -125,7 +125,9 @@ def test_the_atm_shows_the_bank_account_after_the_pin_and_only_once_activated(
     assert refused.returncode == 1
     assert "financial_not_activated" in refused.stderr
     assert yibao(credited, "card", "activate-financial", PERSON).returncode == 0
-    assert yibao(credited, "card", "deposit", PERSON, "--amount", "200").returncode == 0
+    assert (
+        yibao(credited, "card", "deposit", PERSON, "--amount", "200", "--ref", "D1").returncode == 0
+    )
     shown = yibao_with_input(
         credited, "246810\n", "inquire", "--card", "A10000001", "--channel", "atm", "--json"
     )
@@ -217,3 +219,29 @@ def test_a_missing_pin_on_stdin_is_bad_input_and_nothing_is_paid(credited: Path)
     assert refused.returncode == 2
     assert "pin" in refused.stderr
     assert count(credited, "settlement") == 0
+
+
+def test_a_deposit_or_withdrawal_needs_a_ref_and_a_retry_with_it_posts_once(
+    credited: Path,
+) -> None:
+    assert yibao(credited, "card", "activate-financial", PERSON).returncode == 0
+    without_ref = yibao(credited, "card", "deposit", PERSON, "--amount", "200")
+    assert without_ref.returncode == 2
+    assert "--ref" in without_ref.stderr
+
+    for _ in range(2):  # the counter retries after a timeout
+        done = yibao(credited, "card", "deposit", PERSON, "--amount", "200", "--ref", "D1")
+        assert done.returncode == 0, done.stderr
+        assert "financial account 200.00" in done.stdout
+    for _ in range(2):
+        done = yibao(credited, "card", "withdraw", PERSON, "--amount", "50", "--ref", "W1")
+        assert done.returncode == 0, done.stderr
+        assert "financial account 150.00" in done.stdout
+
+    reused = yibao(credited, "card", "deposit", PERSON, "--amount", "300", "--ref", "D1")
+    assert reused.returncode == 1
+    assert "idempotency_conflict" in reused.stderr
+    blank = yibao(credited, "card", "withdraw", PERSON, "--amount", "50", "--ref", " ")
+    assert blank.returncode == 2
+    assert "ref" in blank.stderr
+    assert count(credited, "ledger_transfer WHERE kind IN ('deposit', 'withdrawal')") == 2

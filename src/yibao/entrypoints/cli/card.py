@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Annotated
 
 import typer
 
 from yibao.bootstrap import App
 from yibao.config import load_settings
+from yibao.domain.errors import InvalidInput
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
 from yibao.entrypoints.cli.common import (
     DbOption,
@@ -29,6 +29,10 @@ app = typer.Typer(
 )
 
 OnOption = Annotated[str | None, typer.Option("--on", help="YYYY-MM-DD (default today).")]
+RefOption = Annotated[
+    str,
+    typer.Option("--ref", help="The counter's reference: a retry with it posts nothing more."),
+]
 
 
 @app.command("issue")
@@ -132,7 +136,7 @@ def electronic(id_number: str, db: DbOption = None) -> None:
 def deposit(
     id_number: str,
     amount: Annotated[str, typer.Option("--amount")],
-    ref: Annotated[str | None, typer.Option("--ref")] = None,
+    ref: RefOption,
     on: OnOption = None,
     db: DbOption = None,
 ) -> None:
@@ -144,7 +148,7 @@ def deposit(
 def withdraw(
     id_number: str,
     amount: Annotated[str, typer.Option("--amount")],
-    ref: Annotated[str | None, typer.Option("--ref")] = None,
+    ref: RefOption,
     on: OnOption = None,
     db: DbOption = None,
 ) -> None:
@@ -156,7 +160,7 @@ def _bank(
     db: str | None,
     id_number: str,
     amount: str,
-    ref: str | None,
+    ref: str,
     on: str | None,
     operation: financial.BankOperation,
     verb: str,
@@ -164,12 +168,12 @@ def _bank(
     day = parse_day(on)
     with reported_errors():
         fen = yuan_to_fen(amount)
+        if not ref.strip():
+            raise InvalidInput("ref", ref, "must name the deposit or withdrawal (its retry key)")
 
     def action(app_: App) -> None:
         with app_.uow() as uow:
-            operation(
-                uow=uow, id_number=id_number, amount_fen=fen, on=day, key=ref or uuid.uuid4().hex
-            )
+            operation(uow=uow, id_number=id_number, amount_fen=fen, on=day, key=ref)
             person = person_by_id_number(uow=uow, id_number=id_number)
             left = uow.ledger.balance_of(accounts.financial_account(person.id))
         console.print(f"{fen_to_yuan(fen)} yuan {verb}; financial account {fen_to_yuan(left)}")
