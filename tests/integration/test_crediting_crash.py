@@ -137,6 +137,7 @@ def _credit_run(
         ],
         stdout=subprocess.DEVNULL,
         stderr=errors,
+        env={**os.environ, "YIBAO_ENV": "development"},  # a test database, development keys
     )
 
 

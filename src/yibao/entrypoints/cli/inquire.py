@@ -13,6 +13,7 @@ from yibao.domain.explain import Explanation, PersonRecords
 from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
 from yibao.entrypoints.cli.common import DbOption, console, parse_day, reported_errors, run
+from yibao.entrypoints.cli.pin_input import read_pin
 from yibao.services.channels import CARD_CHANNELS, inquire_with_card
 from yibao.services.explain import explain_balance, finding_json
 
@@ -47,7 +48,7 @@ def inquire(
             raise InvalidInput(
                 "channel", channel, "is a card channel: it answers to --card and the PIN"
             )
-    pin = typer.prompt("PIN", hide_input=True) if card is not None else ""
+    pin = read_pin() if card is not None else ""
 
     def action(app_: App) -> None:
         if card is not None:

@@ -14,6 +14,7 @@ from yibao.domain.errors import InvalidInput
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
 from yibao.domain.settlement import MAX_QUANTITY
 from yibao.entrypoints.cli.common import DbOption, console, parse_day, reported_errors, run
+from yibao.entrypoints.cli.pin_input import read_pin
 from yibao.services import institution_settlement, settlement
 from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, Receipt, SettleCmd
 
@@ -45,8 +46,9 @@ def settle(
     institution: InstitutionOption,
     ref: Annotated[str, typer.Option("--ref", help="The institution's reference (idempotent).")],
     item: Annotated[list[str], typer.Option("--item", help="CODE:QTY:AMOUNT[:own], repeatable.")],
-    card: Annotated[str | None, typer.Option("--card", help="Card number read by the POS.")] = None,
-    pin: Annotated[str | None, typer.Option("--pin", help="PIN (asked if not given).")] = None,
+    card: Annotated[
+        str | None, typer.Option("--card", help="Card number read by the POS (PIN asked).")
+    ] = None,
     ecard: Annotated[str | None, typer.Option("--ecard", help="Electronic card payload.")] = None,
     payer: Annotated[str | None, typer.Option("--payer", help="Family aid: payer ID.")] = None,
     day: DayOption = None,
@@ -58,11 +60,9 @@ def settle(
         on = parse_day(day, field="--day")
         if (card is None) == (ecard is None):
             raise InvalidInput("card", card, "give either --card (with its PIN) or --ecard")
-    credential: CardAndPin | ElectronicCard
-    if card is not None:
-        credential = CardAndPin(card, pin or typer.prompt("PIN", hide_input=True))
-    else:
-        credential = ElectronicCard(str(ecard))
+    credential: CardAndPin | ElectronicCard = (
+        CardAndPin(card, read_pin()) if card is not None else ElectronicCard(str(ecard))
+    )
     with reported_errors():
         settings = load_settings(db)
     cmd = SettleCmd(institution, ref, credential, lines, on, payer)
