@@ -2,8 +2,11 @@
 
 Every credit is one ledger transfer with the key `credit:c<contribution id>` (or
 `retiree:p<person id>:<month>`); inserting with ON CONFLICT DO NOTHING on that unique key makes a
-re-run, or a run resumed after a crash, credit each contribution exactly once. Each batch is
-its own transaction, so memory stays flat and a killed run loses at most one batch of work.
+re-run, or a run resumed after a crash, credit each contribution exactly once. A person-month is
+credited once whatever is stored: of two contributions of one person and month that both pay
+medical (old data), only the first received is credited. A month is credited once it has
+ended. Each batch is its own transaction, so memory stays flat and a killed run loses at most
+one batch of work.
 """
 
 from __future__ import annotations
@@ -15,17 +18,21 @@ from dataclasses import dataclass
 from sqlalchemy import (
     Integer,
     String,
+    and_,
     cast,
+    exists,
     func,
     literal,
+    or_,
     select,
     text,
     union,
     update,
 )
-from sqlalchemy.sql import CompoundSelect, Select
+from sqlalchemy.sql import ColumnElement, CompoundSelect, Select
 
 from yibao.adapters.tables import Contribution, CreditingRun, Enrollment
+from yibao.domain.errors import InvalidInput
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
 from yibao.ledger import accounts, bulk_posting
@@ -37,6 +44,10 @@ E = Enrollment.__table__
 
 Progress = Callable[[int, int], None]
 ANALYZE_AFTER_OPENING = 10_000  # accounts opened in one run before statistics are refreshed
+
+
+class MonthNotEnded(InvalidInput):
+    code = "month_not_ended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +88,7 @@ def run_crediting(
     """Credit every medical contribution received by the month's last day and each retiree."""
     run_date = month.last_day
     with uow_factory() as uow:
+        _require_ended(month, uow.today())
         plan = _start(uow, area_code, month, run_date)
         contributions = _batches(
             uow, _pending_contributions(area_code, run_date, plan.since), batch_size
@@ -103,6 +115,16 @@ def run_crediting(
     return CreditingSummary(
         area_code, str(month), run_date, counts[0], counts[1], credited_fen, plan.already_complete
     )
+
+
+def _require_ended(month: Month, today: dt.date) -> None:
+    """Contributions received on its last day are credited too: that day must be over."""
+    if month.last_day >= today:
+        raise MonthNotEnded(
+            "month",
+            str(month),
+            f"has not ended (today is {today}); credit it from {month.last_day + dt.timedelta(1)}",
+        )
 
 
 def _start(uow: UnitOfWork, area_code: str, month: Month, run_date: dt.date) -> _Plan:
@@ -177,6 +199,20 @@ def _pending_contributions(area_code: str, run_date: dt.date, since: dt.date | N
     return query if since is None else query.where(C.c.received_on > since)
 
 
+def _first_of_its_person_month() -> ColumnElement[bool]:
+    """No contribution of the same person and month paying medical was received before it."""
+    earlier = C.alias("earlier")
+    return ~exists().where(
+        earlier.c.person_id == C.c.person_id,
+        earlier.c.month == C.c.month,
+        earlier.c.credit_fen > 0,
+        or_(
+            earlier.c.received_on < C.c.received_on,
+            and_(earlier.c.received_on == C.c.received_on, earlier.c.id < C.c.id),
+        ),
+    )
+
+
 def _retirees_on(area_code: str, run_date: dt.date) -> Select:  # type: ignore[type-arg]
     return select(E.c.id).where(
         E.c.area_code == area_code,
@@ -213,7 +249,11 @@ def _credit_contributions(
     low: int,
     high: int,
 ) -> tuple[int, int]:
-    batch = _pending_contributions(area_code, run_date, plan.since).where(C.c.id.between(low, high))
+    batch = (
+        _pending_contributions(area_code, run_date, plan.since)
+        .where(C.c.id.between(low, high))
+        .where(_first_of_its_person_month())
+    )
     pending = batch.with_only_columns(C.c.id, C.c.person_id, C.c.credit_fen, C.c.month).subquery()
     rows = select(
         literal("credit:c", String) + cast(pending.c.id, String),

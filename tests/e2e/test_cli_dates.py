@@ -1,4 +1,4 @@
-"""A cashier's sale or refund on an impossible day is refused in one line and writes nothing."""
+"""A cashier or a clerk acting on an impossible day is refused in one line; nothing is written."""
 
 from __future__ import annotations
 
@@ -65,3 +65,14 @@ def test_a_refund_dated_before_its_sale_is_bad_input(credited: Path) -> None:
     assert "refund_before_sale" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert count(credited, "ledger_transfer") == transfers
+
+
+def test_crediting_a_month_that_has_not_ended_is_bad_input(credited: Path) -> None:
+    this_month = dt.date.today().strftime("%Y-%m")
+    runs = count(credited, "crediting_run")
+
+    done = yibao(credited, "credit", "run", "--month", this_month)
+
+    assert done.returncode == 2
+    assert "month_not_ended" in done.stderr
+    assert count(credited, "crediting_run") == runs
