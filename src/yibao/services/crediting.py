@@ -6,7 +6,8 @@ re-run, or a run resumed after a crash, credit each contribution exactly once. A
 credited once whatever is stored: of two contributions of one person and month that both pay
 medical (old data), only the first received is credited. A month is credited once it has
 ended. Each batch is its own transaction, so memory stays flat and a killed run loses at most
-one batch of work.
+one batch of work; the run row remembers the last id its committed batches reached, so a
+resumed run starts at its first unfinished batch.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Integer,
@@ -75,6 +77,8 @@ class _Plan:
     since: dt.date | None  # contributions received after this day (the last completed run)
     retiree_fen: int
     already_complete: bool
+    contributions_done_through: int  # ids up to these were credited by committed batches
+    retirees_done_through: int
 
 
 def run_crediting(
@@ -91,21 +95,33 @@ def run_crediting(
         _require_ended(month, uow.today())
         plan = _start(uow, area_code, month, run_date)
         contributions = _batches(
-            uow, _pending_contributions(area_code, run_date, plan.since), batch_size
+            uow,
+            _pending_contributions(area_code, run_date, plan.since).where(
+                C.c.id > plan.contributions_done_through
+            ),
+            batch_size,
         )
-        retirees = _batches(uow, _retirees_on(area_code, run_date), batch_size)
+        retirees = _batches(
+            uow,
+            _retirees_on(area_code, run_date).where(E.c.id > plan.retirees_done_through),
+            batch_size,
+        )
     with uow_factory() as uow:
         _open_accounts_for_run(uow, area_code, run_date, plan)
     total = sum(batch.rows for batch in contributions + retirees)
     done = 0
     counts = [0, 0]
-    for index, (batches, poster) in enumerate(
-        ((contributions, _credit_contributions), (retirees, _credit_retirees))
+    for index, (batches, poster, watermark) in enumerate(
+        (
+            (contributions, _credit_contributions, CreditingRun.contributions_done_through),
+            (retirees, _credit_retirees, CreditingRun.retirees_done_through),
+        )
     ):
         for batch in batches:
             with uow_factory() as uow:
                 posted, fen = poster(uow, area_code, run_date, month, plan, batch.low, batch.high)
-                _count_in_run(uow, area_code, month, posted, fen)  # same transaction: exact
+                # the same transaction: the counts are exact, the watermark never runs ahead
+                _count_in_run(uow, area_code, month, posted, fen, {watermark: batch.high})
             counts[index] += posted
             done += batch.rows
             if progress is not None:
@@ -151,16 +167,28 @@ def _start(uow: UnitOfWork, area_code: str, month: Month, run_date: dt.date) -> 
         since=since,
         retiree_fen=policy.retiree_monthly_fen,
         already_complete=run is not None and run.completed_at is not None,
+        contributions_done_through=(run and run.contributions_done_through) or 0,
+        retirees_done_through=(run and run.retirees_done_through) or 0,
     )
 
 
-def _count_in_run(uow: UnitOfWork, area_code: str, month: Month, posted: int, fen: int) -> None:
+def _count_in_run(
+    uow: UnitOfWork,
+    area_code: str,
+    month: Month,
+    posted: int,
+    fen: int,
+    done_through: dict[Any, int],
+) -> None:
     uow.session.execute(
         update(CreditingRun)
         .where(CreditingRun.area_code == area_code, CreditingRun.month == str(month))
         .values(
-            credited_count=CreditingRun.credited_count + posted,
-            credited_fen=CreditingRun.credited_fen + fen,
+            {
+                CreditingRun.credited_count: CreditingRun.credited_count + posted,
+                CreditingRun.credited_fen: CreditingRun.credited_fen + fen,
+                **done_through,
+            }
         )
     )
 
@@ -182,10 +210,16 @@ def _open_accounts_for_run(uow: UnitOfWork, area_code: str, run_date: dt.date, p
     Opening many at once changes the table a lot: on PostgreSQL its statistics are refreshed
     so the batches that follow are planned for the table as it now is.
     """
-    pending = _pending_contributions(area_code, run_date, plan.since).with_only_columns(
-        C.c.person_id
+    pending = (
+        _pending_contributions(area_code, run_date, plan.since)
+        .where(C.c.id > plan.contributions_done_through)
+        .with_only_columns(C.c.person_id)
     )
-    retirees = _retirees_on(area_code, run_date).with_only_columns(E.c.person_id)
+    retirees = (
+        _retirees_on(area_code, run_date)
+        .where(E.c.id > plan.retirees_done_through)
+        .with_only_columns(E.c.person_id)
+    )
     opened = _open_personal_accounts(uow, plan.book, union(pending, retirees))
     if opened > ANALYZE_AFTER_OPENING and uow.dialect == "postgresql":
         uow.session.execute(text("ANALYZE ledger_account"))
