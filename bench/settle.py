@@ -29,20 +29,23 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import yaml
-from sqlalchemy import Engine, insert, make_url, text
+from sqlalchemy import Engine, String, Table, insert, literal, make_url, select, text
+from sqlalchemy import cast as sql_cast
 
 from yibao.adapters.db import make_engine, make_engine_in_schema, normalize_url, upgrade
 from yibao.adapters.tables import Person
 from yibao.bootstrap import App
 from yibao.domain.errors import YibaoError
 from yibao.domain.idnumber import IdNumber, make_id_number
-from yibao.ledger import accounts
+from yibao.ledger import accounts, bulk_posting
 from yibao.ledger.check import check_books
 from yibao.services import cards, registry, settlement
 from yibao.services.electronic_card import electronic_card_payload
 from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, SettleCmd
+from yibao.services.uow import UnitOfWork
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
 AREA = "420100"
@@ -104,11 +107,34 @@ def populate(app: App, count: int) -> None:
                     "area": AREA,
                     "day": DAY,
                     "pin_hash": pin_hash,
-                    "pool": pool_id,
-                    "book": accounts.medical_book(AREA),
-                    "fen": OPENING_FEN,
                 },
             )
+        _open_and_credit_accounts(uow, pool_id)
+
+
+def _open_and_credit_accounts(uow: UnitOfWork, pool_id: int) -> None:
+    """Every person's personal account and opening credit, through the ledger's bulk posting."""
+    person = cast(Table, Person.__table__)
+    people = select(person.c.id)
+    book = accounts.medical_book(AREA)
+    bulk_posting.open_accounts(
+        uow.session, book=book, kind=accounts.AccountKind.PERSONAL, owners=people
+    )
+    rows = select(
+        literal("bench-opening:", String) + sql_cast(person.c.id, String),
+        person.c.id,
+        literal(OPENING_FEN),
+        literal(DAY),
+        literal("crediting", String),
+        literal("bench opening balance", String),
+    )
+    bulk_posting.post_to_owners(
+        uow.session,
+        debit=accounts.pooled_fund(AREA),
+        debit_id=pool_id,
+        credit_kind=accounts.AccountKind.PERSONAL,
+        rows=rows,
+    )
 
 
 def _persons(first: int, stop: int) -> list[dict[str, object]]:
@@ -130,7 +156,7 @@ def _persons(first: int, stop: int) -> list[dict[str, object]]:
 
 
 def _derived_rows() -> list[str]:
-    """Enrolment, card, personal account and opening credit of every person lacking them."""
+    """Enrolment and card of every person lacking them."""
     return [
         "INSERT INTO enrollment (person_id, area_code, scheme, starts_on) "
         "SELECT p.id, :area, 'employee', :day FROM person p WHERE NOT EXISTS "
@@ -139,14 +165,6 @@ def _derived_rows() -> list[str]:
         "pin_hash, failed_pin_tries) "
         "SELECT 'B' || lpad(p.id::text, 10, '0'), p.id, 'active', :day, :day, :pin_hash, 0 "
         "FROM person p WHERE NOT EXISTS (SELECT 1 FROM card c WHERE c.person_id = p.id)",
-        "INSERT INTO ledger_account (book, code, kind, allow_negative, owner_person_id) "
-        "SELECT :book, 'personal:' || p.id, 'personal', false, p.id FROM person p "
-        "ON CONFLICT DO NOTHING",
-        "INSERT INTO ledger_transfer (key, book, debit_account_id, credit_account_id, "
-        "amount_fen, value_date, kind, memo) "
-        "SELECT 'bench-opening:' || a.owner_person_id, :book, :pool, a.id, :fen, :day, "
-        "'crediting', 'bench opening balance' FROM ledger_account a "
-        "WHERE a.kind = 'personal' ON CONFLICT DO NOTHING",
     ]
 
 

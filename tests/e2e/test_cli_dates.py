@@ -46,13 +46,13 @@ def test_a_policy_from_a_credited_month_is_refused_and_the_same_file_still_loads
 def test_activating_an_active_card_again_is_refused_and_keeps_its_pin(city: Path) -> None:
     steps = [
         ("card", "issue", PERSON, "A10000001", "--on", "2024-05-02"),
-        ("card", "activate", PERSON, "--pin", "246810", "--on", "2024-05-03"),
+        ("card", "activate", PERSON, "--on", "2024-05-03"),
     ]
     for step in steps:
-        done = yibao(city, *step)
+        done = yibao_with_input(city, "246810\n", *step)
         assert done.returncode == 0, done.stderr
 
-    again = yibao(city, "card", "activate", PERSON, "--pin", "135790", "--on", "2024-05-04")
+    again = yibao_with_input(city, "135790\n", "card", "activate", PERSON, "--on", "2024-05-04")
 
     assert again.returncode == 1, again.stdout + again.stderr
     assert "card_already_active" in again.stderr

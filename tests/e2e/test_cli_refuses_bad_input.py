@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tests.conftest import PG_URL, require_postgres
-from tests.e2e.cli import PERSON, count, make_city, yibao
+from tests.e2e.cli import PERSON, count, make_city, yibao, yibao_with_input
 from tests.scenario_files import EXAMPLES
 from yibao.adapters.db import scratch_database
 
@@ -40,12 +40,12 @@ def built_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     steps = [
         ("institution", "add", "P001", "Example Pharmacy", "pharmacy", "--area", "420100"),
         ("card", "issue", PERSON, "A10000001", "--on", "2024-05-02"),
-        ("card", "activate", PERSON, "--pin", "246810", "--on", "2024-05-03"),
+        ("card", "activate", PERSON, "--on", "2024-05-03"),  # the PIN on stdin
         ("card", "activate-financial", PERSON, "--on", "2024-05-03"),
         ("card", "deposit", PERSON, "--amount", "100", "--ref", "D0", "--on", "2024-05-03"),
     ]
     for step in steps:
-        done = yibao(city, *step)
+        done = yibao_with_input(city, "246810\n", *step)
         assert done.returncode == 0, done.stderr
     return city
 
@@ -62,10 +62,10 @@ def rows(db: Path) -> dict[str, int]:
     return {table: count(db, table) for table in TABLES}
 
 
-def refused(db: Path, *args: str) -> str:
-    """Run `yibao args`; assert the one-line refusal, exit 2, nothing written; return stderr."""
+def refused(db: Path, *args: str, keys: str = "") -> str:
+    """Run `yibao args` (typing `keys`); assert the one-line refusal, exit 2, nothing written."""
     before = rows(db)
-    done = yibao(db, *args)
+    done = yibao_with_input(db, keys, *args)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
@@ -73,11 +73,14 @@ def refused(db: Path, *args: str) -> str:
     return done.stderr
 
 
+PIN_TYPED = "246810\n"
+
+
 def settle(*items: str) -> tuple[str, ...]:
     args = ["pos", "settle", "--institution", "P001", "--ref", "R1", "--day", "2024-05-06"]
     for item in items:
         args += ["--item", item]
-    return (*args, "--card", "A10000001", "--pin", "246810")
+    return (*args, "--card", "A10000001")  # the PIN 246810 is typed: see PIN_TYPED
 
 
 @pytest.mark.parametrize("amount", ["1e3", "1_000", "１０", "٣", "1.5e2", "NaN", "-"])
@@ -90,7 +93,7 @@ def test_an_amount_in_anything_but_ascii_digits_is_refused(shop: Path, amount: s
 @pytest.mark.parametrize("pin", ["２４６８１０", "٢٤٦٨١٠", "24681０"])
 def test_a_pin_in_anything_but_ascii_digits_is_refused(city: Path, pin: str) -> None:
     assert yibao(city, "card", "issue", PERSON, "A10000001", "--on", "2024-05-02").returncode == 0
-    said = refused(city, "card", "activate", PERSON, "--pin", pin, "--on", "2024-05-03")
+    said = refused(city, "card", "activate", PERSON, "--on", "2024-05-03", keys=f"{pin}\n")
     assert "PIN" in said or "pin" in said
 
 
@@ -109,7 +112,7 @@ def test_a_pin_in_anything_but_ascii_digits_is_refused(city: Path, pin: str) -> 
 def test_a_quantity_or_total_beyond_its_column_is_refused(
     shop: Path, items: tuple[str, ...], says: str
 ) -> None:
-    said = refused(shop, *settle(*items))
+    said = refused(shop, *settle(*items), keys=PIN_TYPED)
     assert says in said
 
 

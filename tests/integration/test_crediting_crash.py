@@ -1,13 +1,16 @@
-"""A crediting run killed with SIGKILL halfway, then run again, credits everything exactly once."""
+"""A crediting run killed with SIGKILL halfway, then run again, credits everything exactly once.
+
+The run kills itself in the middle of a chosen batch (its transfers written, not committed),
+so where it dies does not depend on how fast this machine is; a resumed run starts at that
+batch.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import subprocess
 import sys
-import time
 from urllib.parse import quote
 
 import pytest
@@ -15,17 +18,39 @@ import yaml
 from sqlalchemy import Engine, func, insert, select
 
 from tests.scenario_files import EXAMPLES
-from yibao.adapters.tables import Contribution, Enrollment, LedgerTransfer, Person
+from yibao.adapters.tables import Contribution, CreditingRun, Enrollment, LedgerTransfer, Person
 from yibao.bootstrap import App
 from yibao.domain.crediting import MedicalContribution, credit_for
 from yibao.domain.idnumber import IdNumber, make_id_number
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
 from yibao.ledger.check import check_ledger
+from yibao.services import crediting
 from yibao.services.registry import load_area, policy_schedule
 
 PERSONS = 6000
 MONTH = Month(2024, 3)
+KILLED_IN_BATCH = 13  # of 50 contributions each: 12 batches are committed when it dies
+
+# `yibao credit run`, whose run SIGKILLs itself inside batch KILLED_IN_BATCH, after the batch's
+# transfers are written and before they are committed.
+_DIES_IN_A_BATCH = f"""
+import os, signal, sys
+from yibao.entrypoints.cli.main import app
+from yibao.services import crediting
+
+count_in_run, batches = crediting._count_in_run, []
+
+def count_then_die(uow, *args):
+    batches.append(1)
+    if len(batches) == {KILLED_IN_BATCH}:
+        uow.session.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+    count_in_run(uow, *args)
+
+crediting._count_in_run = count_then_die
+app(sys.argv[1:])
+"""
 
 
 def _url_of(engine: Engine) -> str:
@@ -119,13 +144,13 @@ def _credits(app: App) -> tuple[int, int]:
 
 
 def _credit_run(
-    url: str, batch_size: int, *, errors: int = subprocess.PIPE
+    url: str, batch_size: int, *, errors: int = subprocess.PIPE, dies: bool = False
 ) -> subprocess.Popen[bytes]:
+    command = ["-c", _DIES_IN_A_BATCH] if dies else ["-m", "yibao.entrypoints.cli.main"]
     return subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "yibao.entrypoints.cli.main",
+            *command,
             "credit",
             "run",
             "--month",
@@ -145,18 +170,11 @@ def _credit_run(
 def test_a_run_killed_halfway_and_rerun_credits_every_contribution_once(app: App) -> None:
     expected_total = _city(app)
     url = _url_of(app.engine)
-    run = _credit_run(url, batch_size=50, errors=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and run.poll() is None:
-        done, _ = _credits(app)
-        if done >= PERSONS // 10:
-            os.kill(run.pid, signal.SIGKILL)
-            break
-        time.sleep(0.002)
-    run.wait(timeout=60)
-    assert run.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    run = _credit_run(url, batch_size=50, errors=subprocess.DEVNULL, dies=True)
+    run.wait(timeout=120)
+    assert run.returncode == -signal.SIGKILL
     halfway, _ = _credits(app)
-    assert 0 < halfway < PERSONS
+    assert halfway == (KILLED_IN_BATCH - 1) * 50
 
     rerun = _credit_run(url, batch_size=1000)
     _, stderr = rerun.communicate(timeout=300)
@@ -175,3 +193,42 @@ def test_a_run_killed_halfway_and_rerun_credits_every_contribution_once(app: App
             )
         )
     assert keys == PERSONS
+
+
+class _Crash(Exception):
+    pass
+
+
+def test_a_resumed_run_starts_at_its_first_unfinished_batch(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected_total = _city(app)
+    credit_contributions, batches = crediting._credit_contributions, []
+
+    def crash_in_a_batch(*args: object) -> tuple[int, int]:
+        batches.append(1)
+        if len(batches) == KILLED_IN_BATCH:
+            raise _Crash
+        return credit_contributions(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(crediting, "_credit_contributions", crash_in_a_batch)
+    with pytest.raises(_Crash):
+        crediting.run_crediting(uow_factory=app.uow, area_code="420100", month=MONTH, batch_size=50)
+    monkeypatch.undo()
+    committed = (KILLED_IN_BATCH - 1) * 50
+    with app.uow() as uow:
+        run = uow.session.scalars(select(CreditingRun)).one()
+        assert run.contributions_done_through == committed  # contribution ids are 1..PERSONS
+
+    seen: list[tuple[int, int]] = []
+    crediting.run_crediting(
+        uow_factory=app.uow,
+        area_code="420100",
+        month=MONTH,
+        batch_size=50,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+
+    assert seen[0] == (50, PERSONS - committed)  # the batches committed before are not read
+    assert len(seen) == (PERSONS - committed) // 50
+    assert _credits(app) == (PERSONS, expected_total)

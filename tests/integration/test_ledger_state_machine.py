@@ -1,4 +1,5 @@
-"""Any sequence of credits, spends, retries and reversals keeps the ledger's invariants.
+"""Any sequence of credits, spends, POS sales, refunds, retries and reversals keeps the ledger's
+invariants.
 
 A Hypothesis state machine drives the real ledger, one unit of work per step, against a model
 of what each account should hold; it runs once on SQLite and once on PostgreSQL, each example
@@ -37,7 +38,8 @@ from yibao.ledger import accounts
 from yibao.ledger.check import check_books
 from yibao.ledger.errors import AlreadyReversed, IdempotencyConflict, InsufficientFunds
 from yibao.ledger.ledger import Transfer
-from yibao.services import registry
+from yibao.services import cards, registry, settlement
+from yibao.services.settlement import AlreadyRefunded, ElectronicCard, LineItem, SettleCmd
 
 PG_URL = os.environ.get("YIBAO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 AREA = "420100"
@@ -45,6 +47,8 @@ DAY = dt.date(2024, 3, 1)
 PERSONS = 2
 POOL = accounts.pooled_fund(AREA)
 PAYABLE = accounts.institution_payable(AREA, "P001")
+NOW = dt.datetime(2024, 3, 1, 10, 0, tzinfo=dt.UTC)
+SECRET = "s"
 
 SETTINGS = settings(
     max_examples=20,
@@ -59,7 +63,7 @@ class Posted:
     """What the model remembers of a key it posted."""
 
     person: int  # index of the person whose personal account the transfer touched
-    kind: str  # "crediting", "spend" or "reversal"
+    kind: str  # "crediting", "spend", "settlement" (a POS sale) or "reversal"
     amount_fen: int
     original_key: str | None = None  # for a reversal
 
@@ -77,6 +81,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.posted: dict[str, Posted] = {}
         self.reversed: set[str] = set()
         self.ids: dict[str, int] = {}
+        self.sales: dict[str, tuple[int, tuple[LineItem, ...], settlement.Receipt]] = {}
+        self.refunded: set[str] = set()
         self._serial = itertools.count(1)
 
     def teardown(self) -> None:
@@ -86,6 +92,9 @@ class LedgerMachine(RuleBasedStateMachine):
         document = yaml.safe_load((EXAMPLES / "05_spent_to_zero_then_refunded.yaml").read_text())
         with self.app.uow() as uow:
             registry.load_area(uow=uow, document=document["area"])
+            registry.add_institution(
+                uow=uow, code="P001", name="Pharmacy", kind="pharmacy", area_code=AREA
+            )
             return [
                 registry.add_person(
                     uow=uow,
@@ -134,6 +143,14 @@ class LedgerMachine(RuleBasedStateMachine):
             return POOL, self._personal(posted.person)
         return self._personal(posted.person), PAYABLE
 
+    def _sell(self, person: int, ref: str, lines: tuple[LineItem, ...]) -> settlement.Receipt:
+        """A POS sale paid with the person's electronic card, through the settlement service."""
+        payload = cards.electronic_card_payload(
+            person_id=self.person_ids[person], now=NOW, seconds=300, secret=SECRET
+        )
+        cmd = SettleCmd("P001", ref, ElectronicCard(payload), lines, DAY)
+        return settlement.settle(uow_factory=self.app.uow, cmd=cmd, now=NOW, card_secret=SECRET)
+
     def _new_key(self, prefix: str) -> str:
         return f"{prefix}:{next(self._serial)}"
 
@@ -162,6 +179,70 @@ class LedgerMachine(RuleBasedStateMachine):
         self._record(key, posted, self._post(key, posted))
         self.expected[person] -= amount
         self.expected_payable += amount
+
+    @rule(
+        person=st.integers(0, PERSONS - 1),
+        eligible=st.integers(0, 60_000),
+        own=st.integers(0, 5_000),
+    )
+    def settle_a_sale(self, person: int, eligible: int, own: int) -> None:
+        lines = tuple(
+            LineItem(code, 1, fen, account_may_pay=code == "DRUG")
+            for code, fen in (("DRUG", eligible), ("OWN", own))
+            if fen
+        ) or (LineItem("OWN", 1, 1, account_may_pay=False),)
+        ref = self._new_key("R")
+        receipt = self._sell(person, ref, lines)
+        paid = min(eligible, self.expected[person])
+        assert (receipt.personal_fen, receipt.own_fen) == (paid, receipt.total_fen - paid)
+        assert receipt.balance_after_fen == self.expected[person] - paid
+        self.sales[ref] = (person, lines, receipt)
+        if paid:
+            key = f"settle:P001:{ref}"
+            self.posted[key] = Posted(person, "settlement", paid)
+            self.ids[key] = self._transfer_id(key)
+        self.expected[person] -= paid
+        self.expected_payable += paid
+
+    @precondition(lambda self: self.sales)
+    @rule(data=st.data())
+    def retry_a_sale(self, data: st.DataObject) -> None:
+        ref = data.draw(st.sampled_from(sorted(self.sales)), label="ref")
+        person, lines, first = self.sales[ref]
+        assert self._sell(person, ref, lines) == first
+
+    @precondition(lambda self: self.sales)
+    @rule(data=st.data())
+    def refund_a_sale(self, data: st.DataObject) -> None:
+        ref = data.draw(st.sampled_from(sorted(self.sales)), label="ref")
+        person, _, first = self.sales[ref]
+        key = f"settle:P001:{ref}"
+        refusal: type[Exception] | None = None
+        if ref in self.refunded:
+            refusal = AlreadyRefunded
+        elif key in self.reversed:
+            refusal = AlreadyReversed  # its transfer was reversed directly
+        if refusal is not None:
+            with pytest.raises(refusal), self.app.uow() as uow:
+                settlement.refund(uow=uow, ref=ref, on=DAY)
+            return
+        with self.app.uow() as uow:
+            receipt = settlement.refund(uow=uow, ref=ref, on=DAY)
+        self.refunded.add(ref)
+        self.expected[person] += first.personal_fen
+        self.expected_payable -= first.personal_fen
+        assert receipt.balance_after_fen == self.expected[person]
+        if first.personal_fen:
+            self.reversed.add(key)
+            refund_key = f"refund:P001:{ref}"
+            self.posted[refund_key] = Posted(person, "reversal", first.personal_fen, key)
+            self.ids[refund_key] = self._transfer_id(refund_key)
+
+    def _transfer_id(self, key: str) -> int:
+        with self.app.uow() as uow:
+            found = uow.ledger.get(key)
+        assert found is not None
+        return found.id
 
     @precondition(lambda self: self.posted)
     @rule(data=st.data())
@@ -198,7 +279,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.reversed.add(original_key)
         sign = -1 if original.kind == "crediting" else 1
         self.expected[original.person] += sign * original.amount_fen
-        if original.kind == "spend":
+        if original.kind in ("spend", "settlement"):
             self.expected_payable -= original.amount_fen
 
     # -- invariants -------------------------------------------------------------------------

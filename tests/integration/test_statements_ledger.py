@@ -70,6 +70,12 @@ def city(app: App) -> App:
             uow=uow, id_number=WORKER, employer_code="E001", on=dt.date(2023, 10, 20)
         )
         registry.enroll(uow=uow, id_number=RESIDENT, scheme="resident", on=dt.date(2023, 1, 1))
+    spends = {  # in date order: no spend is dated before a posting on the account
+        Month(2023, 12): [("s1", dt.date(2023, 12, 20), 5_000, "settlement")],  # before the year
+        Month(2024, 3): [("s2", dt.date(2024, 3, 8), 12_345, "settlement")],
+        Month(2024, 5): [("f1", dt.date(2024, 5, 6), 30_000, "family_settlement")],
+        Month(2024, 9): [("s3", dt.date(2024, 9, 1), 8_000, "settlement")],
+    }
     for index in range(13):
         month = Month(2023, 11).plus(index)
         received = month.first_day.replace(day=15)
@@ -79,13 +85,14 @@ def city(app: App) -> App:
             _record(app, month, received, ALL_FIVE)
         if month == Month(2024, 7):
             _record(app, Month(2024, 6), received, ("medical",))  # back pay for June
+        for key, day, fen, kind in spends.get(month, []):
+            _spend(app, key, day, fen, kind)
+        if month == Month(2024, 9):
+            with app.uow() as uow:
+                uow.ledger.reverse(
+                    original_key="s3", key="refund:s3", value_date=dt.date(2024, 9, 3)
+                )
         run_crediting(uow_factory=app.uow, area_code=AREA, month=month)
-    _spend(app, "s1", dt.date(2023, 12, 20), 5_000, "settlement")  # before the year
-    _spend(app, "s2", dt.date(2024, 3, 8), 12_345, "settlement")
-    _spend(app, "f1", dt.date(2024, 5, 6), 30_000, "family_settlement")
-    _spend(app, "s3", dt.date(2024, 9, 1), 8_000, "settlement")
-    with app.uow() as uow:
-        uow.ledger.reverse(original_key="s3", key="refund:s3", value_date=dt.date(2024, 9, 3))
     return app
 
 

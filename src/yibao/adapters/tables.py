@@ -196,6 +196,9 @@ class CreditingRun(Base):
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     credited_count: Mapped[int] = mapped_column(BigInteger, default=0)
     credited_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    # where a resumed run starts: the last contribution / enrolment id of its committed batches
+    contributions_done_through: Mapped[int | None] = mapped_column(BigInteger)
+    retirees_done_through: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Card(Base):

@@ -2,8 +2,12 @@
 
 Every credit is one ledger transfer with the key `credit:c<contribution id>` (or
 `retiree:p<person id>:<month>`); inserting with ON CONFLICT DO NOTHING on that unique key makes a
-re-run, or a run resumed after a crash, credit each contribution exactly once. Each batch is
-its own transaction, so memory stays flat and a killed run loses at most one batch of work.
+re-run, or a run resumed after a crash, credit each contribution exactly once. A person-month is
+credited once whatever is stored: of two contributions of one person and month that both pay
+medical (old data), only the first received is credited. A month is credited once it has
+ended. Each batch is its own transaction, so memory stays flat and a killed run loses at most
+one batch of work; the run row remembers the last id its committed batches reached, so a
+resumed run starts at its first unfinished batch.
 """
 
 from __future__ import annotations
@@ -11,21 +15,26 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     Integer,
     String,
+    and_,
     cast,
+    exists,
     func,
     literal,
+    or_,
     select,
     text,
     union,
     update,
 )
-from sqlalchemy.sql import CompoundSelect, Select
+from sqlalchemy.sql import ColumnElement, CompoundSelect, Select
 
 from yibao.adapters.tables import Contribution, CreditingRun, Enrollment
+from yibao.domain.errors import InvalidInput
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
 from yibao.ledger import accounts, bulk_posting
@@ -37,6 +46,10 @@ E = Enrollment.__table__
 
 Progress = Callable[[int, int], None]
 ANALYZE_AFTER_OPENING = 10_000  # accounts opened in one run before statistics are refreshed
+
+
+class MonthNotEnded(InvalidInput):
+    code = "month_not_ended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +77,8 @@ class _Plan:
     since: dt.date | None  # contributions received after this day (the last completed run)
     retiree_fen: int
     already_complete: bool
+    contributions_done_through: int  # ids up to these were credited by committed batches
+    retirees_done_through: int
 
 
 def run_crediting(
@@ -77,23 +92,36 @@ def run_crediting(
     """Credit every medical contribution received by the month's last day and each retiree."""
     run_date = month.last_day
     with uow_factory() as uow:
+        _require_ended(month, uow.today())
         plan = _start(uow, area_code, month, run_date)
         contributions = _batches(
-            uow, _pending_contributions(area_code, run_date, plan.since), batch_size
+            uow,
+            _pending_contributions(area_code, run_date, plan.since).where(
+                C.c.id > plan.contributions_done_through
+            ),
+            batch_size,
         )
-        retirees = _batches(uow, _retirees_on(area_code, run_date), batch_size)
+        retirees = _batches(
+            uow,
+            _retirees_on(area_code, run_date).where(E.c.id > plan.retirees_done_through),
+            batch_size,
+        )
     with uow_factory() as uow:
         _open_accounts_for_run(uow, area_code, run_date, plan)
     total = sum(batch.rows for batch in contributions + retirees)
     done = 0
     counts = [0, 0]
-    for index, (batches, poster) in enumerate(
-        ((contributions, _credit_contributions), (retirees, _credit_retirees))
+    for index, (batches, poster, watermark) in enumerate(
+        (
+            (contributions, _credit_contributions, CreditingRun.contributions_done_through),
+            (retirees, _credit_retirees, CreditingRun.retirees_done_through),
+        )
     ):
         for batch in batches:
             with uow_factory() as uow:
                 posted, fen = poster(uow, area_code, run_date, month, plan, batch.low, batch.high)
-                _count_in_run(uow, area_code, month, posted, fen)  # same transaction: exact
+                # the same transaction: the counts are exact, the watermark never runs ahead
+                _count_in_run(uow, area_code, month, posted, fen, {watermark: batch.high})
             counts[index] += posted
             done += batch.rows
             if progress is not None:
@@ -103,6 +131,16 @@ def run_crediting(
     return CreditingSummary(
         area_code, str(month), run_date, counts[0], counts[1], credited_fen, plan.already_complete
     )
+
+
+def _require_ended(month: Month, today: dt.date) -> None:
+    """Contributions received on its last day are credited too: that day must be over."""
+    if month.last_day >= today:
+        raise MonthNotEnded(
+            "month",
+            str(month),
+            f"has not ended (today is {today}); credit it from {month.last_day + dt.timedelta(1)}",
+        )
 
 
 def _start(uow: UnitOfWork, area_code: str, month: Month, run_date: dt.date) -> _Plan:
@@ -129,16 +167,28 @@ def _start(uow: UnitOfWork, area_code: str, month: Month, run_date: dt.date) -> 
         since=since,
         retiree_fen=policy.retiree_monthly_fen,
         already_complete=run is not None and run.completed_at is not None,
+        contributions_done_through=(run and run.contributions_done_through) or 0,
+        retirees_done_through=(run and run.retirees_done_through) or 0,
     )
 
 
-def _count_in_run(uow: UnitOfWork, area_code: str, month: Month, posted: int, fen: int) -> None:
+def _count_in_run(
+    uow: UnitOfWork,
+    area_code: str,
+    month: Month,
+    posted: int,
+    fen: int,
+    done_through: dict[Any, int],
+) -> None:
     uow.session.execute(
         update(CreditingRun)
         .where(CreditingRun.area_code == area_code, CreditingRun.month == str(month))
         .values(
-            credited_count=CreditingRun.credited_count + posted,
-            credited_fen=CreditingRun.credited_fen + fen,
+            {
+                CreditingRun.credited_count: CreditingRun.credited_count + posted,
+                CreditingRun.credited_fen: CreditingRun.credited_fen + fen,
+                **done_through,
+            }
         )
     )
 
@@ -160,10 +210,16 @@ def _open_accounts_for_run(uow: UnitOfWork, area_code: str, run_date: dt.date, p
     Opening many at once changes the table a lot: on PostgreSQL its statistics are refreshed
     so the batches that follow are planned for the table as it now is.
     """
-    pending = _pending_contributions(area_code, run_date, plan.since).with_only_columns(
-        C.c.person_id
+    pending = (
+        _pending_contributions(area_code, run_date, plan.since)
+        .where(C.c.id > plan.contributions_done_through)
+        .with_only_columns(C.c.person_id)
     )
-    retirees = _retirees_on(area_code, run_date).with_only_columns(E.c.person_id)
+    retirees = (
+        _retirees_on(area_code, run_date)
+        .where(E.c.id > plan.retirees_done_through)
+        .with_only_columns(E.c.person_id)
+    )
     opened = _open_personal_accounts(uow, plan.book, union(pending, retirees))
     if opened > ANALYZE_AFTER_OPENING and uow.dialect == "postgresql":
         uow.session.execute(text("ANALYZE ledger_account"))
@@ -175,6 +231,20 @@ def _pending_contributions(area_code: str, run_date: dt.date, since: dt.date | N
         C.c.area_code == area_code, C.c.received_on <= run_date, C.c.credit_fen > 0
     )
     return query if since is None else query.where(C.c.received_on > since)
+
+
+def _first_of_its_person_month() -> ColumnElement[bool]:
+    """No contribution of the same person and month paying medical was received before it."""
+    earlier = C.alias("earlier")
+    return ~exists().where(
+        earlier.c.person_id == C.c.person_id,
+        earlier.c.month == C.c.month,
+        earlier.c.credit_fen > 0,
+        or_(
+            earlier.c.received_on < C.c.received_on,
+            and_(earlier.c.received_on == C.c.received_on, earlier.c.id < C.c.id),
+        ),
+    )
 
 
 def _retirees_on(area_code: str, run_date: dt.date) -> Select:  # type: ignore[type-arg]
@@ -213,7 +283,11 @@ def _credit_contributions(
     low: int,
     high: int,
 ) -> tuple[int, int]:
-    batch = _pending_contributions(area_code, run_date, plan.since).where(C.c.id.between(low, high))
+    batch = (
+        _pending_contributions(area_code, run_date, plan.since)
+        .where(C.c.id.between(low, high))
+        .where(_first_of_its_person_month())
+    )
     pending = batch.with_only_columns(C.c.id, C.c.person_id, C.c.credit_fen, C.c.month).subquery()
     rows = select(
         literal("credit:c", String) + cast(pending.c.id, String),
