@@ -8,6 +8,7 @@ batch.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import signal
 import subprocess
 import sys
