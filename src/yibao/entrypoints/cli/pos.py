@@ -141,7 +141,7 @@ def statement(institution: InstitutionOption, day: DayOption = None, db: DbOptio
 
 @app.command("clear")
 def clear(institution: InstitutionOption, day: DayOption = None, db: DbOption = None) -> None:
-    """Pay the institution what the fund owes it up to the day (once per day)."""
+    """Pay the institution what it is owed for the days up to DAY and not yet cleared."""
     with reported_errors():
         on = parse_day(day, field="--day")
 
