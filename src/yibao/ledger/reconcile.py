@@ -26,6 +26,7 @@ from yibao.adapters.tables import (
 )
 from yibao.ledger.causes import KINDS as CAUSED
 from yibao.ledger.causes import expected_postings
+from yibao.ledger.credits import recomputed_credits
 from yibao.ledger.problems import Problem
 
 A = LedgerAccount.__table__
@@ -49,6 +50,7 @@ def reconcile(session: Session) -> list[Problem]:
         + _merges_in_and_out(session)
         + _receipts(session)
         + _family_aid(session)
+        + recomputed_credits(session)
     )
 
 
