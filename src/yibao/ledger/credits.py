@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, case, cast, func, select
+from sqlalchemy import Integer, and_, case, cast, extract, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -109,16 +109,18 @@ def _born_aged(age: int, day: dt.date) -> dt.date:
 def age_in_sql(month: Any, birth_date: Any) -> ColumnElement[int]:
     """`age_on(birth_date, Month.parse(month).first_day)` in SQL, on both backends.
 
-    Both columns are read as text ("YYYY-MM", "YYYY-MM-DD"): the birthday has come by the first
-    of the month when (month, 1) >= (birth month, birth day).
+    The month is text ("YYYY-MM"); the birthday has come by the first of the month when
+    (month, 1) >= (birth month, birth day).
     """
-    born = cast(birth_date, String)
 
-    def part(text: Any, start: int, length: int) -> ColumnElement[int]:
-        return cast(func.substr(text, start, length), Integer)
+    def born(field: str) -> ColumnElement[int]:
+        return cast(extract(field, birth_date), Integer)
 
-    had_birthday = part(month, 6, 2) * 100 + 1 >= part(born, 6, 2) * 100 + part(born, 9, 2)
-    return part(month, 1, 4) - part(born, 1, 4) - case((had_birthday, 0), else_=1)
+    def of_month(start: int, length: int) -> ColumnElement[int]:
+        return cast(func.substr(month, start, length), Integer)
+
+    had_birthday = of_month(6, 2) * 100 + 1 >= born("month") * 100 + born("day")
+    return of_month(1, 4) - born("year") - case((had_birthday, 0), else_=1)
 
 
 def _members(session: Session, group: _Group) -> list[int]:
