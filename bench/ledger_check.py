@@ -7,7 +7,13 @@
 Times `check_ledger` over the schema bench/crediting.py fills (a city with its months of
 contributions and crediting runs): the books' own invariants (`books_s`, the value-date replay
 of every personal account among them) and the reconciliation of every posting with its cause
-(`reconcile_s`). Prints one JSON line with the table sizes; progress goes to stderr.
+(`reconcile_s`, which includes recomputing every contribution's credit). Prints one JSON line
+with the table sizes; progress goes to stderr.
+
+At 1M persons (2.06M postings, 1.28M contributions), on a loaded 2-core machine where
+`SELECT count(*), sum(amount_fen) FROM ledger_transfer` took 0.30-0.35 s: 52.1 s before the
+one-pass books (books 26.7 s, reconcile 25.4 s); 36.0 s after (books 9.1 s, reconcile 26.9 s,
+of which about 8 s recompute the credits and 18 s are the join of postings with their causes).
 """
 
 from __future__ import annotations

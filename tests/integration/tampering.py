@@ -101,6 +101,20 @@ def _edit_contribution_credit_fen(engine: Engine) -> str:
     return f"transfer {transfer} (credit:c{contribution})"
 
 
+def _edit_credit_fen_and_its_posting(engine: Engine) -> str:
+    """Both moved by the same amount, as an edit before the crediting run would leave them."""
+    transfer, contribution = first_credit(engine)
+    tamper(
+        engine,
+        "UPDATE contribution SET credit_fen = credit_fen + 100 WHERE id = :c",
+        c=contribution,
+    )
+    tamper(
+        engine, "UPDATE ledger_transfer SET amount_fen = amount_fen + 100 WHERE id = :t", t=transfer
+    )
+    return f"contribution {contribution} stores a credit of "
+
+
 def _edit_clearing_amount(engine: Engine) -> str:
     clearing = transfer_id(engine, f"clearing:H001:{CLEARED_ON}")
     tamper(
@@ -116,5 +130,6 @@ TAMPERINGS = {
     "settlement_personal_fen_edited": ("posting_matches_cause", _edit_settlement_personal_fen),
     "contribution_credit_fen_edited": ("posting_matches_cause", _edit_contribution_credit_fen),
     "clearing_amount_edited": ("clearing_owed", _edit_clearing_amount),
+    "credit_fen_and_posting_edited": ("credit_follows_policy", _edit_credit_fen_and_its_posting),
 }
 """name -> (the invariant that must fail, tamper and return text naming the row)"""

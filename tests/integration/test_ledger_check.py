@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 import yaml
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from tests.scenario_files import EXAMPLES
 from yibao.adapters.tables import LedgerTransfer
@@ -102,3 +102,34 @@ def test_the_lowest_closing_balance_is_the_one_reported(app: App, person: int) -
         details = [p.detail for p in check_books(uow.ledger) if p.invariant == "never_overdrawn"]
     assert len(details) == 1
     assert details[0].endswith("fell to -35000 fen on 2024-03-03")
+
+
+def test_a_reversal_that_does_not_mirror_its_original_is_a_problem(app: App, person: int) -> None:
+    personal = accounts.personal_account(AREA, person)
+    pharmacy = accounts.institution_payable(AREA, "P001")
+    day = dt.date(2024, 3, 10)
+    _insert(app, ("credit", accounts.pooled_fund(AREA), personal, 50_000, day))
+    _insert(app, ("spend", personal, pharmacy, 30_000, day))
+    with app.uow() as uow:
+        spend = uow.session.execute(
+            select(LedgerTransfer.id).where(LedgerTransfer.key == "spend")
+        ).scalar_one()
+        uow.session.execute(
+            insert(LedgerTransfer).values(
+                key="refund",
+                book=BOOK,
+                debit_account_id=uow.ledger.account_id(pharmacy),
+                credit_account_id=uow.ledger.account_id(personal),
+                amount_fen=30_001,
+                value_date=day,
+                kind="forged",
+                reverses_id=spend,
+                memo="",
+            )
+        )
+    with app.uow() as uow:
+        refund = uow.session.execute(
+            select(LedgerTransfer.id).where(LedgerTransfer.key == "refund")
+        ).scalar_one()
+        problems = [p for p in check_books(uow.ledger) if p.invariant == "reversal_mirrors"]
+    assert [p.detail for p in problems] == [f"transfer {refund} is a bad reversal"]

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, String, literal, select, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.integration.tampering import (
@@ -14,12 +14,17 @@ from tests.integration.tampering import (
     TAMPERINGS,
     first_credit,
     make_history,
+    scalar,
     tamper,
     transfer_id,
 )
+from yibao.adapters.tables import Person
 from yibao.bootstrap import App
+from yibao.domain.idnumber import make_id_number
+from yibao.domain.months import Month, age_on
 from yibao.ledger.check import Problem, check_ledger
-from yibao.services import settlement
+from yibao.ledger.credits import age_in_sql
+from yibao.services import registry, settlement
 from yibao.services.scenario.model import load_scenario
 from yibao.services.scenario.replay import replay
 
@@ -76,6 +81,76 @@ def test_a_completed_run_that_skipped_a_contribution_is_a_problem(engine: Engine
         "cause_posted",
         f"contribution {contribution} has no posting (expected key credit:c{contribution})",
     ) in _problems(engine)
+
+
+# -- credits recomputed from the policy ---------------------------------------------------
+def test_a_credit_edited_with_its_posting_is_found_by_recomputing_it(engine: Engine) -> None:
+    """credit_fen and the credit posting moved together reconcile; the policy still disagrees."""
+    make_history(engine)
+    transfer, contribution = first_credit(engine)
+    right = scalar(engine, "SELECT credit_fen FROM contribution WHERE id = :c", c=contribution)
+    month = scalar(engine, "SELECT month FROM contribution WHERE id = :c", c=contribution)
+    tamper(
+        engine, "UPDATE contribution SET credit_fen = credit_fen + 7 WHERE id = :c", c=contribution
+    )
+    tamper(
+        engine, "UPDATE ledger_transfer SET amount_fen = amount_fen + 7 WHERE id = :t", t=transfer
+    )
+    assert _problems(engine) == [
+        Problem(
+            "credit_follows_policy",
+            f"contribution {contribution} stores a credit of {right + 7} fen; "
+            f"the policy of {month} gives {right} fen",
+        )
+    ]
+
+
+def test_a_credit_is_recomputed_at_the_holders_age_on_the_first_of_its_month(
+    engine: Engine,
+) -> None:
+    """The holder made 26, not 48: a smaller employer share was due (the 2015 age bands)."""
+    make_history(engine)
+    _, contribution = first_credit(engine)
+    tamper(
+        engine,
+        "UPDATE person SET birth_date = :born WHERE id ="
+        " (SELECT person_id FROM contribution WHERE id = :c)",
+        born=dt.date(1995, 1, 1),
+        c=contribution,
+    )
+    found = [p.detail for p in _problems(engine) if p.invariant == "credit_follows_policy"]
+    assert f"contribution {contribution} stores a credit of " in found[0]
+
+
+def test_the_age_in_sql_is_age_on(engine: Engine) -> None:
+    """`age_in_sql` is `age_on` the first of the month: birthdays on the 1st, the 2nd, 29 Feb."""
+    births = [
+        dt.date(1990, 3, 1),
+        dt.date(1990, 3, 2),
+        dt.date(1990, 2, 28),
+        dt.date(1992, 2, 29),
+        dt.date(1990, 12, 31),
+        dt.date(2000, 1, 1),
+        dt.date(2024, 3, 1),
+    ]
+    months = ["2024-03", "2024-02", "2024-01", "2023-12", "2025-03"]
+    app = App(engine)
+    with app.uow() as uow:
+        registry.load_area(uow=uow, document=load_scenario(SCENARIO).area)
+        for sequence, born in enumerate(births):
+            registry.add_person(
+                uow=uow,
+                id_number=make_id_number("420102", born, sequence),
+                name=f"Person {sequence}",
+                area_code="420100",
+            )
+    with app.uow() as uow:
+        for month in months:
+            rows = uow.session.execute(
+                select(Person.birth_date, age_in_sql(literal(month, String), Person.birth_date))
+            ).all()
+            first = Month.parse(month).first_day
+            assert sorted(rows) == sorted((born, age_on(born, first)) for born in births), month
 
 
 # -- PostgreSQL: postings are append-only in the database itself ------------------------------

@@ -42,7 +42,7 @@ from yibao.adapters.tables import (
     Settlement,
 )
 from yibao.domain.months import Month
-from yibao.domain.policy import schedule_from_list
+from yibao.domain.policy import PolicySchedule, schedule_from_list
 from yibao.domain.schemes import Scheme
 
 C = Contribution.__table__
@@ -211,14 +211,7 @@ def _retiree_credits(session: Session) -> Select[Any] | None:
 def _retiree_amounts(session: Session) -> dict[tuple[str, str], int]:
     """(area, month) -> the retiree fixed credit of each crediting run that pays one."""
     runs = session.execute(select(R.c.area_code, R.c.month).distinct()).all()
-    documents: dict[str, list[Any]] = {}
-    for area, document in session.execute(
-        select(AreaPolicy.area_code, AreaPolicy.document).order_by(
-            AreaPolicy.area_code, AreaPolicy.effective_from
-        )
-    ):
-        documents.setdefault(str(area), []).append(json.loads(document))
-    schedules = {area: schedule_from_list(docs) for area, docs in documents.items()}
+    schedules = policy_schedules(session)
     amounts = {}
     for area, month in runs:
         schedule = schedules.get(str(area))
@@ -228,6 +221,18 @@ def _retiree_amounts(session: Session) -> dict[tuple[str, str], int]:
         if fen > 0:
             amounts[(str(area), str(month))] = fen
     return amounts
+
+
+def policy_schedules(session: Session) -> dict[str, PolicySchedule]:
+    """Each area's policies as loaded, oldest first."""
+    documents: dict[str, list[Any]] = {}
+    for area, document in session.execute(
+        select(AreaPolicy.area_code, AreaPolicy.document).order_by(
+            AreaPolicy.area_code, AreaPolicy.effective_from
+        )
+    ):
+        documents.setdefault(str(area), []).append(json.loads(document))
+    return {area: schedule_from_list(docs) for area, docs in documents.items()}
 
 
 def _settlements() -> Sequence[Select[Any]]:

@@ -26,7 +26,9 @@ from yibao.adapters.tables import (
 )
 from yibao.ledger.causes import KINDS as CAUSED
 from yibao.ledger.causes import expected_postings
+from yibao.ledger.credits import recomputed_credits
 from yibao.ledger.problems import Problem
+from yibao.ledger.whole_tables import read_whole_tables
 
 A = LedgerAccount.__table__
 T = LedgerTransfer.__table__
@@ -41,6 +43,7 @@ KNOWN = (*CAUSED, *UNCAUSED, CLEARING)
 
 def reconcile(session: Session) -> list[Problem]:
     """Every posting against its cause, and every cause against its posting."""
+    read_whole_tables(session)
     return (
         _matched(session, expected_postings(session))
         + _unknown_kinds(session)
@@ -49,6 +52,7 @@ def reconcile(session: Session) -> list[Problem]:
         + _merges_in_and_out(session)
         + _receipts(session)
         + _family_aid(session)
+        + recomputed_credits(session)
     )
 
 
