@@ -158,3 +158,30 @@ def test_a_card_channel_does_not_answer_to_an_id_number_without_the_card_and_pin
     assert done.returncode == 2
     assert f"channel: '{channel}' is a card channel" in done.stderr
     assert "balance" not in done.stdout
+
+
+def test_an_unknown_card_or_ref_exits_2_like_every_other_unknown_code(credited: Path) -> None:
+    unknown_card = yibao(
+        credited,
+        "pos",
+        "settle",
+        "--institution",
+        "P001",
+        "--ref",
+        "R9",
+        "--card",
+        "A99999999",
+        "--pin",
+        "246810",
+        "--item",
+        "A01:1:10.00",
+    )
+    assert unknown_card.returncode == 2, unknown_card.stderr
+    assert "unknown_card" in unknown_card.stderr
+    unknown_ref = yibao(credited, "pos", "refund", "--ref", "NEVER-SOLD", "--day", "2024-05-07")
+    assert unknown_ref.returncode == 2, unknown_ref.stderr
+    assert "unknown_ref" in unknown_ref.stderr
+    unknown_institution = yibao(
+        credited, "pos", "statement", "--institution", "X001", "--day", "2024-05-07"
+    )
+    assert unknown_institution.returncode == 2
