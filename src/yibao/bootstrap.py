@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from yibao.adapters.db import make_engine, upgrade
+from yibao.adapters.db import make_engine, upgrade_unless_current
 from yibao.config import load_settings
 from yibao.services.uow import UnitOfWork
 
@@ -30,5 +30,5 @@ def bootstrap(database_url: str | None = None, *, migrate: bool = True) -> App:
     settings = load_settings(database_url)
     engine = make_engine(settings.database_url)
     if migrate:
-        upgrade(engine)
+        upgrade_unless_current(engine)
     return App(engine)
