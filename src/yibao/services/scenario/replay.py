@@ -91,6 +91,8 @@ class _Storage:
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)
+
+
 SCENARIO_PIN = "123456"
 SCENARIO_SECRET = (
     "scenario-replay"  # scenario files name no PINs: every card gets this one at activation
