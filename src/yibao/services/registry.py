@@ -47,7 +47,7 @@ class SchemeOnDay:
 
 # -- areas and policies --------------------------------------------------------------------
 def load_area(*, uow: UnitOfWork, document: Mapping[str, Any]) -> PolicySchedule:
-    """Create or extend an area from the FORMAT.md `area` block; returns its full schedule."""
+    """Create or extend an area from an `area` block (docs/scenarios.md); returns its schedule."""
     if not isinstance(document, Mapping):
         raise InvalidInput("area", document, "must be a mapping with code, name and policies")
     code, name = str(document.get("code") or ""), str(document.get("name") or "")

@@ -20,7 +20,7 @@ from yibao.services.explain import explain_balance, finding_json
 from yibao.services.scenario.model import Event, Query, Scenario
 from yibao.services.uow import UnitOfWork
 
-# codes FORMAT.md allows in `expect_rejections`; anything else is reported as invalid_input
+# codes docs/scenarios.md allows in `expect_rejections`; anything else is reported as invalid_input
 REJECTION_CODES = frozenset(
     {
         "no_card",
