@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from yibao.adapters.db import check_connection, make_engine, upgrade
+from yibao.adapters.db import check_connection, make_engine, upgrade_unless_current
 from yibao.config import load_settings
 from yibao.services import cards
 from yibao.services.uow import UnitOfWork
@@ -35,5 +35,5 @@ def bootstrap(database_url: str | None = None, *, migrate: bool = True) -> App:
     engine = make_engine(settings.database_url)
     check_connection(engine)
     if migrate:
-        upgrade(engine)
+        upgrade_unless_current(engine)
     return App(engine)

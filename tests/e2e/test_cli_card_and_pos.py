@@ -255,3 +255,29 @@ def test_a_deposit_or_withdrawal_needs_a_ref_and_a_retry_with_it_posts_once(
     assert blank.returncode == 2
     assert "ref" in blank.stderr
     assert count(credited, "ledger_transfer WHERE kind IN ('deposit', 'withdrawal')") == 2
+
+
+def test_an_unknown_card_or_ref_exits_2_like_every_other_unknown_code(credited: Path) -> None:
+    unknown_card = yibao_with_input(
+        credited,
+        "246810\n",
+        "pos",
+        "settle",
+        "--institution",
+        "P001",
+        "--ref",
+        "R9",
+        "--card",
+        "A99999999",
+        "--item",
+        "A01:1:10.00",
+    )
+    assert unknown_card.returncode == 2, unknown_card.stderr
+    assert "unknown_card" in unknown_card.stderr
+    unknown_ref = yibao(credited, "pos", "refund", "--ref", "NEVER-SOLD", "--day", "2024-05-07")
+    assert unknown_ref.returncode == 2, unknown_ref.stderr
+    assert "unknown_ref" in unknown_ref.stderr
+    unknown_institution = yibao(
+        credited, "pos", "statement", "--institution", "X001", "--day", "2024-05-07"
+    )
+    assert unknown_institution.returncode == 2

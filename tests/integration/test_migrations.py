@@ -1,10 +1,13 @@
-"""Migrations step back and forward again on both backends."""
+"""Migrations step back and forward again on both backends, and the ORM models match them."""
 
 from __future__ import annotations
 
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine, text
 
 from yibao.adapters.db import downgrade, upgrade
+from yibao.adapters.tables import Base
 
 
 def _has_post_settlement(engine: Engine) -> bool:
@@ -30,3 +33,11 @@ def test_the_settlement_function_comes_and_goes_with_its_migration(engine: Engin
 
     upgrade(engine)
     assert _has_post_settlement(engine) == on_postgresql
+
+
+def test_the_orm_models_match_the_migrated_schema(engine: Engine) -> None:
+    """adapters/tables.py and the migrations describe the same tables, columns and indexes."""
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection)
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == []

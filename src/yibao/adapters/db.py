@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, make_url, select
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy import Engine, create_engine, event, func, make_url, select, text
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from yibao.adapters.tables import Base
 from yibao.domain.errors import InvalidInput
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 _URL_SHAPES = "sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE"
+_REVISION = re.compile(r"^revision\b[^=]*=\s*(.+)$", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision\b[^=]*=\s*(.+)$", re.MULTILINE)
+_QUOTED = re.compile(r"[\"']([^\"']+)[\"']")
 
 
 def normalize_url(url: str) -> str:
@@ -99,6 +104,8 @@ def _make_sqlite_transactions_immediate(engine: Engine) -> None:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config  # Alembic is imported only when migrating: it is slow
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -107,11 +114,50 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision` with the same migrations on every backend."""
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(engine), revision)
+
+
+def upgrade_unless_current(engine: Engine) -> None:
+    """Migrate to head, skipping Alembic when the database already stands there.
+
+    Every CLI command opens the database this way; loading Alembic and its migration scripts
+    would cost most of a clerk's one-line command. Anything unclear means: run Alembic.
+    """
+    heads = _head_revisions()
+    if heads is None or _stamped_revisions(engine) != heads:
+        upgrade(engine)
+
+
+def _head_revisions() -> set[str] | None:
+    """The heads of the migration scripts, read from their `revision`/`down_revision` lines."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        source = script.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        named = _QUOTED.findall(revision[1]) if revision else []
+        if len(named) != 1 or down is None:
+            return None
+        revisions.add(named[0])
+        parents.update(_QUOTED.findall(down[1]))
+    return (revisions - parents) or None
+
+
+def _stamped_revisions(engine: Engine) -> set[str] | None:
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    except DBAPIError:  # no alembic_version table yet: a new database
+        return None
+    return {str(row[0]) for row in rows}
 
 
 def holds_records(engine: Engine) -> bool:

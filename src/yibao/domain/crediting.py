@@ -1,4 +1,4 @@
-"""How much a contribution credits to the personal account (FORMAT.md, "Crediting rules")."""
+"""How much a contribution credits to the personal account (docs/domain.md, "Crediting run")."""
 
 from __future__ import annotations
 

@@ -125,7 +125,7 @@ def area_code_of(document: object) -> str:
 
 
 def policy_from_dict(raw: Mapping[str, Any], *, path: str = "policy") -> Policy:
-    """Read one entry of an area's `policies` list (the FORMAT.md shape)."""
+    """Read one entry of an area's `policies` list (the shape docs/scenarios.md shows)."""
     base = _require(raw, "contribution_base", path)
     employee = _require(raw, "employee", path)
     account = _require(employee, "account", f"{path}.employee")

@@ -51,7 +51,7 @@ class SchemeOnDay:
 
 # -- areas and policies --------------------------------------------------------------------
 def load_area(*, uow: UnitOfWork, document: Mapping[str, Any]) -> PolicySchedule:
-    """Create or extend an area from the FORMAT.md `area` block; returns its full schedule."""
+    """Create or extend an area from an `area` block (docs/scenarios.md); returns its schedule."""
     code, name = check_area(document)
     area = uow.session.get(Area, code)
     if area is None:

@@ -34,7 +34,7 @@ def read_area_file(path: Path) -> dict[str, object]:
 
 @app.command("load")
 def load(file: Path, db: DbOption = None) -> None:
-    """Load an area and its policies from YAML (the `area` block of FORMAT.md)."""
+    """Load an area and its policies from YAML (a scenario file's `area` block)."""
     with reported_errors():
         document = read_area_file(file)
 

@@ -13,8 +13,11 @@ from rich.markup import escape
 from sqlalchemy.exc import DataError, DBAPIError
 
 from yibao.bootstrap import App, bootstrap
+from yibao.domain.cards import UnknownCard
 from yibao.domain.errors import InvalidInput, NotFound, YibaoError
 from yibao.domain.months import parse_date
+from yibao.ledger.errors import UnknownTransfer
+from yibao.services.settlement import UnknownRef
 from yibao.services.uow import UnitOfWork
 
 T = TypeVar("T")
@@ -31,8 +34,12 @@ EXIT_REFUSED = 1  # the request was understood and refused (insufficient funds, 
 EXIT_BAD_INPUT = 2  # the request itself was wrong (invalid ID number, unknown area, ...)
 
 
+# what the request names does not exist: bad input, like every NotFound (unknown person, ...)
+_UNKNOWN = (NotFound, UnknownCard, UnknownRef, UnknownTransfer)
+
+
 def exit_code_for(error: YibaoError) -> int:
-    return EXIT_BAD_INPUT if isinstance(error, InvalidInput | NotFound) else EXIT_REFUSED
+    return EXIT_BAD_INPUT if isinstance(error, (InvalidInput, *_UNKNOWN)) else EXIT_REFUSED
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""`yibao scenario run|check`: replay acceptance scenarios (FORMAT.md)."""
+"""`yibao scenario run|check`: replay scenario files (docs/scenarios.md)."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Acceptance scenarios (FORMAT.md): parse a story, replay it through the real services."""
+"""Scenarios (docs/scenarios.md): parse a story, replay it through the real services."""

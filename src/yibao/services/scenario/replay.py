@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from yibao.bootstrap import App
 from yibao.domain.errors import InvalidInput, YibaoError
 from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
@@ -21,7 +20,7 @@ from yibao.services.explain import explain_balance, finding_json
 from yibao.services.scenario.model import Event, Query, Scenario
 from yibao.services.uow import UnitOfWork
 
-# codes FORMAT.md allows in `expect_rejections`; anything else is reported as invalid_input
+# codes docs/scenarios.md allows in `expect_rejections`; anything else is reported as invalid_input
 REJECTION_CODES = frozenset(
     {
         "no_card",
@@ -83,6 +82,18 @@ class Replay:
 
 
 Handler = Callable[[UnitOfWork, Event], None]
+
+
+@dataclass(frozen=True)
+class _Storage:
+    """The replay's database: units of work on it, as the entrypoints' App gives them."""
+
+    engine: Engine
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine)
+
+
 SCENARIO_PIN = "123456"
 SCENARIO_SECRET = (
     "scenario-replay"  # scenario files name no PINs: every card gets this one at activation
@@ -91,7 +102,7 @@ SCENARIO_SECRET = (
 
 def replay(scenario: Scenario, engine: Engine) -> Replay:
     """Apply every event in order; answer each query as at the end of its `as_of` day."""
-    app = App(engine)
+    app = _Storage(engine)
     result = Replay(scenario)
     area_code = str(scenario.area["code"])
     _set_up(app, scenario, area_code)
@@ -108,7 +119,7 @@ def replay(scenario: Scenario, engine: Engine) -> Replay:
     return result
 
 
-def _set_up(app: App, scenario: Scenario, area_code: str) -> None:
+def _set_up(app: _Storage, scenario: Scenario, area_code: str) -> None:
     with app.uow() as uow:
         registry.load_area(uow=uow, document=scenario.area)
         for employer in scenario.employers:
@@ -138,7 +149,7 @@ def _set_up(app: App, scenario: Scenario, area_code: str) -> None:
 class _MonthEndClock:
     """Runs the month-end crediting of every month whose last day has passed."""
 
-    def __init__(self, app: App, area_code: str) -> None:
+    def __init__(self, app: _Storage, area_code: str) -> None:
         self.app, self.area_code = app, area_code
         self.next_month: Month | None = None
 
@@ -156,7 +167,7 @@ class _MonthEndClock:
             self.next_month = self.next_month.plus(1)
 
 
-def _apply(app: App, event: Event, result: Replay) -> None:
+def _apply(app: _Storage, event: Event, result: Replay) -> None:
     handler = HANDLERS.get(event.do)
     if handler is None:
         result.unsupported.append(
@@ -175,7 +186,7 @@ def _apply(app: App, event: Event, result: Replay) -> None:
         result.rejections.append(Rejection(event.line, event.date, event.do, code, error.message))
 
 
-def _answer(app: App, clock: _MonthEndClock, query: Query) -> Answer:
+def _answer(app: _Storage, clock: _MonthEndClock, query: Query) -> Answer:
     clock.run_month_ends_through(query.as_of)
     try:
         with app.uow() as uow:
@@ -346,7 +357,7 @@ def _bind_family(uow: UnitOfWork, event: Event) -> None:
     )
 
 
-def _spend(app: App, event: Event) -> None:
+def _spend(app: _Storage, event: Event) -> None:
     fields = event.fields
     beneficiary = fields.get("beneficiary")
     patient_number = str(beneficiary) if beneficiary is not None else _person(event)
