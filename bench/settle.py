@@ -41,12 +41,13 @@ from yibao.bootstrap import App
 from yibao.domain.errors import YibaoError
 from yibao.domain.idnumber import IdNumber, make_id_number
 from yibao.ledger import accounts, bulk_posting
-from yibao.ledger.check import check_ledger
+from yibao.ledger.check import check_books
 from yibao.services import cards, registry, settlement
+from yibao.services.electronic_card import electronic_card_payload
 from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, SettleCmd
 from yibao.services.uow import UnitOfWork
 
-SCENARIOS = Path(__file__).resolve().parents[1].parent / "shared" / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
 AREA = "420100"
 INSTITUTION = "P001"
 PIN = "123456"
@@ -86,7 +87,7 @@ def cardholders(engine: Engine, limit: int) -> list[tuple[int, str]]:
 
 def populate(app: App, count: int) -> None:
     """Persons 0..count-1 with enrolment, active card, one PIN hash, credited account."""
-    area = yaml.safe_load((SCENARIOS / "05_spent_to_zero_then_refund.yaml").read_text())["area"]
+    area = yaml.safe_load((SCENARIOS / "05_spent_to_zero_then_refunded.yaml").read_text())["area"]
     with app.uow() as uow:
         registry.load_area(uow=uow, document=area)
         registry.add_institution(
@@ -195,7 +196,7 @@ def card_and_pin(_person_id: int, card_no: str) -> CardAndPin:
 def electronic_card(person_id: int, _card_no: str) -> ElectronicCard:
     now = dt.datetime.now(dt.UTC)  # made by the person's phone, before the POS call
     return ElectronicCard(
-        cards.electronic_card_payload(person_id=person_id, now=now, seconds=300, secret=SECRET)
+        electronic_card_payload(person_id=person_id, now=now, seconds=300, secret=SECRET)
     )
 
 
@@ -321,7 +322,7 @@ def audit(app: App) -> tuple[int, bool]:
             if account.kind == str(accounts.AccountKind.PERSONAL)
             and balances.get(account.id, 0) < 0
         )
-        problems = check_ledger(uow.ledger)
+        problems = check_books(uow.ledger)  # the opening credits here have no contribution
     for problem in problems[:10]:
         log(f"ledger check: {problem.invariant}: {problem.detail}")
     return overdrafts, not problems

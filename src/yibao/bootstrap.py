@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from yibao.adapters.db import make_engine, upgrade
+from yibao.adapters.db import check_connection, make_engine, upgrade
 from yibao.config import load_settings
+from yibao.services import cards
 from yibao.services.uow import UnitOfWork
 
 
@@ -30,7 +31,9 @@ class App:
 def bootstrap(database_url: str | None = None, *, migrate: bool = True) -> App:
     """Open the configured database and bring its schema up to date."""
     settings = load_settings(database_url)
+    cards.use_pin_pepper(settings.pin_pepper)
     engine = make_engine(settings.database_url)
+    check_connection(engine)
     if migrate:
         upgrade(engine)
     return App(engine)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from tests.integration.test_scenarios import SCENARIOS
+from tests.scenario_files import EXAMPLES
 
 PERSON = "420102199003071232"
 
@@ -49,7 +49,7 @@ def count(db: Path, table: str) -> int:
 def make_city(tmp_path: Path) -> Path:
     db = tmp_path / "city.db"
     steps = [
-        ("area", "load", str(SCENARIOS / "01_employer_paid_pension_only.yaml")),
+        ("area", "load", str(EXAMPLES / "01_medical_left_out.yaml")),
         ("employer", "add", "E001", "Example Machinery Co.", "--area", "420100"),
         ("person", "add", PERSON, "Zhang Wei", "--area", "420100"),
         ("person", "register", PERSON, "--employer", "E001", "--on", "2024-01-10"),

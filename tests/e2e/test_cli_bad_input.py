@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.cli import PERSON, count, yibao
-from tests.integration.test_scenarios import SCENARIOS
+from tests.scenario_files import EXAMPLES
 
 
 def test_a_clerk_records_a_contribution_and_the_month_end_run_credits_it(city: Path) -> None:
@@ -124,7 +124,7 @@ def test_bad_input_exits_2_with_a_clear_message_and_writes_nothing(
 def test_a_malformed_policy_file_exits_2_and_loads_nothing(tmp_path: Path) -> None:
     db = tmp_path / "x.db"
     policy = tmp_path / "area.yaml"
-    text_ = (SCENARIOS / "01_employer_paid_pension_only.yaml").read_text(encoding="utf-8")
+    text_ = (EXAMPLES / "01_medical_left_out.yaml").read_text(encoding="utf-8")
     policy.write_text(
         text_.replace("employer_rate: 0.08", "employer_rate: 1.8", 1), encoding="utf-8"
     )
@@ -182,3 +182,14 @@ def test_payment_records_show_each_month_who_paid_and_what_was_credited(city: Pa
     assert "120.00" in april
     assert "2024-04-30" in april
     assert PERSON not in shown.stdout
+
+
+def test_adding_a_person_again_with_another_name_is_refused_and_changes_nothing(
+    city: Path,
+) -> None:
+    done = yibao(city, "person", "add", PERSON, "Li Si", "--area", "420100")
+    assert done.returncode == 1
+    assert "already recorded with name 'Zhang Wei'" in done.stderr
+    assert "recorded" not in done.stdout
+    again = yibao(city, "person", "add", PERSON, "Zhang Wei", "--area", "420100")
+    assert again.returncode == 0, again.stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cli import PERSON, yibao, yibao_with_input
+from tests.e2e.cli import PERSON, count, yibao, yibao_with_input
 
 
 @pytest.fixture
@@ -30,19 +30,21 @@ def credited(city: Path) -> Path:
         ),
         ("credit", "run", "--month", "2024-04"),
         ("card", "issue", PERSON, "A10000001", "--on", "2024-05-02"),
-        ("card", "activate", PERSON, "--pin", "246810", "--on", "2024-05-03"),
     ]
     for step in steps:
         done = yibao(city, *step)
         assert done.returncode == 0, done.stderr
+    activated = yibao_with_input(city, "246810\n", "card", "activate", PERSON, "--on", "2024-05-03")
+    assert activated.returncode == 0, activated.stderr
     return city
 
 
 def test_a_cashier_settles_with_card_and_pin_and_the_receipt_shows_who_paid_what(
     credited: Path,
 ) -> None:
-    done = yibao(
+    done = yibao_with_input(
         credited,
+        "246810\n",
         "pos",
         "settle",
         "--institution",
@@ -51,8 +53,6 @@ def test_a_cashier_settles_with_card_and_pin_and_the_receipt_shows_who_paid_what
         "R1",
         "--card",
         "A10000001",
-        "--pin",
-        "246810",
         "--item",
         "A01:1:100.00",
         "--item",
@@ -75,8 +75,9 @@ def test_a_cashier_settles_with_card_and_pin_and_the_receipt_shows_who_paid_what
 
 
 def test_a_wrong_pin_is_refused_and_nothing_is_paid(credited: Path) -> None:
-    done = yibao(
+    done = yibao_with_input(
         credited,
+        "000000\n",
         "pos",
         "settle",
         "--institution",
@@ -85,8 +86,6 @@ def test_a_wrong_pin_is_refused_and_nothing_is_paid(credited: Path) -> None:
         "R2",
         "--card",
         "A10000001",
-        "--pin",
-        "000000",
         "--item",
         "A01:1:10.00",
     )
@@ -99,8 +98,9 @@ def test_a_wrong_pin_is_refused_and_nothing_is_paid(credited: Path) -> None:
 
 def test_a_lost_card_is_refused_at_the_pos(credited: Path) -> None:
     assert yibao(credited, "card", "report-loss", PERSON).returncode == 0
-    done = yibao(
+    done = yibao_with_input(
         credited,
+        "246810\n",
         "pos",
         "settle",
         "--institution",
@@ -109,8 +109,6 @@ def test_a_lost_card_is_refused_at_the_pos(credited: Path) -> None:
         "R3",
         "--card",
         "A10000001",
-        "--pin",
-        "246810",
         "--item",
         "A01:1:10.00",
     )
@@ -127,7 +125,9 @@ def test_the_atm_shows_the_bank_account_after_the_pin_and_only_once_activated(
     assert refused.returncode == 1
     assert "financial_not_activated" in refused.stderr
     assert yibao(credited, "card", "activate-financial", PERSON).returncode == 0
-    assert yibao(credited, "card", "deposit", PERSON, "--amount", "200").returncode == 0
+    assert (
+        yibao(credited, "card", "deposit", PERSON, "--amount", "200", "--ref", "D1").returncode == 0
+    )
     shown = yibao_with_input(
         credited, "246810\n", "inquire", "--card", "A10000001", "--channel", "atm", "--json"
     )
@@ -148,3 +148,110 @@ def test_the_bank_counter_needs_the_right_pin(credited: Path) -> None:
     )
     assert right.returncode == 0
     assert "shows 120.00 yuan (medical account)" in right.stdout
+
+
+def test_an_electronic_card_pays_for_one_sale_only(credited: Path) -> None:
+    shown = yibao(credited, "card", "electronic", PERSON)
+    assert shown.returncode == 0, shown.stderr
+    payload = shown.stdout.strip()
+    sale = ("pos", "settle", "--institution", "P001", "--ecard", payload, "--item", "A01:1:10.00")
+
+    assert yibao(credited, *sale, "--ref", "R-qr-1").returncode == 0
+    replayed = yibao(credited, *sale, "--ref", "R-qr-2")
+
+    assert replayed.returncode == 1
+    assert "evoucher_used" in replayed.stderr
+    assert count(credited, "settlement") == 1
+
+
+def test_outside_development_yibao_refuses_to_run_with_the_development_keys(
+    credited: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("YIBAO_ENV", "production")
+    monkeypatch.delenv("YIBAO_CARD_SECRET", raising=False)
+
+    for command in (("card", "electronic", PERSON), ("inquire", "--person", PERSON)):
+        refused = yibao(credited, *command)
+        assert refused.returncode == 2, refused.stderr
+        assert "YIBAO_CARD_SECRET" in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("channel", ["atm", "terminal", "bank_counter"])
+def test_a_card_channel_does_not_answer_to_an_id_number_without_the_card_and_pin(
+    credited: Path, channel: str
+) -> None:
+    done = yibao(credited, "inquire", "--person", PERSON, "--channel", channel)
+    assert done.returncode == 2
+    assert f"channel: '{channel}' is a card channel" in done.stderr
+    assert "balance" not in done.stdout
+
+
+def test_a_pin_is_never_taken_from_the_command_line(credited: Path) -> None:
+    for command in (
+        ("card", "activate", PERSON, "--pin", "246810"),
+        ("card", "change-pin", "A10000001", "--old", "246810", "--new", "135790"),
+        ("card", "reset-pin", "A10000001", "--new", "135790"),
+        (
+            "pos",
+            "settle",
+            "--institution",
+            "P001",
+            "--ref",
+            "R9",
+            "--card",
+            "A10000001",
+            "--pin",
+            "246810",
+            "--item",
+            "A01:1:10.00",
+        ),
+    ):
+        refused = yibao_with_input(credited, "", *command)
+        assert refused.returncode == 2, command
+        assert "No such option" in refused.stderr
+    assert count(credited, "settlement") == 0
+
+
+def test_the_pin_is_changed_with_the_old_and_new_pins_on_stdin(credited: Path) -> None:
+    changed = yibao_with_input(credited, "246810\n135790\n", "card", "change-pin", "A10000001")
+    assert changed.returncode == 0, changed.stderr
+
+    sale = ("pos", "settle", "--institution", "P001", "--card", "A10000001", "--item", "A01:1:1")
+    assert yibao_with_input(credited, "246810\n", *sale, "--ref", "R-old").returncode == 1
+    assert yibao_with_input(credited, "135790\n", *sale, "--ref", "R-new").returncode == 0
+
+
+def test_a_missing_pin_on_stdin_is_bad_input_and_nothing_is_paid(credited: Path) -> None:
+    sale = ("pos", "settle", "--institution", "P001", "--card", "A10000001", "--item", "A01:1:1")
+    refused = yibao_with_input(credited, "", *sale, "--ref", "R-no-pin")
+
+    assert refused.returncode == 2
+    assert "pin" in refused.stderr
+    assert count(credited, "settlement") == 0
+
+
+def test_a_deposit_or_withdrawal_needs_a_ref_and_a_retry_with_it_posts_once(
+    credited: Path,
+) -> None:
+    assert yibao(credited, "card", "activate-financial", PERSON).returncode == 0
+    without_ref = yibao(credited, "card", "deposit", PERSON, "--amount", "200")
+    assert without_ref.returncode == 2
+    assert "--ref" in without_ref.stderr
+
+    for _ in range(2):  # the counter retries after a timeout
+        done = yibao(credited, "card", "deposit", PERSON, "--amount", "200", "--ref", "D1")
+        assert done.returncode == 0, done.stderr
+        assert "financial account 200.00" in done.stdout
+    for _ in range(2):
+        done = yibao(credited, "card", "withdraw", PERSON, "--amount", "50", "--ref", "W1")
+        assert done.returncode == 0, done.stderr
+        assert "financial account 150.00" in done.stdout
+
+    reused = yibao(credited, "card", "deposit", PERSON, "--amount", "300", "--ref", "D1")
+    assert reused.returncode == 1
+    assert "idempotency_conflict" in reused.stderr
+    blank = yibao(credited, "card", "withdraw", PERSON, "--amount", "50", "--ref", " ")
+    assert blank.returncode == 2
+    assert "ref" in blank.stderr
+    assert count(credited, "ledger_transfer WHERE kind IN ('deposit', 'withdrawal')") == 2

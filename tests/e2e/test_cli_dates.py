@@ -1,78 +1,107 @@
-"""A cashier or a clerk acting on an impossible day is refused in one line; nothing is written."""
+"""Dates on the CLI that cannot lie: credited months, card states, and empty date options."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.cli import PERSON, count, yibao
+from tests.e2e.cli import PERSON, count, yibao, yibao_with_input
+from tests.scenario_files import EXAMPLES
 
-CARD = "A10000001"
-PIN = "246810"
+AREA_FILE = EXAMPLES / "01_medical_left_out.yaml"
+PAY = (
+    "contribution",
+    "pay",
+    "--person",
+    PERSON,
+    "--month",
+    "2024-04",
+    "--base",
+    "6000",
+    "--insurances",
+    "medical",
+)
 
 
-@pytest.fixture
-def credited(city: Path) -> Path:
-    """April credited (posted 2024-04-30), the card activated on 2024-05-03."""
+def test_a_policy_from_a_credited_month_is_refused_and_the_same_file_still_loads(
+    city: Path, tmp_path: Path
+) -> None:
+    assert yibao(city, "credit", "run", "--month", "2024-03").returncode == 0
+    text = AREA_FILE.read_text(encoding="utf-8")
+    changed = tmp_path / "area.yaml"
+    changed.write_text(text.replace('- from: "2023-01"', '- from: "2024-02"'), encoding="utf-8")
+
+    refused = yibao(city, "area", "load", str(changed))
+
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "2024-02" in refused.stderr
+    assert "months up to 2024-03" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert count(city, "area_policy") == 2
+    reloaded = yibao(city, "area", "load", str(AREA_FILE))
+    assert reloaded.returncode == 0, reloaded.stderr
+
+
+def test_activating_an_active_card_again_is_refused_and_keeps_its_pin(city: Path) -> None:
     steps = [
-        ("institution", "add", "P001", "Example Pharmacy", "pharmacy", "--area", "420100"),
-        ("contribution", "pay", "--person", PERSON, "--month", "2024-04", "--base", "6000",
-         "--insurances", "pension,medical", "--received", "2024-04-15"),
-        ("credit", "run", "--month", "2024-04"),
-        ("card", "issue", PERSON, CARD, "--on", "2024-05-02"),
-        ("card", "activate", PERSON, "--pin", PIN, "--on", "2024-05-03"),
-    ]  # fmt: skip
+        ("card", "issue", PERSON, "A10000001", "--on", "2024-05-02"),
+        ("card", "activate", PERSON, "--on", "2024-05-03"),
+    ]
     for step in steps:
-        done = yibao(city, *step)
+        done = yibao_with_input(city, "246810\n", *step)
         assert done.returncode == 0, done.stderr
-    return city
+
+    again = yibao_with_input(city, "135790\n", "card", "activate", PERSON, "--on", "2024-05-04")
+
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert "card_already_active" in again.stderr
+    assert "reset-pin" in again.stderr
+    asked = yibao_with_input(
+        city, "246810\n", "inquire", "--card", "A10000001", "--channel", "bank_counter"
+    )
+    assert asked.returncode == 0, asked.stderr
 
 
-def _settle(db: Path, ref: str, day: str) -> tuple[int, str]:
-    done = yibao(db, "pos", "settle", "--institution", "P001", "--ref", ref, "--card", CARD,
-                 "--pin", PIN, "--item", "A01:1:10.00", "--day", day)  # fmt: skip
-    return done.returncode, done.stderr
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (("person", "register", PERSON, "--employer", "E001", "--on", ""), "--on"),
+        (("person", "leave", PERSON, "--employer", "E001", "--on", " "), "--on"),
+        (("card", "issue", PERSON, "A10000001", "--on", ""), "--on"),
+        (
+            (*PAY, "--received", ""),
+            "--received",
+        ),
+        (("pos", "clear", "--institution", "P001", "--day", ""), "--day"),
+        (("pos", "statement", "--institution", "P001", "--day", ""), "--day"),
+        (("pos", "refund", "--ref", "R-1", "--day", ""), "--day"),
+        (("ledger", "balance", "--person", PERSON, "--as-of", ""), "--as-of"),
+        (("inquire", "--person", PERSON, "--as-of", ""), "--as-of"),
+    ],
+)
+def test_an_empty_date_option_is_refused_not_taken_as_today(
+    city: Path, args: tuple[str, ...], option: str
+) -> None:
+    tables = ("employment", "enrollment", "card", "contribution", "ledger_transfer")
+    before = [count(city, table) for table in tables]
 
+    done = yibao(city, *args)
 
-def test_a_sale_before_the_card_was_activated_is_refused(credited: Path) -> None:
-    code, error = _settle(credited, "R1", "2024-05-02")
-
-    assert code == 1
-    assert "card_not_activated" in error
-    assert count(credited, "settlement") == 0
-
-
-def test_a_sale_dated_tomorrow_is_bad_input(credited: Path) -> None:
-    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
-
-    code, error = _settle(credited, "R1", tomorrow)
-
-    assert code == 2
-    assert "value_date_in_future" in error
-    assert tomorrow in error
-    assert count(credited, "settlement") == 0
-
-
-def test_a_refund_dated_before_its_sale_is_bad_input(credited: Path) -> None:
-    assert _settle(credited, "R1", "2024-05-06")[0] == 0
-    transfers = count(credited, "ledger_transfer")
-
-    done = yibao(credited, "pos", "refund", "--ref", "R1", "--day", "2024-05-05")
-
-    assert done.returncode == 2
-    assert "refund_before_sale" in done.stderr
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"{option}: " in done.stderr
+    assert "YYYY-MM-DD" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
-    assert count(credited, "ledger_transfer") == transfers
+    assert [count(city, table) for table in tables] == before
 
 
-def test_crediting_a_month_that_has_not_ended_is_bad_input(credited: Path) -> None:
-    this_month = dt.date.today().strftime("%Y-%m")
-    runs = count(credited, "crediting_run")
+def test_a_month_s_medical_paid_twice_is_refused_the_second_time(city: Path) -> None:
+    first = yibao(city, *PAY, "--received", "2024-04-15")
+    assert first.returncode == 0, first.stderr
 
-    done = yibao(credited, "credit", "run", "--month", this_month)
+    again = yibao(city, *PAY, "--received", "2024-04-20")
 
-    assert done.returncode == 2
-    assert "month_not_ended" in done.stderr
-    assert count(credited, "crediting_run") == runs
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert "already_paid" in again.stderr
+    assert "medical paid for 2024-04 already" in again.stderr
+    assert (count(city, "contribution"), count(city, "ledger_transfer")) == (1, 1)

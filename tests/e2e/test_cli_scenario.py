@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
+from tests.scenario_files import EXAMPLES
 
 
 def yibao(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -22,18 +22,27 @@ def yibao(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[st
 
 
 def test_scenario_run_json_answers_with_yuan_strings() -> None:
-    done = yibao("scenario", "run", str(SCENARIOS / "04_flexible_worker_tiers.yaml"), "--json")
+    done = yibao("scenario", "run", str(EXAMPLES / "04_flexible_tier_change.yaml"), "--json")
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)["answers"][1]
-    assert answer["medical_balance"] == "100.00"
-    assert answer["shown_balance"] == "100.00"
+    assert answer["medical_balance"] == "120.00"
+    assert answer["shown_balance"] == "120.00"
+
+
+def test_scenario_run_json_shows_id_numbers_masked() -> None:
+    story = EXAMPLES / "08_family_aid.yaml"
+    done = yibao("scenario", "run", str(story), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["answers"][0]["person"] == "4201**********1351"
+    for id_number in ("420102198610211351", "420102201506011469", "420102195002141579"):
+        assert id_number not in done.stdout
 
 
 def test_a_malformed_file_exits_2_naming_the_line(tmp_path: Path) -> None:
-    text = (SCENARIOS / "06_resident_scheme.yaml").read_text(encoding="utf-8")
+    text = (EXAMPLES / "06_resident_no_account.yaml").read_text(encoding="utf-8")
     broken = tmp_path / "broken.yaml"
     broken.write_text(
-        text.replace('"420115199508086626", name', '"420115199508086627", name'), encoding="utf-8"
+        text.replace('"420112199612056241", name', '"420112199612056242", name'), encoding="utf-8"
     )
     done = yibao("scenario", "check", str(broken))
     assert done.returncode == 2
@@ -42,12 +51,12 @@ def test_a_malformed_file_exits_2_naming_the_line(tmp_path: Path) -> None:
 
 
 def test_events_out_of_date_order_are_refused_with_the_line(tmp_path: Path) -> None:
-    text = (SCENARIOS / "06_resident_scheme.yaml").read_text(encoding="utf-8")
+    text = (EXAMPLES / "06_resident_no_account.yaml").read_text(encoding="utf-8")
     broken = tmp_path / "order.yaml"
-    broken.write_text(text.replace("date: 2023-12-20", "date: 2023-11-20"), encoding="utf-8")
+    broken.write_text(text.replace("date: 2024-12-10", "date: 2024-11-20"), encoding="utf-8")
     done = yibao("scenario", "run", str(broken))
     assert done.returncode == 2
-    assert "order.yaml:47" in done.stderr
+    assert "order.yaml:48" in done.stderr
     assert "before the previous event" in done.stderr
 
 
@@ -60,11 +69,11 @@ def test_bad_yaml_is_refused(tmp_path: Path) -> None:
 
 
 def _balances_only(tmp_path: Path, medical: str) -> Path:
-    text = (SCENARIOS / "04_flexible_worker_tiers.yaml").read_text(encoding="utf-8")
+    text = (EXAMPLES / "04_flexible_tier_change.yaml").read_text(encoding="utf-8")
     head = text.split("queries:")[0]
     path = tmp_path / "balances.yaml"
     path.write_text(
-        head + 'queries:\n  - person: "420111197801093310"\n    as_of: 2022-08-02\n'
+        head + 'queries:\n  - person: "420107198302274619"\n    as_of: 2023-04-30\n'
         f'    channel: web\n    expect: {{medical_balance: "{medical}"}}\n',
         encoding="utf-8",
     )
@@ -72,13 +81,46 @@ def _balances_only(tmp_path: Path, medical: str) -> Path:
 
 
 def test_check_passes_when_every_expectation_holds(tmp_path: Path) -> None:
-    done = yibao("scenario", "check", str(_balances_only(tmp_path, "100.00")))
+    done = yibao("scenario", "check", str(_balances_only(tmp_path, "120.00")))
     assert done.returncode == 0, done.stdout
     assert done.stdout.splitlines()[-1] == "1 passed, 0 failed"
 
 
 def test_check_fails_and_says_why_when_a_balance_differs(tmp_path: Path) -> None:
-    done = yibao("scenario", "check", str(_balances_only(tmp_path, "99.99")))
+    done = yibao("scenario", "check", str(_balances_only(tmp_path, "119.99")))
     assert done.returncode == 1
-    assert "expected 99.99, got 100.00" in done.stdout
+    assert "expected 119.99, got 120.00" in done.stdout
     assert done.stdout.splitlines()[-1] == "0 passed, 1 failed"
+
+
+XU = "420111197208195375"  # example 05: 960.00 credited, spent to zero, 400.00 refunded
+
+
+def test_a_story_replayed_into_a_database_stays_there_for_the_other_commands(
+    empty_database_url: str,
+) -> None:
+    story = str(EXAMPLES / "05_spent_to_zero_then_refunded.yaml")
+    done = yibao("scenario", "run", story, "--db", empty_database_url)
+    assert done.returncode == 0, done.stderr
+    assert "[already_refunded]" in done.stdout
+    asked = yibao(
+        "inquire", "--person", XU, "--as-of", "2021-04-20", "--json", "--db", empty_database_url
+    )
+    assert asked.returncode == 0, asked.stderr
+    assert json.loads(asked.stdout)["medical_balance"] == "400.00"
+    checked = yibao("ledger", "check", "--db", empty_database_url)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_story_is_not_replayed_into_a_database_that_holds_records(
+    empty_database_url: str,
+) -> None:
+    story = str(EXAMPLES / "05_spent_to_zero_then_refunded.yaml")
+    assert yibao("scenario", "run", story, "--db", empty_database_url).returncode == 0
+    again = yibao("scenario", "run", story, "--db", empty_database_url)
+    assert again.returncode == 2
+    assert "already holds records" in again.stderr
+    asked = yibao(
+        "inquire", "--person", XU, "--as-of", "2021-04-20", "--json", "--db", empty_database_url
+    )
+    assert json.loads(asked.stdout)["medical_balance"] == "400.00"  # nothing replayed twice

@@ -6,21 +6,20 @@ import datetime as dt
 import random
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import yaml
 from sqlalchemy import func, select
 
+from tests.scenario_files import EXAMPLES
 from yibao.adapters.tables import LedgerTransfer
 from yibao.bootstrap import App
 from yibao.domain.idnumber import make_id_number
 from yibao.ledger import accounts
-from yibao.ledger.check import check_ledger
+from yibao.ledger.check import check_books
 from yibao.ledger.errors import InsufficientFunds
 from yibao.services import registry
 
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 AREA = "420100"
 DAY = dt.date(2024, 3, 1)
 THREADS = 32
@@ -31,17 +30,23 @@ PAYABLE = accounts.institution_payable(AREA, "H001")
 @pytest.fixture
 def account(pg_app: App) -> accounts.AccountRef:
     """The personal account of one person, credited 1,000.00 yuan."""
-    document = yaml.safe_load((SCENARIOS / "05_spent_to_zero_then_refund.yaml").read_text())
+    document = yaml.safe_load((EXAMPLES / "05_spent_to_zero_then_refunded.yaml").read_text())
     with pg_app.uow() as uow:
         registry.load_area(uow=uow, document=document["area"])
         person = registry.add_person(
-            uow=uow, id_number=make_id_number("420102", dt.date(1980, 4, 1), 58),
-            name="Zhao Lei", area_code=AREA,
+            uow=uow,
+            id_number=make_id_number("420102", dt.date(1980, 4, 1), 58),
+            name="Zhao Lei",
+            area_code=AREA,
         )
         personal = accounts.personal_account(AREA, person.id)
         uow.ledger.transfer(
-            key="credit:opening", debit=accounts.pooled_fund(AREA), credit=personal,
-            amount_fen=100_000, value_date=DAY, kind="crediting",
+            key="credit:opening",
+            debit=accounts.pooled_fund(AREA),
+            credit=personal,
+            amount_fen=100_000,
+            value_date=DAY,
+            kind="crediting",
         )
     return personal
 
@@ -98,7 +103,7 @@ def test_racing_spends_never_overdraw_and_every_accepted_spend_is_counted(
         spends = uow.session.scalar(
             select(func.count()).select_from(LedgerTransfer).where(LedgerTransfer.kind == "spend")
         )
-        assert check_ledger(uow.ledger) == []
+        assert check_books(uow.ledger) == []
     assert balance >= 0
     assert 100_000 - balance == sum(accepted)
     assert spends == len(accepted)
@@ -120,7 +125,7 @@ def test_the_same_spend_retried_by_racing_clients_is_posted_once(
             .where(LedgerTransfer.key == "spend:retried")
         )
         balance = uow.ledger.balance_of(account)
-        assert check_ledger(uow.ledger) == []
+        assert check_books(uow.ledger) == []
     assert rows == 1
     assert len(ids) == THREADS
     assert len(set(ids)) == 1

@@ -8,6 +8,7 @@ batch.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import pytest
 import yaml
 from sqlalchemy import Engine, func, insert, select
 
-from tests.integration.test_scenarios import SCENARIOS
+from tests.scenario_files import EXAMPLES
 from yibao.adapters.tables import Contribution, CreditingRun, Enrollment, LedgerTransfer, Person
 from yibao.bootstrap import App
 from yibao.domain.crediting import MedicalContribution, credit_for
@@ -70,7 +71,7 @@ def _search_path(engine: Engine) -> str:
 
 def _city(app: App) -> int:
     """PERSONS employees, each with one medical contribution for MONTH; returns the total credit."""
-    area = yaml.safe_load((SCENARIOS / "05_spent_to_zero_then_refund.yaml").read_text())["area"]
+    area = yaml.safe_load((EXAMPLES / "05_spent_to_zero_then_refunded.yaml").read_text())["area"]
     with app.uow() as uow:
         load_area(uow=uow, document=area)
         policy = policy_schedule(uow=uow, area_code="420100").for_month(MONTH)
@@ -162,6 +163,7 @@ def _credit_run(
         ],
         stdout=subprocess.DEVNULL,
         stderr=errors,
+        env={**os.environ, "YIBAO_ENV": "development"},  # a test database, development keys
     )
 
 

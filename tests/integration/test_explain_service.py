@@ -20,13 +20,13 @@ The story (Example City of scenario 01: the 2023-01 reform credits no employer s
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from sqlalchemy import func, select
 
+from tests.scenario_files import EXAMPLES
 from yibao.adapters.tables import InquiryLog, Person
 from yibao.bootstrap import App
 from yibao.domain.errors import InvalidInput, UnknownPerson
@@ -39,12 +39,7 @@ from yibao.services.contributions import ContributionCmd, record_contribution
 from yibao.services.crediting import run_crediting
 from yibao.services.explain import CHANNELS, explain_balance, finding_json
 
-SCENARIO = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "scenarios"
-    / "01_employer_paid_pension_only.yaml"
-)
+SCENARIO = EXAMPLES / "01_medical_left_out.yaml"
 AREA = "420100"
 PERSON = "420102199003071232"  # born 7 March 1990
 STRANGER = "420102198004010058"  # on file, nothing else

@@ -6,7 +6,7 @@ import datetime as dt
 
 import yaml
 
-from tests.integration.test_scenarios import SCENARIOS
+from tests.scenario_files import EXAMPLES
 from yibao.bootstrap import App
 from yibao.domain import hotline as menu
 from yibao.domain.months import Month
@@ -19,7 +19,7 @@ PERSON = "420102199003071232"
 
 
 def _caller(app: App) -> None:
-    area = yaml.safe_load((SCENARIOS / "01_employer_paid_pension_only.yaml").read_text())["area"]
+    area = yaml.safe_load((EXAMPLES / "01_medical_left_out.yaml").read_text())["area"]
     with app.uow() as uow:
         registry.load_area(uow=uow, document=area)
         registry.add_employer(uow=uow, code="E001", name="Example Machinery", area_code="420100")

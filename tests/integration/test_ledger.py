@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 import yaml
 from sqlalchemy import func, insert, select
 
+from tests.scenario_files import EXAMPLES
 from yibao.adapters.tables import LedgerTransfer
 from yibao.bootstrap import App
 from yibao.domain.errors import InvalidInput
 from yibao.domain.idnumber import make_id_number
 from yibao.ledger import accounts
-from yibao.ledger.check import check_ledger
+from yibao.ledger.check import check_books, check_ledger
 from yibao.ledger.errors import (
     AlreadyReversed,
     CrossBookTransfer,
@@ -25,7 +25,6 @@ from yibao.ledger.errors import (
 from yibao.ledger.ledger import Transfer
 from yibao.services import registry
 
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 AREA = "420100"
 DAY = dt.date(2024, 3, 1)
 
@@ -36,7 +35,7 @@ PHARMACY = accounts.institution_payable(AREA, "P001")
 @pytest.fixture
 def people(app: App) -> tuple[int, int]:
     """Example City with two insured persons; returns their person ids."""
-    document = yaml.safe_load((SCENARIOS / "05_spent_to_zero_then_refund.yaml").read_text())
+    document = yaml.safe_load((EXAMPLES / "05_spent_to_zero_then_refunded.yaml").read_text())
     with app.uow() as uow:
         registry.load_area(uow=uow, document=document["area"])
         ids = tuple(
@@ -54,16 +53,24 @@ def people(app: App) -> tuple[int, int]:
 def _credit(app: App, person_id: int, fen: int, key: str, day: dt.date = DAY) -> Transfer:
     with app.uow() as uow:
         return uow.ledger.transfer(
-            key=key, debit=POOL, credit=accounts.personal_account(AREA, person_id),
-            amount_fen=fen, value_date=day, kind="crediting",
+            key=key,
+            debit=POOL,
+            credit=accounts.personal_account(AREA, person_id),
+            amount_fen=fen,
+            value_date=day,
+            kind="crediting",
         )
 
 
 def _spend(app: App, person_id: int, fen: int, key: str, day: dt.date = DAY) -> Transfer:
     with app.uow() as uow:
         return uow.ledger.transfer(
-            key=key, debit=accounts.personal_account(AREA, person_id), credit=PHARMACY,
-            amount_fen=fen, value_date=day, kind="spend",
+            key=key,
+            debit=accounts.personal_account(AREA, person_id),
+            credit=PHARMACY,
+            amount_fen=fen,
+            value_date=day,
+            kind="spend",
         )
 
 
@@ -123,9 +130,7 @@ def test_the_same_key_with_a_different_amount_is_a_conflict(
     assert _transfer_count(app) == 1
 
 
-def test_the_same_key_for_another_account_is_a_conflict(
-    app: App, people: tuple[int, int]
-) -> None:
+def test_the_same_key_for_another_account_is_a_conflict(app: App, people: tuple[int, int]) -> None:
     first, second = people
     _credit(app, first, 50_000, "credit:1")
     with pytest.raises(IdempotencyConflict):
@@ -139,8 +144,12 @@ def test_an_overdraft_is_refused_and_changes_nothing(app: App, people: tuple[int
     # the refusal is caught inside the unit of work, which then commits
     with app.uow() as uow, pytest.raises(InsufficientFunds):
         uow.ledger.transfer(
-            key="spend:1", debit=accounts.personal_account(AREA, first), credit=PHARMACY,
-            amount_fen=10_001, value_date=DAY, kind="spend",
+            key="spend:1",
+            debit=accounts.personal_account(AREA, first),
+            credit=PHARMACY,
+            amount_fen=10_001,
+            value_date=DAY,
+            kind="spend",
         )
     assert _transfer_count(app) == 1
     assert _balance(app, accounts.personal_account(AREA, first)) == 10_000
@@ -168,17 +177,18 @@ def test_a_transfer_between_the_medical_book_and_the_bank_book_is_refused(
     _credit(app, first, 10_000, "credit:1")
     with pytest.raises(CrossBookTransfer), app.uow() as uow:
         uow.ledger.transfer(
-            key="leak:1", debit=accounts.personal_account(AREA, first),
-            credit=accounts.financial_account(first), amount_fen=5_000, value_date=DAY,
+            key="leak:1",
+            debit=accounts.personal_account(AREA, first),
+            credit=accounts.financial_account(first),
+            amount_fen=5_000,
+            value_date=DAY,
             kind="withdraw",
         )
     assert _transfer_count(app) == 1
 
 
 @pytest.mark.parametrize("fen", [0, -100])
-def test_a_transfer_of_zero_or_less_is_refused(
-    app: App, people: tuple[int, int], fen: int
-) -> None:
+def test_a_transfer_of_zero_or_less_is_refused(app: App, people: tuple[int, int], fen: int) -> None:
     with pytest.raises(InvalidInput, match="above zero"):
         _credit(app, people[0], fen, "credit:1")
     assert _transfer_count(app) == 0
@@ -279,7 +289,7 @@ def test_the_ledger_check_finds_nothing_wrong_with_a_healthy_ledger(
         uow.ledger.reverse(original_key="spend:1", key="refund:1", value_date=DAY)
     _spend(app, second, 30_000, "spend:2")
     with app.uow() as uow:
-        assert check_ledger(uow.ledger) == []
+        assert check_books(uow.ledger) == []
 
 
 def test_the_ledger_check_reports_a_posting_written_around_the_ledger(
@@ -292,8 +302,13 @@ def test_the_ledger_check_reports_a_posting_written_around_the_ledger(
         financial = uow.ledger.account_id(accounts.financial_account(first))
         uow.session.execute(
             insert(LedgerTransfer).values(
-                key="forged:1", book=accounts.medical_book(AREA), debit_account_id=personal,
-                credit_account_id=financial, amount_fen=100, value_date=DAY, kind="forged",
+                key="forged:1",
+                book=accounts.medical_book(AREA),
+                debit_account_id=personal,
+                credit_account_id=financial,
+                amount_fen=100,
+                value_date=DAY,
+                kind="forged",
                 memo="",
             )
         )
@@ -319,8 +334,13 @@ def test_the_ledger_check_reports_a_transfer_naming_an_account_that_does_not_exi
         ):
             uow.session.execute(
                 insert(LedgerTransfer).values(
-                    key=key, book=accounts.medical_book(AREA), debit_account_id=debit,
-                    credit_account_id=credit, amount_fen=100, value_date=DAY, kind="forged",
+                    key=key,
+                    book=accounts.medical_book(AREA),
+                    debit_account_id=debit,
+                    credit_account_id=credit,
+                    amount_fen=100,
+                    value_date=DAY,
+                    kind="forged",
                     memo="",
                 )
             )

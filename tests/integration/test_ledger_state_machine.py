@@ -13,7 +13,6 @@ import itertools
 import os
 from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -30,19 +29,19 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import func, select
 
+from tests.scenario_files import EXAMPLES
 from yibao.adapters.db import scratch_database
 from yibao.adapters.tables import LedgerTransfer
 from yibao.bootstrap import App
 from yibao.domain.idnumber import make_id_number
 from yibao.ledger import accounts
-from yibao.ledger.check import check_ledger
+from yibao.ledger.check import check_books
 from yibao.ledger.errors import AlreadyReversed, IdempotencyConflict, InsufficientFunds
 from yibao.ledger.ledger import Transfer
-from yibao.services import cards, registry, settlement
+from yibao.services import electronic_card, registry, settlement
 from yibao.services.settlement import AlreadyRefunded, ElectronicCard, LineItem, SettleCmd
 
 PG_URL = os.environ.get("YIBAO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 AREA = "420100"
 DAY = dt.date(2024, 3, 1)
 PERSONS = 2
@@ -90,7 +89,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self._resources.close()
 
     def _open_area(self) -> list[int]:
-        document = yaml.safe_load((SCENARIOS / "05_spent_to_zero_then_refund.yaml").read_text())
+        document = yaml.safe_load((EXAMPLES / "05_spent_to_zero_then_refunded.yaml").read_text())
         with self.app.uow() as uow:
             registry.load_area(uow=uow, document=document["area"])
             registry.add_institution(
@@ -98,8 +97,10 @@ class LedgerMachine(RuleBasedStateMachine):
             )
             return [
                 registry.add_person(
-                    uow=uow, id_number=make_id_number("420102", dt.date(1985, 5, 5), n),
-                    name=f"Person {n}", area_code=AREA,
+                    uow=uow,
+                    id_number=make_id_number("420102", dt.date(1985, 5, 5), n),
+                    name=f"Person {n}",
+                    area_code=AREA,
                 ).id
                 for n in range(PERSONS)
             ]
@@ -115,14 +116,27 @@ class LedgerMachine(RuleBasedStateMachine):
             if posted.kind == "reversal":
                 assert posted.original_key is not None
                 if amount_fen is None:
-                    return uow.ledger.reverse(original_key=posted.original_key, key=key,
-                                              value_date=DAY)
+                    return uow.ledger.reverse(
+                        original_key=posted.original_key, key=key, value_date=DAY
+                    )
                 debit, credit = self._accounts_of(self.posted[posted.original_key])
-                return uow.ledger.transfer(key=key, debit=credit, credit=debit,
-                                           amount_fen=amount, value_date=DAY, kind="refund")
+                return uow.ledger.transfer(
+                    key=key,
+                    debit=credit,
+                    credit=debit,
+                    amount_fen=amount,
+                    value_date=DAY,
+                    kind="refund",
+                )
             debit, credit = self._accounts_of(posted)
-            return uow.ledger.transfer(key=key, debit=debit, credit=credit, amount_fen=amount,
-                                       value_date=DAY, kind=posted.kind)
+            return uow.ledger.transfer(
+                key=key,
+                debit=debit,
+                credit=credit,
+                amount_fen=amount,
+                value_date=DAY,
+                kind=posted.kind,
+            )
 
     def _accounts_of(self, posted: Posted) -> tuple[accounts.AccountRef, accounts.AccountRef]:
         if posted.kind == "crediting":
@@ -131,7 +145,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _sell(self, person: int, ref: str, lines: tuple[LineItem, ...]) -> settlement.Receipt:
         """A POS sale paid with the person's electronic card, through the settlement service."""
-        payload = cards.electronic_card_payload(
+        payload = electronic_card.electronic_card_payload(
             person_id=self.person_ids[person], now=NOW, seconds=300, secret=SECRET
         )
         cmd = SettleCmd("P001", ref, ElectronicCard(payload), lines, DAY)
@@ -272,7 +286,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def the_ledger_matches_the_model(self) -> None:
         with self.app.uow() as uow:
-            assert check_ledger(uow.ledger) == []
+            assert check_books(uow.ledger) == []
             for person, expected in enumerate(self.expected):
                 balance = uow.ledger.balance_of(self._personal(person))
                 assert balance == expected

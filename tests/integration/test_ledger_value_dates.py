@@ -4,20 +4,18 @@ posting nor after today, whoever posts it; a refusal writes nothing."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 import yaml
 from sqlalchemy import Engine
 
+from tests.scenario_files import EXAMPLES
 from yibao.bootstrap import App
 from yibao.domain.idnumber import make_id_number
 from yibao.ledger import accounts
 from yibao.ledger.errors import ValueDateBeforeLastPosting, ValueDateInFuture
 from yibao.ledger.ledger import Transfer
 from yibao.services import registry
-
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 
 AREA = "420100"
 DAY = dt.date(2024, 3, 1)
@@ -33,7 +31,7 @@ POOL = accounts.pooled_fund(AREA)
 def clocked(engine: Engine) -> App:
     """Example City with one insured person, on a fixed day (`TODAY`)."""
     app = App(engine, today=lambda: TODAY)
-    document = yaml.safe_load((SCENARIOS / "05_spent_to_zero_then_refund.yaml").read_text())
+    document = yaml.safe_load((EXAMPLES / "05_spent_to_zero_then_refunded.yaml").read_text())
     with app.uow() as uow:
         registry.load_area(uow=uow, document=document["area"])
         person = registry.add_person(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import yaml
+from sqlalchemy import or_, select
 
-from tests.integration.test_scenarios import SCENARIOS
+from tests.scenario_files import EXAMPLES
+from yibao.adapters.tables import Enrollment
 from yibao.bootstrap import App
 from yibao.domain.idnumber import make_id_number
 from yibao.domain.months import Month
@@ -22,7 +24,7 @@ OTHER = make_id_number("420102", dt.date(1990, 3, 7), 555)
 
 
 def _area(app: App, code: str = "420100") -> None:
-    area = yaml.safe_load((SCENARIOS / "01_employer_paid_pension_only.yaml").read_text())["area"]
+    area = yaml.safe_load((EXAMPLES / "01_medical_left_out.yaml").read_text())["area"]
     with app.uow() as uow:
         registry.load_area(uow=uow, document={**area, "code": code})
         registry.add_employer(uow=uow, code=f"E{code}", name="Employer", area_code=code)
@@ -103,3 +105,41 @@ def test_records_split_in_another_area_are_found_then_merged_with_their_balance(
     with app.uow() as uow:
         assert check_ledger(uow.ledger) == []
         assert uow.ledger.balance_of(accounts.personal_account("420200", 2)) == 0
+
+
+def test_after_a_cross_area_merge_the_person_holds_one_scheme_and_nothing_is_pending(
+    app: App,
+) -> None:
+    _area(app, "420100")
+    _area(app, "420200")
+    with app.uow() as uow:
+        registry.add_person(uow=uow, id_number=MAIN, name="Zhang", area_code="420100")
+        registry.add_person(uow=uow, id_number=OTHER, name="Zhang", area_code="420200")
+    _paid_and_credited(app, OTHER, "E420200", pooled_only=False)  # employee there since 2 Jan
+    with app.uow() as uow:
+        registry.register_employee(
+            uow=uow, id_number=MAIN, employer_code="E420100", on=dt.date(2024, 2, 1)
+        )
+    day = dt.date(2024, 2, 5)
+    with app.uow() as uow:
+        record_links.link(uow=uow, id_number=MAIN, other_id_number=OTHER, on=day)
+        record_links.merge(uow=uow, id_number=MAIN, other_id_number=OTHER, on=day)
+
+    balance, codes = _codes(app, MAIN, day)
+    assert balance == 12_000
+    assert "crediting_pending" not in codes
+    with app.uow() as uow:
+        person = registry.person_by_id_number(uow=uow, id_number=MAIN)
+        open_on_day = uow.session.scalars(
+            select(Enrollment).where(
+                Enrollment.person_id == person.id,
+                Enrollment.starts_on <= day,
+                or_(Enrollment.ends_on.is_(None), Enrollment.ends_on > day),
+            )
+        ).all()
+        assert [(e.area_code, e.starts_on) for e in open_on_day] == [
+            ("420100", dt.date(2024, 2, 1))
+        ]
+        before = registry.scheme_on(uow=uow, person_id=person.id, day=dt.date(2024, 1, 20))
+        assert before is not None
+        assert before.starts_on == dt.date(2024, 1, 2)  # the history moved with the record

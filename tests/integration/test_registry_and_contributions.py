@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from sqlalchemy import func, select
 
-from yibao.adapters.tables import AreaPolicy, Contribution, CreditingRun, LedgerTransfer, Person
+from tests.scenario_files import EXAMPLES
+from yibao.adapters.tables import (
+    AreaPolicy,
+    Contribution,
+    CreditingRun,
+    Employment,
+    LedgerTransfer,
+    Person,
+)
 from yibao.bootstrap import App
 from yibao.domain.errors import Conflict, InvalidInput, NotEnrolled
 from yibao.domain.idnumber import make_id_number
@@ -24,7 +31,6 @@ from yibao.services.contributions import ContributionCmd, ContributionReceipt, r
 from yibao.services.crediting import CreditingSummary, run_crediting
 from yibao.services.uow import UnitOfWork
 
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 AREA = "420100"
 YUAN = 100  # fen
 ALL_FIVE = ("pension", "medical", "unemployment", "injury", "maternity")
@@ -37,7 +43,7 @@ TURNS_35_IN_2023 = make_id_number("420102", dt.date(1988, 1, 15), 7)
 @pytest.fixture
 def area_block() -> dict[str, Any]:
     """Example City from scenario 05: 2015-01 policy with age bands, 2023-01 reform without."""
-    document = yaml.safe_load((SCENARIOS / "05_spent_to_zero_then_refund.yaml").read_text())
+    document = yaml.safe_load((EXAMPLES / "05_spent_to_zero_then_refunded.yaml").read_text())
     return dict(document["area"])
 
 
@@ -158,6 +164,37 @@ def test_a_person_is_recorded_with_birth_date_and_sex_from_the_id_number(city: A
         assert again.id == person.id
 
 
+def test_adding_a_person_again_with_another_name_or_area_is_a_conflict(
+    city: App, area_block: dict[str, Any]
+) -> None:
+    with city.uow() as uow:
+        registry.load_area(uow=uow, document={**area_block, "code": "420200"})
+    for name, area in (("Zhao Leiting", AREA), ("Zhao Lei", "420200")):
+        with pytest.raises(Conflict, match="already recorded"), city.uow() as uow:
+            registry.add_person(uow=uow, id_number=ZHAO_LEI, name=name, area_code=area)
+    with city.uow() as uow:
+        person = registry.person_by_id_number(uow=uow, id_number=ZHAO_LEI)
+        assert (person.name, person.area_code) == ("Zhao Lei", AREA)
+
+
+def test_adding_an_employer_or_institution_again_with_other_data_is_a_conflict(
+    city: App,
+) -> None:
+    with city.uow() as uow:
+        registry.add_institution(
+            uow=uow, code="P001", name="Pharmacy", kind="pharmacy", area_code=AREA
+        )
+    with pytest.raises(Conflict, match="name 'Employer E001'"), city.uow() as uow:
+        registry.add_employer(uow=uow, code="E001", name="Someone Else Ltd.", area_code=AREA)
+    with pytest.raises(Conflict, match="kind 'pharmacy'"), city.uow() as uow:
+        registry.add_institution(
+            uow=uow, code="P001", name="Pharmacy", kind="clinic", area_code=AREA
+        )
+    with city.uow() as uow:  # the same data again is a no-op
+        registry.add_employer(uow=uow, code="E001", name="Employer E001", area_code=AREA)
+        assert registry.employer_by_code(uow=uow, code="E001").name == "Employer E001"
+
+
 def test_a_person_with_an_invalid_id_number_is_refused_and_writes_nothing(city: App) -> None:
     with pytest.raises(InvalidInput, match="check character"), city.uow() as uow:
         registry.add_person(uow=uow, id_number="420102198004010059", name="X", area_code=AREA)
@@ -181,6 +218,20 @@ def test_the_employee_scheme_starts_on_the_day_the_employer_registers_the_person
     assert scheme is not None
     assert (scheme.scheme, scheme.employer_id, scheme.tier) == (Scheme.EMPLOYEE, employer_id, None)
     assert _scheme_on(city, ZHAO_LEI, dt.date(2030, 1, 1)) == scheme
+
+
+def test_an_employer_of_another_area_cannot_hire_or_register_the_person(
+    city: App, area_block: dict[str, Any]
+) -> None:
+    with city.uow() as uow:
+        registry.load_area(uow=uow, document={**area_block, "code": "420200"})
+        registry.add_employer(uow=uow, code="W001", name="Elsewhere Co.", area_code="420200")
+    for step in (registry.hire, registry.register_employee):
+        refused = pytest.raises(InvalidInput, match="employer: 'W001' is in planning area 420200")
+        with refused, city.uow() as uow:
+            step(uow=uow, id_number=ZHAO_LEI, employer_code="W001", on=dt.date(2024, 1, 2))
+    assert _scheme_on(city, ZHAO_LEI, dt.date(2024, 1, 2)) is None
+    assert _rows(city, Employment) == 0
 
 
 def test_leaving_and_enrolling_as_a_flexible_worker_change_the_scheme_from_their_days(

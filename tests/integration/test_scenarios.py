@@ -1,4 +1,5 @@
-"""The public acceptance scenarios replay through the real services on SQLite and PostgreSQL."""
+"""The example scenarios, and the acceptance ones where present, replay through the real services
+on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from tests.scenario_files import (
+    ACCEPTANCE,
+    acceptance_files,
+    all_scenario_files,
+    example_files,
+    require_acceptance,
+    scenario_id,
+)
 from yibao.domain.money import yuan_to_fen
 from yibao.services.scenario.model import load_scenario
 from yibao.services.scenario.replay import HANDLERS, replay
 
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 BALANCE_KEYS = {
     "medical_balance": "medical_fen",
     "financial_balance": "financial_fen",
@@ -20,16 +28,22 @@ BALANCE_KEYS = {
 
 
 def _files_with_supported_events() -> list[Path]:
-    files = sorted(SCENARIOS.glob("*.yaml"))
+    files = all_scenario_files()
     return [f for f in files if all(e.do in HANDLERS for e in load_scenario(f).events)]
 
 
-def test_the_public_scenarios_are_there_and_some_need_only_this_stage() -> None:
-    assert len(list(SCENARIOS.glob("*.yaml"))) >= 6
-    assert len(_files_with_supported_events()) >= 2
+def test_the_examples_are_there_and_need_only_supported_events() -> None:
+    examples = example_files()
+    assert len(examples) >= 6
+    assert set(examples) <= set(_files_with_supported_events())
 
 
-@pytest.mark.parametrize("path", _files_with_supported_events(), ids=lambda p: p.stem)
+def test_the_acceptance_scenarios_are_there() -> None:
+    require_acceptance()
+    assert len(acceptance_files()) >= 6, ACCEPTANCE
+
+
+@pytest.mark.parametrize("path", _files_with_supported_events(), ids=scenario_id)
 def test_scenario_gives_its_expected_balances(path: Path, engine: Engine) -> None:
     result = replay(load_scenario(path), engine)
     assert not result.unsupported
@@ -42,16 +56,16 @@ def test_scenario_gives_its_expected_balances(path: Path, engine: Engine) -> Non
                 )
 
 
-@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
-def test_every_public_scenario_replays_without_crashing(path: Path, engine: Engine) -> None:
+@pytest.mark.parametrize("path", all_scenario_files(), ids=scenario_id)
+def test_every_scenario_replays_without_crashing(path: Path, engine: Engine) -> None:
     result = replay(load_scenario(path), engine)
     assert len(result.answers) == len(result.scenario.queries)
     for note in result.unsupported:
         assert "not supported yet" in note
 
 
-@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
-def test_every_public_scenario_passes_its_whole_expectation(path: Path, engine: Engine) -> None:
+@pytest.mark.parametrize("path", all_scenario_files(), ids=scenario_id)
+def test_every_scenario_passes_its_whole_expectation(path: Path, engine: Engine) -> None:
     result = replay(load_scenario(path), engine)
     failures = [f"line {a.query.line}: {a.failures}" for a in result.answers if not a.ok]
     assert failures == []

@@ -9,40 +9,40 @@ import pypdfium2 as pdfium
 import pytest
 from sqlalchemy import Engine
 
-from tests.integration.test_scenarios import SCENARIOS
+from tests.scenario_files import EXAMPLES
 from yibao.adapters.pdf import render_statement
 from yibao.bootstrap import App
 from yibao.services.scenario.model import load_scenario
 from yibao.services.scenario.replay import replay
 from yibao.services.statements import statement_file_name, write_statements, year_statement
 
-ZHAO = "420102198004010058"  # scenario 05: credited 900.00, spent to zero, 350.00 refunded
+XU = "420111197208195375"  # example 05: credited 960.00, spent to zero, 400.00 refunded
 
 
 @pytest.fixture
 def story(engine: Engine) -> App:
-    replay(load_scenario(SCENARIOS / "05_spent_to_zero_then_refund.yaml"), engine)
+    replay(load_scenario(EXAMPLES / "05_spent_to_zero_then_refunded.yaml"), engine)
     return App(engine)
 
 
 def test_the_statement_shows_the_years_credits_spending_refund_and_balance(story: App) -> None:
     with story.uow() as uow:
-        statement = year_statement(uow=uow, year=2021, id_number=ZHAO)
+        statement = year_statement(uow=uow, year=2021, id_number=XU)
     assert statement.opening_balance_fen == 0
-    assert statement.closing_balance_fen == 35_000
-    assert statement.masked_id == "4201**********0058"
+    assert statement.closing_balance_fen == 40_000
+    assert statement.masked_id == "4201**********5375"
     totals = statement.totals
-    assert totals.credited_fen == 90_000
-    assert totals.spent_fen == 90_000
-    assert totals.refunds_fen == 35_000
+    assert totals.credited_fen == 96_000
+    assert totals.spent_fen == 96_000
+    assert totals.refunds_fen == 40_000
     april = statement.rows[3]
-    assert april.balance_end_fen == 35_000
+    assert april.balance_end_fen == 40_000
     assert [len(row.contributions) for row in statement.rows[:4]] == [1, 1, 1, 0]
 
 
 def test_the_pdf_renders_to_an_image_and_carries_the_key_figures(story: App) -> None:
     with story.uow() as uow:
-        statement = year_statement(uow=uow, year=2021, id_number=ZHAO)
+        statement = year_statement(uow=uow, year=2021, id_number=XU)
     document = pdfium.PdfDocument(render_statement(statement))
     try:
         page = document[0]
@@ -52,9 +52,9 @@ def test_the_pdf_renders_to_an_image_and_carries_the_key_figures(story: App) -> 
         document.close()
     dark = sum(image.histogram()[:128])
     assert dark > 1_000  # lines, figures and the chart were drawn
-    for figure in ("2021", "350.00", "900.00", "4201**********0058", "Zhao Lei"):
+    for figure in ("2021", "400.00", "960.00", "4201**********5375", "Xu Qiang"):
         assert figure in text
-    assert ZHAO not in text
+    assert XU not in text
 
 
 def test_statements_for_a_whole_area_are_one_pdf_per_person(story: App, tmp_path: Path) -> None:

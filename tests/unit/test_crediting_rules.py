@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.scenario_files import EXAMPLES
 from yibao.domain.crediting import MedicalContribution, contribution_amounts, credit_for
 from yibao.domain.errors import InvalidInput
 from yibao.domain.months import Month
 from yibao.domain.policy import Policy, PolicySchedule, policy_from_dict, schedule_from_list
 from yibao.domain.schemes import Scheme
 
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
-SCENARIO_01 = SCENARIOS / "01_employer_paid_pension_only.yaml"
+SCENARIO_01 = EXAMPLES / "01_medical_left_out.yaml"
 YUAN = 100  # fen
 
 
@@ -27,9 +26,7 @@ def schedule() -> PolicySchedule:
     return schedule_from_list(document["area"]["policies"])
 
 
-def _employee_credit(
-    schedule: PolicySchedule, month: Month, base_fen: int, born: dt.date
-) -> int:
+def _employee_credit(schedule: PolicySchedule, month: Month, base_fen: int, born: dt.date) -> int:
     contribution = MedicalContribution(month, Scheme.EMPLOYEE, base_fen)
     return credit_for(contribution, schedule.for_month(month), born)
 

@@ -89,9 +89,7 @@ def test_letters_or_signs_among_the_digits_are_refused(number: str) -> None:
         IdNumber.parse(number)
 
 
-@pytest.mark.parametrize(
-    "birth", ["19900230", "19900431", "19901301", "19900001", "20230229"]
-)
+@pytest.mark.parametrize("birth", ["19900230", "19900431", "19901301", "19900001", "20230229"])
 def test_an_impossible_birth_date_is_refused_even_with_a_correct_check_character(
     birth: str,
 ) -> None:

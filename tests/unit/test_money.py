@@ -111,3 +111,9 @@ def test_showing_fen_as_yuan_and_reading_them_back_gives_the_same_fen(fen: int) 
 @given(st.integers(min_value=-(2**63), max_value=2**63 - 1))
 def test_negative_amounts_round_trip_where_allowed(fen: int) -> None:
     assert yuan_to_fen(fen_to_yuan(fen), allow_negative=True) == fen
+
+
+@pytest.mark.parametrize("written", ["1e3", "1E3", "1_000", "１０", "٣", "۳", "0x10", "1.2.3", "."])
+def test_an_amount_is_written_in_ascii_digits_only(written: str) -> None:
+    with pytest.raises(InvalidInput, match="digits 0-9"):
+        yuan_to_fen(written, field="amount")

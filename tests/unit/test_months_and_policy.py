@@ -5,18 +5,17 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.scenario_files import EXAMPLES
 from yibao.domain.errors import InvalidInput
 from yibao.domain.months import Month, age_on, is_month_end, parse_date
 from yibao.domain.policy import PolicySchedule, policy_from_dict, schedule_from_list
 
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
-SCENARIO_01 = SCENARIOS / "01_employer_paid_pension_only.yaml"
+SCENARIO_01 = EXAMPLES / "01_medical_left_out.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from yibao.domain.errors import InvalidInput
 from yibao.domain.settlement import (
+    MAX_QUANTITY,
     LineItem,
     check_lines,
     eligible_fen,
@@ -48,4 +49,15 @@ def test_only_lines_within_the_catalogue_count_toward_what_the_account_may_pay()
 )
 def test_a_sale_without_lines_or_with_a_bad_line_is_invalid(lines: list[LineItem]) -> None:
     with pytest.raises(InvalidInput):
+        check_lines(lines)
+
+
+def test_a_quantity_beyond_the_line_column_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="quantity"):
+        check_lines([LineItem("A01", MAX_QUANTITY + 1, 100, account_may_pay=True)])
+
+
+def test_a_total_beyond_bigint_is_refused_though_each_line_fits() -> None:
+    lines = [LineItem("A01", 1, 2**62, account_may_pay=True)] * 2
+    with pytest.raises(InvalidInput, match="total"):
         check_lines(lines)

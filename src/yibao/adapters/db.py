@@ -11,10 +11,15 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, event, func, make_url, select
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 
+from yibao.adapters.tables import Base
+from yibao.domain.errors import InvalidInput
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+_URL_SHAPES = "sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE"
 
 
 def normalize_url(url: str) -> str:
@@ -28,8 +33,45 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def check_url(url: str) -> str:
+    """A SQLite or PostgreSQL URL, normalized; anything else is refused naming the URL."""
     url = normalize_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InvalidInput("db", url, f"is not a database URL ({_URL_SHAPES})") from None
+    if parsed.drivername not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+        raise InvalidInput(
+            "db", shown_url(url), f"is not a SQLite or PostgreSQL URL ({_URL_SHAPES})"
+        )
+    on_disk = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, ":memory:")
+    folder = Path(parsed.database or "").parent
+    if on_disk and not folder.is_dir():
+        raise InvalidInput("db", shown_url(url), f"names a folder that does not exist: {folder}")
+    return url
+
+
+def shown_url(url: str) -> str:
+    """The URL as an error message may show it: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once, so an unreachable server or unopenable file is one clear refusal."""
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as error:
+        problem = str(error.orig or error).strip().splitlines()[0]
+        shown = engine.url.render_as_string(hide_password=True)
+        raise InvalidInput("db", shown, f"cannot be opened: {problem}") from None
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    url = check_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _make_sqlite_transactions_immediate(engine)
@@ -70,6 +112,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str) -> None:
     command.downgrade(alembic_config(engine), revision)
+
+
+def holds_records(engine: Engine) -> bool:
+    """Whether any of yibao's tables has a row: a story is replayed only into an empty database."""
+    with engine.connect() as connection:
+        return any(
+            connection.execute(select(1).select_from(table).limit(1)).first() is not None
+            for table in Base.metadata.sorted_tables
+        )
 
 
 def insert_skipping_duplicates(engine_or_dialect_name: str, table: Any) -> Any:
@@ -121,6 +172,7 @@ def scratch_database(url: str | None) -> Iterator[Engine]:
         return
     schema = f"yibao_scratch_{uuid.uuid4().hex[:12]}"
     admin = make_engine(url, pool_size=1, max_overflow=0)
+    check_connection(admin)
     with admin.begin() as connection:
         connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     engine = make_engine_in_schema(url, schema)

@@ -291,3 +291,15 @@ class RecordLink(Base):
     other_person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))  # merged into it
     found_on: Mapped[dt.date] = mapped_column(Date)
     merged_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class ElectronicCardUse(Base):
+    """The sale an electronic card payload paid for: a payload is spent once (by its nonce)."""
+
+    __tablename__ = "electronic_card_use"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(32), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    ref: Mapped[str] = mapped_column(String(80))
+    used_on: Mapped[dt.date] = mapped_column(Date)

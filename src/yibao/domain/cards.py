@@ -13,6 +13,7 @@ from enum import StrEnum
 from yibao.domain.errors import YibaoError
 
 DEFAULT_PIN_MAX_TRIES = 6
+ELECTRONIC_CARD_SECONDS = 300  # how long a payload lives, unless configured otherwise
 PIN_LENGTH = 6
 
 
@@ -94,7 +95,7 @@ class CardState:
 
 
 def valid_pin(pin: str) -> bool:
-    return len(pin) == PIN_LENGTH and pin.isdigit()
+    return len(pin) == PIN_LENGTH and all("0" <= c <= "9" for c in pin)  # ASCII digits only
 
 
 def pin_locked(failed_tries: int, max_tries: int) -> bool:
@@ -103,7 +104,8 @@ def pin_locked(failed_tries: int, max_tries: int) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class ElectronicCardClaim:
-    """What a signed electronic card (QR) payload asserts: this person, until then."""
+    """What a signed electronic card (QR) payload asserts: this person, until then, once."""
 
     person_id: int
     expires_at: dt.datetime
+    nonce: str  # spent by the one sale the payload pays for

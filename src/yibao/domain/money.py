@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from yibao.domain.errors import InvalidInput
 
 FEN_PER_YUAN = 100
 MIN_FEN, MAX_FEN = -(2**63), 2**63 - 1  # the ledger's BIGINT
+
+# Written numbers: ASCII digits with an optional sign and point. Decimal() alone would also take
+# "1e3", "1_000", full-width and Arabic-Indic digits, none of which a clerk means as an amount.
+_WRITTEN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 
 def parse_decimal(value: object, *, field: str) -> Decimal:
@@ -16,9 +21,15 @@ def parse_decimal(value: object, *, field: str) -> Decimal:
         raise InvalidInput(field, value, "is not a number")
     if isinstance(value, float):
         # YAML floats reach us already rounded by the parser; their repr is the written text.
-        value = repr(value)
+        text = repr(value)
+    elif isinstance(value, int | Decimal):
+        text = str(value)
+    else:
+        text = str(value).strip()
+        if not _WRITTEN_NUMBER.fullmatch(text):
+            raise InvalidInput(field, value, "is not a number written in the digits 0-9")
     try:
-        number = Decimal(str(value).strip())
+        number = Decimal(text)
     except InvalidOperation:
         raise InvalidInput(field, value, "is not a number") from None
     if not number.is_finite():

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from yibao.domain.errors import InvalidInput
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
 
 
 @dataclass(frozen=True, order=True, slots=True)

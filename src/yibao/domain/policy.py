@@ -5,6 +5,7 @@ Policy is data: every figure here comes from the area's policy file, never from 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +17,7 @@ from yibao.domain.money import parse_rate, yuan_to_fen
 from yibao.domain.months import Month
 
 DEFAULT_FAMILY_RELATIONS = ("spouse", "parent", "child")
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,8 @@ class Policy:
     flexible_tiers: tuple[FlexibleTier, ...]
     resident_annual_fen: int
     pin_max_tries: int = DEFAULT_PIN_MAX_TRIES
+    # The e-voucher is not frozen with a lost card (FORMAT.md) unless the area says so.
+    evoucher_stops_with_lost_card: bool = False
     # Guobanfa [2021] No. 14: spouse, parents, children; [2024] No. 38 lets areas add close
     # relatives, listed in the area's `family_aid.relations`.
     family_relations: tuple[str, ...] = DEFAULT_FAMILY_RELATIONS
@@ -107,6 +111,19 @@ def _require(block: Mapping[str, Any], key: str, path: str) -> Any:
     return block[key]
 
 
+def area_code_of(document: object) -> str:
+    """The 6-digit code of an area block (FORMAT.md `area`), refused if the block is malformed."""
+    if not isinstance(document, Mapping):
+        raise InvalidInput("area", document, "must be a mapping with code, name and policies")
+    code = document.get("code")
+    if not isinstance(code, str | int) or isinstance(code, bool):
+        raise InvalidInput("area.code", code, "must be a 6-digit area code")
+    written = str(code)
+    if not re.fullmatch(r"[0-9]{6}", written, re.ASCII):
+        raise InvalidInput("area.code", code, "must be a 6-digit area code")
+    return written
+
+
 def policy_from_dict(raw: Mapping[str, Any], *, path: str = "policy") -> Policy:
     """Read one entry of an area's `policies` list (the FORMAT.md shape)."""
     base = _require(raw, "contribution_base", path)
@@ -165,6 +182,10 @@ def policy_from_dict(raw: Mapping[str, Any], *, path: str = "policy") -> Policy:
             (raw.get("card") or {}).get("pin_max_tries", DEFAULT_PIN_MAX_TRIES),
             f"{path}.card.pin_max_tries",
         ),
+        evoucher_stops_with_lost_card=_bool(
+            (raw.get("card") or {}).get("evoucher_stops_with_lost_card", False),
+            f"{path}.card.evoucher_stops_with_lost_card",
+        ),
         family_relations=tuple(
             str(r) for r in (raw.get("family_aid") or {}).get("relations", DEFAULT_FAMILY_RELATIONS)
         ),
@@ -181,7 +202,15 @@ def schedule_from_list(raw: Sequence[Mapping[str, Any]]) -> PolicySchedule:
 def _int(value: object, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise InvalidInput(field, value, "is not a whole number")
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidInput(field, value, "is not a whole number") from None
+    if isinstance(value, str) and not _WHOLE_NUMBER.fullmatch(value.strip()):
+        raise InvalidInput(field, value, "is not a whole number written in the digits 0-9")
+    number = int(value)
+    if not -(2**31) <= number < 2**31:
+        raise InvalidInput(field, value, "is out of range")
+    return number
+
+
+def _bool(value: object, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(field, value, "must be true or false")
+    return value

@@ -6,6 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from yibao.domain.errors import InvalidInput
+from yibao.domain.money import MAX_FEN, fen_to_yuan
+
+MAX_QUANTITY = 2**31 - 1  # the settlement line's INTEGER column
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +35,16 @@ def check_lines(lines: Sequence[LineItem]) -> None:
     for line in lines:
         if line.quantity < 1:
             raise InvalidInput("quantity", line.quantity, "must be 1 or more")
+        if line.quantity > MAX_QUANTITY:
+            raise InvalidInput("quantity", line.quantity, f"must be at most {MAX_QUANTITY}")
         if line.amount_fen < 0:
             raise InvalidInput("amount", line.amount_fen, "must not be negative")
+        if line.amount_fen > MAX_FEN:
+            raise InvalidInput("amount", line.amount_fen, "is too large for an amount of money")
+    if total_fen(lines) > MAX_FEN:
+        raise InvalidInput(
+            "total", fen_to_yuan(total_fen(lines)), "is too large for an amount of money"
+        )
 
 
 def total_fen(lines: Sequence[LineItem]) -> int:

@@ -12,13 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, bindparam, case, func, literal, or_, select, union_all
+from sqlalchemy import Row, Table, bindparam, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import LedgerAccount, LedgerTransfer
 from yibao.domain.errors import InvalidInput
+from yibao.domain.money import fen_to_yuan
 from yibao.ledger.accounts import AccountRef
 from yibao.ledger.errors import (
     AlreadyReversed,
@@ -172,7 +173,7 @@ class Ledger:
             kind=kind,
             memo=memo,
             may_overdraw=debit.allow_negative,
-            debit_name=f"the {debit.kind} account {debit.code}",
+            debit_name=f"the {debit.kind} account",  # no internal ids in messages
         )
 
     def reverse(
@@ -225,7 +226,7 @@ class Ledger:
                 self._lock_account(debit_id)
                 standing = self.standing(debit_id)
             refusal = _debit_refusal(
-                standing, amount_fen, value_date, self.today(), debit_name or f"account {debit_id}"
+                standing, amount_fen, value_date, self.today(), debit_name or "the account"
             )
             if refusal is not None:
                 existing = self.get(key)  # a retry of a posting made before?
@@ -391,33 +392,6 @@ class Ledger:
         ).scalars()
         return [int(i) for i in rows]
 
-    def lowest_running_balances(self) -> dict[int, int]:
-        """For each no-overdraft account, its lowest balance after any posting, if below zero."""
-        legs = union_all(
-            select(
-                T.c.id, T.c.credit_account_id.label("account_id"), T.c.amount_fen.label("amount")
-            ),
-            select(
-                T.c.id, T.c.debit_account_id.label("account_id"), (-T.c.amount_fen).label("amount")
-            ),
-        ).subquery()
-        running = (
-            select(
-                legs.c.account_id,
-                func.sum(legs.c.amount)
-                .over(partition_by=legs.c.account_id, order_by=legs.c.id)
-                .label("running"),
-            )
-            .join(A, and_(A.c.id == legs.c.account_id, A.c.allow_negative == literal(False)))
-            .subquery()
-        )
-        rows = self.session.execute(
-            select(running.c.account_id, func.min(running.c.running))
-            .group_by(running.c.account_id)
-            .having(func.min(running.c.running) < 0)
-        ).all()
-        return {int(a): int(m) for a, m in rows}
-
 
 def _transfer(row: Row[tuple[object, ...]]) -> Transfer:
     m = row._mapping
@@ -446,7 +420,8 @@ def _debit_refusal(
         return refusal
     if standing.balance < amount_fen:
         return InsufficientFunds(
-            f"{account} holds {standing.balance} fen, {amount_fen} fen were asked"
+            f"{account} holds {fen_to_yuan(standing.balance)} yuan; "
+            f"{fen_to_yuan(amount_fen)} yuan were asked"
         )
     return None
 

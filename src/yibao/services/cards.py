@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import hmac
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import NoReturn, TypeVar, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -17,10 +16,10 @@ from sqlalchemy import Table, bindparam, select, update
 
 from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import Card, Person
+from yibao.config import DEVELOPMENT_PIN_PEPPER
 from yibao.domain.cards import (
     CardState,
     CardStatus,
-    ElectronicCardClaim,
     NoCard,
     PinLocked,
     UnknownCard,
@@ -28,8 +27,9 @@ from yibao.domain.cards import (
     pin_locked,
     valid_pin,
 )
-from yibao.domain.errors import Conflict, InvalidInput, YibaoError
+from yibao.domain.errors import Conflict, InvalidInput
 from yibao.domain.months import Month
+from yibao.services import fields
 from yibao.services.registry import (
     person_by_id_number,
     person_label,
@@ -37,14 +37,20 @@ from yibao.services.registry import (
 )
 from yibao.services.uow import UnitOfWork
 
-# A 6-digit PIN has a million values: what protects it is the lock after a few wrong tries,
-# not the hash's cost. Light argon2 parameters (256 KiB, one pass) keep a POS check near 0.15 ms
-# of CPU; a hash made with other parameters is renewed the next time its PIN is entered right.
+# A 6-digit PIN has a million values: a dumped hash alone would fall in minutes whatever the
+# argon2 cost. What protects it is the pepper, a server-side secret mixed in with HMAC before
+# argon2 (a hash says so by its `$hmac-sha256` prefix), and the lock after a few wrong tries.
+# Light argon2 parameters (256 KiB, one pass) keep a POS check near 0.15 ms of CPU; a hash made
+# with other parameters, or without the pepper, is renewed the next time its PIN is entered right.
 _hasher = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
+_PEPPERED = "$hmac-sha256"
+_pin_pepper = DEVELOPMENT_PIN_PEPPER.encode()
 
 
-class InvalidElectronicCard(YibaoError):
-    code = "invalid_electronic_card"
+def use_pin_pepper(pepper: str) -> None:
+    """Set the PIN pepper for this process (bootstrap does, from YIBAO_PIN_PEPPER)."""
+    global _pin_pepper
+    _pin_pepper = pepper.encode()
 
 
 def state_of(card: Card | CardHolder) -> CardState:
@@ -110,18 +116,28 @@ def issue_card(*, uow: UnitOfWork, id_number: str, card_no: str, on: dt.date) ->
     return card
 
 
+class CardAlreadyActive(Conflict):
+    """Activation is for an issued card: it would otherwise replace the PIN and clear its lock."""
+
+    code = "card_already_active"
+
+
 def activate_card(*, uow: UnitOfWork, id_number: str, on: dt.date, pin: str | None = None) -> Card:
-    """Activate the social security (medical) function, setting the PIN if one is given."""
+    """Activate an issued card's social security (medical) function, setting the PIN if given."""
     person = person_by_id_number(uow=uow, id_number=id_number)
     card = require_current_card(uow=uow, person=person, lock=True)
     if card.status == str(CardStatus.LOST):
         state_of(card).require_medical_use()
+    if card.status != str(CardStatus.ISSUED):
+        raise CardAlreadyActive(
+            f"card {card.card_no} is active since {card.medical_activated_on}; a forgotten or "
+            "locked PIN is reset with `card reset-pin` at the counter"
+        )
     if pin is not None:
         card.pin_hash = hash_pin(pin)
         card.failed_pin_tries = 0
-    if card.status == str(CardStatus.ISSUED):
-        card.status = str(CardStatus.ACTIVE)
-        card.medical_activated_on = on
+    card.status = str(CardStatus.ACTIVE)
+    card.medical_activated_on = on
     uow.session.flush()
     return card
 
@@ -221,10 +237,6 @@ class CardHolder:
     area_code: str
 
 
-class _WrongPinEntered(Exception):
-    """Raised inside the caller's transaction; the try is counted after it has ended."""
-
-
 def check_pin(
     *, uow_factory: Callable[[], UnitOfWork], card_no: str, pin: str, on: dt.date
 ) -> None:
@@ -250,17 +262,19 @@ def pin_checked(
     """A unit of work in which the card is usable and its PIN was right, with the card's holder.
 
     `read_holder` reads the card and its holder (`read_card_holder`), and what else the caller
-    needs in the same query. A wrong PIN is counted in a transaction of its own, committed
-    before the refusal is raised. The hash is checked without a lock on the card; the count
-    changes atomically.
+    needs in the same query. The PIN is tried in a transaction of its own that holds the card's
+    row lock from before the PIN meets its hash until the try is counted and committed: however
+    many terminals try at once, no more wrong PINs are compared than the policy allows.
     """
-    try:
-        with uow_factory() as uow:
-            holder = read_holder(uow, card_no)
-            _require_right_pin(uow, holder, pin, on)
-            yield uow, holder
-    except _WrongPinEntered:
-        _count_wrong_pin(uow_factory, card_no, on)
+    with UnitOfWork(uow_factory().engine) as uow:  # a transaction, whatever the factory
+        holder = read_holder(uow, card_no)
+        state_of(holder).require_medical_use()
+        wrong_tries = _try_pin(uow, holder, pin, on)
+        max_tries = _max_tries(uow, holder.area_code, on) if wrong_tries else 0
+    if wrong_tries:
+        _refuse_wrong_pin(holder.card_no, wrong_tries, max_tries)
+    with uow_factory() as uow:
+        yield uow, holder
 
 
 _CARD, _PERSON = cast(Table, Card.__table__), cast(Table, Person.__table__)
@@ -281,6 +295,16 @@ CARD_HOLDER_SELECT = (
     .where(_CARD.c.card_no == bindparam("card_no"))
 )
 _CARD_HOLDER = HotStatement(CARD_HOLDER_SELECT)
+_LOCK_PIN = HotStatement(  # tries on the same card wait here, one after the other
+    select(_CARD.c.failed_pin_tries, _CARD.c.pin_hash)
+    .where(_CARD.c.id == bindparam("card_id"))
+    .with_for_update()
+)
+_SET_TRIES = HotStatement(
+    update(_CARD)
+    .where(_CARD.c.id == bindparam("card_id"))
+    .values(failed_pin_tries=bindparam("tries"))
+)
 
 
 def read_card_holder(uow: UnitOfWork, card_no: str) -> CardHolder:
@@ -294,38 +318,35 @@ def unknown_card(card_no: str) -> UnknownCard:
     return UnknownCard(f"no social security card numbered {card_no!r}")
 
 
-def _require_right_pin(uow: UnitOfWork, holder: CardHolder, pin: str, on: dt.date) -> None:
-    card_no = holder.card_no
-    state_of(holder).require_medical_use()
-    if holder.failed_pin_tries and pin_locked(
-        holder.failed_pin_tries, _max_tries(uow, holder.area_code, on)
-    ):
-        raise PinLocked(f"the PIN of card {card_no} is locked; reset it at an agency counter")
-    if holder.pin_hash is None:
-        raise WrongPin(f"card {card_no} has no PIN yet; set one at activation")
-    if not _pin_matches(holder.pin_hash, pin):
-        raise _WrongPinEntered
-    if holder.failed_pin_tries:
-        _set_failed_tries(uow, holder.card_id, 0)
-    if _hasher.check_needs_rehash(holder.pin_hash):
+def _try_pin(uow: UnitOfWork, holder: CardHolder, pin: str, on: dt.date) -> int:
+    """Under the card's row lock: 0 if the PIN is right (the count cleared), else the new count.
+
+    A locked PIN is refused before it meets the hash; a card with no wrong tries needs no
+    policy read.
+    """
+    row = _LOCK_PIN.one_or_none(uow.hot, {"card_id": holder.card_id})
+    assert row is not None  # cards are never deleted
+    tries, pin_hash = int(row[0]), row[1]
+    if pin_hash is None:
+        raise WrongPin(f"card {holder.card_no} has no PIN yet; set one at activation")
+    if tries and pin_locked(tries, _max_tries(uow, holder.area_code, on)):
+        raise PinLocked(
+            f"the PIN of card {holder.card_no} is locked; reset it at an agency counter"
+        )
+    if not _pin_matches(pin_hash, pin):
+        _SET_TRIES.rows(uow.hot, {"card_id": holder.card_id, "tries": tries + 1})
+        return tries + 1
+    if tries:
+        _SET_TRIES.rows(uow.hot, {"card_id": holder.card_id, "tries": 0})
+    if _needs_renewal(pin_hash):
         uow.session.execute(
-            update(Card).where(Card.id == holder.card_id).values(pin_hash=_hasher.hash(pin))
+            update(Card).where(Card.id == holder.card_id).values(pin_hash=hash_pin(pin))
         )
+    return 0
 
 
-def _count_wrong_pin(uow_factory: Callable[[], UnitOfWork], card_no: str, on: dt.date) -> None:
-    """Count a wrong PIN and refuse: the PIN is locked at the policy's number of tries."""
-    with uow_factory() as uow:
-        holder = read_card_holder(uow, card_no)
-        tries = int(
-            uow.session.execute(
-                update(Card)
-                .where(Card.id == holder.card_id)
-                .values(failed_pin_tries=Card.failed_pin_tries + 1)
-                .returning(Card.failed_pin_tries)
-            ).scalar_one()
-        )
-        max_tries = _max_tries(uow, holder.area_code, on)
+def _refuse_wrong_pin(card_no: str, tries: int, max_tries: int) -> NoReturn:
+    """The try is counted: the PIN is locked at the policy's number of tries."""
     if pin_locked(tries, max_tries):
         raise PinLocked(f"wrong PIN {tries} times: the PIN of card {card_no} is now locked")
     raise WrongPin(f"wrong PIN; {max_tries - tries} tries left before the PIN locks")
@@ -335,52 +356,32 @@ def _max_tries(uow: UnitOfWork, area_code: str, on: dt.date) -> int:
     return policy_schedule(uow=uow, area_code=area_code).for_month(Month.of(on)).pin_max_tries
 
 
-def _set_failed_tries(uow: UnitOfWork, card_id: int, tries: int) -> None:
-    uow.session.execute(update(Card).where(Card.id == card_id).values(failed_pin_tries=tries))
-
-
 def hash_pin(pin: str) -> str:
     if not valid_pin(pin):
         raise InvalidInput("pin", "******", "must be exactly 6 digits")
-    return _hasher.hash(pin)
+    return _PEPPERED + _hasher.hash(_peppered(pin))
+
+
+def _peppered(pin: str) -> str:
+    return hmac.new(_pin_pepper, pin.encode(), hashlib.sha256).hexdigest()
+
+
+def _needs_renewal(pin_hash: str) -> bool:
+    if not pin_hash.startswith(_PEPPERED):
+        return True
+    return _hasher.check_needs_rehash(pin_hash.removeprefix(_PEPPERED))
 
 
 def _pin_matches(pin_hash: str, pin: str) -> bool:
     try:
-        return _hasher.verify(pin_hash, pin)
+        if pin_hash.startswith(_PEPPERED):
+            return _hasher.verify(pin_hash.removeprefix(_PEPPERED), _peppered(pin))
+        return _hasher.verify(pin_hash, pin)  # made before the pepper: renewed if right
     except VerificationError:
         return False
 
 
 def _require_card_no(card_no: str) -> None:
-    if not card_no or not card_no.isalnum() or len(card_no) > 40:
+    fields.code(card_no, field="card", column=Card.card_no)
+    if not (card_no.isascii() and card_no.isalnum()):
         raise InvalidInput("card", card_no, "is not a card number (letters and digits)")
-
-
-# -- electronic card ------------------------------------------------------------------------
-def electronic_card_payload(*, person_id: int, now: dt.datetime, seconds: int, secret: str) -> str:
-    """A short-lived signed QR payload that identifies the person at a POS."""
-    expires = int((now + dt.timedelta(seconds=seconds)).timestamp())
-    body = f"{person_id}.{expires}"
-    return f"{body}.{_sign(body, secret)}"
-
-
-def read_electronic_card(*, payload: str, now: dt.datetime, secret: str) -> ElectronicCardClaim:
-    try:
-        person_text, expires_text, signature = payload.split(".")
-        person_id, expires = int(person_text), int(expires_text)
-    except ValueError:
-        raise InvalidElectronicCard(
-            "the electronic card code cannot be read; show it again"
-        ) from None
-    if not hmac.compare_digest(signature, _sign(f"{person_text}.{expires_text}", secret)):
-        raise InvalidElectronicCard("the electronic card code is not genuine")
-    expires_at = dt.datetime.fromtimestamp(expires, tz=dt.UTC)
-    if expires_at < now:
-        raise InvalidElectronicCard("the electronic card code has expired; refresh it")
-    return ElectronicCardClaim(person_id, expires_at)
-
-
-def _sign(body: str, secret: str) -> str:
-    digest = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:18]).decode()

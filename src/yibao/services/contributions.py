@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from yibao.adapters.tables import Contribution, CreditingRun
+from yibao.adapters.tables import Contribution, CreditingRun, Person
 from yibao.domain.crediting import MedicalContribution, contribution_amounts, credit_for
 from yibao.domain.errors import Conflict, InvalidInput, NotEnrolled
 from yibao.domain.months import Month
 from yibao.domain.schemes import INSURANCE_TYPES, Scheme
 from yibao.ledger import accounts
+from yibao.services import fields
 from yibao.services.registry import (
     lock_area,
     person_by_id_number,
@@ -22,6 +23,12 @@ from yibao.services.registry import (
     scheme_on,
 )
 from yibao.services.uow import UnitOfWork
+
+
+class AlreadyPaid(Conflict):
+    """The payment repeats an insurance already paid for the same person and month."""
+
+    code = "already_paid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +68,10 @@ def normalize_insurances(raw: Iterable[str]) -> tuple[str, ...]:
 def record_contribution(*, uow: UnitOfWork, cmd: ContributionCmd) -> ContributionReceipt:
     """Record a payment; its medical amounts and the credit it will earn are computed from the
     policy of the month paid for (back pay is credited under its own month's policy)."""
+    if cmd.key is not None:  # without ':' it never equals a key made up below
+        fields.ref(cmd.key, column=Contribution.key)
+    if cmd.year is not None and not 1900 <= cmd.year <= 9999:  # months are stored as YYYY-MM
+        raise InvalidInput("year", cmd.year, "is not a year from 1900 to 9999")
     person = person_by_id_number(uow=uow, id_number=cmd.id_number)
     insurances = normalize_insurances(cmd.insurances)
     scheme = scheme_on(uow=uow, person_id=person.id, day=cmd.received_on)
@@ -101,6 +112,7 @@ def record_contribution(*, uow: UnitOfWork, cmd: ContributionCmd) -> Contributio
         medical_person_fen=person_fen,
         credit_fen=credit,
     )
+    _lock_person(uow, person.id)
     existing = uow.session.scalars(
         select(Contribution).where(Contribution.key == key)
     ).one_or_none()
@@ -108,6 +120,7 @@ def record_contribution(*, uow: UnitOfWork, cmd: ContributionCmd) -> Contributio
         if any(getattr(existing, k) != v for k, v in values.items()):
             raise Conflict(f"payment reference {key!r} was recorded with other content")
         return _receipt(existing)
+    _refuse_repeated_insurances(uow, person, insurances, first, last)
     row = Contribution(key=key, **values)
     uow.session.add(row)
     uow.session.flush()
@@ -155,6 +168,41 @@ def _refuse_closed_period(uow: UnitOfWork, area_code: str, received_on: dt.date)
             f"crediting for area {area_code} has run (or is running) for the days up to "
             f"{closed}; record the payment as received on a later day"
         )
+
+
+def _lock_person(uow: UnitOfWork, person_id: int) -> None:
+    """Serialize the payments of one person, so two cannot both pay the same month.
+
+    PostgreSQL locks the person's row (after the area's, the order a crediting run takes);
+    SQLite's writers are serialized already (BEGIN IMMEDIATE).
+    """
+    uow.session.execute(select(Person.id).where(Person.id == person_id).with_for_update())
+
+
+def _refuse_repeated_insurances(
+    uow: UnitOfWork, person: Person, insurances: tuple[str, ...], first: Month, last: Month
+) -> None:
+    """A month's insurance is paid once: refuse a payment repeating one for a covered month."""
+    covering = uow.session.scalars(
+        select(Contribution)
+        .where(
+            Contribution.person_id == person.id,
+            Contribution.month <= str(last),
+            Contribution.through_month >= str(first),
+        )
+        .order_by(Contribution.id)
+    )
+    for paid in covering:
+        repeated = sorted(set(insurances) & set(paid.insurances.split(",")))
+        if repeated:
+            months = f"{paid.month} to {paid.through_month}"
+            if paid.month == paid.through_month:
+                months = paid.month
+            raise AlreadyPaid(
+                f"{person_label(person)} has {', '.join(repeated)} paid for {months} already "
+                f"(contribution {paid.id}, received on {paid.received_on}); "
+                "pay only the insurances not yet paid"
+            )
 
 
 def _receipt(row: Contribution) -> ContributionReceipt:

@@ -89,7 +89,7 @@ def gather_records(
         retiree_monthly_fen=policy.retiree_monthly_fen if policy else 0,
         ever_enrolled=_ever_enrolled(uow, person.id, as_of),
         jobs=_jobs(uow, person.id, as_of),
-        payments=_payments(uow, person.id, account_id, as_of),
+        payments=_payments(uow, person.id, as_of),
         card=_card(uow, person.id, as_of),
         spent_fen=family_spent + totals.get("settlement", 0) + totals.get("reversal:settlement", 0),
         family_spent_fen=family_spent,
@@ -131,16 +131,14 @@ def _jobs(uow: UnitOfWork, person_id: int, as_of: dt.date) -> tuple[JobRecord, .
     )
 
 
-def _payments(
-    uow: UnitOfWork, person_id: int, account_id: int | None, as_of: dt.date
-) -> tuple[PaymentRecord, ...]:
+def _payments(uow: UnitOfWork, person_id: int, as_of: dt.date) -> tuple[PaymentRecord, ...]:
     c = Contribution
     rows = uow.session.execute(
         select(c.id, c.month, c.through_month, c.received_on, c.insurances, c.credit_fen)
         .where(c.person_id == person_id, c.received_on <= as_of)
         .order_by(c.month, c.received_on)
     ).all()
-    credited = _credit_dates(uow, account_id, as_of)
+    credited = _credit_dates(uow, [f"credit:c{row.id}" for row in rows], as_of)
     months: dict[str, Month] = {}
     return tuple(
         PaymentRecord(
@@ -155,14 +153,18 @@ def _payments(
     )
 
 
-def _credit_dates(uow: UnitOfWork, account_id: int | None, as_of: dt.date) -> dict[str, dt.date]:
-    """When each contribution was credited to this account, by the crediting transfer's key."""
-    if account_id is None:
+def _credit_dates(uow: UnitOfWork, keys: list[str], as_of: dt.date) -> dict[str, dt.date]:
+    """When each contribution was credited, by its crediting transfer's key (`credit:c<id>`).
+
+    By key, not by this person's account: after a merge, a contribution credited on the other
+    record's account (in another area, maybe) stays credited.
+    """
+    if not keys:
         return {}
     t = LedgerTransfer
     rows = uow.session.execute(
         select(t.key, t.value_date).where(
-            t.credit_account_id == account_id, t.kind == "crediting", t.value_date <= as_of
+            t.key.in_(keys), t.kind == "crediting", t.value_date <= as_of
         )
     ).all()
     return {str(key): value_date for key, value_date in rows}

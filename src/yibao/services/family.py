@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy import select
 
 from yibao.adapters.tables import FamilyBinding, Person
-from yibao.domain.errors import InvalidInput, YibaoError
+from yibao.domain.errors import InvalidInput, NotEnrolled, YibaoError
 from yibao.domain.months import Month
-from yibao.services.registry import person_by_id_number, person_label, policy_schedule
+from yibao.services.registry import person_by_id_number, person_label, policy_schedule, scheme_on
 from yibao.services.uow import UnitOfWork
 
 
@@ -34,6 +34,7 @@ def bind(
         raise InvalidInput(
             "relation", relation, f"is not allowed here (allowed: {', '.join(allowed)})"
         )
+    _require_insured(uow, member, on)
     current = _binding(uow, payer.id, member.id, on)
     if current is not None:
         return current
@@ -56,10 +57,24 @@ def unbind(*, uow: UnitOfWork, id_number: str, member_id_number: str, on: dt.dat
 
 
 def require_bound(*, uow: UnitOfWork, payer: Person, member: Person, on: dt.date) -> None:
-    if payer.id != member.id and _binding(uow, payer.id, member.id, on) is None:
+    """The payer's account may pay for `member` that day: bound, and the member insured."""
+    if payer.id == member.id:
+        return
+    if _binding(uow, payer.id, member.id, on) is None:
         raise NotFamilyMember(
             f"{person_label(member)} is not a bound family member of {person_label(payer)}; "
             "bind them first (spouse, parent, child)"
+        )
+    _require_insured(uow, member, on)
+
+
+def _require_insured(uow: UnitOfWork, member: Person, on: dt.date) -> None:
+    """Family aid pays a member's share of medical bills under their own insurance: without
+    any scheme that day there is no such share, so no binding and no payment."""
+    if scheme_on(uow=uow, person_id=member.id, day=on) is None:
+        raise NotEnrolled(
+            f"{person_label(member)} has no medical insurance on {on}: "
+            "a member with no insurance cannot be bound or paid for"
         )
 
 

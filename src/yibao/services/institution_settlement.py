@@ -69,14 +69,21 @@ def daily_statement(*, uow: UnitOfWork, institution_code: str, day: dt.date) -> 
 
 
 def clear_institution(*, uow: UnitOfWork, institution_code: str, day: dt.date) -> int:
-    """Pay the institution what it is owed up to `day`; returns the fen cleared (once a day)."""
+    """Pay the institution what it is owed for business up to `day` and not yet cleared.
+
+    Clearing a day is idempotent (a repeat returns what that day's clearing paid). Days may be
+    cleared out of order: clearings dated after `day` already paid part of what `day` owes, so
+    only the rest is paid, and nothing if they paid it all. The payable's row is locked first,
+    so concurrent clearings of the same institution see each other's payments.
+    """
     institution = institution_by_code(uow=uow, code=institution_code)
     payable = accounts.institution_payable(institution.area_code, institution.code)
-    owed = uow.ledger.balance_of(payable, day)
+    uow.ledger.locked_balance(payable)
     key = f"clearing:{institution.code}:{day}"
     done = uow.ledger.get(key)
     if done is not None:
         return done.amount_fen
+    owed = uow.ledger.balance_of(payable, day) - _cleared_after(uow, payable, day)
     if owed <= 0:
         return 0
     uow.ledger.transfer(
@@ -88,3 +95,16 @@ def clear_institution(*, uow: UnitOfWork, institution_code: str, day: dt.date) -
         kind="clearing",
     )
     return owed
+
+
+def _cleared_after(uow: UnitOfWork, payable: accounts.AccountRef, day: dt.date) -> int:
+    """What clearings dated after `day` paid out of the payable."""
+    t = LedgerTransfer
+    paid = uow.session.scalar(
+        select(func.coalesce(func.sum(t.amount_fen), 0)).where(
+            t.debit_account_id == uow.ledger.account_id(payable),
+            t.kind == "clearing",
+            t.value_date > day,
+        )
+    )
+    return int(paid or 0)

@@ -8,6 +8,7 @@ areas (转移接续) by a transfer out of the old area's book and one into the n
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
@@ -57,10 +58,25 @@ def merge(*, uow: UnitOfWork, id_number: str, other_id_number: str, on: dt.date)
         uow.session.execute(
             update(table).where(table.person_id == other.id).values(person_id=person.id)
         )
+    _one_scheme_at_a_time(uow, person.id)
     moved = _move_balance(uow, other, person, on, found.id)
     found.merged_on = on
     uow.session.flush()
     return moved
+
+
+def _one_scheme_at_a_time(uow: UnitOfWork, person_id: int) -> None:
+    """The two records' enrolments, now one history, may overlap (both still open, say): as
+    when a scheme starts, each enrolment ends where the next one starts."""
+    enrolments = uow.session.scalars(
+        select(Enrollment)
+        .where(Enrollment.person_id == person_id)
+        .order_by(Enrollment.starts_on, Enrollment.id)
+    ).all()
+    for earlier, later in itertools.pairwise(enrolments):
+        if earlier.ends_on is None or earlier.ends_on > later.starts_on:
+            earlier.ends_on = later.starts_on
+    uow.session.flush()
 
 
 def split_records(*, uow: UnitOfWork, person: Person, as_of: dt.date) -> list[SplitRecord]:

@@ -9,14 +9,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from yibao.adapters.tables import (
     Area,
     AreaPolicy,
+    CreditingRun,
     Employer,
     Employment,
     Enrollment,
+    FamilyBinding,
     Institution,
     Person,
 )
@@ -30,11 +32,13 @@ from yibao.domain.errors import (
 )
 from yibao.domain.idnumber import IdNumber
 from yibao.domain.months import Month
-from yibao.domain.policy import PolicySchedule, policy_from_dict, schedule_from_list
+from yibao.domain.policy import PolicySchedule, area_code_of, policy_from_dict, schedule_from_list
 from yibao.domain.schemes import Scheme
+from yibao.services import fields
 from yibao.services.uow import UnitOfWork
 
 INSTITUTION_KINDS = ("pharmacy", "hospital", "clinic")
+_RELATION = FamilyBinding.relation
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,20 +52,15 @@ class SchemeOnDay:
 # -- areas and policies --------------------------------------------------------------------
 def load_area(*, uow: UnitOfWork, document: Mapping[str, Any]) -> PolicySchedule:
     """Create or extend an area from the FORMAT.md `area` block; returns its full schedule."""
-    if not isinstance(document, Mapping):
-        raise InvalidInput("area", document, "must be a mapping with code, name and policies")
-    code, name = str(document.get("code") or ""), str(document.get("name") or "")
-    if not code.isdigit() or len(code) != 6:
-        raise InvalidInput("area.code", document.get("code"), "must be a 6-digit area code")
-    if not name:
-        raise InvalidInput("area.name", document.get("name"), "is missing")
-    schedule_from_list(document.get("policies") or [])  # validates every policy first
+    code, name = check_area(document)
     area = uow.session.get(Area, code)
     if area is None:
         uow.session.add(Area(code=code, name=name))
     else:
         area.name = name
     uow.session.flush()
+    lock_area(uow, code, exclusive=True)  # a crediting run cannot start while policies change
+    last_credited = _last_credited_month(uow, code)
     for raw in document["policies"]:
         month = str(Month.parse(raw["from"]))
         text = json.dumps(raw, sort_keys=True, default=str)
@@ -71,6 +70,7 @@ def load_area(*, uow: UnitOfWork, document: Mapping[str, Any]) -> PolicySchedule
             )
         ).one_or_none()
         if existing is None:
+            _refuse_credited_month(code, month, last_credited)
             uow.session.add(AreaPolicy(area_code=code, effective_from=month, document=text))
         elif policy_from_dict(json.loads(existing.document)) != policy_from_dict(raw):
             raise Conflict(
@@ -79,6 +79,41 @@ def load_area(*, uow: UnitOfWork, document: Mapping[str, Any]) -> PolicySchedule
             )
     uow.session.flush()
     return policy_schedule(uow=uow, area_code=code)
+
+
+def _last_credited_month(uow: UnitOfWork, area_code: str) -> str | None:
+    """The last month a crediting run of the area has covered (it started or ran)."""
+    return uow.session.scalar(
+        select(func.max(CreditingRun.month)).where(CreditingRun.area_code == area_code)
+    )
+
+
+def _refuse_credited_month(area_code: str, month: str, last_credited: str | None) -> None:
+    """A new policy may not start in a month already credited under the policy before it.
+
+    The crediting run and the explainer both read the policy of a month: changing it after
+    the run would make the explainer contradict what the ledger holds.
+    """
+    if last_credited is not None and month <= last_credited:
+        raise Conflict(
+            f"area {area_code}: a new policy from {month} cannot be loaded, crediting has run "
+            f"(or is running) for the months up to {last_credited}; give it a `from` month "
+            f"after {last_credited}"
+        )
+
+
+def check_area(document: object) -> tuple[str, str]:
+    """The code and name of an area block, once every part of it is valid (nothing written)."""
+    code = area_code_of(document)
+    assert isinstance(document, Mapping)
+    name = fields.text(document.get("name"), field="area.name", column=Area.name)
+    schedule = schedule_from_list(document.get("policies") or [])
+    for policy in schedule.policies:
+        for tier in policy.flexible_tiers:
+            fields.code(tier.code, field="area.flexible.tiers.code", column=Enrollment.tier)
+        for relation in policy.family_relations:
+            fields.text(relation, field="area.family_aid.relations", column=_RELATION)
+    return code, name
 
 
 def lock_area(uow: UnitOfWork, area_code: str, *, exclusive: bool) -> None:
@@ -117,9 +152,12 @@ def require_area(*, uow: UnitOfWork, area_code: str) -> Area:
 
 # -- employers and institutions ------------------------------------------------------------
 def add_employer(*, uow: UnitOfWork, code: str, name: str, area_code: str) -> Employer:
+    code = fields.code(code, field="code", column=Employer.code)
+    name = fields.text(name, field="name", column=Employer.name)
     require_area(uow=uow, area_code=area_code)
     existing = uow.session.scalars(select(Employer).where(Employer.code == code)).one_or_none()
     if existing is not None:
+        _same_as_recorded(f"employer {code}", existing, name=name, area_code=area_code)
         return existing
     employer = Employer(code=code, name=name, area_code=area_code)
     uow.session.add(employer)
@@ -146,6 +184,8 @@ def employer_by_code(*, uow: UnitOfWork, code: str) -> Employer:
 def add_institution(
     *, uow: UnitOfWork, code: str, name: str, kind: str, area_code: str
 ) -> Institution:
+    code = fields.code(code, field="code", column=Institution.code)
+    name = fields.text(name, field="name", column=Institution.name)
     require_area(uow=uow, area_code=area_code)
     if kind not in INSTITUTION_KINDS:
         raise InvalidInput("kind", kind, f"is not one of {', '.join(INSTITUTION_KINDS)}")
@@ -153,6 +193,9 @@ def add_institution(
         select(Institution).where(Institution.code == code)
     ).one_or_none()
     if existing is not None:
+        _same_as_recorded(
+            f"institution {code}", existing, name=name, kind=kind, area_code=area_code
+        )
         return existing
     institution = Institution(code=code, name=name, kind=kind, area_code=area_code)
     uow.session.add(institution)
@@ -167,15 +210,29 @@ def institution_by_code(*, uow: UnitOfWork, code: str) -> Institution:
     return found
 
 
+def _same_as_recorded(what: str, existing: object, **given: str) -> None:
+    """Adding what is recorded again is a no-op (retries are safe); adding it with other data
+    would silently keep the old, so it is a conflict naming the first field that differs."""
+    for field, value in given.items():
+        recorded = getattr(existing, field)
+        if recorded != value:
+            raise Conflict(
+                f"{what} is already recorded with {field} {recorded!r}, not {value!r}; "
+                "nothing was changed"
+            )
+
+
 # -- persons -------------------------------------------------------------------------------
 def add_person(*, uow: UnitOfWork, id_number: str, name: str, area_code: str) -> Person:
     """Record an insured person; the ID number is the social security number (art. 58)."""
     number = IdNumber.parse(id_number)
+    name = fields.text(name, field="name", column=Person.name)
     require_area(uow=uow, area_code=area_code)
     existing = uow.session.scalars(
         select(Person).where(Person.id_number == number.value)
     ).one_or_none()
     if existing is not None:
+        _same_as_recorded(f"person {number.masked}", existing, name=name, area_code=area_code)
         return existing
     person = Person(
         id_number=number.value,
@@ -211,6 +268,7 @@ def person_by_key(*, uow: UnitOfWork, person_id: int) -> Person:
 def hire(*, uow: UnitOfWork, id_number: str, employer_code: str, on: dt.date) -> Employment:
     person = person_by_id_number(uow=uow, id_number=id_number)
     employer = employer_by_code(uow=uow, code=employer_code)
+    _require_same_area(person, employer)
     open_job = _open_employment(uow, person.id, employer.id)
     if open_job is not None:
         return open_job
@@ -227,6 +285,7 @@ def register_employee(
     scheme starts through that employer."""
     person = person_by_id_number(uow=uow, id_number=id_number)
     employer = employer_by_code(uow=uow, code=employer_code)
+    _require_same_area(person, employer)
     job = _open_employment(uow, person.id, employer.id)
     if job is None:  # registration without a recorded hire: the hire is that day
         job = Employment(person_id=person.id, employer_id=employer.id, hired_on=on)
@@ -337,6 +396,18 @@ def _open_employment(uow: UnitOfWork, person_id: int, employer_id: int) -> Emplo
             Employment.left_on.is_(None),
         )
     ).first()
+
+
+def _require_same_area(person: Person, employer: Employer) -> None:
+    """An employee is insured where they are on record: an employer of another planning area
+    cannot register them (that is a transfer of their records between areas)."""
+    if employer.area_code != person.area_code:
+        raise InvalidInput(
+            "employer",
+            employer.code,
+            f"is in planning area {employer.area_code}, {person_label(person)} "
+            f"in {person.area_code}",
+        )
 
 
 def person_label(person: Person) -> str:

@@ -12,8 +12,8 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select
 
 from yibao.adapters.hot import HotStatement
-from yibao.adapters.tables import Card, Institution, Person, Settlement
-from yibao.domain.cards import CardNotActivated
+from yibao.adapters.tables import Card, Institution, Person, Settlement, SettlementLine
+from yibao.domain.cards import ELECTRONIC_CARD_SECONDS, CardNotActivated
 from yibao.domain.errors import (
     Conflict,
     InvalidInput,
@@ -26,7 +26,7 @@ from yibao.domain.settlement import LineItem as LineItem  # callers take it from
 from yibao.domain.settlement import check_lines, line_values, total_fen
 from yibao.ledger import accounts
 from yibao.ledger.rules import value_date_refusal
-from yibao.services import cards, family
+from yibao.services import cards, electronic_card, family, fields
 from yibao.services.registry import person_by_id_number, person_by_key
 from yibao.services.settlement_posting import SaleToPost, post_sale
 from yibao.services.uow import UnitOfWork
@@ -102,14 +102,24 @@ class Receipt:
 
 
 def settle(
-    *, uow_factory: Callable[[], UnitOfWork], cmd: SettleCmd, now: dt.datetime, card_secret: str
+    *,
+    uow_factory: Callable[[], UnitOfWork],
+    cmd: SettleCmd,
+    now: dt.datetime,
+    card_secret: str,
+    electronic_card_seconds: int = ELECTRONIC_CARD_SECONDS,
 ) -> Receipt:
     """The personal account pays what it may, up to its balance; the rest is the person's own.
 
-    The reads need no common snapshot and the sale is written in one statement on PostgreSQL
-    (`post_sale`), so there each statement commits on its own.
+    With card and PIN the reads need no common snapshot and the sale is written in one
+    statement on PostgreSQL (`post_sale`), so there each statement commits on its own. An
+    electronic card is spent in the sale's transaction: the sale and the payload's one use
+    are written together or not at all.
     """
     check_lines(cmd.lines)
+    fields.ref(cmd.ref)
+    for line in cmd.lines:
+        fields.text(line.catalogue_code, field="item code", column=SettlementLine.catalogue_code)
     credential = cmd.credential
 
     def pos_uow() -> UnitOfWork:
@@ -126,16 +136,28 @@ def settle(
             patient = _Party(holder.person_id, holder.id_number, holder.area_code)
             _require_card_active_on(holder, cmd.on)
             return _settle_in(uow, cmd, patient, holder.card_id, holder.institution)
-    claim = cards.read_electronic_card(payload=credential.payload, now=now, secret=card_secret)
-    with pos_uow() as uow:
+    claim = electronic_card.read_electronic_card(
+        payload=credential.payload,
+        now=now,
+        secret=card_secret,
+        longest_seconds=electronic_card_seconds,
+    )
+    with uow_factory() as uow:
         row = _PERSON_AT_INSTITUTION.one_or_none(
             uow.hot, {"id": claim.person_id, "institution": cmd.institution_code}
         )
         if row is None:
             raise UnknownPerson(f"no insured person with internal id {claim.person_id}")
-        return _settle_in(
-            uow, cmd, _Party(*row[:3]), None, _institution(row[3:], cmd.institution_code)
+        patient, institution = _Party(*row[:3]), _institution(row[3:], cmd.institution_code)
+        electronic_card.spend_electronic_card(
+            uow=uow,
+            claim=claim,
+            area_code=patient.area_code,
+            institution_id=institution.id,
+            ref=cmd.ref,
+            on=cmd.on,
         )
+        return _settle_in(uow, cmd, patient, None, institution)
 
 
 @dataclass(frozen=True, slots=True)

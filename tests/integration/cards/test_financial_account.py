@@ -10,6 +10,7 @@ from tests.integration.cards.cardholders import (
     add_person,
     cardholder,
     financial_balance,
+    ledger_problems,
     medical_balance,
     transfer_count,
 )
@@ -18,7 +19,6 @@ from yibao.bootstrap import App
 from yibao.domain.cards import CardReportedLost, FinancialNotActivated, NoCard
 from yibao.domain.errors import InvalidInput
 from yibao.ledger import accounts
-from yibao.ledger.check import check_ledger
 from yibao.ledger.errors import CrossBookTransfer, IdempotencyConflict, InsufficientFunds
 from yibao.services import cards, financial
 
@@ -109,6 +109,7 @@ def test_a_withdrawal_beyond_the_balance_is_refused_and_changes_nothing(city: Ap
         _withdraw(city, person, 50_001, "w1")
 
     assert refused.value.code == "insufficient_funds"
+    assert refused.value.message == "the account holds 500.00 yuan; 500.01 yuan were asked"
     assert financial_balance(city, person) == 50_000
     assert transfer_count(city) == before
 
@@ -168,7 +169,7 @@ def test_the_medical_personal_account_is_never_touched_by_the_financial_account(
             uow.ledger.account_id(accounts.personal_account(AREA, first.id))
         )
         assert [h.kind for h in history] == ["crediting"]
-        assert check_ledger(uow.ledger) == []
+    assert ledger_problems(city) == []
 
 
 def test_money_cannot_cross_between_the_bank_book_and_the_medical_book(city: App) -> None:

@@ -16,6 +16,8 @@ from tests.integration.cards.cardholders import (
     cardholder,
     credit,
     example_city,
+    insure,
+    ledger_problems,
     line,
     medical_balance,
     settle,
@@ -24,12 +26,23 @@ from tests.integration.cards.cardholders import (
 )
 from yibao.adapters.tables import Person
 from yibao.bootstrap import App
-from yibao.domain.errors import Conflict, InvalidInput, UnknownInstitution, UnknownPerson
+from yibao.domain.errors import (
+    Conflict,
+    InvalidInput,
+    NotEnrolled,
+    UnknownInstitution,
+    UnknownPerson,
+)
 from yibao.domain.idnumber import mask
 from yibao.ledger import accounts
-from yibao.ledger.check import check_ledger
 from yibao.ledger.errors import IdempotencyConflict
-from yibao.services import cards, family, institution_settlement, registry, settlement
+from yibao.services import (
+    electronic_card,
+    family,
+    institution_settlement,
+    registry,
+    settlement,
+)
 from yibao.services.family import NotFamilyMember
 from yibao.services.settlement import (
     AlreadyRefunded,
@@ -73,8 +86,7 @@ def _balance(app: App, ref: accounts.AccountRef) -> int:
 
 
 def _ledger_is_clean(app: App) -> bool:
-    with app.uow() as uow:
-        return check_ledger(uow.ledger) == []
+    return ledger_problems(app) == []
 
 
 # -- paying at the POS ----------------------------------------------------------------------
@@ -176,7 +188,9 @@ def test_a_ref_whose_posting_key_another_posting_holds_is_refused_and_leaves_not
 
 
 def test_an_electronic_card_of_a_person_not_on_record_is_refused(city: App) -> None:
-    payload = cards.electronic_card_payload(person_id=987_654, now=NOW, seconds=300, secret=SECRET)
+    payload = electronic_card.electronic_card_payload(
+        person_id=987_654, now=NOW, seconds=300, secret=SECRET
+    )
 
     with pytest.raises(UnknownPerson):
         settle(city, ElectronicCard(payload), "R-1", line(1_000))
@@ -299,8 +313,10 @@ def test_a_refund_of_a_purchase_paid_all_by_the_person_posts_nothing(
 # -- family mutual aid ----------------------------------------------------------------------
 @pytest.fixture
 def spouse(city: App, zhao: Person) -> Person:
-    """Zhao's spouse, card S1, nothing on the personal account."""
-    return cardholder(city, 66, "S1")
+    """Zhao's spouse, card S1, insured, nothing on the personal account."""
+    person = cardholder(city, 66, "S1")
+    insure(city, person)
+    return person
 
 
 def test_a_bound_spouse_s_bill_is_paid_from_the_payer_s_account(
@@ -324,6 +340,7 @@ def test_paying_for_someone_who_is_not_bound_is_refused(
     city: App, zhao: Person, spouse: Person
 ) -> None:
     stranger = cardholder(city, 77, "X1")
+    insure(city, zhao)
     _bind(city, spouse, zhao)  # the spouse may pay for Zhao, not the other way round
 
     for patient_card in ("S1", "X1"):
@@ -353,10 +370,40 @@ def test_a_relation_the_policy_does_not_allow_is_invalid_input(
 def test_a_relation_the_area_adds_to_its_policy_may_be_bound(app: App) -> None:
     example_city(app, family_aid={"relations": ["spouse", "parent", "child", "sibling"]})
     payer, sibling = cardholder(app, 1, "A1", fen=10_000), cardholder(app, 2, "A2")
+    insure(app, sibling)
 
     _bind(app, payer, sibling, relation="sibling")
 
     assert settle(app, "A2", "R-1", line(1_000), payer=payer).personal_fen == 1_000
+
+
+def test_a_member_with_no_insurance_cannot_be_bound(city: App, zhao: Person) -> None:
+    uninsured = cardholder(city, 88, "U1")
+
+    with pytest.raises(NotEnrolled, match="no medical insurance"):
+        _bind(city, zhao, uninsured)
+
+    with pytest.raises(NotFamilyMember):
+        settle(city, "U1", "R-1", line(1_000), payer=zhao)
+    assert medical_balance(city, zhao) == 10_000
+
+
+def test_a_bound_member_whose_insurance_ended_is_not_paid_for(city: App, zhao: Person) -> None:
+    member = cardholder(city, 99, "M1")
+    with city.uow() as uow:
+        registry.add_employer(uow=uow, code="E001", name="Example Machinery", area_code=AREA)
+        registry.register_employee(
+            uow=uow, id_number=member.id_number, employer_code="E001", on=DAY
+        )
+    _bind(city, zhao, member)
+    with city.uow() as uow:
+        registry.leave(uow=uow, id_number=member.id_number, employer_code="E001", on=NEXT_DAY)
+
+    with pytest.raises(NotEnrolled, match="no medical insurance"):
+        settle(city, "M1", "R-1", line(1_000), payer=zhao, on=NEXT_DAY)
+
+    assert settlement_count(city) == 0
+    assert medical_balance(city, zhao) == 10_000
 
 
 def test_after_unbinding_the_member_s_bill_is_refused(

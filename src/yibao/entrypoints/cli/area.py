@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-import yaml
 from rich.table import Table
 
+from yibao.adapters.yaml_files import UnreadableYaml, load_yaml_file
 from yibao.bootstrap import App
 from yibao.domain.errors import InvalidInput
 from yibao.domain.money import fen_to_yuan
@@ -21,9 +21,10 @@ app = typer.Typer(help="Planning areas and policies.", no_args_is_help=True)
 def read_area_file(path: Path) -> dict[str, object]:
     """The `area` block of a policy file (a whole scenario file works too)."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise InvalidInput("file", str(path), f"cannot be read as YAML: {error}") from None
+        document = load_yaml_file(path)
+    except UnreadableYaml as error:
+        where = f" (line {error.line})" if error.line else ""
+        raise InvalidInput("file", str(path), f"{error.problem}{where}") from None
     if isinstance(document, dict) and "area" in document:
         document = document["area"]
     if not isinstance(document, dict):

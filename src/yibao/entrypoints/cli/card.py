@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Annotated
 
 import typer
 
 from yibao.bootstrap import App
 from yibao.config import load_settings
+from yibao.domain.errors import InvalidInput
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
 from yibao.entrypoints.cli.common import (
     DbOption,
@@ -19,8 +19,9 @@ from yibao.entrypoints.cli.common import (
     reported_errors,
     run,
 )
+from yibao.entrypoints.cli.pin_input import read_pin
 from yibao.ledger import accounts
-from yibao.services import cards, family, financial
+from yibao.services import cards, electronic_card, family, financial
 from yibao.services.registry import person_by_id_number
 
 app = typer.Typer(
@@ -28,9 +29,9 @@ app = typer.Typer(
 )
 
 OnOption = Annotated[str | None, typer.Option("--on", help="YYYY-MM-DD (default today).")]
-PinOption = Annotated[
+RefOption = Annotated[
     str,
-    typer.Option("--pin", prompt=True, hide_input=True, help="6-digit PIN (asked if not given)."),
+    typer.Option("--ref", help="The counter's reference: a retry with it posts nothing more."),
 ]
 
 
@@ -45,9 +46,10 @@ def issue(id_number: str, card_no: str, on: OnOption = None, db: DbOption = None
 
 
 @app.command("activate")
-def activate(id_number: str, pin: PinOption, on: OnOption = None, db: DbOption = None) -> None:
-    """Activate the social security (medical) function and set the PIN."""
+def activate(id_number: str, on: OnOption = None, db: DbOption = None) -> None:
+    """Activate the social security (medical) function and set the PIN (asked, or on stdin)."""
     day = parse_day(on)
+    pin = read_pin("New PIN")
     card = in_one_transaction(
         db, lambda uow: cards.activate_card(uow=uow, id_number=id_number, on=day, pin=pin)
     )
@@ -65,13 +67,10 @@ def activate_financial(id_number: str, on: OnOption = None, db: DbOption = None)
 
 
 @app.command("change-pin")
-def change_pin(
-    card_no: str,
-    old: Annotated[str, typer.Option("--old", prompt=True, hide_input=True)],
-    new: Annotated[str, typer.Option("--new", prompt=True, hide_input=True)],
-    db: DbOption = None,
-) -> None:
-    """Change the PIN with the old one."""
+def change_pin(card_no: str, db: DbOption = None) -> None:
+    """Change the PIN with the old one (both asked, or two lines on stdin: old, then new)."""
+    old = read_pin("Old PIN", field="old_pin")
+    new = read_pin("New PIN", field="new_pin")
 
     def action(app_: App) -> None:
         cards.change_pin(
@@ -83,12 +82,9 @@ def change_pin(
 
 
 @app.command("reset-pin")
-def reset_pin(
-    card_no: str,
-    new: Annotated[str, typer.Option("--new", prompt=True, hide_input=True)],
-    db: DbOption = None,
-) -> None:
+def reset_pin(card_no: str, db: DbOption = None) -> None:
     """Reset a forgotten or locked PIN at an agency counter (identity checked there)."""
+    new = read_pin("New PIN", field="new_pin")
     in_one_transaction(db, lambda uow: cards.reset_pin(uow=uow, card_no=card_no, new_pin=new))
     console.print("PIN reset and unlocked")
 
@@ -119,12 +115,13 @@ def replace(id_number: str, new_card_no: str, on: OnOption = None, db: DbOption 
 @app.command("electronic")
 def electronic(id_number: str, db: DbOption = None) -> None:
     """Print a short-lived electronic card (QR) payload for the person."""
-    settings = load_settings(db)
+    with reported_errors():
+        settings = load_settings(db)
 
     def action(app_: App) -> None:
         with app_.uow() as uow:
             person = person_by_id_number(uow=uow, id_number=id_number)
-        payload = cards.electronic_card_payload(
+        payload = electronic_card.electronic_card_payload(
             person_id=person.id,
             now=dt.datetime.now(dt.UTC),
             seconds=settings.electronic_card_seconds,
@@ -139,7 +136,7 @@ def electronic(id_number: str, db: DbOption = None) -> None:
 def deposit(
     id_number: str,
     amount: Annotated[str, typer.Option("--amount")],
-    ref: Annotated[str | None, typer.Option("--ref")] = None,
+    ref: RefOption,
     on: OnOption = None,
     db: DbOption = None,
 ) -> None:
@@ -151,7 +148,7 @@ def deposit(
 def withdraw(
     id_number: str,
     amount: Annotated[str, typer.Option("--amount")],
-    ref: Annotated[str | None, typer.Option("--ref")] = None,
+    ref: RefOption,
     on: OnOption = None,
     db: DbOption = None,
 ) -> None:
@@ -163,7 +160,7 @@ def _bank(
     db: str | None,
     id_number: str,
     amount: str,
-    ref: str | None,
+    ref: str,
     on: str | None,
     operation: financial.BankOperation,
     verb: str,
@@ -171,12 +168,12 @@ def _bank(
     day = parse_day(on)
     with reported_errors():
         fen = yuan_to_fen(amount)
+        if not ref.strip():
+            raise InvalidInput("ref", ref, "must name the deposit or withdrawal (its retry key)")
 
     def action(app_: App) -> None:
         with app_.uow() as uow:
-            operation(
-                uow=uow, id_number=id_number, amount_fen=fen, on=day, key=ref or uuid.uuid4().hex
-            )
+            operation(uow=uow, id_number=id_number, amount_fen=fen, on=day, key=ref)
             person = person_by_id_number(uow=uow, id_number=id_number)
             left = uow.ledger.balance_of(accounts.financial_account(person.id))
         console.print(f"{fen_to_yuan(fen)} yuan {verb}; financial account {fen_to_yuan(left)}")

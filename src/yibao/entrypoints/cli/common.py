@@ -10,6 +10,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.exc import DataError, DBAPIError
 
 from yibao.bootstrap import App, bootstrap
 from yibao.domain.errors import InvalidInput, NotFound, YibaoError
@@ -36,14 +37,32 @@ def exit_code_for(error: YibaoError) -> int:
 
 @contextmanager
 def reported_errors() -> Iterator[None]:
-    """Turn a domain error into one clear line on stderr and the matching exit code."""
+    """Turn a domain error into one clear line on stderr and the matching exit code.
+
+    Services validate before they write; a value the database still refuses (DataError, an
+    integer beyond SQLite's range) or a conflicting row is reported the same way, never as a
+    traceback. The transaction has been rolled back by then.
+    """
     try:
         yield
     except YibaoError as error:
-        err_console.print(
-            f"[bold red]error[/] {escape(f'[{error.code}] {error.message}')}", highlight=False
-        )
+        _report(error.code, error.message)
         raise typer.Exit(exit_code_for(error)) from None
+    except (DataError, OverflowError) as error:
+        _report("invalid_input", _first_line(error))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except DBAPIError as error:
+        _report("storage", _first_line(error))
+        raise typer.Exit(EXIT_REFUSED) from None
+
+
+def _report(code: str, message: str) -> None:
+    err_console.print(f"[bold red]error[/] {escape(f'[{code}] {message}')}", highlight=False)
+
+
+def _first_line(error: Exception) -> str:
+    cause = error.orig if isinstance(error, DBAPIError) else error
+    return str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
 
 
 def open_app(db: str | None) -> App:
@@ -73,7 +92,14 @@ def in_one_transaction(db: str | None, work: Callable[[UnitOfWork], T]) -> T:
     return results[0]
 
 
-def parse_day(text: str | None, *, field: str = "on") -> dt.date:
-    """A date option (default today), refused with exit 2 if it does not exist."""
+def parse_day(text: str | None, *, field: str = "--on") -> dt.date:
+    """A date option: left out, today; empty or a date that does not exist, refused (exit 2).
+
+    An empty value (`--on ""`, an unset shell variable) is a mistake, not a request for today.
+    """
     with reported_errors():
-        return parse_date(text, field=field) if text else dt.date.today()
+        if text is None:
+            return dt.date.today()
+        if not text.strip():
+            raise InvalidInput(field, text, "is empty: give a YYYY-MM-DD date, or leave it out")
+        return parse_date(text, field=field)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import typer
 
 from yibao.bootstrap import App
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
-from yibao.domain.months import Month, parse_date
-from yibao.entrypoints.cli.common import DbOption, console, reported_errors, run
+from yibao.domain.months import Month
+from yibao.entrypoints.cli.common import DbOption, console, parse_day, reported_errors, run
 from yibao.services.contributions import ContributionCmd, record_contribution
 
 app = typer.Typer(help="Contributions per month and insurance type.", no_args_is_help=True)
@@ -37,7 +36,7 @@ def pay(
     with reported_errors():
         cmd = ContributionCmd(
             id_number=person,
-            received_on=parse_date(received, field="received") if received else dt.date.today(),
+            received_on=parse_day(received, field="--received"),
             insurances=tuple(i.strip() for i in insurances.split(",") if i.strip()),
             month=Month.parse(month) if month else None,
             year=year,

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import typer
 
 from yibao.bootstrap import App
 from yibao.domain import hotline as menu
-from yibao.domain.months import parse_date
-from yibao.entrypoints.cli.common import DbOption, console, reported_errors, run
+from yibao.entrypoints.cli.common import DbOption, console, parse_day, reported_errors, run
 from yibao.services.hotline import HotlineRecordsFromStorage
 
 
@@ -19,7 +16,7 @@ def hotline(
 ) -> None:
     """Call the hotline: ID number, query password (the card PIN), then the menu."""
     with reported_errors():
-        day = parse_date(today, field="today") if today else dt.date.today()
+        day = parse_day(today, field="--today")
 
     def action(app_: App) -> None:
         records = HotlineRecordsFromStorage(app_.uow, day)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated
 
@@ -13,8 +12,8 @@ from yibao.domain.errors import InvalidInput
 from yibao.domain.explain import Explanation, PersonRecords
 from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
-from yibao.domain.months import parse_date
-from yibao.entrypoints.cli.common import DbOption, console, reported_errors, run
+from yibao.entrypoints.cli.common import DbOption, console, parse_day, reported_errors, run
+from yibao.entrypoints.cli.pin_input import read_pin
 from yibao.services.channels import CARD_CHANNELS, inquire_with_card
 from yibao.services.explain import explain_balance, finding_json
 
@@ -38,14 +37,18 @@ def inquire(
 ) -> None:
     """Balances of both accounts, what the channel shows, and the findings that explain it."""
     with reported_errors():
-        day = parse_date(as_of, field="as_of") if as_of else dt.date.today()
+        day = parse_day(as_of, field="--as-of")
 
     with reported_errors():
         if (person is None) == (card is None):
             raise InvalidInput("person", person, "give either --person or --card")
         if card is not None and channel not in CARD_CHANNELS:
             raise InvalidInput("channel", channel, f"with --card is one of {CARD_CHANNELS}")
-    pin = typer.prompt("PIN", hide_input=True) if card is not None else ""
+        if person is not None and channel in CARD_CHANNELS:
+            raise InvalidInput(
+                "channel", channel, "is a card channel: it answers to --card and the PIN"
+            )
+    pin = read_pin() if card is not None else ""
 
     def action(app_: App) -> None:
         if card is not None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import typer
 
 from yibao.bootstrap import App
 from yibao.domain.money import fen_to_yuan
-from yibao.domain.months import parse_date
-from yibao.entrypoints.cli.common import DbOption, console, err_console, reported_errors, run
+from yibao.entrypoints.cli.common import (
+    DbOption,
+    console,
+    err_console,
+    parse_day,
+    reported_errors,
+    run,
+)
 from yibao.ledger.check import check_ledger
 from yibao.services.inquiry import balances
 
@@ -19,7 +24,8 @@ app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
 
 @app.command("check")
 def check(db: DbOption = None) -> None:
-    """Verify every invariant; exit 1 and list each problem if one fails."""
+    """Verify every invariant and reconcile each posting with its cause; exit 1 and list each
+    problem, naming its row, if one fails."""
     problems: list[str] = []
 
     def action(app_: App) -> None:
@@ -31,7 +37,10 @@ def check(db: DbOption = None) -> None:
         err_console.print(f"[red]FAIL[/] {problem}", highlight=False)
     if problems:
         raise typer.Exit(1)
-    console.print("ledger OK: every book sums to zero, no account was ever overdrawn")
+    console.print(
+        "ledger OK: every book sums to zero, no account closed a day overdrawn, "
+        "every posting matches its cause"
+    )
 
 
 @app.command("balance")
@@ -44,7 +53,7 @@ def balance(
 ) -> None:
     """The medical personal account and the card's financial account of one person."""
     with reported_errors():
-        day = parse_date(as_of, field="as_of") if as_of else dt.date.today()
+        day = parse_day(as_of, field="--as-of")
 
     def action(app_: App) -> None:
         with app_.uow() as uow:

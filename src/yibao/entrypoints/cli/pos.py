@@ -12,8 +12,9 @@ from yibao.bootstrap import App
 from yibao.config import load_settings
 from yibao.domain.errors import InvalidInput
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
-from yibao.domain.months import parse_date
-from yibao.entrypoints.cli.common import DbOption, console, reported_errors, run
+from yibao.domain.settlement import MAX_QUANTITY
+from yibao.entrypoints.cli.common import DbOption, console, parse_day, reported_errors, run
+from yibao.entrypoints.cli.pin_input import read_pin
 from yibao.services import institution_settlement, settlement
 from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, Receipt, SettleCmd
 
@@ -28,8 +29,10 @@ def parse_item(text: str) -> LineItem:
     parts = text.split(":")
     if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "own"):
         raise InvalidInput("item", text, "must be CODE:QUANTITY:AMOUNT[:own], e.g. A01:2:35.50")
-    if not parts[1].isdigit():
-        raise InvalidInput("item quantity", parts[1], "must be a whole number")
+    if not parts[1] or not all("0" <= c <= "9" for c in parts[1]):
+        raise InvalidInput("item quantity", parts[1], "must be a whole number in the digits 0-9")
+    if len(parts[1]) > len(str(MAX_QUANTITY)):
+        raise InvalidInput("item quantity", parts[1], f"must be at most {MAX_QUANTITY}")
     return LineItem(
         parts[0],
         int(parts[1]),
@@ -43,8 +46,9 @@ def settle(
     institution: InstitutionOption,
     ref: Annotated[str, typer.Option("--ref", help="The institution's reference (idempotent).")],
     item: Annotated[list[str], typer.Option("--item", help="CODE:QTY:AMOUNT[:own], repeatable.")],
-    card: Annotated[str | None, typer.Option("--card", help="Card number read by the POS.")] = None,
-    pin: Annotated[str | None, typer.Option("--pin", help="PIN (asked if not given).")] = None,
+    card: Annotated[
+        str | None, typer.Option("--card", help="Card number read by the POS (PIN asked).")
+    ] = None,
     ecard: Annotated[str | None, typer.Option("--ecard", help="Electronic card payload.")] = None,
     payer: Annotated[str | None, typer.Option("--payer", help="Family aid: payer ID.")] = None,
     day: DayOption = None,
@@ -53,15 +57,14 @@ def settle(
     """Settle a purchase: the personal account pays what it may, the rest is paid in person."""
     with reported_errors():
         lines = tuple(parse_item(i) for i in item)
-        on = parse_date(day, field="day") if day else dt.date.today()
+        on = parse_day(day, field="--day")
         if (card is None) == (ecard is None):
             raise InvalidInput("card", card, "give either --card (with its PIN) or --ecard")
-    credential: CardAndPin | ElectronicCard
-    if card is not None:
-        credential = CardAndPin(card, pin or typer.prompt("PIN", hide_input=True))
-    else:
-        credential = ElectronicCard(str(ecard))
-    settings = load_settings(db)
+    credential: CardAndPin | ElectronicCard = (
+        CardAndPin(card, read_pin()) if card is not None else ElectronicCard(str(ecard))
+    )
+    with reported_errors():
+        settings = load_settings(db)
     cmd = SettleCmd(institution, ref, credential, lines, on, payer)
 
     def action(app_: App) -> None:
@@ -70,6 +73,7 @@ def settle(
             cmd=cmd,
             now=dt.datetime.now(dt.UTC),
             card_secret=settings.card_secret,
+            electronic_card_seconds=settings.electronic_card_seconds,
         )
         print_receipt(receipt)
 
@@ -97,7 +101,7 @@ def refund(
 ) -> None:
     """Refund a whole settlement, once: the personal account gets back what it paid."""
     with reported_errors():
-        on = parse_date(day, field="day") if day else dt.date.today()
+        on = parse_day(day, field="--day")
 
     def action(app_: App) -> None:
         with app_.uow() as uow:
@@ -114,7 +118,7 @@ def refund(
 def statement(institution: InstitutionOption, day: DayOption = None, db: DbOption = None) -> None:
     """The institution's daily statement, reconciled with the ledger."""
     with reported_errors():
-        on = parse_date(day, field="day") if day else dt.date.today()
+        on = parse_day(day, field="--day")
 
     def action(app_: App) -> None:
         with app_.uow() as uow:
@@ -139,7 +143,7 @@ def statement(institution: InstitutionOption, day: DayOption = None, db: DbOptio
 def clear(institution: InstitutionOption, day: DayOption = None, db: DbOption = None) -> None:
     """Pay the institution what the fund owes it up to the day (once per day)."""
     with reported_errors():
-        on = parse_date(day, field="day") if day else dt.date.today()
+        on = parse_day(day, field="--day")
 
     def action(app_: App) -> None:
         with app_.uow() as uow:

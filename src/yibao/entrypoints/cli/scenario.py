@@ -7,24 +7,59 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from yibao.adapters.db import scratch_database
+from yibao.adapters.db import holds_records, scratch_database
 from yibao.domain.money import fen_to_yuan
-from yibao.entrypoints.cli.common import EXIT_BAD_INPUT, DbOption, console, err_console
-from yibao.services.scenario.model import MalformedScenario, load_scenario
+from yibao.entrypoints.cli.common import (
+    EXIT_BAD_INPUT,
+    DbOption,
+    console,
+    err_console,
+    open_app,
+    reported_errors,
+)
+from yibao.services.scenario.model import MalformedScenario, Scenario, load_scenario
 from yibao.services.scenario.replay import Replay, replay, replay_json
 
 app = typer.Typer(help="Acceptance scenarios.", no_args_is_help=True)
 
 
-def _replay_file(path: Path, db: str | None) -> Replay:
+def _load(path: Path) -> Scenario:
     try:
-        scenario = load_scenario(path)
+        return load_scenario(path)
     except MalformedScenario as error:
         err_console.print(f"[bold red]malformed[/] {error.message}", highlight=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    with scratch_database(db) as engine:
+
+
+def _replay_in_scratch(path: Path, db: str | None) -> Replay:
+    """Replay into a database made for it and dropped afterwards (SQLite file or PG schema)."""
+    scenario = _load(path)
+    with reported_errors(), scratch_database(db) as engine:
         return replay(scenario, engine)
+
+
+def _replay_to_keep(path: Path, db: str) -> Replay:
+    """Replay into `db` and leave the records there; only an empty database takes a story."""
+    scenario = _load(path)
+    app = open_app(db)
+    try:
+        if holds_records(app.engine):
+            where = app.engine.url.render_as_string(hide_password=True)
+            err_console.print(
+                "[bold red]error[/] "
+                + escape(
+                    f"[database_not_empty] {where} already holds records: "
+                    "replay a story into an empty database"
+                ),
+                highlight=False,
+            )
+            raise typer.Exit(EXIT_BAD_INPUT)
+        with reported_errors():
+            return replay(scenario, app.engine)
+    finally:
+        app.engine.dispose()
 
 
 @app.command("run")
@@ -33,8 +68,8 @@ def run_command(
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Replay FILE on a fresh database (temporary SQLite, or a new schema in --db) and answer."""
-    result = _replay_file(file, db)
+    """Replay FILE and answer; with --db the records stay in that (empty) database."""
+    result = _replay_in_scratch(file, None) if db is None else _replay_to_keep(file, db)
     if as_json:
         print(json.dumps(replay_json(result), ensure_ascii=False, indent=2))
         return
@@ -49,8 +84,10 @@ def run_command(
         )
     for rejection in result.rejections:
         console.print(
-            f"  rejected line {rejection.line} {rejection.do}: [{rejection.code}] "
-            f"{rejection.message}",
+            escape(
+                f"  rejected line {rejection.line} {rejection.do}: [{rejection.code}] "
+                f"{rejection.message}"
+            ),
             highlight=False,
         )
     for note in result.unsupported:
@@ -59,10 +96,10 @@ def run_command(
 
 @app.command("check")
 def check_command(files: list[Path], db: DbOption = None) -> None:
-    """Replay each FILE and compare with its `expect`; exit 0 only if every query holds."""
+    """Replay each FILE on a scratch database (a new schema in --db) and compare with `expect`."""
     passed = failed = 0
     for path in files:
-        result = _replay_file(path, db)
+        result = _replay_in_scratch(path, db)
         for answer in result.answers:
             q = answer.query
             label = f"{path.name}:{q.line} {q.as_of} {q.channel}"

@@ -10,10 +10,13 @@ from typing import Any
 
 import yaml
 
+from yibao.adapters.tables import Employer, Institution, Person
+from yibao.adapters.yaml_files import UnreadableYaml, load_yaml_file
 from yibao.domain.errors import InvalidInput, YibaoError
 from yibao.domain.idnumber import IdNumber
 from yibao.domain.months import parse_date
-from yibao.domain.policy import schedule_from_list
+from yibao.services import fields
+from yibao.services.registry import INSTITUTION_KINDS, check_area
 
 CHANNELS = ("web", "hotline", "pos", "terminal", "bank_counter", "atm")
 
@@ -104,14 +107,9 @@ def load_scenario(path: Path) -> Scenario:
     """Read and validate a scenario file; any problem raises MalformedScenario with its line."""
     name = str(path)
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
-    except OSError as error:
-        raise MalformedScenario(name, None, f"cannot be read: {error}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise MalformedScenario(
-            name, mark.line + 1 if mark else None, f"bad YAML: {error}"
-        ) from None
+        raw = load_yaml_file(path, _LineLoader)
+    except UnreadableYaml as error:
+        raise MalformedScenario(name, error.line, error.problem) from None
     if not isinstance(raw, dict):
         raise MalformedScenario(name, None, "must be a mapping with area, persons, events, queries")
     return _parse(name, raw)
@@ -127,12 +125,24 @@ def _parse(path: str, raw: dict[str, Any]) -> Scenario:
             raise fail(raw, f"the `{key}` section is missing")
     area = raw["area"]
     try:
-        schedule_from_list(_strip_lines((area or {}).get("policies") or []))
+        check_area(_strip_lines(area))
     except YibaoError as error:
-        raise fail(area, f"area policy: {error.message}") from None
+        raise fail(area if isinstance(area, dict) else raw, error.message) from None
     persons = _list(raw, "persons", fail)
     for person in persons:
         _id_number(person, "id", fail)
+        _registered(person, fail, name=Person.name)
+    employers = _list(raw, "employers", fail, required=False)
+    for employer in employers:
+        _registered(employer, fail, code=Employer.code, name=Employer.name)
+    institutions = _list(raw, "institutions", fail, required=False)
+    for institution in institutions:
+        _registered(institution, fail, code=Institution.code, name=Institution.name)
+        if institution.get("kind") not in INSTITUTION_KINDS:
+            raise fail(
+                institution,
+                f"kind: {institution.get('kind')!r} is not one of {', '.join(INSTITUTION_KINDS)}",
+            )
     events, last = [], None
     for item in _list(raw, "events", fail):
         event = _event(item, fail)
@@ -148,8 +158,8 @@ def _parse(path: str, raw: dict[str, Any]) -> Scenario:
         path=path,
         name=str(raw.get("name") or path),
         area=_strip_lines(area),
-        employers=[_strip_lines(e) for e in _list(raw, "employers", fail, required=False)],
-        institutions=[_strip_lines(i) for i in _list(raw, "institutions", fail, required=False)],
+        employers=[_strip_lines(e) for e in employers],
+        institutions=[_strip_lines(i) for i in institutions],
         persons=[_strip_lines(p) for p in persons],
         events=events,
         queries=queries,
@@ -171,6 +181,16 @@ def _id_number(item: dict[str, Any], key: str, fail: Any) -> str:
         raise fail(item, f"`{key}` is missing")
     try:
         return IdNumber.parse(item[key], field=key).value
+    except InvalidInput as error:
+        raise fail(item, error.message) from None
+
+
+def _registered(item: dict[str, Any], fail: Any, **columns: Any) -> None:
+    """An employer, institution or person of the file: code and name as the registry takes them."""
+    try:
+        if "code" in columns:
+            fields.code(item.get("code"), field="code", column=columns["code"])
+        fields.text(item.get("name"), field="name", column=columns["name"])
     except InvalidInput as error:
         raise fail(item, error.message) from None
 

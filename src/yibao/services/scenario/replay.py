@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from yibao.bootstrap import App
 from yibao.domain.errors import InvalidInput, YibaoError
+from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
 from yibao.domain.months import Month
 from yibao.services import cards, family, financial, registry, settlement
@@ -32,6 +33,7 @@ REJECTION_CODES = frozenset(
         "unknown_ref",
         "not_enrolled",
         "already_refunded",
+        "already_paid",
         "unknown_person",
         "unknown_employer",
         "unknown_institution",
@@ -402,7 +404,7 @@ HANDLERS: dict[str, Handler] = {
 def answer_json(answer: Answer) -> dict[str, Any]:
     q = answer.query
     return {
-        "person": q.person,
+        "person": mask(q.person),  # output may be shared: ID numbers are shown masked
         "as_of": q.as_of.isoformat(),
         "channel": q.channel,
         "medical_balance": fen_to_yuan(answer.medical_fen),
