@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cli import PERSON, count, yibao
+from tests.e2e.cli import PERSON, count, yibao, yibao_with_input
 
 CARD = "A10000001"
 PIN = "246810"
@@ -22,17 +22,18 @@ def credited(city: Path) -> Path:
          "--insurances", "pension,medical", "--received", "2024-04-15"),
         ("credit", "run", "--month", "2024-04"),
         ("card", "issue", PERSON, CARD, "--on", "2024-05-02"),
-        ("card", "activate", PERSON, "--pin", PIN, "--on", "2024-05-03"),
     ]  # fmt: skip
     for step in steps:
         done = yibao(city, *step)
         assert done.returncode == 0, done.stderr
+    activated = yibao_with_input(city, f"{PIN}\n", "card", "activate", PERSON, "--on", "2024-05-03")
+    assert activated.returncode == 0, activated.stderr
     return city
 
 
 def _settle(db: Path, ref: str, day: str) -> tuple[int, str]:
-    done = yibao(db, "pos", "settle", "--institution", "P001", "--ref", ref, "--card", CARD,
-                 "--pin", PIN, "--item", "A01:1:10.00", "--day", day)  # fmt: skip
+    done = yibao_with_input(db, f"{PIN}\n", "pos", "settle", "--institution", "P001", "--ref", ref,
+                            "--card", CARD, "--item", "A01:1:10.00", "--day", day)  # fmt: skip
     return done.returncode, done.stderr
 
 

@@ -191,7 +191,7 @@ class LedgerMachine(RuleBasedStateMachine):
             for code, fen in (("DRUG", eligible), ("OWN", own))
             if fen
         ) or (LineItem("OWN", 1, 1, account_may_pay=False),)
-        ref = self._new_key("R")
+        ref = f"R{next(self._serial)}"
         receipt = self._sell(person, ref, lines)
         paid = min(eligible, self.expected[person])
         assert (receipt.personal_fen, receipt.own_fen) == (paid, receipt.total_fen - paid)
