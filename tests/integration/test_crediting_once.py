@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 import yaml
 from sqlalchemy import Engine, func, insert, select
 
+from tests.scenario_files import EXAMPLES
 from yibao.adapters.tables import Contribution, CreditingRun, LedgerTransfer
 from yibao.bootstrap import App
 from yibao.domain.months import Month
@@ -17,7 +17,6 @@ from yibao.services import registry
 from yibao.services.contributions import ContributionCmd, record_contribution
 from yibao.services.crediting import MonthNotEnded, run_crediting
 
-SCENARIOS = Path(__file__).resolve().parents[2].parent / "shared" / "scenarios"
 AREA = "420100"
 ZHAO_LEI = "420102198004010058"
 TODAY = dt.date(2024, 6, 15)
@@ -27,7 +26,7 @@ TODAY = dt.date(2024, 6, 15)
 def app(engine: Engine) -> App:
     """Example City on 15 June 2024, Zhao Lei employed by E001 since January."""
     app = App(engine, today=lambda: TODAY)
-    document = yaml.safe_load((SCENARIOS / "05_spent_to_zero_then_refund.yaml").read_text())
+    document = yaml.safe_load((EXAMPLES / "05_spent_to_zero_then_refunded.yaml").read_text())
     with app.uow() as uow:
         registry.load_area(uow=uow, document=document["area"])
         registry.add_employer(uow=uow, code="E001", name="Employer E001", area_code=AREA)

@@ -38,7 +38,7 @@ from yibao.ledger import accounts
 from yibao.ledger.check import check_books
 from yibao.ledger.errors import AlreadyReversed, IdempotencyConflict, InsufficientFunds
 from yibao.ledger.ledger import Transfer
-from yibao.services import cards, registry, settlement
+from yibao.services import electronic_card, registry, settlement
 from yibao.services.settlement import AlreadyRefunded, ElectronicCard, LineItem, SettleCmd
 
 PG_URL = os.environ.get("YIBAO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -145,7 +145,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _sell(self, person: int, ref: str, lines: tuple[LineItem, ...]) -> settlement.Receipt:
         """A POS sale paid with the person's electronic card, through the settlement service."""
-        payload = cards.electronic_card_payload(
+        payload = electronic_card.electronic_card_payload(
             person_id=self.person_ids[person], now=NOW, seconds=300, secret=SECRET
         )
         cmd = SettleCmd("P001", ref, ElectronicCard(payload), lines, DAY)
@@ -191,7 +191,7 @@ class LedgerMachine(RuleBasedStateMachine):
             for code, fen in (("DRUG", eligible), ("OWN", own))
             if fen
         ) or (LineItem("OWN", 1, 1, account_may_pay=False),)
-        ref = self._new_key("R")
+        ref = f"R{next(self._serial)}"
         receipt = self._sell(person, ref, lines)
         paid = min(eligible, self.expected[person])
         assert (receipt.personal_fen, receipt.own_fen) == (paid, receipt.total_fen - paid)

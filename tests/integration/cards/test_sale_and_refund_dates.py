@@ -26,9 +26,9 @@ from tests.integration.cards.cardholders import (
 from yibao.adapters.tables import Person
 from yibao.bootstrap import App
 from yibao.ledger import accounts
-from yibao.ledger.check import check_ledger
+from yibao.ledger.check import check_books
 from yibao.ledger.errors import ValueDateBeforeLastPosting, ValueDateInFuture
-from yibao.services import cards, settlement
+from yibao.services import electronic_card, settlement
 from yibao.services.settlement import (
     ElectronicCard,
     Receipt,
@@ -79,7 +79,9 @@ def test_a_sale_on_the_day_of_activation_is_paid(clocked: App, zhao: Person) -> 
 def test_an_electronic_card_sale_is_not_bound_to_the_card_activation(clocked: App) -> None:
     """Every person on record may use the e-voucher, with or without a card."""
     qian = cardholder(clocked, 59, "B1")
-    payload = cards.electronic_card_payload(person_id=qian.id, now=NOW, seconds=300, secret=SECRET)
+    payload = electronic_card.electronic_card_payload(
+        person_id=qian.id, now=NOW, seconds=300, secret=SECRET
+    )
     before = DAY - dt.timedelta(days=1)
 
     with pytest.raises(SaleBeforeCardActivation):
@@ -167,7 +169,7 @@ def test_a_refund_dated_before_its_sale_is_refused(clocked: App, zhao: Person) -
     receipt = _refund(clocked, "R-1", on=DAY + dt.timedelta(days=2))
     assert receipt.balance_after_fen == 10_000
     with clocked.uow() as uow:
-        assert check_ledger(uow.ledger) == []
+        assert check_books(uow.ledger) == []
 
 
 def test_a_refund_dated_after_today_is_refused(clocked: App, zhao: Person) -> None:

@@ -32,8 +32,8 @@ from tests.integration.cards.cardholders import (
 )
 from yibao.bootstrap import App
 from yibao.domain.errors import YibaoError
-from yibao.ledger.check import check_ledger
-from yibao.services import cards, settlement
+from yibao.ledger.check import check_books
+from yibao.services import electronic_card, settlement
 from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, SettleCmd
 
 TODAY = DAY + dt.timedelta(days=6)
@@ -132,7 +132,9 @@ class _Run:
     def _settle(self, sale: Sale, ref: str) -> tuple[object, ...]:
         person = self.people[sale.person]
         credential: CardAndPin | ElectronicCard = ElectronicCard(
-            cards.electronic_card_payload(person_id=person.id, now=NOW, seconds=300, secret=SECRET)
+            electronic_card.electronic_card_payload(
+                person_id=person.id, now=NOW, seconds=300, secret=SECRET
+            )
         )
         if sale.by_card:
             credential = CardAndPin(f"C{sale.person}", "123456")
@@ -159,4 +161,4 @@ def test_sqlite_and_postgresql_give_the_same_receipts_and_refusals(
 
     for run in runs:
         with run.app.uow() as uow:
-            assert check_ledger(uow.ledger) == []
+            assert check_books(uow.ledger) == []

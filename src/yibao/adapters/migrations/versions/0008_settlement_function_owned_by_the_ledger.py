@@ -1,4 +1,4 @@
-"""settlement function owned by the ledger, with the value-date rules; crediting runs resume
+"""settlement function owned by the ledger, with the value-date rules
 
 Revision ID: 0008
 Revises: 0007
@@ -7,17 +7,12 @@ Revises: 0007
 and refuses a sale dated after today (a new `p_today` argument) or, when the personal account
 pays, before the last posting on that account (reported with a new `last_posted_on` column).
 Its arguments and result change, so the old function is dropped before the file installs the
-new one. SQLite takes the same steps from Python: nothing there.
-
-A crediting run remembers how far its committed batches went (`contributions_done_through`,
-`retirees_done_through`: the last id of each kind), so a run resumed after a crash starts at
-its first unfinished batch instead of reading every batch again.
+new one. SQLite takes the same steps from Python: nothing here.
 """
 
 import runpy
 from pathlib import Path
 
-import sqlalchemy as sa
 from alembic import op
 
 from yibao.ledger import settlement_function
@@ -33,13 +28,7 @@ BEFORE = (
 )
 
 
-WATERMARKS = ("contributions_done_through", "retirees_done_through")
-
-
 def upgrade() -> None:
-    with op.batch_alter_table("crediting_run", schema=None) as batch_op:
-        for column in WATERMARKS:
-            batch_op.add_column(sa.Column(column, sa.BigInteger(), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP FUNCTION IF EXISTS {BEFORE}")
         op.execute(settlement_function.definition())
@@ -50,6 +39,3 @@ def downgrade() -> None:
         op.execute(f"DROP FUNCTION {settlement_function.SIGNATURE}")
         previous = Path(__file__).with_name("0007_settlement_posted_in_one_server_call.py")
         op.execute(runpy.run_path(str(previous))["POST_SETTLEMENT"])
-    with op.batch_alter_table("crediting_run", schema=None) as batch_op:
-        for column in reversed(WATERMARKS):
-            batch_op.drop_column(column)
