@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ def yibao(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[st
         cwd=cwd,
         timeout=300,
         check=False,
+        env={**os.environ, "YIBAO_ENV": "development"},  # test databases, development keys
     )
 
 
