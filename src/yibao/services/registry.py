@@ -150,6 +150,13 @@ def require_area(*, uow: UnitOfWork, area_code: str) -> Area:
     return area
 
 
+def area_codes(*, uow: UnitOfWork, only: str | None = None) -> list[str]:
+    """The areas a batch command works through: `only`, if it is loaded, else every area."""
+    if only is not None:
+        return [require_area(uow=uow, area_code=only).code]
+    return list(uow.session.scalars(select(Area.code).order_by(Area.code)))
+
+
 # -- employers and institutions ------------------------------------------------------------
 def add_employer(*, uow: UnitOfWork, code: str, name: str, area_code: str) -> Employer:
     code = fields.code(code, field="code", column=Employer.code)

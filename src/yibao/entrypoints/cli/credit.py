@@ -6,13 +6,12 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
-from sqlalchemy import select
 
-from yibao.adapters.tables import Area
 from yibao.bootstrap import App
 from yibao.domain.money import fen_to_yuan
 from yibao.domain.months import Month
 from yibao.entrypoints.cli.common import DbOption, console, reported_errors, run
+from yibao.services import registry
 from yibao.services.crediting import run_crediting
 
 app = typer.Typer(help="Monthly crediting of personal accounts.", no_args_is_help=True)
@@ -36,7 +35,7 @@ def run_command(
 
     def action(app_: App) -> None:
         with app_.uow() as uow:
-            codes = [area] if area else list(uow.session.scalars(select(Area.code)))
+            codes = registry.area_codes(uow=uow, only=area)
         for code in codes:
             with Progress(
                 "[progress.description]{task.description}",

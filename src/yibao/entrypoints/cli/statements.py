@@ -7,11 +7,10 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
-from sqlalchemy import select
 
-from yibao.adapters.tables import Area
 from yibao.bootstrap import App
 from yibao.entrypoints.cli.common import DbOption, console, run
+from yibao.services import registry
 from yibao.services.statements import write_statements
 
 
@@ -25,7 +24,7 @@ def statements(
 
     def action(app_: App) -> None:
         with app_.uow() as uow:
-            codes = [area] if area else list(uow.session.scalars(select(Area.code)))
+            codes = registry.area_codes(uow=uow, only=area)
         for code in codes:
             with Progress(
                 "[progress.description]{task.description}",
