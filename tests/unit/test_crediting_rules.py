@@ -9,7 +9,13 @@ import pytest
 import yaml
 
 from tests.scenario_files import EXAMPLES
-from yibao.domain.crediting import MedicalContribution, contribution_amounts, credit_for
+from yibao.domain.crediting import (
+    MedicalContribution,
+    PricedPayment,
+    contribution_amounts,
+    credit_for,
+    price_payment,
+)
 from yibao.domain.errors import InvalidInput
 from yibao.domain.months import Month
 from yibao.domain.policy import Policy, PolicySchedule, policy_from_dict, schedule_from_list
@@ -230,3 +236,39 @@ def test_a_resident_pays_the_annual_amount_of_the_policy(schedule: PolicySchedul
 def test_a_retiree_pays_nothing(schedule: PolicySchedule) -> None:
     policy = schedule.for_month(Month(2024, 1))
     assert contribution_amounts(policy, Scheme.RETIREE, 500_000, None) == (0, 0)
+
+
+# -- one pricing rule for the service and the demo loader -----------------------------------
+def _priced(schedule: PolicySchedule, scheme: Scheme, insurances: tuple[str, ...]) -> PricedPayment:
+    month = Month.parse("2022-06")
+    return price_payment(
+        policy=schedule.for_month(month),
+        month=month,
+        scheme=scheme,
+        tier=None,
+        base_fen=30_000 * YUAN,  # above the ceiling of 20,000 yuan
+        insurances=insurances,
+        birth_date=dt.date(1980, 4, 1),
+    )
+
+
+def test_a_payment_is_priced_on_its_clamped_base_with_the_credit_of_its_month(
+    schedule: PolicySchedule,
+) -> None:
+    priced = _priced(schedule, Scheme.EMPLOYEE, ("pension", "medical"))
+    # base 20,000: employer 8% = 1,600; employee 2% = 400; credit 400 + 1.0% of the base (age 42)
+    assert priced == PricedPayment(20_000 * YUAN, 1_600 * YUAN, 400 * YUAN, 600 * YUAN)
+
+
+@pytest.mark.parametrize(
+    ("scheme", "insurances", "base_fen"),
+    [
+        (Scheme.EMPLOYEE, ("pension",), 20_000 * YUAN),  # medical left out: nothing to the fund
+        (Scheme.RETIREE, ("medical",), 20_000 * YUAN),  # retirees pay nothing
+        (Scheme.RESIDENT, ("pension",), None),  # a resident has no wage base
+    ],
+)
+def test_a_payment_without_medical_or_by_a_retiree_moves_nothing_into_the_medical_book(
+    schedule: PolicySchedule, scheme: Scheme, insurances: tuple[str, ...], base_fen: int | None
+) -> None:
+    assert _priced(schedule, scheme, insurances) == PricedPayment(base_fen, 0, 0, 0)

@@ -52,3 +52,36 @@ def credit_for(contribution: MedicalContribution, policy: Policy, birth_date: dt
     if contribution.scheme is Scheme.FLEXIBLE:
         return round_half_up_to_fen(base * policy.tier(contribution.tier or "").account_rate)
     return 0  # residents, retirees paying nothing, pooled-only cover: no personal account
+
+
+@dataclass(frozen=True, slots=True)
+class PricedPayment:
+    """A payment's worth: the base it is stored with, its medical parts, its credit."""
+
+    base_fen: int | None  # clamped by the month's policy; residents pay a flat amount: None
+    medical_employer_fen: int
+    medical_person_fen: int
+    credit_fen: int
+
+
+def price_payment(
+    *,
+    policy: Policy,
+    month: Month,
+    scheme: Scheme,
+    tier: str | None,
+    base_fen: int,
+    insurances: tuple[str, ...] | frozenset[str],
+    birth_date: dt.date,
+) -> PricedPayment:
+    """The one pricing rule of a payment, for the contribution service and the demo loader alike.
+
+    `policy` is the one in force for `month` (back pay is priced under its own month's policy).
+    Retirees pay nothing; a payment without medical insurance moves nothing into the medical book.
+    """
+    base = None if scheme is Scheme.RESIDENT else policy.clamp_base(base_fen)
+    if "medical" not in insurances or scheme is Scheme.RETIREE:
+        return PricedPayment(base, 0, 0, 0)
+    employer_fen, person_fen = contribution_amounts(policy, scheme, base or 0, tier)
+    credit = credit_for(MedicalContribution(month, scheme, base or 0, tier), policy, birth_date)
+    return PricedPayment(base, employer_fen, person_fen, credit)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from yibao.adapters.tables import Contribution, CreditingRun, Person
-from yibao.domain.crediting import MedicalContribution, contribution_amounts, credit_for
+from yibao.domain.crediting import price_payment
 from yibao.domain.errors import Conflict, InvalidInput, NotEnrolled
 from yibao.domain.months import Month
 from yibao.domain.schemes import INSURANCE_TYPES, Scheme
@@ -85,17 +85,15 @@ def record_contribution(*, uow: UnitOfWork, cmd: ContributionCmd) -> Contributio
     if scheme.scheme is not Scheme.RESIDENT and (cmd.base_fen is None or cmd.base_fen <= 0):
         raise InvalidInput("base", cmd.base_fen, "is required: the monthly wage base in yuan")
     policy = policy_schedule(uow=uow, area_code=person.area_code).for_month(first)
-    base = None if scheme.scheme is Scheme.RESIDENT else policy.clamp_base(cmd.base_fen or 0)
-    employer_fen = person_fen = credit = 0
-    if "medical" in insurances and scheme.scheme is not Scheme.RETIREE:
-        employer_fen, person_fen = contribution_amounts(
-            policy, scheme.scheme, base or 0, scheme.tier
-        )
-        credit = credit_for(
-            MedicalContribution(first, scheme.scheme, base or 0, scheme.tier),
-            policy,
-            person.birth_date,
-        )
+    priced = price_payment(
+        policy=policy,
+        month=first,
+        scheme=scheme.scheme,
+        tier=scheme.tier,
+        base_fen=cmd.base_fen or 0,
+        insurances=insurances,
+        birth_date=person.birth_date,
+    )
     key = cmd.key or f"{person.id}:{first}:{cmd.received_on}:{','.join(insurances)}"
     values = dict(
         person_id=person.id,
@@ -106,11 +104,11 @@ def record_contribution(*, uow: UnitOfWork, cmd: ContributionCmd) -> Contributio
         scheme=str(scheme.scheme),
         tier=scheme.tier,
         employer_id=scheme.employer_id,
-        base_fen=base,
+        base_fen=priced.base_fen,
         insurances=",".join(insurances),
-        medical_employer_fen=employer_fen,
-        medical_person_fen=person_fen,
-        credit_fen=credit,
+        medical_employer_fen=priced.medical_employer_fen,
+        medical_person_fen=priced.medical_person_fen,
+        credit_fen=priced.credit_fen,
     )
     _lock_person(uow, person.id)
     existing = uow.session.scalars(
@@ -124,12 +122,13 @@ def record_contribution(*, uow: UnitOfWork, cmd: ContributionCmd) -> Contributio
     row = Contribution(key=key, **values)
     uow.session.add(row)
     uow.session.flush()
-    if employer_fen + person_fen > 0:
+    medical_fen = priced.medical_employer_fen + priced.medical_person_fen
+    if medical_fen > 0:
         uow.ledger.transfer(
             key=f"contribution:{row.id}",
             debit=accounts.contribution_income(person.area_code),
             credit=accounts.pooled_fund(person.area_code),
-            amount_fen=employer_fen + person_fen,
+            amount_fen=medical_fen,
             value_date=cmd.received_on,
             kind="contribution",
             memo=f"medical {first}",
