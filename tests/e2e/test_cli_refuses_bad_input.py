@@ -85,7 +85,9 @@ def settle(*items: str) -> tuple[str, ...]:
 
 @pytest.mark.parametrize("amount", ["1e3", "1_000", "１０", "٣", "1.5e2", "NaN", "-"])
 def test_an_amount_in_anything_but_ascii_digits_is_refused(shop: Path, amount: str) -> None:
-    said = refused(shop, "card", "deposit", PERSON, "--amount", amount, "--on", "2024-05-04")
+    said = refused(
+        shop, "card", "deposit", PERSON, "--amount", amount, "--ref", "D1", "--on", "2024-05-04"
+    )
     assert "amount" in said
     assert repr(amount) in said
 
@@ -205,7 +207,16 @@ def test_a_scenario_with_a_bad_employer_or_institution_is_refused_before_replay(
 
 def test_a_deposit_near_the_fen_maximum_is_refused_not_overflowed(shop: Path) -> None:
     said = refused(
-        shop, "card", "deposit", PERSON, "--amount", "92233720368547758.07", "--on", "2024-05-04"
+        shop,
+        "card",
+        "deposit",
+        PERSON,
+        "--amount",
+        "92233720368547758.07",
+        "--ref",
+        "D1",
+        "--on",
+        "2024-05-04",
     )
     assert "beyond its maximum" in said
 
