@@ -420,7 +420,7 @@ def _debit_refusal(
         return refusal
     if standing.balance < amount_fen:
         return InsufficientFunds(
-            f"{account} holds {fen_to_yuan(standing.balance)} yuan; "
+            f"the account holds {fen_to_yuan(standing.balance)} yuan; "
             f"{fen_to_yuan(amount_fen)} yuan were asked"
         )
     return None
