@@ -11,13 +11,13 @@ from tests.integration.cards.cardholders import (
     AREA,
     DAY,
     cardholder,
+    ledger_problems,
     line,
     settle,
     transfer_count,
 )
 from yibao.bootstrap import App
 from yibao.ledger import accounts
-from yibao.ledger.check import check_ledger
 from yibao.services import institution_settlement, settlement
 
 PAYABLE = accounts.institution_payable(AREA, "P001")
@@ -61,7 +61,8 @@ def test_clearing_an_earlier_day_after_a_later_one_pays_only_what_the_later_left
     three_days: App,
 ) -> None:
     assert _clear(three_days, _day(1)) == 3_000
-    settle(three_days, "A1", "R-late", line(500), on=_day(0))  # a sale entered late, for day 0
+    cardholder(three_days, 2, "A2", fen=100_000)  # another patient's sale, entered late for day 0
+    settle(three_days, "A2", "R-late", line(500), on=_day(0))
 
     assert _clear(three_days, _day(0)) == 0  # day 1's clearing paid more than day 0 is owed now
     assert _clear(three_days, _day(2)) == 3_500
@@ -76,8 +77,7 @@ def test_a_day_cleared_again_returns_what_it_paid_and_pays_nothing_more(three_da
     assert _clear(three_days, _day(0)) == 1_000
     assert _clear(three_days, _day(1)) == 0
     assert _balance(three_days, CLEARING) == 6_000
-    with three_days.uow() as uow:
-        assert check_ledger(uow.ledger) == []
+    assert ledger_problems(three_days) == []
 
 
 def test_a_refund_after_clearing_is_netted_by_the_next_clearing(three_days: App) -> None:
