@@ -31,16 +31,16 @@ from typing import Any
 from sqlalchemy import Engine, event
 
 from yibao.adapters.db import make_engine, make_engine_in_schema, upgrade
-from yibao.domain.months import Month
-from yibao.ledger import accounts
-from yibao.services.crediting import run_crediting
-from yibao.services.demo import (
+from yibao.demo import (
     city_span,
     count_persons,
     credit_history,
     extend_city,
     generate_city,
 )
+from yibao.domain.months import Month
+from yibao.ledger import accounts
+from yibao.services.contributions.crediting import run_crediting
 from yibao.services.uow import UnitOfWork
 
 AREA = "420100"

@@ -38,8 +38,7 @@ from sqlalchemy import Engine, event, func, select
 
 from yibao.adapters.db import make_engine, make_engine_in_schema, upgrade
 from yibao.adapters.tables import CreditingRun, Person
-from yibao.domain.months import Month
-from yibao.services.demo import (
+from yibao.demo import (
     DEFAULT_AREA,
     area_document,
     city_span,
@@ -47,7 +46,8 @@ from yibao.services.demo import (
     credit_history,
     generate_city,
 )
-from yibao.services.explain import CHANNELS, explain_balance
+from yibao.domain.months import Month
+from yibao.services.inquiry.explain import CHANNELS, explain_balance
 from yibao.services.registry import load_area
 from yibao.services.uow import UnitOfWork
 

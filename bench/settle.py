@@ -43,7 +43,7 @@ from yibao.domain.idnumber import IdNumber, make_id_number
 from yibao.ledger import accounts, bulk_posting
 from yibao.ledger.check import check_books
 from yibao.services import cards, registry, settlement
-from yibao.services.electronic_card import electronic_card_payload
+from yibao.services.cards.electronic_card import electronic_card_payload
 from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, SettleCmd
 from yibao.services.uow import UnitOfWork
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from yibao.adapters.db import make_engine, make_engine_in_schema, upgrade
 from yibao.bootstrap import App
+from yibao.demo import credit_history, generate_city
+from yibao.demo.city import count_persons
 from yibao.domain.months import Month
-from yibao.services.demo import credit_history, generate_city
-from yibao.services.demo.city import count_persons
-from yibao.services.statements import write_statements
+from yibao.services.inquiry.statements import write_statements
 
 AREA = "420100"
 YEAR = 2023

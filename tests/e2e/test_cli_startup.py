@@ -43,7 +43,7 @@ def test_a_one_line_command_on_a_current_schema_does_not_load_alembic(tmp_path: 
     assert _imported("scenario", "run", story, "--db", db)  # builds the schema with Alembic
     modules = _imported("inquire", "--person", "420104198806141239", "--db", db)
     assert not {m for m in modules if m.startswith("alembic")}
-    assert "yibao.services.demo" not in modules
+    assert "yibao.demo" not in modules
 
 
 def test_the_command_table_says_what_each_command_says() -> None:

@@ -10,9 +10,9 @@ from sqlalchemy import Engine, text
 
 from tests.scenario_files import EXAMPLES
 from yibao.bootstrap import App
-from yibao.services import institution_settlement
-from yibao.services.scenario.model import load_scenario
-from yibao.services.scenario.replay import replay
+from yibao.scenario.model import load_scenario
+from yibao.scenario.replay import replay
+from yibao.services.settlement import institution_settlement
 
 SCENARIO = EXAMPLES / "05_spent_to_zero_then_refunded.yaml"
 CLEARED_ON = dt.date(2021, 4, 30)

@@ -16,6 +16,8 @@ from yibao.adapters.tables import Contribution, LedgerTransfer
 from yibao.bootstrap import App
 from yibao.domain.months import Month
 from yibao.ledger import accounts
+from yibao.scenario.model import load_scenario
+from yibao.scenario.replay import replay
 from yibao.services import registry
 from yibao.services.contributions import (
     AlreadyPaid,
@@ -23,9 +25,7 @@ from yibao.services.contributions import (
     ContributionReceipt,
     record_contribution,
 )
-from yibao.services.crediting import run_crediting
-from yibao.services.scenario.model import load_scenario
-from yibao.services.scenario.replay import replay
+from yibao.services.contributions.crediting import run_crediting
 
 AREA = "420100"
 ZHAO_LEI = "420102198004010058"

@@ -26,7 +26,7 @@ from yibao.domain.idnumber import IdNumber, make_id_number
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
 from yibao.ledger.check import check_ledger
-from yibao.services import crediting
+from yibao.services.contributions import crediting
 from yibao.services.registry import load_area, policy_schedule
 
 PERSONS = 6000
@@ -38,7 +38,7 @@ KILLED_IN_BATCH = 13  # of 50 contributions each: 12 batches are committed when 
 _DIES_IN_A_BATCH = f"""
 import os, signal, sys
 from yibao.entrypoints.cli.main import app
-from yibao.services import crediting
+from yibao.services.contributions import crediting
 
 count_in_run, batches = crediting._count_in_run, []
 

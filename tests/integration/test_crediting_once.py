@@ -15,7 +15,7 @@ from yibao.domain.months import Month
 from yibao.ledger import accounts
 from yibao.services import registry
 from yibao.services.contributions import ContributionCmd, record_contribution
-from yibao.services.crediting import MonthNotEnded, run_crediting
+from yibao.services.contributions.crediting import MonthNotEnded, run_crediting
 
 AREA = "420100"
 ZHAO_LEI = "420102198004010058"

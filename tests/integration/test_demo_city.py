@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from yibao.adapters.tables import Contribution, Employment, Enrollment, LedgerTransfer, Person
 from yibao.bootstrap import App
+from yibao.demo import CitySummary, credit_history, extend_city, generate_city
 from yibao.domain.crediting import MedicalContribution, contribution_amounts, credit_for
 from yibao.domain.idnumber import IdNumber
 from yibao.domain.months import Month
@@ -17,8 +18,7 @@ from yibao.domain.schemes import Scheme
 from yibao.ledger import accounts
 from yibao.ledger.check import check_ledger
 from yibao.services.contributions import ContributionCmd, record_contribution
-from yibao.services.crediting import run_crediting
-from yibao.services.demo import CitySummary, credit_history, extend_city, generate_city
+from yibao.services.contributions.crediting import run_crediting
 from yibao.services.registry import add_person, policy_schedule, scheme_on
 
 AREA = "420100"

@@ -34,10 +34,11 @@ from yibao.domain.explain import Explanation, PersonRecords
 from yibao.domain.idnumber import make_id_number
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
-from yibao.services import cards, financial, registry
+from yibao.services import cards, registry
+from yibao.services.cards import financial
 from yibao.services.contributions import ContributionCmd, record_contribution
-from yibao.services.crediting import run_crediting
-from yibao.services.explain import CHANNELS, explain_balance, finding_json
+from yibao.services.contributions.crediting import run_crediting
+from yibao.services.inquiry.explain import CHANNELS, explain_balance, finding_json
 
 SCENARIO = EXAMPLES / "01_medical_left_out.yaml"
 AREA = "420100"

@@ -12,8 +12,8 @@ from yibao.domain import hotline as menu
 from yibao.domain.months import Month
 from yibao.services import cards, registry
 from yibao.services.contributions import ContributionCmd, record_contribution
-from yibao.services.crediting import run_crediting
-from yibao.services.hotline import HotlineRecordsFromStorage
+from yibao.services.contributions.crediting import run_crediting
+from yibao.services.inquiry.hotline import HotlineRecordsFromStorage
 
 PERSON = "420102199003071232"
 

@@ -24,9 +24,9 @@ from yibao.domain.idnumber import make_id_number
 from yibao.domain.months import Month, age_on
 from yibao.ledger.check import Problem, check_ledger
 from yibao.ledger.credits import age_in_sql
+from yibao.scenario.model import load_scenario
+from yibao.scenario.replay import replay
 from yibao.services import registry, settlement
-from yibao.services.scenario.model import load_scenario
-from yibao.services.scenario.replay import replay
 
 
 def _problems(engine: Engine) -> list[Problem]:

@@ -38,7 +38,8 @@ from yibao.ledger import accounts
 from yibao.ledger.check import check_books
 from yibao.ledger.errors import AlreadyReversed, IdempotencyConflict, InsufficientFunds
 from yibao.ledger.ledger import Transfer
-from yibao.services import electronic_card, registry, settlement
+from yibao.services import registry, settlement
+from yibao.services.cards import electronic_card
 from yibao.services.settlement import AlreadyRefunded, ElectronicCard, LineItem, SettleCmd
 
 PG_URL = os.environ.get("YIBAO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -15,7 +15,7 @@ from yibao.bootstrap import App
 from yibao.domain.errors import Conflict
 from yibao.domain.months import Month
 from yibao.services import registry
-from yibao.services.crediting import run_crediting
+from yibao.services.contributions.crediting import run_crediting
 
 AREA = "420100"
 

@@ -14,10 +14,11 @@ from yibao.domain.idnumber import make_id_number
 from yibao.domain.months import Month
 from yibao.ledger import accounts
 from yibao.ledger.check import check_ledger
-from yibao.services import record_links, registry
+from yibao.services import registry
 from yibao.services.contributions import ContributionCmd, record_contribution
-from yibao.services.crediting import run_crediting
-from yibao.services.explain import explain_balance
+from yibao.services.contributions.crediting import run_crediting
+from yibao.services.inquiry.explain import explain_balance
+from yibao.services.registry import record_links
 
 MAIN = "420102199003071232"
 OTHER = make_id_number("420102", dt.date(1990, 3, 7), 555)

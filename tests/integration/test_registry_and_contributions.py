@@ -28,7 +28,7 @@ from yibao.ledger import accounts
 from yibao.ledger.check import check_ledger
 from yibao.services import registry
 from yibao.services.contributions import ContributionCmd, ContributionReceipt, record_contribution
-from yibao.services.crediting import CreditingSummary, run_crediting
+from yibao.services.contributions.crediting import CreditingSummary, run_crediting
 from yibao.services.uow import UnitOfWork
 
 AREA = "420100"

@@ -17,8 +17,8 @@ from tests.scenario_files import (
     scenario_id,
 )
 from yibao.domain.money import yuan_to_fen
-from yibao.services.scenario.model import load_scenario
-from yibao.services.scenario.replay import HANDLERS, replay
+from yibao.scenario.model import load_scenario
+from yibao.scenario.replay import HANDLERS, replay
 
 BALANCE_KEYS = {
     "medical_balance": "medical_fen",

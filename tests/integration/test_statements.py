@@ -12,9 +12,9 @@ from sqlalchemy import Engine
 from tests.scenario_files import EXAMPLES
 from yibao.adapters.pdf import render_statement
 from yibao.bootstrap import App
-from yibao.services.scenario.model import load_scenario
-from yibao.services.scenario.replay import replay
-from yibao.services.statements import statement_file_name, write_statements, year_statement
+from yibao.scenario.model import load_scenario
+from yibao.scenario.replay import replay
+from yibao.services.inquiry.statements import statement_file_name, write_statements, year_statement
 
 XU = "420111197208195375"  # example 05: credited 960.00, spent to zero, 400.00 refunded
 

@@ -11,6 +11,7 @@ import pytest
 
 from yibao.adapters.pdf import render_statement
 from yibao.bootstrap import App
+from yibao.demo import area_document
 from yibao.domain.idnumber import make_id_number
 from yibao.domain.money import fen_to_yuan
 from yibao.domain.months import Month
@@ -18,9 +19,8 @@ from yibao.domain.statement import YearStatement
 from yibao.ledger import accounts
 from yibao.services import registry
 from yibao.services.contributions import ContributionCmd, record_contribution
-from yibao.services.crediting import run_crediting
-from yibao.services.demo import area_document
-from yibao.services.statements import write_statements, year_statement
+from yibao.services.contributions.crediting import run_crediting
+from yibao.services.inquiry.statements import write_statements, year_statement
 
 AREA = "420100"
 WORKER = "420102199003071232"  # born 1990: under 35, both policies credit the 2% share

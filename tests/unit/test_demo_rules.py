@@ -5,16 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from yibao.domain.idnumber import IdNumber
-from yibao.domain.months import Month
-from yibao.domain.schemes import Scheme
-from yibao.services.demo.payments import (
+from yibao.demo.payments import (
     ALL_INSURANCES,
     Payer,
     Payment,
     payments_received,
 )
-from yibao.services.demo.people import IdNumbers, kinds_in_range
+from yibao.demo.people import IdNumbers, kinds_in_range
+from yibao.domain.idnumber import IdNumber
+from yibao.domain.months import Month
+from yibao.domain.schemes import Scheme
 
 START = Month(2024, 1)
 

@@ -2,7 +2,7 @@
 
 Its text lives in one versioned file, `sql/post_settlement.sql`, shipped with the package;
 migration 0008 installs it and a test compares it with the body the database holds. SQLite has
-no such function: `services.settlement_posting` takes the same steps through `Ledger`.
+no such function: `services.settlement.posting` takes the same steps through `Ledger`.
 """
 
 from __future__ import annotations

@@ -27,15 +27,9 @@ class UnitOfWork:
         self.each_statement_commits = each_statement_commits
         self.today = today  # the real date: no money leaves an account later than this
 
-    def statement_by_statement(self) -> UnitOfWork:
-        """The same database, where on PostgreSQL each statement commits on its own.
-
-        For a path whose reads need no common snapshot and whose writing is one statement
-        (a POS sale): no BEGIN and COMMIT round trips, and its hot statements run on a pooled
-        connection without a Session. If something asks for `session`, that connection goes
-        back to the pool and the session runs all that follows. SQLite keeps one transaction.
-        """
-        return UnitOfWork(self.engine, each_statement_commits=True, today=self.today)
+    def statement_by_statement(self) -> StatementByStatement:
+        """The same database, where on PostgreSQL each statement commits on its own."""
+        return StatementByStatement(self.engine, today=self.today)
 
     def __enter__(self) -> UnitOfWork:
         self._session: Session | None = None
@@ -103,3 +97,21 @@ class UnitOfWork:
                 session.rollback()
         finally:
             session.close()
+
+
+class StatementByStatement(UnitOfWork):
+    """Not one transaction: on PostgreSQL each statement commits on its own (SQLite keeps one).
+
+    For a path whose reads need no common snapshot and whose money moves in one statement: no
+    BEGIN and COMMIT round trips, and its hot statements run on a pooled connection without a
+    Session. If something asks for `session`, that connection goes back to the pool and the
+    session runs all that follows, still statement by statement.
+
+    The writes allowed on it, each atomic by itself: a POS sale's one `post_settlement` call
+    (settlement, lines and ledger transfer in one server-side statement), and the account a sale
+    opens on first use. Anything whose writes must agree with each other (a refund, a PIN count,
+    a payment, a crediting batch) runs in a `UnitOfWork`.
+    """
+
+    def __init__(self, engine: Engine, *, today: Callable[[], dt.date] = dt.date.today) -> None:
+        super().__init__(engine, each_statement_commits=True, today=today)

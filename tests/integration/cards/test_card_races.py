@@ -26,7 +26,7 @@ from tests.integration.cards.cardholders import (
 from yibao.bootstrap import App
 from yibao.domain.cards import PinLocked, WrongPin
 from yibao.services import cards
-from yibao.services.electronic_card import ElectronicCardUsed, electronic_card_payload
+from yibao.services.cards.electronic_card import ElectronicCardUsed, electronic_card_payload
 from yibao.services.settlement import CardAndPin, ElectronicCard, Receipt
 
 THREADS = 32

@@ -18,7 +18,8 @@ from tests.integration.cards.cardholders import (
 )
 from yibao.bootstrap import App
 from yibao.ledger import accounts
-from yibao.services import institution_settlement, settlement
+from yibao.services import settlement
+from yibao.services.settlement import institution_settlement
 
 PAYABLE = accounts.institution_payable(AREA, "P001")
 CLEARING = accounts.settlement_clearing(AREA)

@@ -25,7 +25,7 @@ from yibao.bootstrap import App
 from yibao.domain.cards import CardReportedLost
 from yibao.domain.errors import Conflict, InvalidInput, UnknownArea
 from yibao.services import cards, registry
-from yibao.services.electronic_card import (
+from yibao.services.cards.electronic_card import (
     ElectronicCardUsed,
     InvalidElectronicCard,
     electronic_card_payload,

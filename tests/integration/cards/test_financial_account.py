@@ -20,7 +20,8 @@ from yibao.domain.cards import CardReportedLost, FinancialNotActivated, NoCard
 from yibao.domain.errors import InvalidInput
 from yibao.ledger import accounts
 from yibao.ledger.errors import CrossBookTransfer, IdempotencyConflict, InsufficientFunds
-from yibao.services import cards, financial
+from yibao.services import cards
+from yibao.services.cards import financial
 
 
 def _activate_financial(app: App, person: Person) -> None:

@@ -18,7 +18,8 @@ from yibao.bootstrap import App
 from yibao.domain.errors import InvalidInput
 from yibao.domain.money import MAX_FEN
 from yibao.ledger import accounts
-from yibao.services import cards, financial, registry, settlement
+from yibao.services import cards, registry, settlement
+from yibao.services.cards import financial
 from yibao.services.contributions import ContributionCmd, record_contribution
 from yibao.services.settlement import CardAndPin, LineItem, SettleCmd
 

@@ -28,7 +28,8 @@ from yibao.bootstrap import App
 from yibao.ledger import accounts
 from yibao.ledger.check import check_books
 from yibao.ledger.errors import ValueDateBeforeLastPosting, ValueDateInFuture
-from yibao.services import electronic_card, settlement
+from yibao.services import settlement
+from yibao.services.cards import electronic_card
 from yibao.services.settlement import (
     ElectronicCard,
     Receipt,

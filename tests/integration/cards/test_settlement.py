@@ -36,14 +36,9 @@ from yibao.domain.errors import (
 from yibao.domain.idnumber import mask
 from yibao.ledger import accounts
 from yibao.ledger.errors import IdempotencyConflict
-from yibao.services import (
-    electronic_card,
-    family,
-    institution_settlement,
-    registry,
-    settlement,
-)
-from yibao.services.family import NotFamilyMember
+from yibao.services import registry, settlement
+from yibao.services.cards import electronic_card, family
+from yibao.services.cards.family import NotFamilyMember
 from yibao.services.settlement import (
     AlreadyRefunded,
     CardAndPin,
@@ -51,6 +46,7 @@ from yibao.services.settlement import (
     LineItem,
     Receipt,
     UnknownRef,
+    institution_settlement,
 )
 
 NEXT_DAY = DAY + dt.timedelta(days=1)

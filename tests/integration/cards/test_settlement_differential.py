@@ -33,7 +33,8 @@ from tests.integration.cards.cardholders import (
 from yibao.bootstrap import App
 from yibao.domain.errors import YibaoError
 from yibao.ledger.check import check_books
-from yibao.services import electronic_card, settlement
+from yibao.services import settlement
+from yibao.services.cards import electronic_card
 from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, SettleCmd
 
 TODAY = DAY + dt.timedelta(days=6)

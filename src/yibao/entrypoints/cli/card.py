@@ -21,7 +21,8 @@ from yibao.entrypoints.cli.common import (
 )
 from yibao.entrypoints.cli.pin_input import read_pin
 from yibao.ledger import accounts
-from yibao.services import cards, electronic_card, family, financial
+from yibao.services import cards
+from yibao.services.cards import electronic_card, family, financial
 from yibao.services.registry import person_by_id_number
 
 app = typer.Typer(

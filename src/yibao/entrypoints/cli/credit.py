@@ -12,7 +12,7 @@ from yibao.domain.money import fen_to_yuan
 from yibao.domain.months import Month
 from yibao.entrypoints.cli.common import DbOption, console, reported_errors, run
 from yibao.services import registry
-from yibao.services.crediting import run_crediting
+from yibao.services.contributions.crediting import run_crediting
 
 app = typer.Typer(help="Monthly crediting of personal accounts.", no_args_is_help=True)
 

@@ -17,12 +17,7 @@ from rich.progress import (
 from rich.table import Table
 
 from yibao.bootstrap import App
-from yibao.domain.money import fen_to_yuan
-from yibao.domain.months import Month
-from yibao.entrypoints.cli.common import DbOption, console, err_console, reported_errors, run
-from yibao.ledger.check import check_ledger
-from yibao.services.crediting import CreditingSummary
-from yibao.services.demo import (
+from yibao.demo import (
     DEFAULT_AREA,
     CityOverview,
     CitySummary,
@@ -32,6 +27,11 @@ from yibao.services.demo import (
     credit_history,
     generate_city,
 )
+from yibao.domain.money import fen_to_yuan
+from yibao.domain.months import Month
+from yibao.entrypoints.cli.common import DbOption, console, err_console, reported_errors, run
+from yibao.ledger.check import check_ledger
+from yibao.services.contributions.crediting import CreditingSummary
 
 app = typer.Typer(help="Synthetic demo city.", no_args_is_help=True)
 

@@ -7,7 +7,7 @@ import typer
 from yibao.bootstrap import App
 from yibao.domain import hotline as menu
 from yibao.entrypoints.cli.common import DbOption, console, parse_day, reported_errors, run
-from yibao.services.hotline import HotlineRecordsFromStorage
+from yibao.services.inquiry.hotline import HotlineRecordsFromStorage
 
 
 def hotline(

@@ -14,8 +14,8 @@ from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
 from yibao.entrypoints.cli.common import DbOption, console, parse_day, reported_errors, run
 from yibao.entrypoints.cli.pin_input import read_pin
-from yibao.services.channels import CARD_CHANNELS, inquire_with_card
-from yibao.services.explain import explain_balance, finding_json
+from yibao.services.inquiry.channels import CARD_CHANNELS, inquire_with_card
+from yibao.services.inquiry.explain import explain_balance, finding_json
 
 
 def inquire(

@@ -9,7 +9,8 @@ import typer
 from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
 from yibao.entrypoints.cli.common import DbOption, console, in_one_transaction, parse_day
-from yibao.services import record_links, registry
+from yibao.services import registry
+from yibao.services.registry import record_links
 
 employer_app = typer.Typer(help="Employers.", no_args_is_help=True)
 institution_app = typer.Typer(

@@ -15,8 +15,15 @@ from yibao.domain.money import fen_to_yuan, yuan_to_fen
 from yibao.domain.settlement import MAX_QUANTITY
 from yibao.entrypoints.cli.common import DbOption, console, parse_day, reported_errors, run
 from yibao.entrypoints.cli.pin_input import read_pin
-from yibao.services import institution_settlement, settlement
-from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, Receipt, SettleCmd
+from yibao.services import settlement
+from yibao.services.settlement import (
+    CardAndPin,
+    ElectronicCard,
+    LineItem,
+    Receipt,
+    SettleCmd,
+    institution_settlement,
+)
 
 app = typer.Typer(help="Point of sale at designated institutions.", no_args_is_help=True)
 

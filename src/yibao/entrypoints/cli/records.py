@@ -11,7 +11,7 @@ from yibao.bootstrap import App
 from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
 from yibao.entrypoints.cli.common import DbOption, console, run
-from yibao.services.payment_records import PaymentLine, payment_records
+from yibao.services.contributions.payment_records import PaymentLine, payment_records
 
 
 def records(

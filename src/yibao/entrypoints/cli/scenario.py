@@ -19,8 +19,8 @@ from yibao.entrypoints.cli.common import (
     open_app,
     reported_errors,
 )
-from yibao.services.scenario.model import MalformedScenario, Scenario, load_scenario
-from yibao.services.scenario.replay import Replay, replay, replay_json
+from yibao.scenario.model import MalformedScenario, Scenario, load_scenario
+from yibao.scenario.replay import Replay, replay, replay_json
 
 app = typer.Typer(help="Acceptance scenarios.", no_args_is_help=True)
 

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeE
 from yibao.bootstrap import App
 from yibao.entrypoints.cli.common import DbOption, console, run
 from yibao.services import registry
-from yibao.services.statements import write_statements
+from yibao.services.inquiry.statements import write_statements
 
 
 def statements(

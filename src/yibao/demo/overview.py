@@ -12,7 +12,7 @@ from yibao.adapters.tables import Contribution, Enrollment, LedgerAccount, Ledge
 from yibao.domain.idnumber import mask
 from yibao.domain.months import Month
 from yibao.ledger import accounts
-from yibao.services.crediting import CreditingSummary, run_crediting
+from yibao.services.contributions.crediting import CreditingSummary, run_crediting
 from yibao.services.uow import UnitOfWork
 
 Progress = Callable[[int, int], None]

@@ -22,18 +22,14 @@ from sqlalchemy import Engine, func, select
 
 from yibao.adapters.bulk import BulkLoader
 from yibao.adapters.tables import Contribution, Person
-from yibao.domain.errors import Conflict, InvalidInput
-from yibao.domain.months import Month
-from yibao.ledger import accounts
-from yibao.services.contributions import closed_through
-from yibao.services.demo.area import (
+from yibao.demo.area import (
     DEFAULT_AREA,
     area_document,
     create_employers,
     create_institutions,
     district_regions,
 )
-from yibao.services.demo.loading import (
+from yibao.demo.loading import (
     BULK_TABLES,
     LedgerIds,
     PaymentTotals,
@@ -42,8 +38,12 @@ from yibao.services.demo.loading import (
     write_months,
     write_people,
 )
-from yibao.services.demo.people import IdNumbers, Names, PersonFactory, Window, kinds_in_range
-from yibao.services.demo.pricing import Pricer
+from yibao.demo.people import IdNumbers, Names, PersonFactory, Window, kinds_in_range
+from yibao.demo.pricing import Pricer
+from yibao.domain.errors import Conflict, InvalidInput
+from yibao.domain.months import Month
+from yibao.ledger import accounts
+from yibao.services.contributions import closed_through
 from yibao.services.registry import load_area, policy_schedule
 from yibao.services.uow import UnitOfWork
 

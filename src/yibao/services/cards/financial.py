@@ -9,9 +9,8 @@ from yibao.domain.errors import InvalidInput
 from yibao.domain.money import MAX_FEN, fen_to_yuan
 from yibao.ledger import accounts
 from yibao.ledger.ledger import Transfer
-from yibao.services import fields
 from yibao.services.cards import require_current_card, state_of
-from yibao.services.registry import person_by_id_number
+from yibao.services.registry import fields, person_by_id_number
 from yibao.services.uow import UnitOfWork
 
 

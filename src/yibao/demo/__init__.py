@@ -1,15 +1,15 @@
 """A synthetic demo city: a realistic planning area to try yibao on, and to benchmark it."""
 
-from yibao.services.demo.area import DEFAULT_AREA, area_document
-from yibao.services.demo.city import (
+from yibao.demo.area import DEFAULT_AREA, area_document
+from yibao.demo.city import (
     CitySummary,
     city_span,
     count_persons,
     extend_city,
     generate_city,
 )
-from yibao.services.demo.loading import PaymentTotals
-from yibao.services.demo.overview import CityOverview, ExamplePerson, city_overview, credit_history
+from yibao.demo.loading import PaymentTotals
+from yibao.demo.overview import CityOverview, ExamplePerson, city_overview, credit_history
 
 __all__ = [
     "DEFAULT_AREA",

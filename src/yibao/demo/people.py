@@ -17,8 +17,8 @@ from itertools import accumulate
 
 from faker import Faker
 
+from yibao.demo.area import EmployerInfo, Employers
 from yibao.domain.idnumber import make_id_number
-from yibao.services.demo.area import EmployerInfo, Employers
 
 _WORKING, _RETIRED, _INSURED = Fraction(275), Fraction(105), Fraction(1327)
 _FLEXIBLE_OF_WORKING = Fraction(15, 100)

@@ -34,7 +34,7 @@ from yibao.domain.idnumber import IdNumber
 from yibao.domain.months import Month
 from yibao.domain.policy import PolicySchedule, area_code_of, policy_from_dict, schedule_from_list
 from yibao.domain.schemes import Scheme
-from yibao.services import fields
+from yibao.services.registry import fields
 from yibao.services.uow import UnitOfWork
 
 INSTITUTION_KINDS = ("pharmacy", "hospital", "clinic")

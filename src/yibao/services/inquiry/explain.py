@@ -31,8 +31,8 @@ from yibao.domain.money import fen_to_yuan
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
 from yibao.ledger import accounts
-from yibao.services.record_links import split_records
 from yibao.services.registry import person_by_id_number, policy_schedule, scheme_on
+from yibao.services.registry.record_links import split_records
 from yibao.services.uow import UnitOfWork
 
 CHANNELS = ("web", "hotline", "pos", "terminal", "bank_counter", "atm")

@@ -12,7 +12,7 @@ from yibao.domain.errors import YibaoError
 from yibao.domain.hotline import Reasons
 from yibao.ledger import accounts
 from yibao.services import cards
-from yibao.services.explain import explain_balance
+from yibao.services.inquiry.explain import explain_balance
 from yibao.services.registry import person_by_id_number
 from yibao.services.uow import UnitOfWork
 

@@ -7,11 +7,11 @@ paid for, the base clamped by it, the scheme and tier on the day of receipt, and
 
 from __future__ import annotations
 
+from yibao.demo.payments import Payer, Payment
 from yibao.domain.crediting import price_payment
 from yibao.domain.months import Month, age_on
 from yibao.domain.policy import Policy, PolicySchedule
 from yibao.domain.schemes import Scheme
-from yibao.services.demo.payments import Payer, Payment
 
 Priced = tuple[int | None, int, int, int]  # base_fen, medical employer, medical person, credit
 _MemoKey = tuple[Month, Scheme, str | None, int, int, bool]  # ..., base, age, medical paid

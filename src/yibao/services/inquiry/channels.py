@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from yibao.domain.explain import Explanation, PersonRecords
 from yibao.services import cards
-from yibao.services.explain import explain_balance
+from yibao.services.inquiry.explain import explain_balance
 from yibao.services.registry import person_by_key
 from yibao.services.uow import UnitOfWork
 

@@ -15,8 +15,7 @@ from yibao.adapters.yaml_files import UnreadableYaml, load_yaml_file
 from yibao.domain.errors import InvalidInput, YibaoError
 from yibao.domain.idnumber import IdNumber
 from yibao.domain.months import parse_date
-from yibao.services import fields
-from yibao.services.registry import INSTITUTION_KINDS, check_area
+from yibao.services.registry import INSTITUTION_KINDS, check_area, fields
 
 CHANNELS = ("web", "hotline", "pos", "terminal", "bank_counter", "atm")
 

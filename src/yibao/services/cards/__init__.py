@@ -29,8 +29,8 @@ from yibao.domain.cards import (
 )
 from yibao.domain.errors import Conflict, InvalidInput
 from yibao.domain.months import Month
-from yibao.services import fields
 from yibao.services.registry import (
+    fields,
     person_by_id_number,
     person_label,
     policy_schedule,
@@ -266,7 +266,8 @@ def pin_checked(
     row lock from before the PIN meets its hash until the try is counted and committed: however
     many terminals try at once, no more wrong PINs are compared than the policy allows.
     """
-    with UnitOfWork(uow_factory().engine) as uow:  # a transaction, whatever the factory
+    given = uow_factory()
+    with UnitOfWork(given.engine, today=given.today) as uow:  # a transaction, whatever the factory
         holder = read_holder(uow, card_no)
         state_of(holder).require_medical_use()
         wrong_tries = _try_pin(uow, holder, pin, on)

@@ -16,13 +16,13 @@ from sqlalchemy import Connection, case, func, null, or_, select
 
 from yibao.adapters.bulk import BulkLoader, Row
 from yibao.adapters.tables import Employment, Enrollment, Person
+from yibao.demo.payments import Payer, Payment, is_resident_month, payments_received
+from yibao.demo.people import PersonDraft, PersonFactory, kinds_in_range
+from yibao.demo.pricing import Pricer
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
 from yibao.ledger import accounts
 from yibao.ledger.bulk_posting import append_between
-from yibao.services.demo.payments import Payer, Payment, is_resident_month, payments_received
-from yibao.services.demo.people import PersonDraft, PersonFactory, kinds_in_range
-from yibao.services.demo.pricing import Pricer
 
 Progress = Callable[[int, int], None]
 

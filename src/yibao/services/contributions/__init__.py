@@ -14,8 +14,8 @@ from yibao.domain.errors import Conflict, InvalidInput, NotEnrolled
 from yibao.domain.months import Month
 from yibao.domain.schemes import INSURANCE_TYPES, Scheme
 from yibao.ledger import accounts
-from yibao.services import fields
 from yibao.services.registry import (
+    fields,
     lock_area,
     person_by_id_number,
     person_label,

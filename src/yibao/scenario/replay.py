@@ -13,11 +13,12 @@ from yibao.domain.errors import InvalidInput, YibaoError
 from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
 from yibao.domain.months import Month
-from yibao.services import cards, family, financial, registry, settlement
+from yibao.scenario.model import Event, Query, Scenario
+from yibao.services import cards, registry, settlement
+from yibao.services.cards import family, financial
 from yibao.services.contributions import ContributionCmd, record_contribution
-from yibao.services.crediting import run_crediting
-from yibao.services.explain import explain_balance, finding_json
-from yibao.services.scenario.model import Event, Query, Scenario
+from yibao.services.contributions.crediting import run_crediting
+from yibao.services.inquiry.explain import explain_balance, finding_json
 from yibao.services.uow import UnitOfWork
 
 # codes docs/scenarios.md allows in `expect_rejections`; anything else is reported as invalid_input

@@ -26,9 +26,10 @@ from yibao.domain.settlement import LineItem as LineItem  # callers take it from
 from yibao.domain.settlement import check_lines, line_values, total_fen
 from yibao.ledger import accounts
 from yibao.ledger.rules import value_date_refusal
-from yibao.services import cards, electronic_card, family, fields
-from yibao.services.registry import person_by_id_number, person_by_key
-from yibao.services.settlement_posting import SaleToPost, post_sale
+from yibao.services import cards
+from yibao.services.cards import electronic_card, family
+from yibao.services.registry import fields, person_by_id_number, person_by_key
+from yibao.services.settlement.posting import SaleToPost, post_sale
 from yibao.services.uow import UnitOfWork
 
 P = cast(Table, Person.__table__)
