@@ -12,6 +12,7 @@ from yibao.adapters.tables import Contribution, Enrollment, LedgerAccount, Ledge
 from yibao.domain.idnumber import mask
 from yibao.domain.months import Month
 from yibao.ledger import accounts
+from yibao.ledger.kinds import CREDITS
 from yibao.services.contributions.crediting import CreditingSummary, run_crediting
 from yibao.services.uow import UnitOfWork
 
@@ -19,7 +20,7 @@ Progress = Callable[[int, int], None]
 A = LedgerAccount.__table__
 E = Enrollment.__table__
 T = LedgerTransfer.__table__
-CREDIT_KINDS = ("crediting", "retiree_crediting")
+CREDIT_KINDS = CREDITS
 
 
 def credit_history(

@@ -8,13 +8,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from yibao.domain.channels import FINANCIAL_CHANNELS
 from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
 
 LATE_REGISTRATION_DAYS = 30  # Social Insurance Law art. 58: register within 30 days of hiring
-FINANCIAL_CHANNELS = frozenset({"atm"})
 
 
 @dataclass(frozen=True, slots=True)

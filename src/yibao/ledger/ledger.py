@@ -28,6 +28,7 @@ from yibao.ledger.errors import (
     InsufficientFunds,
     UnknownTransfer,
 )
+from yibao.ledger.kinds import reversal
 from yibao.ledger.rules import value_date_refusal
 
 A = cast(Table, LedgerAccount.__table__)
@@ -198,7 +199,7 @@ class Ledger:
             credit_id=original.debit_account_id,
             amount_fen=original.amount_fen,
             value_date=value_date,
-            kind=f"reversal:{original.kind}",
+            kind=reversal(original.kind),
             memo=memo,
             may_overdraw=may_overdraw,
             reverses_id=original.id,

@@ -12,12 +12,11 @@ import yaml
 
 from yibao.adapters.tables import Employer, Institution, Person
 from yibao.adapters.yaml_files import UnreadableYaml, load_yaml_file
+from yibao.domain.channels import CHANNELS
 from yibao.domain.errors import InvalidInput, YibaoError
 from yibao.domain.idnumber import IdNumber
 from yibao.domain.months import parse_date
 from yibao.services.registry import INSTITUTION_KINDS, check_area, fields
-
-CHANNELS = ("web", "hotline", "pos", "terminal", "bank_counter", "atm")
 
 # the fields each event needs (beyond date and do)
 EVENT_FIELDS: dict[str, tuple[str, ...]] = {

@@ -110,9 +110,7 @@ def test_a_withdrawal_beyond_the_balance_is_refused_and_changes_nothing(city: Ap
         _withdraw(city, person, 50_001, "w1")
 
     assert refused.value.code == "insufficient_funds"
-    assert (
-        refused.value.message == "the financial account holds 500.00 yuan; 500.01 yuan were asked"
-    )
+    assert refused.value.message == "the account holds 500.00 yuan; 500.01 yuan were asked"
     assert financial_balance(city, person) == 50_000
     assert transfer_count(city) == before
 

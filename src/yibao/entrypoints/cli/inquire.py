@@ -8,13 +8,14 @@ from typing import Annotated
 import typer
 
 from yibao.bootstrap import App
+from yibao.domain.channels import CARD_CHANNELS
 from yibao.domain.errors import InvalidInput
 from yibao.domain.explain import Explanation, PersonRecords
 from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
 from yibao.entrypoints.cli.common import DbOption, console, parse_day, reported_errors, run
 from yibao.entrypoints.cli.pin_input import read_pin
-from yibao.services.inquiry.channels import CARD_CHANNELS, inquire_with_card
+from yibao.services.inquiry.channels import inquire_with_card
 from yibao.services.inquiry.explain import explain_balance, finding_json
 
 
@@ -43,7 +44,9 @@ def inquire(
         if (person is None) == (card is None):
             raise InvalidInput("person", person, "give either --person or --card")
         if card is not None and channel not in CARD_CHANNELS:
-            raise InvalidInput("channel", channel, f"with --card is one of {CARD_CHANNELS}")
+            raise InvalidInput(
+                "channel", channel, f"with --card is one of {', '.join(CARD_CHANNELS)}"
+            )
         if person is not None and channel in CARD_CHANNELS:
             raise InvalidInput(
                 "channel", channel, "is a card channel: it answers to --card and the PIN"

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from yibao.bootstrap import App
+from yibao.domain.channels import Channel
 from yibao.domain.money import fen_to_yuan
 from yibao.entrypoints.cli.common import (
     DbOption,
@@ -57,7 +58,7 @@ def balance(
 
     def action(app_: App) -> None:
         with app_.uow() as uow:
-            found = balances(uow=uow, id_number=person, as_of=day, channel="web")
+            found = balances(uow=uow, id_number=person, as_of=day, channel=Channel.WEB)
         console.print(
             f"medical personal account {fen_to_yuan(found.medical_fen)} yuan; "
             f"financial (bank) account {fen_to_yuan(found.financial_fen)} yuan "

@@ -8,6 +8,7 @@ from typing import Protocol
 from yibao.domain.errors import InvalidInput
 from yibao.domain.money import MAX_FEN, fen_to_yuan
 from yibao.ledger import accounts
+from yibao.ledger.kinds import TransferKind
 from yibao.ledger.ledger import Transfer
 from yibao.services.cards import require_current_card, state_of
 from yibao.services.registry import fields, person_by_id_number
@@ -36,7 +37,7 @@ def deposit(*, uow: UnitOfWork, id_number: str, amount_fen: int, on: dt.date, ke
         credit=accounts.financial_account(person_id),
         amount_fen=_positive(amount_fen),
         value_date=on,
-        kind="deposit",
+        kind=TransferKind.DEPOSIT,
     )
 
 
@@ -51,7 +52,7 @@ def withdraw(
         credit=accounts.bank_cash(),
         amount_fen=_positive(amount_fen),
         value_date=on,
-        kind="withdrawal",
+        kind=TransferKind.WITHDRAWAL,
     )
 
 
@@ -77,7 +78,7 @@ def transfer(
         credit=accounts.financial_account(payee),
         amount_fen=_positive(amount_fen),
         value_date=on,
-        kind="bank_transfer",
+        kind=TransferKind.BANK_TRANSFER,
     )
 
 

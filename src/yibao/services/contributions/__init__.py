@@ -14,6 +14,7 @@ from yibao.domain.errors import Conflict, InvalidInput, NotEnrolled
 from yibao.domain.months import Month
 from yibao.domain.schemes import INSURANCE_TYPES, Scheme
 from yibao.ledger import accounts
+from yibao.ledger.kinds import TransferKind
 from yibao.services.registry import (
     fields,
     lock_area,
@@ -130,7 +131,7 @@ def record_contribution(*, uow: UnitOfWork, cmd: ContributionCmd) -> Contributio
             credit=accounts.pooled_fund(person.area_code),
             amount_fen=medical_fen,
             value_date=cmd.received_on,
-            kind="contribution",
+            kind=TransferKind.CONTRIBUTION,
             memo=f"medical {first}",
         )
     return _receipt(row)

@@ -38,6 +38,7 @@ from yibao.domain.errors import InvalidInput
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
 from yibao.ledger import accounts, bulk_posting
+from yibao.ledger.kinds import TransferKind
 from yibao.services.registry import lock_area, policy_schedule, require_area
 from yibao.services.uow import UnitOfWork
 
@@ -294,7 +295,7 @@ def _credit_contributions(
         pending.c.person_id,
         pending.c.credit_fen,
         literal(run_date),
-        literal("crediting", String),
+        literal(str(TransferKind.CREDITING), String),
         literal("personal account credit for ", String) + pending.c.month,
     )
     return _post(uow, area_code, plan, rows)
@@ -318,7 +319,7 @@ def _credit_retirees(
         retirees.c.person_id,
         literal(plan.retiree_fen),
         literal(run_date),
-        literal("retiree_crediting", String),
+        literal(str(TransferKind.RETIREE_CREDITING), String),
         literal(f"retiree fixed credit for {month}", String),
     )
     return _post(uow, area_code, plan, rows)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from yibao.domain.channels import FINANCIAL_CHANNELS
 from yibao.ledger import accounts
 from yibao.services.registry import person_by_id_number
 from yibao.services.uow import UnitOfWork
 
 # An ATM shows the card's financial (bank) account; every other channel the medical account.
-FINANCIAL_CHANNELS = frozenset({"atm"})
 
 
 @dataclass(frozen=True, slots=True)

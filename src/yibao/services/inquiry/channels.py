@@ -11,13 +11,13 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from yibao.domain.channels import CARD_CHANNELS, Channel
+from yibao.domain.errors import InvalidInput
 from yibao.domain.explain import Explanation, PersonRecords
 from yibao.services import cards
 from yibao.services.inquiry.explain import explain_balance
 from yibao.services.registry import person_by_key
 from yibao.services.uow import UnitOfWork
-
-CARD_CHANNELS = ("terminal", "bank_counter", "atm")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +36,11 @@ def inquire_with_card(
     today: dt.date,
 ) -> ChannelAnswer:
     if channel not in CARD_CHANNELS:
-        raise ValueError(f"{channel} is not a card channel")
+        raise InvalidInput("channel", channel, f"is not one of {', '.join(CARD_CHANNELS)}")
     cards.check_pin(uow_factory=uow_factory, card_no=card_no, pin=pin, on=today)
     with uow_factory() as uow:
         card = cards.card_by_number(uow=uow, card_no=card_no)
-        if channel == "atm":
+        if channel == Channel.ATM:
             cards.state_of(card).require_financial_use()
         person = person_by_key(uow=uow, person_id=card.person_id)
         records, explanation = explain_balance(

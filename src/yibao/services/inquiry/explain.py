@@ -17,6 +17,7 @@ from yibao.adapters.tables import (
     LedgerTransfer,
     Person,
 )
+from yibao.domain.channels import CHANNELS
 from yibao.domain.errors import InvalidInput
 from yibao.domain.explain import (
     CardRecord,
@@ -31,19 +32,13 @@ from yibao.domain.money import fen_to_yuan
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
 from yibao.ledger import accounts
+from yibao.ledger.kinds import CREDITS, TransferKind, reversal
 from yibao.services.registry import person_by_id_number, policy_schedule, scheme_on
 from yibao.services.registry.record_links import split_records
 from yibao.services.uow import UnitOfWork
 
-CHANNELS = ("web", "hotline", "pos", "terminal", "bank_counter", "atm")
-SPENDING = ("settlement", "family_settlement")
 # money that arrives in a personal account: monthly credits, and balances of merged records
-CREDITING = (
-    "crediting",
-    "retiree_crediting",
-    "records_merge",
-    "records_transfer_in",
-)
+CREDITING = (*CREDITS, TransferKind.RECORDS_MERGE, TransferKind.RECORDS_TRANSFER_IN)
 
 
 def explain_balance(
@@ -74,7 +69,9 @@ def gather_records(
     )
     account_id = uow.ledger.find_account(accounts.personal_account(person.area_code, person.id))
     totals = _net_outflow_by_kind(uow, account_id, as_of)
-    family_spent = totals.get("family_settlement", 0) + totals.get("reversal:family_settlement", 0)
+    family_spent = totals.get(TransferKind.FAMILY_SETTLEMENT, 0) + totals.get(
+        reversal(TransferKind.FAMILY_SETTLEMENT), 0
+    )
     return PersonRecords(
         id_number=person.id_number,
         as_of=as_of,
@@ -91,7 +88,9 @@ def gather_records(
         jobs=_jobs(uow, person.id, as_of),
         payments=_payments(uow, person.id, as_of),
         card=_card(uow, person.id, as_of),
-        spent_fen=family_spent + totals.get("settlement", 0) + totals.get("reversal:settlement", 0),
+        spent_fen=family_spent
+        + totals.get(TransferKind.SETTLEMENT, 0)
+        + totals.get(reversal(TransferKind.SETTLEMENT), 0),
         family_spent_fen=family_spent,
         credited_fen=-sum(totals.get(kind, 0) for kind in CREDITING),
         split_records=tuple(
@@ -164,7 +163,7 @@ def _credit_dates(uow: UnitOfWork, keys: list[str], as_of: dt.date) -> dict[str,
     t = LedgerTransfer
     rows = uow.session.execute(
         select(t.key, t.value_date).where(
-            t.key.in_(keys), t.kind == "crediting", t.value_date <= as_of
+            t.key.in_(keys), t.kind == TransferKind.CREDITING, t.value_date <= as_of
         )
     ).all()
     return {str(key): value_date for key, value_date in rows}

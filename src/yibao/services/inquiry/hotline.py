@@ -8,9 +8,11 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from yibao.adapters.tables import LedgerTransfer
+from yibao.domain.channels import Channel
 from yibao.domain.errors import YibaoError
 from yibao.domain.hotline import Reasons
 from yibao.ledger import accounts
+from yibao.ledger.kinds import CREDITS
 from yibao.services import cards
 from yibao.services.inquiry.explain import explain_balance
 from yibao.services.registry import person_by_id_number
@@ -40,7 +42,11 @@ class HotlineRecordsFromStorage:
     def medical_balance(self, id_number: str) -> int:
         with self.uow_factory() as uow:
             records, _ = explain_balance(
-                uow=uow, id_number=id_number, as_of=self.today, channel="hotline", actor="hotline"
+                uow=uow,
+                id_number=id_number,
+                as_of=self.today,
+                channel=Channel.HOTLINE,
+                actor="hotline",
             )
         return records.medical_fen
 
@@ -57,7 +63,7 @@ class HotlineRecordsFromStorage:
                 select(t.value_date, t.amount_fen)
                 .where(
                     t.credit_account_id == account_id,
-                    t.kind.in_(("crediting", "retiree_crediting")),
+                    t.kind.in_(CREDITS),
                     t.value_date <= self.today,
                 )
                 .order_by(t.value_date.desc(), t.id.desc())
@@ -68,7 +74,11 @@ class HotlineRecordsFromStorage:
     def reasons(self, id_number: str) -> Reasons:
         with self.uow_factory() as uow:
             records, explanation = explain_balance(
-                uow=uow, id_number=id_number, as_of=self.today, channel="hotline", actor="hotline"
+                uow=uow,
+                id_number=id_number,
+                as_of=self.today,
+                channel=Channel.HOTLINE,
+                actor="hotline",
             )
         top = explanation.findings[:3]
         return Reasons(

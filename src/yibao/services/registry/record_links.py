@@ -18,6 +18,7 @@ from yibao.domain.errors import Conflict, InvalidInput
 from yibao.domain.idnumber import mask
 from yibao.ledger import accounts
 from yibao.ledger.accounts import AccountKind, AccountRef, medical_book
+from yibao.ledger.kinds import TransferKind
 from yibao.services.registry import person_by_id_number, person_by_key
 from yibao.services.uow import UnitOfWork
 
@@ -119,7 +120,7 @@ def _move_balance(
             credit=target_account,
             amount_fen=balance,
             value_date=on,
-            kind="records_merge",
+            kind=TransferKind.RECORDS_MERGE,
         )
         return balance
     uow.ledger.transfer(
@@ -128,7 +129,7 @@ def _move_balance(
         credit=_transfer_account(source.area_code, target.area_code),
         amount_fen=balance,
         value_date=on,
-        kind="records_transfer_out",
+        kind=TransferKind.RECORDS_TRANSFER_OUT,
     )
     uow.ledger.transfer(
         key=f"merge-in:{link_id}",
@@ -136,7 +137,7 @@ def _move_balance(
         credit=target_account,
         amount_fen=balance,
         value_date=on,
-        kind="records_transfer_in",
+        kind=TransferKind.RECORDS_TRANSFER_IN,
     )
     return balance
 

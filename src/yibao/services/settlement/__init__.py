@@ -25,6 +25,7 @@ from yibao.domain.idnumber import mask
 from yibao.domain.settlement import LineItem as LineItem  # callers take it from the service
 from yibao.domain.settlement import check_lines, line_values, total_fen
 from yibao.ledger import accounts
+from yibao.ledger.kinds import TransferKind
 from yibao.ledger.rules import value_date_refusal
 from yibao.services import cards
 from yibao.services.cards import electronic_card, family
@@ -256,7 +257,11 @@ def _settle_in(
             account=accounts.personal_account(payer.area_code, payer.id),
             payable=accounts.institution_payable(institution.area_code, institution.code),
             transfer_key=_settle_key(institution.code, cmd.ref),
-            transfer_kind="family_settlement" if payer.id != patient.id else "settlement",
+            transfer_kind=(
+                TransferKind.FAMILY_SETTLEMENT
+                if payer.id != patient.id
+                else TransferKind.SETTLEMENT
+            ),
             memo=f"{institution.code} {cmd.ref}",
         ),
     )

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from yibao.adapters.tables import LedgerTransfer, Settlement
 from yibao.ledger import accounts
+from yibao.ledger.kinds import TransferKind
 from yibao.services.registry import institution_by_code
 from yibao.services.uow import UnitOfWork
 
@@ -51,7 +52,7 @@ def daily_statement(*, uow: UnitOfWork, institution_code: str, day: dt.date) -> 
     into, out = (
         uow.session.scalar(
             select(func.coalesce(func.sum(t.amount_fen), 0)).where(
-                column == payable, t.value_date == day, t.kind != "clearing"
+                column == payable, t.value_date == day, t.kind != TransferKind.CLEARING
             )
         )
         for column in (t.credit_account_id, t.debit_account_id)
@@ -92,7 +93,7 @@ def clear_institution(*, uow: UnitOfWork, institution_code: str, day: dt.date) -
         credit=accounts.settlement_clearing(institution.area_code),
         amount_fen=owed,
         value_date=day,
-        kind="clearing",
+        kind=TransferKind.CLEARING,
     )
     return owed
 
@@ -103,7 +104,7 @@ def _cleared_after(uow: UnitOfWork, payable: accounts.AccountRef, day: dt.date) 
     paid = uow.session.scalar(
         select(func.coalesce(func.sum(t.amount_fen), 0)).where(
             t.debit_account_id == uow.ledger.account_id(payable),
-            t.kind == "clearing",
+            t.kind == TransferKind.CLEARING,
             t.value_date > day,
         )
     )
