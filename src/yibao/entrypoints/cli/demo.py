@@ -137,7 +137,10 @@ def run_demo(
         err_console.print(f"[red]FAIL[/] {problem}", highlight=False)
     if problems:
         raise typer.Exit(1)
-    console.print("ledger check: OK (every book sums to zero, no account was ever overdrawn)")
+    console.print(
+        "ledger check: OK (every book sums to zero, no account closed a day overdrawn, "
+        "every posting matches its cause)"
+    )
 
 
 # -- output ----------------------------------------------------------------------------------
