@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import Table, bindparam, select, update
 
-from yibao.adapters.hot import HotStatement
+from yibao.adapters.hot import AutocommitConnection, HotStatement
 from yibao.adapters.tables import Card, Person
 from yibao.config import DEVELOPMENT_PIN_PEPPER
 from yibao.domain.cards import (
@@ -33,7 +33,7 @@ from yibao.services.registry import (
     fields,
     person_by_id_number,
     person_label,
-    policy_schedule,
+    policy_schedule_hot,
 )
 from yibao.services.uow import UnitOfWork
 
@@ -267,15 +267,37 @@ def pin_checked(
     many terminals try at once, no more wrong PINs are compared than the policy allows.
     """
     given = uow_factory()
+    if given.each_statement_commits and given.dialect == "postgresql":
+        with given as uow:  # the try commits on the sale's own connection, before the sale
+            hot = uow.hot
+            assert isinstance(hot, AutocommitConnection)
+            with hot.transaction():
+                holder, wrong_tries, max_tries = _checked(uow, card_no, pin, on, read_holder)
+            if wrong_tries:
+                _refuse_wrong_pin(holder.card_no, wrong_tries, max_tries)
+            yield uow, holder
+        return
     with UnitOfWork(given.engine, today=given.today) as uow:  # a transaction, whatever the factory
-        holder = read_holder(uow, card_no)
-        state_of(holder).require_medical_use()
-        wrong_tries = _try_pin(uow, holder, pin, on)
-        max_tries = _max_tries(uow, holder.area_code, on) if wrong_tries else 0
+        holder, wrong_tries, max_tries = _checked(uow, card_no, pin, on, read_holder)
     if wrong_tries:
         _refuse_wrong_pin(holder.card_no, wrong_tries, max_tries)
     with uow_factory() as uow:
         yield uow, holder
+
+
+def _checked(
+    uow: UnitOfWork,
+    card_no: str,
+    pin: str,
+    on: dt.date,
+    read_holder: Callable[[UnitOfWork, str], HolderT],
+) -> tuple[HolderT, int, int]:
+    """Inside the PIN's transaction: the holder, the new wrong-try count, and the policy's limit."""
+    holder = read_holder(uow, card_no)
+    state_of(holder).require_medical_use()
+    wrong_tries = _try_pin(uow, holder, pin, on)
+    max_tries = _max_tries(uow, holder.area_code, on) if wrong_tries else 0
+    return holder, wrong_tries, max_tries
 
 
 _CARD, _PERSON = cast(Table, Card.__table__), cast(Table, Person.__table__)
@@ -305,6 +327,9 @@ _SET_TRIES = HotStatement(
     update(_CARD)
     .where(_CARD.c.id == bindparam("card_id"))
     .values(failed_pin_tries=bindparam("tries"))
+)
+_SET_PIN_HASH = HotStatement(
+    update(_CARD).where(_CARD.c.id == bindparam("card_id")).values(pin_hash=bindparam("hash"))
 )
 
 
@@ -340,9 +365,7 @@ def _try_pin(uow: UnitOfWork, holder: CardHolder, pin: str, on: dt.date) -> int:
     if tries:
         _SET_TRIES.rows(uow.hot, {"card_id": holder.card_id, "tries": 0})
     if _needs_renewal(pin_hash):
-        uow.session.execute(
-            update(Card).where(Card.id == holder.card_id).values(pin_hash=hash_pin(pin))
-        )
+        _SET_PIN_HASH.rows(uow.hot, {"card_id": holder.card_id, "hash": hash_pin(pin)})
     return 0
 
 
@@ -354,7 +377,8 @@ def _refuse_wrong_pin(card_no: str, tries: int, max_tries: int) -> NoReturn:
 
 
 def _max_tries(uow: UnitOfWork, area_code: str, on: dt.date) -> int:
-    return policy_schedule(uow=uow, area_code=area_code).for_month(Month.of(on)).pin_max_tries
+    schedule = policy_schedule_hot(uow=uow, area_code=area_code)  # no Session: see pin_checked
+    return schedule.for_month(Month.of(on)).pin_max_tries
 
 
 def hash_pin(pin: str) -> str:
