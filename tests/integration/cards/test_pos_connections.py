@@ -1,4 +1,5 @@
-"""A card and PIN sale on PostgreSQL: the PIN's transaction runs on the sale's own connection."""
+"""The POS sale's round trips: the PIN's try on the sale's own connection, the e-card's use
+written with the sale; the same outcomes on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
-from tests.integration.cards.cardholders import cardholder, line, settle
+from tests.integration.cards.cardholders import NOW, SECRET, cardholder, line, settle
 from yibao.adapters.hot import AutocommitConnection
 from yibao.bootstrap import App
 from yibao.domain.cards import WrongPin
-from yibao.services.settlement import CardAndPin
+from yibao.services.cards.electronic_card import ElectronicCardUsed, electronic_card_payload
+from yibao.services.settlement import CardAndPin, ElectronicCard
 
 
 def _checkouts(engine: Engine, sale: Any) -> int:
@@ -73,3 +75,32 @@ def test_a_transaction_on_an_autocommit_connection_commits_or_rolls_back(
         assert cursor.fetchall() == [(2,)]
     finally:
         hot.close()
+
+
+def _payload(person_id: int) -> ElectronicCard:
+    return ElectronicCard(
+        electronic_card_payload(person_id=person_id, now=NOW, seconds=300, secret=SECRET)
+    )
+
+
+def test_a_retry_with_a_fresh_electronic_card_returns_the_first_receipt_and_spends_nothing(
+    city: App,
+) -> None:
+    person = cardholder(city, 1, "A1", fen=50_000)
+    first = settle(city, _payload(person.id), "R1", line(12_000))
+    fresh = _payload(person.id)
+
+    assert settle(city, fresh, "R1", line(12_000)) == first
+    assert settle(city, fresh, "R2", line(1_000)).personal_fen == 1_000  # still unspent
+    with pytest.raises(ElectronicCardUsed):
+        settle(city, fresh, "R3", line(1_000))
+
+
+def test_a_retry_with_an_electronic_card_another_sale_spent_is_refused(city: App) -> None:
+    person = cardholder(city, 1, "A1", fen=50_000)
+    settle(city, _payload(person.id), "R1", line(12_000))
+    spent = _payload(person.id)
+    settle(city, spent, "R2", line(1_000))
+
+    with pytest.raises(ElectronicCardUsed):
+        settle(city, spent, "R1", line(12_000))
