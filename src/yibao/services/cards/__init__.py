@@ -261,10 +261,11 @@ def pin_checked(
 ) -> Iterator[tuple[UnitOfWork, HolderT]]:
     """A unit of work in which the card is usable and its PIN was right, with the card's holder.
 
-    `read_holder` reads the card and its holder (`read_card_holder`), and what else the caller
-    needs in the same query. The PIN is tried in a transaction of its own that holds the card's
-    row lock from before the PIN meets its hash until the try is counted and committed: however
-    many terminals try at once, no more wrong PINs are compared than the policy allows.
+    `read_holder` reads and locks the card, with its holder (`read_card_holder`) and what else
+    the caller needs, in one query (`CARD_HOLDER_SELECT`). The PIN is tried in a transaction of
+    its own that holds the card's row lock from before the PIN meets its hash until the try is
+    counted and committed: however many terminals try at once, no more wrong PINs are compared
+    than the policy allows.
     """
     given = uow_factory()
     if given.each_statement_commits and given.dialect == "postgresql":
@@ -301,7 +302,9 @@ def _checked(
 
 
 _CARD, _PERSON = cast(Table, Card.__table__), cast(Table, Person.__table__)
-# The card presented and its holder: `read_holder` queries of other services extend it.
+# The card presented and its holder: `read_holder` queries of other services extend it. It
+# takes the card's row lock: tries on the same card wait here, one after the other, and read
+# the count and the hash the try before them left.
 CARD_HOLDER_SELECT = (
     select(
         _CARD.c.id,
@@ -316,13 +319,9 @@ CARD_HOLDER_SELECT = (
     )
     .join(_PERSON, _PERSON.c.id == _CARD.c.person_id)
     .where(_CARD.c.card_no == bindparam("card_no"))
+    .with_for_update(of=_CARD)
 )
 _CARD_HOLDER = HotStatement(CARD_HOLDER_SELECT)
-_LOCK_PIN = HotStatement(  # tries on the same card wait here, one after the other
-    select(_CARD.c.failed_pin_tries, _CARD.c.pin_hash)
-    .where(_CARD.c.id == bindparam("card_id"))
-    .with_for_update()
-)
 _SET_TRIES = HotStatement(
     update(_CARD)
     .where(_CARD.c.id == bindparam("card_id"))
@@ -345,14 +344,13 @@ def unknown_card(card_no: str) -> UnknownCard:
 
 
 def _try_pin(uow: UnitOfWork, holder: CardHolder, pin: str, on: dt.date) -> int:
-    """Under the card's row lock: 0 if the PIN is right (the count cleared), else the new count.
+    """Under the card's row lock (taken by the holder's read): 0 if the PIN is right (the count
+    cleared), else the new count.
 
     A locked PIN is refused before it meets the hash; a card with no wrong tries needs no
     policy read.
     """
-    row = _LOCK_PIN.one_or_none(uow.hot, {"card_id": holder.card_id})
-    assert row is not None  # cards are never deleted
-    tries, pin_hash = int(row[0]), row[1]
+    tries, pin_hash = int(holder.failed_pin_tries), holder.pin_hash
     if pin_hash is None:
         raise WrongPin(f"card {holder.card_no} has no PIN yet; set one at activation")
     if tries and pin_locked(tries, _max_tries(uow, holder.area_code, on)):
