@@ -11,7 +11,8 @@ Parameters and results are plain driver values: ints, strings, dates, Decimal fo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -34,6 +35,22 @@ class AutocommitConnection:
         driver.autocommit = True
         self._driver = driver
         self.target = _Target(None, engine.dialect, engine.dialect.name, driver.cursor())
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN, and COMMIT on success or ROLLBACK on any error: statements that must agree.
+
+        On this same connection, so a short transaction inside a sale (a PIN try) costs two
+        round trips rather than a Session and a second pooled connection.
+        """
+        cursor = self.target.cursor
+        cursor.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        cursor.execute("COMMIT")
 
     def close(self) -> None:
         """Back to the pool, as the pool lends connections: not autocommitting."""

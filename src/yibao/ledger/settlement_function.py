@@ -1,8 +1,8 @@
 """The PostgreSQL `post_settlement` function, behind the ledger: its SQL and its one call.
 
 Its text lives in one versioned file, `sql/post_settlement.sql`, shipped with the package;
-migration 0008 installs it and a test compares it with the body the database holds. SQLite has
-no such function: `services.settlement.posting` takes the same steps through `Ledger`.
+migrations 0008 and 0013 install it and a test compares it with the body the database holds.
+SQLite has no such function: `services.settlement.posting` takes the same steps through `Ledger`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from yibao.adapters.hot import HotStatement, Runner
 
 SIGNATURE = (
     "post_settlement(text, text, text, bigint, text, bigint, bigint, bigint, date, text, "
-    "bigint, bigint, json, text, text, text, date)"
+    "bigint, bigint, json, text, text, text, date, text)"
 )
 
 _CALL = HotStatement(
@@ -26,7 +26,8 @@ _CALL = HotStatement(
         "last_posted_on "
         "FROM post_settlement(:book, :account_code, :payable_code, :institution_id, :ref, "
         ":payer_person_id, :patient_person_id, :card_id, :settled_on, :fingerprint, "
-        ":total_fen, :eligible_fen, :lines, :transfer_key, :transfer_kind, :memo, :today)"
+        ":total_fen, :eligible_fen, :lines, :transfer_key, :transfer_kind, :memo, :today, "
+        ":evoucher_nonce)"
     )
 )
 

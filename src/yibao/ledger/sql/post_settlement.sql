@@ -9,14 +9,18 @@
 --                          last_posted_on; the caller builds the refusal
 --   transfer_key_taken     nothing written: the key was used by another posting
 --   no_payable_account     nothing written: the caller opens the account and calls again
--- The ledger owns this file (ledger/settlement_function.py); migration 0008 installs it and a
--- test compares it with the function the database holds.
+--   evoucher_used          nothing written: the electronic card payload p_evoucher_nonce paid
+--                          for another sale (institution and reference)
+-- An electronic card sale passes its payload's nonce: its use is recorded with the sale, and a
+-- retry of that sale finds it spent by itself. A card sale passes NULL.
+-- The ledger owns this file (ledger/settlement_function.py); migrations 0008 and 0013 install
+-- it and a test compares it with the function the database holds.
 CREATE OR REPLACE FUNCTION post_settlement(
     p_book text, p_account_code text, p_payable_code text,
     p_institution_id bigint, p_ref text, p_payer_person_id bigint, p_patient_person_id bigint,
     p_card_id bigint, p_settled_on date, p_fingerprint text,
     p_total_fen bigint, p_eligible_fen bigint, p_lines json,
-    p_transfer_key text, p_transfer_kind text, p_memo text, p_today date,
+    p_transfer_key text, p_transfer_kind text, p_memo text, p_today date, p_evoucher_nonce text,
     OUT outcome text, OUT new_settlement_id bigint, OUT new_personal_fen bigint,
     OUT new_balance_after_fen bigint, OUT last_posted_on date)
 LANGUAGE plpgsql VOLATILE AS $body$
@@ -24,6 +28,7 @@ DECLARE
     v_payable bigint;
     v_account bigint;
     v_balance bigint := 0;
+    v_use bigint;
 BEGIN
     SELECT a.id INTO v_payable FROM ledger_account a
      WHERE a.book = p_book AND a.code = p_payable_code;
@@ -60,6 +65,21 @@ BEGIN
         outcome := 'transfer_key_taken';
         RETURN;
     END IF;
+    IF p_evoucher_nonce IS NOT NULL THEN  -- a sale with the same payload waits here
+        INSERT INTO electronic_card_use (nonce, person_id, institution_id, ref, used_on)
+        VALUES (p_evoucher_nonce, p_patient_person_id, p_institution_id, p_ref, p_settled_on)
+        ON CONFLICT DO NOTHING
+        RETURNING id INTO v_use;
+        IF v_use IS NULL AND NOT EXISTS (
+               SELECT 1 FROM electronic_card_use u
+                WHERE u.nonce = p_evoucher_nonce
+                  AND u.institution_id = p_institution_id AND u.ref = p_ref) THEN
+            outcome := 'evoucher_used';
+            new_personal_fen := NULL;
+            new_balance_after_fen := NULL;
+            RETURN;
+        END IF;
+    END IF;
     INSERT INTO settlement (institution_id, ref, payer_person_id, patient_person_id, card_id,
                             settled_on, fingerprint, total_fen, eligible_fen, personal_fen,
                             own_fen, balance_after_fen)
@@ -68,7 +88,8 @@ BEGIN
             p_total_fen - new_personal_fen, new_balance_after_fen)
     ON CONFLICT DO NOTHING
     RETURNING id INTO new_settlement_id;
-    IF new_settlement_id IS NULL THEN
+    IF new_settlement_id IS NULL THEN  -- a new payload on a retry is not spent by it
+        DELETE FROM electronic_card_use u WHERE u.id = v_use;
         outcome := 'settled_before';
         new_personal_fen := NULL;
         new_balance_after_fen := NULL;

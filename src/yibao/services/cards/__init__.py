@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from sqlalchemy import Table, bindparam, select, update
 
-from yibao.adapters.hot import HotStatement
+from yibao.adapters.hot import AutocommitConnection, HotStatement
 from yibao.adapters.tables import Card, Person
 from yibao.config import DEVELOPMENT_PIN_PEPPER
 from yibao.domain.cards import (
@@ -33,7 +33,7 @@ from yibao.services.registry import (
     fields,
     person_by_id_number,
     person_label,
-    policy_schedule,
+    policy_schedule_hot,
 )
 from yibao.services.uow import UnitOfWork
 
@@ -261,25 +261,50 @@ def pin_checked(
 ) -> Iterator[tuple[UnitOfWork, HolderT]]:
     """A unit of work in which the card is usable and its PIN was right, with the card's holder.
 
-    `read_holder` reads the card and its holder (`read_card_holder`), and what else the caller
-    needs in the same query. The PIN is tried in a transaction of its own that holds the card's
-    row lock from before the PIN meets its hash until the try is counted and committed: however
-    many terminals try at once, no more wrong PINs are compared than the policy allows.
+    `read_holder` reads and locks the card, with its holder (`read_card_holder`) and what else
+    the caller needs, in one query (`CARD_HOLDER_SELECT`). The PIN is tried in a transaction of
+    its own that holds the card's row lock from before the PIN meets its hash until the try is
+    counted and committed: however many terminals try at once, no more wrong PINs are compared
+    than the policy allows.
     """
     given = uow_factory()
+    if given.each_statement_commits and given.dialect == "postgresql":
+        with given as uow:  # the try commits on the sale's own connection, before the sale
+            hot = uow.hot
+            assert isinstance(hot, AutocommitConnection)
+            with hot.transaction():
+                holder, wrong_tries, max_tries = _checked(uow, card_no, pin, on, read_holder)
+            if wrong_tries:
+                _refuse_wrong_pin(holder.card_no, wrong_tries, max_tries)
+            yield uow, holder
+        return
     with UnitOfWork(given.engine, today=given.today) as uow:  # a transaction, whatever the factory
-        holder = read_holder(uow, card_no)
-        state_of(holder).require_medical_use()
-        wrong_tries = _try_pin(uow, holder, pin, on)
-        max_tries = _max_tries(uow, holder.area_code, on) if wrong_tries else 0
+        holder, wrong_tries, max_tries = _checked(uow, card_no, pin, on, read_holder)
     if wrong_tries:
         _refuse_wrong_pin(holder.card_no, wrong_tries, max_tries)
     with uow_factory() as uow:
         yield uow, holder
 
 
+def _checked(
+    uow: UnitOfWork,
+    card_no: str,
+    pin: str,
+    on: dt.date,
+    read_holder: Callable[[UnitOfWork, str], HolderT],
+) -> tuple[HolderT, int, int]:
+    """Inside the PIN's transaction: the holder, the new wrong-try count, and the policy's limit."""
+    holder = read_holder(uow, card_no)
+    state_of(holder).require_medical_use()
+    wrong_tries = _try_pin(uow, holder, pin, on)
+    max_tries = _max_tries(uow, holder.area_code, on) if wrong_tries else 0
+    return holder, wrong_tries, max_tries
+
+
 _CARD, _PERSON = cast(Table, Card.__table__), cast(Table, Person.__table__)
-# The card presented and its holder: `read_holder` queries of other services extend it.
+# The card presented and its holder: `read_holder` queries of other services extend it. It
+# takes the card's row lock: tries on the same card wait here, one after the other, and read
+# the count and the hash the try before them left.
 CARD_HOLDER_SELECT = (
     select(
         _CARD.c.id,
@@ -294,17 +319,16 @@ CARD_HOLDER_SELECT = (
     )
     .join(_PERSON, _PERSON.c.id == _CARD.c.person_id)
     .where(_CARD.c.card_no == bindparam("card_no"))
+    .with_for_update(of=_CARD)
 )
 _CARD_HOLDER = HotStatement(CARD_HOLDER_SELECT)
-_LOCK_PIN = HotStatement(  # tries on the same card wait here, one after the other
-    select(_CARD.c.failed_pin_tries, _CARD.c.pin_hash)
-    .where(_CARD.c.id == bindparam("card_id"))
-    .with_for_update()
-)
 _SET_TRIES = HotStatement(
     update(_CARD)
     .where(_CARD.c.id == bindparam("card_id"))
     .values(failed_pin_tries=bindparam("tries"))
+)
+_SET_PIN_HASH = HotStatement(
+    update(_CARD).where(_CARD.c.id == bindparam("card_id")).values(pin_hash=bindparam("hash"))
 )
 
 
@@ -320,14 +344,13 @@ def unknown_card(card_no: str) -> UnknownCard:
 
 
 def _try_pin(uow: UnitOfWork, holder: CardHolder, pin: str, on: dt.date) -> int:
-    """Under the card's row lock: 0 if the PIN is right (the count cleared), else the new count.
+    """Under the card's row lock (taken by the holder's read): 0 if the PIN is right (the count
+    cleared), else the new count.
 
     A locked PIN is refused before it meets the hash; a card with no wrong tries needs no
     policy read.
     """
-    row = _LOCK_PIN.one_or_none(uow.hot, {"card_id": holder.card_id})
-    assert row is not None  # cards are never deleted
-    tries, pin_hash = int(row[0]), row[1]
+    tries, pin_hash = int(holder.failed_pin_tries), holder.pin_hash
     if pin_hash is None:
         raise WrongPin(f"card {holder.card_no} has no PIN yet; set one at activation")
     if tries and pin_locked(tries, _max_tries(uow, holder.area_code, on)):
@@ -340,9 +363,7 @@ def _try_pin(uow: UnitOfWork, holder: CardHolder, pin: str, on: dt.date) -> int:
     if tries:
         _SET_TRIES.rows(uow.hot, {"card_id": holder.card_id, "tries": 0})
     if _needs_renewal(pin_hash):
-        uow.session.execute(
-            update(Card).where(Card.id == holder.card_id).values(pin_hash=hash_pin(pin))
-        )
+        _SET_PIN_HASH.rows(uow.hot, {"card_id": holder.card_id, "hash": hash_pin(pin)})
     return 0
 
 
@@ -354,7 +375,8 @@ def _refuse_wrong_pin(card_no: str, tries: int, max_tries: int) -> NoReturn:
 
 
 def _max_tries(uow: UnitOfWork, area_code: str, on: dt.date) -> int:
-    return policy_schedule(uow=uow, area_code=area_code).for_month(Month.of(on)).pin_max_tries
+    schedule = policy_schedule_hot(uow=uow, area_code=area_code)  # no Session: see pin_checked
+    return schedule.for_month(Month.of(on)).pin_max_tries
 
 
 def hash_pin(pin: str) -> str:

@@ -1,8 +1,9 @@
 """The electronic card (QR) payload: signed, short-lived, and spent by one sale.
 
 A payload names a person, an expiry and a nonce, signed with the configured key. A POS takes it
-for one sale: the nonce is recorded in the sale's transaction, so the same payload cannot pay
-twice; a retry of that sale (same institution and reference) goes through to its first receipt.
+for one sale: the nonce is recorded with the sale (on PostgreSQL by `post_settlement`, in the
+same statement), so the same payload cannot pay twice; a retry of that sale (same institution
+and reference) goes through to its first receipt.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ import hmac
 import secrets
 from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 
 from yibao.adapters.db import insert_skipping_duplicates
-from yibao.adapters.tables import ElectronicCardUse
+from yibao.adapters.hot import HotStatement
+from yibao.adapters.tables import Card, ElectronicCardUse
 from yibao.domain.cards import CardReportedLost, CardStatus, ElectronicCardClaim
 from yibao.domain.errors import YibaoError
 from yibao.domain.months import Month
-from yibao.services.cards import current_card
-from yibao.services.registry import policy_schedule
+from yibao.services.registry import policy_schedule_hot
 from yibao.services.uow import UnitOfWork
 
 USES = cast(Table, ElectronicCardUse.__table__)
@@ -68,56 +69,76 @@ def read_electronic_card(
     return ElectronicCardClaim(person_id, expires_at, nonce)
 
 
-def spend_electronic_card(
-    *,
-    uow: UnitOfWork,
-    claim: ElectronicCardClaim,
-    area_code: str,
-    institution_id: int,
-    ref: str,
-    on: dt.date,
+def require_not_stopped_by_lost_card(
+    *, uow: UnitOfWork, person_id: int, area_code: str, on: dt.date
 ) -> None:
-    """Record the payload as spent by this sale, in the sale's transaction.
-
-    Refused if another sale spent it, or if the person's card is reported lost and the area's
-    policy stops the electronic card with a lost card.
-    """
-    _require_not_stopped_by_lost_card(uow, claim.person_id, area_code, on)
-    statement = (
-        insert_skipping_duplicates(uow.dialect, USES)
-        .values(
-            nonce=claim.nonce,
-            person_id=claim.person_id,
-            institution_id=institution_id,
-            ref=ref,
-            used_on=on,
-        )
-        .on_conflict_do_nothing()
-        .returning(USES.c.id)
-    )
-    if uow.session.execute(statement).scalar_one_or_none() is not None:
-        return
-    spent_by = uow.session.execute(
-        select(USES.c.institution_id, USES.c.ref).where(USES.c.nonce == claim.nonce)
-    ).one()
-    if tuple(spent_by) != (institution_id, ref):
-        raise ElectronicCardUsed(
-            "this electronic card code has paid for another sale; refresh it for a new one"
-        )
-
-
-def _require_not_stopped_by_lost_card(
-    uow: UnitOfWork, person_id: int, area_code: str, on: dt.date
-) -> None:
-    policy = policy_schedule(uow=uow, area_code=area_code).for_month(Month.of(on))
+    """Refused if the person's card is reported lost and the area's policy stops the e-card."""
+    policy = policy_schedule_hot(uow=uow, area_code=area_code).for_month(Month.of(on))
     if not policy.evoucher_stops_with_lost_card:
         return
-    card = current_card(uow=uow, person_id=person_id)
-    if card is not None and card.status == str(CardStatus.LOST):
+    card = _CURRENT_CARD.one_or_none(uow.hot, {"person_id": person_id})
+    if card is not None and card[1] == str(CardStatus.LOST):
         raise CardReportedLost(
-            f"card {card.card_no} is reported lost, and this area stops the electronic card "
+            f"card {card[0]} is reported lost, and this area stops the electronic card "
             "with it; apply for a replacement"
         )
+
+
+def spend(
+    *, uow: UnitOfWork, nonce: str, person_id: int, institution_id: int, ref: str, on: dt.date
+) -> None:
+    """Record the payload as spent by this new sale, in its transaction (where no function does).
+
+    Refused if another sale spent it; a retry of the sale that spent it finds it spent by itself.
+    """
+    inserted = _SPEND.scalar_or_none(
+        uow.hot,
+        {
+            "nonce": nonce,
+            "person_id": person_id,
+            "institution_id": institution_id,
+            "ref": ref,
+            "used_on": on,
+        },
+    )
+    if inserted is None:
+        require_not_spent_by_another_sale(
+            uow=uow, nonce=nonce, institution_id=institution_id, ref=ref
+        )
+
+
+def require_not_spent_by_another_sale(
+    *, uow: UnitOfWork, nonce: str, institution_id: int, ref: str
+) -> None:
+    spent_by = _SPENT_BY.one_or_none(uow.hot, {"nonce": nonce})
+    if spent_by is not None and tuple(spent_by) != (institution_id, ref):
+        raise spent_by_another_sale()
+
+
+def spent_by_another_sale() -> ElectronicCardUsed:
+    return ElectronicCardUsed(
+        "this electronic card code has paid for another sale; refresh it for a new one"
+    )
+
+
+_CARDS = cast(Table, Card.__table__)
+_CURRENT_CARD = HotStatement(  # as `cards.current_card` finds it
+    select(_CARDS.c.card_no, _CARDS.c.status)
+    .where(
+        _CARDS.c.person_id == bindparam("person_id"),
+        _CARDS.c.status != str(CardStatus.REPLACED),
+    )
+    .order_by(_CARDS.c.id.desc())
+    .limit(1)
+)
+_SPEND = HotStatement(  # a nonce spent before inserts nothing
+    lambda dialect: (
+        insert_skipping_duplicates(dialect, USES).on_conflict_do_nothing().returning(USES.c.id)
+    )
+)
+_SPENT_BY = HotStatement(
+    select(USES.c.institution_id, USES.c.ref).where(USES.c.nonce == bindparam("nonce"))
+)
 
 
 def _sign(body: str, secret: str) -> str:

@@ -7,10 +7,11 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 
+from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import (
     Area,
     AreaPolicy,
@@ -135,6 +136,25 @@ def policy_schedule(*, uow: UnitOfWork, area_code: str) -> PolicySchedule:
     if not docs:
         raise UnknownArea(f"no planning area {area_code!r} is loaded; run `yibao area load FILE`")
     return _schedule_of(tuple(docs))
+
+
+_POLICIES = cast(Table, AreaPolicy.__table__)
+_POLICY_DOCUMENTS = HotStatement(  # Core columns: a HotStatement runs no ORM query
+    select(_POLICIES.c.document)
+    .where(_POLICIES.c.area_code == bindparam("area_code"))
+    .order_by(_POLICIES.c.effective_from)
+)
+
+
+def policy_schedule_hot(*, uow: UnitOfWork, area_code: str) -> PolicySchedule:
+    """`policy_schedule` read on `uow.hot`: inside a POS path's own short transaction.
+
+    It does not flush the session first: for paths that write no policy before reading it.
+    """
+    docs = _POLICY_DOCUMENTS.rows(uow.hot, {"area_code": area_code})
+    if not docs:
+        raise UnknownArea(f"no planning area {area_code!r} is loaded; run `yibao area load FILE`")
+    return _schedule_of(tuple(row[0] for row in docs))
 
 
 @lru_cache(maxsize=256)

@@ -113,10 +113,10 @@ def settle(
 ) -> Receipt:
     """The personal account pays what it may, up to its balance; the rest is the person's own.
 
-    With card and PIN the reads need no common snapshot and the sale is written in one
-    statement on PostgreSQL (`post_sale`), so there each statement commits on its own. An
-    electronic card is spent in the sale's transaction: the sale and the payload's one use
-    are written together or not at all.
+    The reads need no common snapshot and the sale is written in one statement on PostgreSQL
+    (`post_sale`), so there each statement commits on its own (the PIN's try, in a transaction
+    of its own, before the sale). An electronic card is spent by the same statement as the
+    sale: the sale and the payload's one use are written together or not at all.
     """
     check_lines(cmd.lines)
     fields.ref(cmd.ref)
@@ -144,22 +144,17 @@ def settle(
         secret=card_secret,
         longest_seconds=electronic_card_seconds,
     )
-    with uow_factory() as uow:
+    with pos_uow() as uow:
         row = _PERSON_AT_INSTITUTION.one_or_none(
             uow.hot, {"id": claim.person_id, "institution": cmd.institution_code}
         )
         if row is None:
             raise UnknownPerson(f"no insured person with internal id {claim.person_id}")
         patient, institution = _Party(*row[:3]), _institution(row[3:], cmd.institution_code)
-        electronic_card.spend_electronic_card(
-            uow=uow,
-            claim=claim,
-            area_code=patient.area_code,
-            institution_id=institution.id,
-            ref=cmd.ref,
-            on=cmd.on,
+        electronic_card.require_not_stopped_by_lost_card(
+            uow=uow, person_id=patient.id, area_code=patient.area_code, on=cmd.on
         )
-        return _settle_in(uow, cmd, patient, None, institution)
+        return _settle_in(uow, cmd, patient, None, institution, evoucher_nonce=claim.nonce)
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +224,7 @@ def _settle_in(
     patient: _Party,
     card_id: int | None,
     institution: _Institution,
+    evoucher_nonce: str | None = None,
 ) -> Receipt:
     payer = patient
     if cmd.payer_id_number is not None:
@@ -263,6 +259,7 @@ def _settle_in(
                 else TransferKind.SETTLEMENT
             ),
             memo=f"{institution.code} {cmd.ref}",
+            evoucher_nonce=evoucher_nonce,
         ),
     )
     if posted is None:  # a retry, or the same reference settled concurrently

@@ -3,7 +3,8 @@
 On PostgreSQL the steps run in one server call, the ledger's `post_settlement` function
 (`ledger/sql/post_settlement.sql`): statement by statement they took nine round trips, and the
 per-statement work of this process and of the server was most of a sale's cost. Elsewhere they
-run here, one by one, in the same transaction, the transfer through `Ledger.transfer`. The same
+run here, one by one, in the same transaction, the transfer through `Ledger.transfer`; an
+electronic card sale records its payload's use in both. The same
 tests run on both backends; `domain.settlement.personal_share` and `ledger.rules` are the rules
 both apply.
 """
@@ -31,6 +32,7 @@ from yibao.ledger import settlement_function
 from yibao.ledger.accounts import AccountRef
 from yibao.ledger.errors import IdempotencyConflict
 from yibao.ledger.rules import value_date_refusal
+from yibao.services.cards import electronic_card
 from yibao.services.uow import UnitOfWork
 
 S = cast(Table, Settlement.__table__)
@@ -61,6 +63,7 @@ class SaleToPost:
     transfer_key: str
     transfer_kind: str
     memo: str
+    evoucher_nonce: str | None = None  # the electronic card payload this sale spends
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,7 @@ def _post_in_one_call(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
         "transfer_kind": sale.transfer_kind,
         "memo": sale.memo,
         "today": uow.today(),
+        "evoucher_nonce": sale.evoucher_nonce,
     }
     outcome, settlement_id, personal, balance_after, last = settlement_function.call(
         uow.hot, params
@@ -103,6 +107,8 @@ def _post_in_one_call(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
         raise refusal
     if outcome == "transfer_key_taken":
         raise _key_taken(sale.transfer_key)
+    if outcome == "evoucher_used":
+        raise electronic_card.spent_by_another_sale()
     if outcome == "settled_before":
         return None
     assert outcome == "posted", outcome
@@ -124,6 +130,10 @@ def _post_step_by_step(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
         },
     )
     if settlement_id is None:
+        if sale.evoucher_nonce is not None:
+            electronic_card.require_not_spent_by_another_sale(
+                uow=uow, nonce=sale.evoucher_nonce, institution_id=sale.institution_id, ref=sale.ref
+            )
         return None
     refusal = _date_refusal(uow, sale, standing.last_posted_on if personal > 0 else None)
     if refusal is not None:  # the transaction rolls back
@@ -132,9 +142,18 @@ def _post_step_by_step(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
         uow.session,
         [{"settlement_id": settlement_id, **line_values(line)} for line in sale.lines],
     )
+    if personal > 0 and uow.ledger.get(sale.transfer_key) is not None:  # all rolls back
+        raise _key_taken(sale.transfer_key)  # posted before, and not by this new settlement
+    if sale.evoucher_nonce is not None:
+        electronic_card.spend(
+            uow=uow,
+            nonce=sale.evoucher_nonce,
+            person_id=sale.patient_person_id,
+            institution_id=sale.institution_id,
+            ref=sale.ref,
+            on=sale.settled_on,
+        )
     if personal > 0:
-        if uow.ledger.get(sale.transfer_key) is not None:  # the transaction rolls back
-            raise _key_taken(sale.transfer_key)  # posted before, and not by this new settlement
         uow.ledger.transfer(
             key=sale.transfer_key,
             debit=sale.account,

@@ -26,6 +26,10 @@ BEFORE = (
     "post_settlement(text, text, text, bigint, text, bigint, bigint, bigint, date, text, "
     "bigint, bigint, json, text, text, text)"
 )
+INSTALLED = (  # with p_today; 0013 changed the arguments since
+    "post_settlement(text, text, text, bigint, text, bigint, bigint, bigint, date, text, "
+    "bigint, bigint, json, text, text, text, date)"
+)
 
 
 def upgrade() -> None:
@@ -36,6 +40,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP FUNCTION {settlement_function.SIGNATURE}")
+        op.execute(f"DROP FUNCTION {INSTALLED}")
         previous = Path(__file__).with_name("0007_settlement_posted_in_one_server_call.py")
         op.execute(runpy.run_path(str(previous))["POST_SETTLEMENT"])

@@ -1,0 +1,106 @@
+"""The POS sale's round trips: the PIN's try on the sale's own connection, the e-card's use
+written with the sale; the same outcomes on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event
+
+from tests.integration.cards.cardholders import NOW, SECRET, cardholder, line, settle
+from yibao.adapters.hot import AutocommitConnection
+from yibao.bootstrap import App
+from yibao.domain.cards import WrongPin
+from yibao.services.cards.electronic_card import ElectronicCardUsed, electronic_card_payload
+from yibao.services.settlement import CardAndPin, ElectronicCard
+
+
+def _checkouts(engine: Engine, sale: Any) -> int:
+    """How many times `sale()` borrowed a connection from the engine's pool."""
+    count = 0
+
+    def counted(*_: object) -> None:
+        nonlocal count
+        count += 1
+
+    event.listen(engine.pool, "checkout", counted)
+    try:
+        sale()
+    finally:
+        event.remove(engine.pool, "checkout", counted)
+    return count
+
+
+def test_a_sale_with_card_and_pin_borrows_one_connection_on_postgresql(city: App) -> None:
+    cardholder(city, 1, "C1", fen=10_000)
+    settle(city, "C1", "R0", line(1_000))  # the institution's first sale opens its payable
+    checkouts = _checkouts(city.engine, lambda: settle(city, "C1", "R1", line(3_000)))
+    # SQLite keeps the PIN's transaction apart from the sale's, each with its connection
+    assert checkouts == (1 if city.engine.dialect.name == "postgresql" else 2)
+
+
+def test_a_wrong_pin_is_counted_before_its_refusal_on_the_same_connection(city: App) -> None:
+    cardholder(city, 1, "C1", fen=10_000)
+    with pytest.raises(WrongPin):
+        settle(city, CardAndPin("C1", "654321"), "R1", line(3_000))
+    with pytest.raises(WrongPin, match="tries left"):
+        settle(city, CardAndPin("C1", "654321"), "R2", line(3_000))
+    receipt = settle(city, "C1", "R3", line(3_000))  # a right PIN clears the count and pays
+    assert receipt.personal_fen == 3_000
+
+
+class _Refused(Exception):
+    pass
+
+
+def test_a_transaction_on_an_autocommit_connection_commits_or_rolls_back(
+    pg_engine: Engine,
+) -> None:
+    hot = AutocommitConnection(pg_engine)
+    try:
+        cursor = hot.target.cursor
+        cursor.execute("CREATE TEMP TABLE t (n int)")
+
+        def insert_then_refuse() -> None:
+            with hot.transaction():
+                cursor.execute("INSERT INTO t VALUES (1)")
+                raise _Refused
+
+        with pytest.raises(_Refused):
+            insert_then_refuse()
+        with hot.transaction():
+            cursor.execute("INSERT INTO t VALUES (2)")
+        cursor.execute("SELECT n FROM t")
+        assert cursor.fetchall() == [(2,)]
+    finally:
+        hot.close()
+
+
+def _payload(person_id: int) -> ElectronicCard:
+    return ElectronicCard(
+        electronic_card_payload(person_id=person_id, now=NOW, seconds=300, secret=SECRET)
+    )
+
+
+def test_a_retry_with_a_fresh_electronic_card_returns_the_first_receipt_and_spends_nothing(
+    city: App,
+) -> None:
+    person = cardholder(city, 1, "A1", fen=50_000)
+    first = settle(city, _payload(person.id), "R1", line(12_000))
+    fresh = _payload(person.id)
+
+    assert settle(city, fresh, "R1", line(12_000)) == first
+    assert settle(city, fresh, "R2", line(1_000)).personal_fen == 1_000  # still unspent
+    with pytest.raises(ElectronicCardUsed):
+        settle(city, fresh, "R3", line(1_000))
+
+
+def test_a_retry_with_an_electronic_card_another_sale_spent_is_refused(city: App) -> None:
+    person = cardholder(city, 1, "A1", fen=50_000)
+    settle(city, _payload(person.id), "R1", line(12_000))
+    spent = _payload(person.id)
+    settle(city, spent, "R2", line(1_000))
+
+    with pytest.raises(ElectronicCardUsed):
+        settle(city, spent, "R1", line(12_000))
