@@ -108,9 +108,11 @@ class StatementByStatement(UnitOfWork):
     session runs all that follows, still statement by statement.
 
     The writes allowed on it, each atomic by itself: a POS sale's one `post_settlement` call
-    (settlement, lines and ledger transfer in one server-side statement), and the account a sale
-    opens on first use. Anything whose writes must agree with each other (a refund, a PIN count,
-    a payment, a crediting batch) runs in a `UnitOfWork`.
+    (settlement, lines, ledger transfer and an e-card payload's use in one server-side statement),
+    the account a sale opens on first use, and a PIN try, which runs in an explicit transaction of
+    its own on the same connection (`AutocommitConnection.transaction()`). Anything else whose
+    writes must agree with each other (a refund, a payment, a crediting batch) runs in a
+    `UnitOfWork`.
     """
 
     def __init__(self, engine: Engine, *, today: Callable[[], dt.date] = dt.date.today) -> None:
