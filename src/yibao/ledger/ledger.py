@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, case, func, literal, or_, select, union_all
+from sqlalchemy import Row, Table, bindparam, case, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from yibao.adapters.db import insert_skipping_duplicates
@@ -331,28 +331,6 @@ class Ledger:
         ).all()
         return {int(account_id): int(total) for account_id, total in rows}
 
-    def book_totals(self) -> dict[str, int]:
-        """Each book's sum of balances, computed in the database."""
-        legs = self._legs().subquery()
-        rows = self.session.execute(
-            select(A.c.book, func.sum(legs.c.amount))
-            .join(A, A.c.id == legs.c.account_id)
-            .group_by(A.c.book)
-        ).all()
-        return {str(book): int(total) for book, total in rows}
-
-    def negative_balances(self) -> list[tuple[str, str, int]]:
-        """(book, code, balance) of each no-overdraft account below zero, in the database."""
-        legs = self._legs().subquery()
-        rows = self.session.execute(
-            select(A.c.book, A.c.code, func.sum(legs.c.amount))
-            .join(A, A.c.id == legs.c.account_id)
-            .where(A.c.allow_negative == literal(False))
-            .group_by(A.c.id, A.c.book, A.c.code)
-            .having(func.sum(legs.c.amount) < 0)
-        ).all()
-        return [(str(book), str(code), int(total)) for book, code, total in rows]
-
     def _legs(self) -> Any:
         """Every transfer as two signed legs: into its credit account, out of its debit account."""
         return union_all(
@@ -365,33 +343,6 @@ class Ledger:
             select(A.c.id, A.c.book, A.c.code, A.c.kind, A.c.allow_negative).order_by(A.c.id)
         ).all()
         return [AccountInfo(int(r[0]), str(r[1]), str(r[2]), str(r[3]), bool(r[4])) for r in rows]
-
-    def misbooked_transfers(self) -> list[int]:
-        """Transfers whose two accounts are not both in the transfer's book."""
-        debit, credit = A.alias("d"), A.alias("c")
-        rows = self.session.execute(
-            select(T.c.id)
-            .join(debit, debit.c.id == T.c.debit_account_id)
-            .join(credit, credit.c.id == T.c.credit_account_id)
-            .where(or_(debit.c.book != T.c.book, credit.c.book != T.c.book))
-        ).scalars()
-        return [int(i) for i in rows]
-
-    def bad_reversals(self) -> list[int]:
-        """Reversals that do not mirror their original exactly."""
-        original = T.alias("o")
-        rows = self.session.execute(
-            select(T.c.id)
-            .join(original, original.c.id == T.c.reverses_id)
-            .where(
-                or_(
-                    original.c.amount_fen != T.c.amount_fen,
-                    original.c.debit_account_id != T.c.credit_account_id,
-                    original.c.credit_account_id != T.c.debit_account_id,
-                )
-            )
-        ).scalars()
-        return [int(i) for i in rows]
 
 
 def _transfer(row: Row[tuple[object, ...]]) -> Transfer:
