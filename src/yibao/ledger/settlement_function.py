@@ -1,7 +1,7 @@
 """The PostgreSQL `post_settlement` function, behind the ledger: its SQL and its one call.
 
 Its text lives in one versioned file, `sql/post_settlement.sql`, shipped with the package;
-migrations 0008 and 0013 install it and a test compares it with the body the database holds.
+migrations 0008, 0013 and 0017 install it and a test compares it with the body the database holds.
 SQLite has no such function: `services.settlement.posting` takes the same steps through `Ledger`.
 """
 

@@ -12,9 +12,11 @@
 --   evoucher_used          nothing written: the electronic card payload p_evoucher_nonce paid
 --                          for another sale (institution and reference)
 -- An electronic card sale passes its payload's nonce: its use is recorded with the sale, and a
--- retry of that sale finds it spent by itself. A card sale passes NULL.
--- The ledger owns this file (ledger/settlement_function.py); migrations 0008 and 0013 install
--- it and a test compares it with the function the database holds.
+-- retry of that sale finds it spent by itself. A card sale passes NULL, and its card: the PIN
+-- was right, so the try counted before it was compared (services.cards.pin_counted_first) and
+-- any wrong ones before it are cleared, whatever the outcome.
+-- The ledger owns this file (ledger/settlement_function.py); migrations 0008, 0013 and 0017
+-- install it and a test compares it with the function the database holds.
 CREATE OR REPLACE FUNCTION post_settlement(
     p_book text, p_account_code text, p_payable_code text,
     p_institution_id bigint, p_ref text, p_payer_person_id bigint, p_patient_person_id bigint,
@@ -30,6 +32,9 @@ DECLARE
     v_balance bigint := 0;
     v_use bigint;
 BEGIN
+    IF p_card_id IS NOT NULL THEN
+        UPDATE card SET failed_pin_tries = 0 WHERE id = p_card_id AND failed_pin_tries <> 0;
+    END IF;
     SELECT a.id INTO v_payable FROM ledger_account a
      WHERE a.book = p_book AND a.code = p_payable_code;
     IF v_payable IS NULL THEN

@@ -9,11 +9,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, select, text
 
 from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import Card, Institution, Person, Settlement, SettlementLine
-from yibao.domain.cards import ELECTRONIC_CARD_SECONDS, CardNotActivated
+from yibao.domain.cards import ELECTRONIC_CARD_SECONDS, CardNotActivated, CardStatus
 from yibao.domain.errors import (
     Conflict,
     InvalidInput,
@@ -39,8 +39,23 @@ CARD = cast(Table, Card.__table__)
 
 # The POS path's reads: who is paying, and at which institution, in one query.
 _AT_INSTITUTION = INST.c.code == bindparam("institution")
+_CURRENT_CARD_STATUS = (  # as `cards.current_card` finds it
+    select(CARD.c.status)
+    .where(CARD.c.person_id == P.c.id, CARD.c.status != str(CardStatus.REPLACED))
+    .order_by(CARD.c.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
 _PERSON_AT_INSTITUTION = HotStatement(
-    select(P.c.id, P.c.id_number, P.c.area_code, INST.c.id, INST.c.code, INST.c.area_code)
+    select(
+        P.c.id,
+        P.c.id_number,
+        P.c.area_code,
+        INST.c.id,
+        INST.c.code,
+        INST.c.area_code,
+        _CURRENT_CARD_STATUS,
+    )
     .select_from(P)
     .outerjoin(INST, _AT_INSTITUTION)
     .where(P.c.id == bindparam("id"))
@@ -128,16 +143,7 @@ def settle(
         return uow_factory().statement_by_statement()
 
     if isinstance(credential, CardAndPin):
-        with cards.pin_checked(
-            uow_factory=pos_uow,
-            card_no=credential.card_no,
-            pin=credential.pin,
-            on=cmd.on,
-            read_holder=_card_holder_at(cmd.institution_code),
-        ) as (uow, holder):
-            patient = _Party(holder.person_id, holder.id_number, holder.area_code)
-            _require_card_active_on(holder, cmd.on)
-            return _settle_in(uow, cmd, patient, holder.card_id, holder.institution)
+        return _settle_with_card(pos_uow, cmd, credential)
     claim = electronic_card.read_electronic_card(
         payload=credential.payload,
         now=now,
@@ -150,11 +156,51 @@ def settle(
         )
         if row is None:
             raise UnknownPerson(f"no insured person with internal id {claim.person_id}")
-        patient, institution = _Party(*row[:3]), _institution(row[3:], cmd.institution_code)
-        electronic_card.require_not_stopped_by_lost_card(
-            uow=uow, person_id=patient.id, area_code=patient.area_code, on=cmd.on
-        )
+        patient, institution = _Party(*row[:3]), _institution(row[3:6], cmd.institution_code)
+        if row[6] == str(CardStatus.LOST):  # only a lost card can stop it: the policy says if
+            electronic_card.require_not_stopped_by_lost_card(
+                uow=uow, person_id=patient.id, area_code=patient.area_code, on=cmd.on
+            )
         return _settle_in(uow, cmd, patient, None, institution, evoucher_nonce=claim.nonce)
+
+
+def _settle_with_card(
+    pos_uow: Callable[[], UnitOfWork], cmd: SettleCmd, credential: CardAndPin
+) -> Receipt:
+    """On PostgreSQL the PIN's try is counted by the statement that reads the card, and cleared
+    by the sale; elsewhere, or for a card that cannot pay, `cards.pin_checked` takes over."""
+    first = pos_uow()
+    if first.each_statement_commits and first.dialect == "postgresql":
+        with first as uow:
+            holder = cards.pin_counted_first(
+                uow=uow,
+                card_no=credential.card_no,
+                pin=credential.pin,
+                on=cmd.on,
+                count_and_read=_count_try_at(cmd.institution_code),
+            )
+            if holder is not None:
+                try:
+                    return _settle_card_holder(uow, cmd, holder)
+                except BaseException:
+                    cards.clear_pin_tries(uow=uow, card_id=holder.card_id)  # the PIN was right
+                    raise
+    with cards.pin_checked(
+        uow_factory=pos_uow,
+        card_no=credential.card_no,
+        pin=credential.pin,
+        on=cmd.on,
+        read_holder=_card_holder_at(cmd.institution_code),
+    ) as (uow, holder):
+        return _settle_card_holder(uow, cmd, holder)
+
+
+def _settle_card_holder(
+    uow: UnitOfWork, cmd: SettleCmd, holder: _CardHolderAtInstitution
+) -> Receipt:
+    patient = _Party(holder.person_id, holder.id_number, holder.area_code)
+    _require_card_active_on(holder, cmd.on)
+    return _settle_in(uow, cmd, patient, holder.card_id, holder.institution)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +262,41 @@ def _card_holder_at(
         )
 
     return read
+
+
+# PostgreSQL only: one try counted on an active card with a PIN, presented at a known
+# institution, and the card read with its holder and the institution (see `_card_holder_at`).
+_COUNT_TRY_AT_INSTITUTION = HotStatement(
+    text(
+        "UPDATE card SET failed_pin_tries = card.failed_pin_tries + 1 "
+        "FROM person, institution "
+        "WHERE card.card_no = :card_no AND person.id = card.person_id "
+        "AND institution.code = :institution "
+        "AND card.status = 'active' AND card.pin_hash IS NOT NULL "
+        "RETURNING card.id, card.card_no, card.status, card.financial_activated_on, "
+        "card.failed_pin_tries - 1, card.pin_hash, person.id, person.id_number, "
+        "person.area_code, institution.id, institution.code, institution.area_code, "
+        "card.medical_activated_on"
+    )
+)
+
+
+def _count_try_at(
+    institution_code: str,
+) -> Callable[[UnitOfWork, str], _CardHolderAtInstitution | None]:
+    def count(uow: UnitOfWork, card_no: str) -> _CardHolderAtInstitution | None:
+        row = _COUNT_TRY_AT_INSTITUTION.one_or_none(
+            uow.hot, {"card_no": card_no, "institution": institution_code}
+        )
+        if row is None:
+            return None
+        return _CardHolderAtInstitution(
+            *row[:9],
+            institution=_Institution(*row[9:12]),
+            medical_activated_on=row[12],
+        )
+
+    return count
 
 
 def _settle_in(
