@@ -16,7 +16,7 @@ from yibao.domain.money import fen_to_yuan
 from yibao.entrypoints.cli.common import DbOption, console, parse_day, reported_errors, run
 from yibao.entrypoints.cli.pin_input import read_pin
 from yibao.services.inquiry.channels import inquire_with_card
-from yibao.services.inquiry.explain import explain_balance, finding_json
+from yibao.services.inquiry.explain import explain_balance, inquiry_json
 
 
 def inquire(
@@ -69,23 +69,11 @@ def inquire(
                     actor=f"cli:{channel}",
                 )
         if as_json:
-            print(json.dumps(_as_json(records, explanation), ensure_ascii=False, indent=2))
+            print(json.dumps(inquiry_json(records, explanation), ensure_ascii=False, indent=2))
         else:
             _print(records, explanation)
 
     run(db, action)
-
-
-def _as_json(records: PersonRecords, explanation: Explanation) -> dict[str, object]:
-    return {
-        "person": mask(records.id_number),
-        "as_of": records.as_of.isoformat(),
-        "channel": records.channel,
-        "medical_balance": fen_to_yuan(records.medical_fen),
-        "financial_balance": fen_to_yuan(records.financial_fen),
-        "shown_balance": fen_to_yuan(explanation.shown_fen),
-        "findings": [finding_json(f) for f in explanation.findings],
-    }
 
 
 def _print(records: PersonRecords, explanation: Explanation) -> None:

@@ -48,6 +48,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "One PDF per person (Social Insurance Law art. 74: sent periodically, free of charge).",
     ),
     "demo": ("demo", "app", "Synthetic demo city."),
+    "serve": ("serve", "serve", "Serve the REST API (/api/v1) under uvicorn."),
+    "user": ("users", "app", "API users, their roles and passwords."),
 }
 
 

@@ -31,9 +31,17 @@ class PaymentLine:
 
 
 def payment_records(
-    *, uow: UnitOfWork, id_number: str, actor: str, year: int | None = None
+    *,
+    uow: UnitOfWork,
+    id_number: str,
+    actor: str,
+    year: int | None = None,
+    employer_code: str | None = None,
 ) -> list[PaymentLine]:
-    """The person's contributions in month order (one year if given); the reading is logged."""
+    """The person's contributions in month order (one year if given); the reading is logged.
+
+    With `employer_code`, only what that employer paid: all an employer may see of a person.
+    """
     person = person_by_id_number(uow=uow, id_number=id_number)
     key = literal("credit:c", String) + cast(Contribution.id, String)
     query = (
@@ -45,6 +53,8 @@ def payment_records(
     )
     if year is not None:
         query = query.where(Contribution.month.between(f"{year}-01", f"{year}-12"))
+    if employer_code is not None:
+        query = query.where(Employer.code == employer_code)
     uow.session.add(
         InquiryLog(person_id=person.id, actor=actor, channel="records", as_of=dt.date.today())
     )

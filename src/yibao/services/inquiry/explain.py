@@ -28,6 +28,7 @@ from yibao.domain.explain import (
     PersonRecords,
     explain,
 )
+from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
@@ -206,6 +207,19 @@ def _net_outflow_by_kind(uow: UnitOfWork, account_id: int | None, as_of: dt.date
         .group_by(t.kind)
     ).all()
     return {str(kind): int(amount) for kind, amount in rows}
+
+
+def inquiry_json(records: PersonRecords, explanation: Explanation) -> dict[str, Any]:
+    """The answer of `yibao inquire --json` and of the API's inquiry, field for field."""
+    return {
+        "person": mask(records.id_number),
+        "as_of": records.as_of.isoformat(),
+        "channel": records.channel,
+        "medical_balance": fen_to_yuan(records.medical_fen),
+        "financial_balance": fen_to_yuan(records.financial_fen),
+        "shown_balance": fen_to_yuan(explanation.shown_fen),
+        "findings": [finding_json(f) for f in explanation.findings],
+    }
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
