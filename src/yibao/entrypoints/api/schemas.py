@@ -32,3 +32,10 @@ def router(tag: str) -> APIRouter:
 
 def day_or_today(day: dt.date | None, today: dt.date) -> dt.date:
     return today if day is None else day
+
+
+def utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """A stored moment (UTC, kept without a zone) as RFC 3339 says it: with its zone."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=dt.UTC)

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from yibao.entrypoints.api.deps import CallerDep
 from yibao.entrypoints.api.gate import guarded
-from yibao.entrypoints.api.schemas import router
+from yibao.entrypoints.api.schemas import router, utc
 from yibao.services import audit
 from yibao.services.accounts.access import Target
 
@@ -18,7 +18,7 @@ api = router("audit")
 
 class AuditEntryPublic(BaseModel):
     id: int
-    recorded_at: dt.datetime
+    recorded_at: dt.datetime | None
     user: str
     role: str
     action: str
@@ -42,7 +42,7 @@ def entries(
     return [
         AuditEntryPublic(
             id=entry.id,
-            recorded_at=entry.recorded_at,
+            recorded_at=utc(entry.recorded_at),
             user=entry.event.actor.user,
             role=entry.event.actor.role,
             action=entry.event.action,

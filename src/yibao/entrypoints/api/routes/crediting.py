@@ -15,7 +15,7 @@ from yibao.domain.months import Month
 from yibao.entrypoints.api.crediting_jobs import CreditingJobs, run_id_of
 from yibao.entrypoints.api.deps import CallerDep, IdempotencyKey
 from yibao.entrypoints.api.gate import Guard, guarded, idempotent, request_digest
-from yibao.entrypoints.api.schemas import Body, Yuan, router
+from yibao.entrypoints.api.schemas import Body, Yuan, router, utc
 from yibao.services.accounts.access import Target
 from yibao.services.contributions.runs import check_run, run_standing
 
@@ -106,8 +106,8 @@ def poll(run_id: str, request: Request, caller: CallerDep) -> CreditingRunPublic
         state=state,
         done=job.done if job else None,
         total=job.total if job else None,
-        started_at=standing.started_at,
-        completed_at=standing.completed_at,
+        started_at=utc(standing.started_at),
+        completed_at=utc(standing.completed_at),
         credited_count=standing.credited_count,
         credited=fen_to_yuan(standing.credited_fen),
         failure=job.failure if job else None,
