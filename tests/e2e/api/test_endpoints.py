@@ -198,7 +198,8 @@ def test_an_employer_sees_only_what_it_paid_for_its_own_employees(world: World) 
     )
 
     assert own.status_code == 200, own.text
-    assert own.json() and all(line["paid_by"] == "Employer E001" for line in own.json())
+    assert own.json()
+    assert all(line["paid_by"] == "Employer E001" for line in own.json())
     assert other.status_code == 403
 
 

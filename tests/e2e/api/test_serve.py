@@ -58,7 +58,8 @@ def test_yibao_serve_answers_health_and_logs_masked_json_lines(tmp_path: Path) -
     assert "Application shutdown complete" in err
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert [line["status"] for line in lines] == [200, 401]
-    assert PERSON not in out and "4201**********1232" in lines[1]["path"]
+    assert PERSON not in out
+    assert "4201**********1232" in lines[1]["path"]
 
 
 def _first_answer(url: str) -> httpx2.Response:
