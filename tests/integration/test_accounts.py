@@ -113,9 +113,14 @@ def test_a_key_keeps_its_first_answer_and_refuses_another_request(city: App) -> 
 def test_a_key_rolled_back_with_its_write_is_free_again(city: App) -> None:
     with city.uow() as uow:
         user = accounts.add_user(uow=uow, name="adm", role="admin", password=PASSWORD)
-    with pytest.raises(RuntimeError), city.uow() as uow:
-        idempotency.claim(uow=uow, user_id=user.id, key="k2", digest="a")
-        raise RuntimeError("the write failed")
+
+    def failing_write() -> None:
+        with city.uow() as uow:
+            idempotency.claim(uow=uow, user_id=user.id, key="k2", digest="a")
+            raise RuntimeError("the write failed")
+
+    with pytest.raises(RuntimeError):
+        failing_write()
     with city.uow() as uow:
         assert idempotency.claim(uow=uow, user_id=user.id, key="k2", digest="b").answer is None
 
