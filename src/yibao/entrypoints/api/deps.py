@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -11,20 +11,50 @@ from fastapi.security import OAuth2PasswordBearer
 from yibao.bootstrap import App
 from yibao.config import Settings
 from yibao.services.accounts import User
-from yibao.services.accounts.tokens import InvalidToken, token_user
+from yibao.services.accounts.tokens import Claims, InvalidToken, holder, read_claims
+from yibao.services.uow import UnitOfWork
 
 TOKEN_URL = "/api/v1/auth/token"
 oauth2 = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Caller:
-    """Who is calling (the token's user) and what the call runs on."""
+    """Who is calling and what the call runs on.
 
-    user: User
-    token_id: str
+    The token's signature and expiry are checked before the route runs; whether it was
+    revoked (or its user disabled) is read in the request's own transaction, by the gate
+    (`authenticate`), so a request is one transaction, not two.
+    """
+
+    claims: Claims
     app: App
     settings: Settings
+    scope: dict[str, Any]
+    _user: User | None = None
+
+    @property
+    def token_id(self) -> str:
+        return self.claims.token_id
+
+    def authenticate(self, uow: UnitOfWork) -> User:
+        if self._user is None:
+            self._user = holder(uow=uow, claims=self.claims)
+            self.scope.setdefault("state", {})["user"] = f"{self._user.role}:{self._user.name}"
+        return self._user
+
+    @property
+    def authenticated(self) -> bool:
+        return self._user is not None
+
+    @property
+    def user(self) -> User:
+        """The caller's user, read in a transaction of its own if no gate has read it yet."""
+        if self._user is None:
+            with self.app.uow() as uow:
+                self.authenticate(uow)
+        assert self._user is not None
+        return self._user
 
 
 def get_app(request: Request) -> App:
@@ -49,10 +79,8 @@ def get_caller(
 ) -> Caller:
     if not token:
         raise InvalidToken("log in first: POST /api/v1/auth/token, then send the bearer token")
-    with app.uow() as uow:
-        user, token_id = token_user(uow=uow, token=token, secret=settings.token_secret)
-    request.scope.setdefault("state", {})["user"] = f"{user.role}:{user.name}"
-    return Caller(user, token_id, app, settings)
+    claims = read_claims(token=token, secret=settings.token_secret)
+    return Caller(claims, app, settings, request.scope)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -84,13 +84,14 @@ def guarded(caller: Caller, action: str, target: Target, resource: str) -> Itera
     try:
         with caller.app.uow() as uow:
             guard = Guard(uow, _person_of(target))
-            access.authorize(uow=uow, user=caller.user, action=action, target=target)
+            user = caller.authenticate(uow)
+            access.authorize(uow=uow, user=user, action=action, target=target)
             yield guard
             if _audited(action, target, guard.person) and action not in SELF_AUDITED:
                 record(uow=uow, event=_event(caller, action, guard.person, resource, OK))
     except YibaoError as error:
         person = guard.person if guard is not None else _person_of(target)
-        if _audited(action, target, person):
+        if caller.authenticated and _audited(action, target, person):
             record_in_own_transaction(
                 uow_factory=caller.app.uow,
                 event=_event(caller, action, person, resource, error.code),
@@ -105,11 +106,14 @@ def checked(caller: Caller, action: str, target: Target, resource: str) -> Itera
     person = _person_of(target)
     try:
         with caller.app.uow() as uow:
-            access.authorize(uow=uow, user=caller.user, action=action, target=target)
+            user = caller.authenticate(uow)
+            access.authorize(uow=uow, user=user, action=action, target=target)
         guard = Guard(uow, person)
         yield guard
         person = guard.person
     except YibaoError as error:
+        if not caller.authenticated:
+            raise
         record_in_own_transaction(
             uow_factory=caller.app.uow,
             event=_event(caller, action, person, resource, error.code),
@@ -167,15 +171,17 @@ def idempotent_committed_alone(
     by its institution and reference) and answers as the first time.
     """
     key = idempotency.check_key(key)
-    user_id = caller.user.id
     try:
         with caller.app.uow() as uow:
-            access.authorize(uow=uow, user=caller.user, action=action, target=target)
-            found = idempotency.find(uow=uow, user_id=user_id, key=key, digest=digest)
+            user = caller.authenticate(uow)
+            access.authorize(uow=uow, user=user, action=action, target=target)
+            found = idempotency.find(uow=uow, user_id=user.id, key=key, digest=digest)
         if found is not None:
             return JSONResponse(found.body, found.status_code)
         status, body = work()
     except YibaoError as error:
+        if not caller.authenticated:
+            raise
         record_in_own_transaction(
             uow_factory=caller.app.uow,
             event=_event(caller, action, _person_of(target), resource, error.code),
@@ -184,7 +190,7 @@ def idempotent_committed_alone(
     with caller.app.uow() as uow:
         answer = idempotency.keep(
             uow=uow,
-            user_id=user_id,
+            user_id=user.id,
             key=key,
             digest=digest,
             answer=idempotency.Answer(status, body),

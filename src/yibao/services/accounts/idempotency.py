@@ -57,15 +57,27 @@ def check_key(key: str | None) -> str:
 
 
 def claim(*, uow: UnitOfWork, user_id: int, key: str, digest: str) -> Claim:
+    inserted = _insert(uow, user_id, key, digest, Answer(0, ""))
+    if inserted is not None:
+        return Claim(None, inserted)
+    return Claim(find(uow=uow, user_id=user_id, key=key, digest=digest), None)
+
+
+def _insert(uow: UnitOfWork, user_id: int, key: str, digest: str, answer: Answer) -> int | None:
+    """The new record's id; None if the key is taken (after the transaction holding it ends)."""
     inserted = uow.session.execute(
         insert_skipping_duplicates(uow.dialect, RECORDS)
-        .values(user_id=user_id, key=key, request_hash=digest, status_code=0, response="")
+        .values(
+            user_id=user_id,
+            key=key,
+            request_hash=digest,
+            status_code=answer.status_code,
+            response=json.dumps(answer.body, default=str),
+        )
         .on_conflict_do_nothing()
         .returning(RECORDS.c.id)
     ).scalar_one_or_none()
-    if inserted is not None:
-        return Claim(None, int(inserted))
-    return Claim(find(uow=uow, user_id=user_id, key=key, digest=digest), None)
+    return None if inserted is None else int(inserted)
 
 
 def find(*, uow: UnitOfWork, user_id: int, key: str, digest: str) -> Answer | None:
@@ -94,9 +106,8 @@ def remember(*, uow: UnitOfWork, record_id: int, answer: Answer) -> None:
 
 def keep(*, uow: UnitOfWork, user_id: int, key: str, digest: str, answer: Answer) -> Answer:
     """For a write committed on its own (a POS sale): keep its answer, or the one kept first."""
-    found = claim(uow=uow, user_id=user_id, key=key, digest=digest)
-    if found.answer is not None:
-        return found.answer
-    assert found.record_id is not None
-    remember(uow=uow, record_id=found.record_id, answer=answer)
-    return answer
+    if _insert(uow, user_id, key, digest, answer) is not None:
+        return answer
+    kept = find(uow=uow, user_id=user_id, key=key, digest=digest)
+    assert kept is not None  # the key was taken and its transaction has ended
+    return kept

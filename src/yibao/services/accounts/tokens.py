@@ -116,8 +116,22 @@ def _epoch(moment: dt.datetime) -> int:
     return int(moment.replace(tzinfo=dt.UTC).timestamp())
 
 
+@dataclass(frozen=True, slots=True)
+class Claims:
+    """What a genuine, unexpired token says; whether it was revoked is read with `holder`."""
+
+    token_id: str
+    user_name: str
+
+
 def token_user(*, uow: UnitOfWork, token: str, secret: str) -> tuple[User, str]:
     """The user a token was issued to, and the token's id; refused if expired or revoked."""
+    claims = read_claims(token=token, secret=secret)
+    return holder(uow=uow, claims=claims), claims.token_id
+
+
+def read_claims(*, token: str, secret: str) -> Claims:
+    """The token's signature and expiry, checked without the database."""
     try:
         claims = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "jti", "sub"]}
@@ -126,10 +140,16 @@ def token_user(*, uow: UnitOfWork, token: str, secret: str) -> tuple[User, str]:
         raise InvalidToken("the token has expired; log in again") from None
     except jwt.PyJWTError:
         raise InvalidToken("the token is not one this server issued") from None
+    return Claims(str(claims["jti"]), str(claims["sub"]))
+
+
+def holder(*, uow: UnitOfWork, claims: Claims) -> User:
+    """The token's user, read in the caller's transaction: refused if the token was revoked
+    or its user disabled since it was issued."""
     found = uow.session.execute(
         select(ApiToken, ApiUser)
         .join(ApiUser, ApiUser.id == ApiToken.user_id)
-        .where(ApiToken.id == str(claims["jti"]))
+        .where(ApiToken.id == claims.token_id)
     ).one_or_none()
     if found is None:
         raise InvalidToken("the token is not one this server issued")
@@ -138,7 +158,7 @@ def token_user(*, uow: UnitOfWork, token: str, secret: str) -> tuple[User, str]:
         raise InvalidToken("the token was revoked; log in again")
     if stored.expires_at <= now():
         raise InvalidToken("the token has expired; log in again")
-    return public_user(row), stored.id
+    return public_user(row)
 
 
 def revoke_token(*, uow: UnitOfWork, token_id: str) -> None:

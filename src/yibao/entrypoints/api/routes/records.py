@@ -52,10 +52,10 @@ def records(
 ) -> list[PaymentRecordPublic]:
     """Which insurances were paid each month, by whom, on what base, and what was credited;
     an employer sees what it paid, nothing else."""
-    user = caller.user
-    employer = user.scope if user.role is Role.EMPLOYER else None
     target = Target(person=id_number)
     with guarded(caller, "persons.payment_records", target, "payment_records") as guard:
+        user = caller.user
+        employer = user.scope if user.role is Role.EMPLOYER else None
         lines = payment_records(
             uow=guard.uow,
             id_number=id_number,
