@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from yibao.adapters.db import downgrade, upgrade
 from yibao.bootstrap import App
 from yibao.domain.audit import CHAINS
 from yibao.domain.idnumber import make_id_number
@@ -295,3 +296,73 @@ def test_sixteen_concurrent_appenders_leave_chains_that_verify(pg_app: App) -> N
     assert _verify(pg_app) is None
     with pg_app.uow() as uow:
         assert len(audit.entries(uow=uow, user="pos-3", limit=1000)) == APPENDS_PER_THREAD
+
+
+# -- migration 0015 ------------------------------------------------------------------------------
+def test_the_inquiry_log_moves_into_the_trail_in_order_and_back(engine: Engine) -> None:
+    downgrade(engine, "0013")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO area (code, name) VALUES ('420100', 'Wuhan')"))
+        connection.execute(
+            text(
+                "INSERT INTO person (id_number, name, birth_date, sex, area_code) "
+                "VALUES (:p, 'Zhang Wei', '1990-03-07', 'M', '420100')"
+            ),
+            {"p": PERSON},
+        )
+        for actor, channel, as_of, at in (
+            ("cli:web", "web", "2024-03-01", "2024-03-02 10:00:00"),
+            ("hotline", "hotline", "2024-03-05", "2024-03-05 11:30:00.250000"),
+            ("cli:records", "records", "2024-04-01", "2024-04-01 09:00:00"),
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO inquiry_log (person_id, actor, channel, as_of, asked_at) "
+                    "SELECT id, :a, :c, :d, :t FROM person"
+                ),
+                {"a": actor, "c": channel, "d": dt.date.fromisoformat(as_of), "t": at},
+            )
+    upgrade(engine)
+    app = App(engine)
+    with app.uow() as uow:
+        moved = list(reversed(audit.entries(uow=uow, person=PERSON)))
+    assert [
+        (e.event.actor, e.event.action, e.event.channel, e.event.resource, e.recorded_at)
+        for e in moved
+    ] == [
+        (
+            Actor("cli:web", "legacy"),
+            "inquiry",
+            "web",
+            "balance:2024-03-01",
+            dt.datetime(2024, 3, 2, 10),
+        ),
+        (
+            Actor("hotline", "legacy"),
+            "inquiry",
+            "hotline",
+            "balance:2024-03-05",
+            dt.datetime(2024, 3, 5, 11, 30, 0, 250_000),
+        ),
+        (
+            Actor("cli:records", "legacy"),
+            "payment_records",
+            "records",
+            "payment records",
+            dt.datetime(2024, 4, 1, 9),
+        ),
+    ]
+    assert {(e.chain, e.seq) for e in moved} == {(0, 1), (0, 2), (0, 3)}
+    _fill(app, 5)  # new entries chain on from the moved ones
+    assert _verify(app) is None
+
+    downgrade(engine, "0013")
+    back = _rows(engine, "SELECT actor, channel, as_of FROM inquiry_log ORDER BY id")
+    assert len(back) == 3 + 2  # and the new inquiries of PERSON (OTHER has no person row)
+    assert [(a, c, str(d)) for a, c, d in back[:3]] == [
+        ("cli:web", "web", "2024-03-01"),
+        ("hotline", "hotline", "2024-03-05"),
+        ("cli:records", "records", "2024-04-01"),
+    ]
+    upgrade(engine)
+    assert _verify(App(engine)) is None
