@@ -1,7 +1,7 @@
 """API users, their tokens, and the first answers to money-moving requests
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 
 A user has one role and, for most roles, a scope (a person's ID number, an employer, an
 institution or an area). A token is known by its id so it can be revoked before it expires.
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
