@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -30,7 +31,7 @@ class Caller:
     claims: Claims
     app: App
     settings: Settings
-    scope: dict[str, Any]
+    scope: MutableMapping[str, Any]
     _user: User | None = None
 
     @property
