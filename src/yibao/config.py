@@ -12,6 +12,7 @@ from yibao.domain.errors import InvalidInput
 # Known to everyone who has read this file: fit only for a development database.
 DEVELOPMENT_CARD_SECRET = "yibao-development-secret-change-me"
 DEVELOPMENT_PIN_PEPPER = "yibao-development-pepper-change-me"
+DEVELOPMENT_TOKEN_SECRET = "yibao-development-token-key-change-me"
 MIN_SECRET_LENGTH = 32
 
 
@@ -31,6 +32,10 @@ class Settings(BaseSettings):
     pin_pepper: str = DEVELOPMENT_PIN_PEPPER
     # How long an electronic card payload lives; one expiring later than this is refused.
     electronic_card_seconds: int = ELECTRONIC_CARD_SECONDS
+    # Signs the API's access tokens; `yibao serve` outside development needs YIBAO_TOKEN_SECRET.
+    token_secret: str = DEVELOPMENT_TOKEN_SECRET
+    # How long an access token lives: short, so a stolen one is soon useless.
+    token_seconds: int = 900
 
     @property
     def development(self) -> bool:
@@ -44,12 +49,21 @@ class Settings(BaseSettings):
             raise InvalidInput(
                 "YIBAO_ELECTRONIC_CARD_SECONDS", self.electronic_card_seconds, "must be above 0"
             )
-        if self.development:
-            return
-        for variable, value, published in (
+        self._require(
             ("YIBAO_CARD_SECRET", self.card_secret, DEVELOPMENT_CARD_SECRET),
             ("YIBAO_PIN_PEPPER", self.pin_pepper, DEVELOPMENT_PIN_PEPPER),
-        ):
+        )
+
+    def require_token_key(self) -> None:
+        """What serving the API needs on top: a real token key outside development."""
+        if self.token_seconds <= 0:
+            raise InvalidInput("YIBAO_TOKEN_SECONDS", self.token_seconds, "must be above 0")
+        self._require(("YIBAO_TOKEN_SECRET", self.token_secret, DEVELOPMENT_TOKEN_SECRET))
+
+    def _require(self, *keys: tuple[str, str, str]) -> None:
+        if self.development:
+            return
+        for variable, value, published in keys:
             if value == published or len(value) < MIN_SECRET_LENGTH:
                 shown = "(the development key)" if value == published else "(too short)"
                 raise InvalidInput(

@@ -10,7 +10,8 @@ from tests.scenario_files import EXAMPLES
 from yibao.bootstrap import App
 from yibao.domain import hotline as menu
 from yibao.domain.months import Month
-from yibao.services import cards, registry
+from yibao.services import audit, cards, registry
+from yibao.services.audit import Actor
 from yibao.services.contributions import ContributionCmd, record_contribution
 from yibao.services.contributions.crediting import run_crediting
 from yibao.services.inquiry.hotline import HotlineRecordsFromStorage
@@ -53,9 +54,12 @@ def _caller(app: App) -> None:
     run_crediting(uow_factory=app.uow, area_code="420100", month=Month(2024, 2))
 
 
+PLATFORM = Actor("12333-platform", "hotline")
+
+
 def test_a_caller_proves_who_they_are_and_hears_balance_credit_and_reasons(app: App) -> None:
     _caller(app)
-    records = HotlineRecordsFromStorage(app.uow, dt.date(2024, 3, 5))
+    records = HotlineRecordsFromStorage(app.uow, dt.date(2024, 3, 5), actor=PLATFORM)
     call, said = menu.start()
     assert "ID number" in said[0]
     call, said = menu.press(call, "42010219900307123#", records)  # 17 characters: refused
@@ -78,11 +82,22 @@ def test_a_caller_proves_who_they_are_and_hears_balance_credit_and_reasons(app: 
     assert "not a menu choice" in said[0]
     call, said = menu.press(call, "0", records)
     assert call.stage is menu.Stage.ENDED
+    with app.uow() as uow:
+        trail = list(reversed(audit.entries(uow=uow, person=PERSON)))
+    assert [(e.event.action, e.event.resource, e.event.outcome) for e in trail] == [
+        ("identity_check", "query password", "wrong_pin"),
+        ("identity_check", "query password", "ok"),
+        ("inquiry", "balance:2024-03-05", "ok"),
+        ("inquiry", "latest credit", "ok"),
+        ("inquiry", "balance:2024-03-05", "ok"),
+    ]
+    assert {(e.event.actor, e.event.channel) for e in trail} == {(PLATFORM, "hotline")}
+    assert not any("135790" in str(e) or "000000" in str(e) for e in trail)
 
 
 def test_three_failed_identity_checks_end_the_call(app: App) -> None:
     _caller(app)
-    records = HotlineRecordsFromStorage(app.uow, dt.date(2024, 3, 5))
+    records = HotlineRecordsFromStorage(app.uow, dt.date(2024, 3, 5), actor=PLATFORM)
     call, _ = menu.start()
     for _attempt in range(3):
         call, said = menu.press(call, PERSON, records)

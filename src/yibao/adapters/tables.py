@@ -268,17 +268,41 @@ class SettlementLine(Base):
     account_may_pay: Mapped[bool] = mapped_column(Boolean)
 
 
-class InquiryLog(Base):
-    """Who asked for whose account, through which channel, and when (personal data audit)."""
+class AuditChain(Base):
+    """The head of one of the audit trail's hash chains: its last position and hash."""
 
-    __tablename__ = "inquiry_log"
-    __table_args__ = (Index("ix_inquiry_log_person", "person_id", "asked_at"),)
+    __tablename__ = "audit_chain"
+    chain: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    head: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEntry(Base):
+    """Who read or wrote whose data, through which channel, when, and the outcome.
+
+    Append-only (on PostgreSQL the database refuses UPDATE and DELETE, migration 0015) and
+    hash-chained (domain.audit): `yibao audit verify` finds an entry changed, removed or moved.
+    """
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        UniqueConstraint("chain", "seq"),
+        Index("ix_audit_entry_person", "person", "id"),
+        Index("ix_audit_entry_actor", "actor_user", "id"),
+        Index("ix_audit_entry_recorded", "recorded_at"),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
-    actor: Mapped[str] = mapped_column(String(80))
+    chain: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    actor_user: Mapped[str] = mapped_column(String(80))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(60))
     channel: Mapped[str] = mapped_column(String(20))
-    as_of: Mapped[dt.date] = mapped_column(Date)
-    asked_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+    person: Mapped[str | None] = mapped_column(String(40))  # the ID number, as given
+    resource: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(60))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class RecordLink(Base):
@@ -303,3 +327,46 @@ class ElectronicCardUse(Base):
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
     ref: Mapped[str] = mapped_column(String(80))
     used_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class ApiUser(Base):
+    """A login of the API: one role, and the scope it may see (a person, employer, ...)."""
+
+    __tablename__ = "api_user"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    # the ID number, employer, institution or area code the role is limited to, if any
+    scope: Mapped[str | None] = mapped_column(String(40))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # login attempts: wrong passwords in a row, and when the last one was tried
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class ApiToken(Base):
+    """An access token issued to a user, by its id (`jti`): revoked here, it stops working."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (Index("ix_api_token_user", "user_id"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("api_user.id"))
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a money-moving request, by the caller's Idempotency-Key."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("api_user.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))  # method, path and body
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[str] = mapped_column(Text)  # the JSON body answered
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())

@@ -15,6 +15,7 @@ from yibao.domain.money import fen_to_yuan, yuan_to_fen
 from yibao.domain.months import Month
 from yibao.scenario.model import Event, Query, Scenario
 from yibao.services import cards, registry, settlement
+from yibao.services.audit import Actor
 from yibao.services.cards import family, financial
 from yibao.services.contributions import ContributionCmd, record_contribution
 from yibao.services.contributions.crediting import run_crediting
@@ -96,6 +97,7 @@ class _Storage:
 
 
 SCENARIO_PIN = "123456"
+REPLAY = Actor("scenario-replay", "replay")  # who asks the story's queries, in its audit trail
 SCENARIO_SECRET = (
     "scenario-replay"  # scenario files name no PINs: every card gets this one at activation
 )
@@ -196,7 +198,7 @@ def _answer(app: _Storage, clock: _MonthEndClock, query: Query) -> Answer:
                 id_number=query.person,
                 as_of=query.as_of,
                 channel=query.channel,
-                actor="scenario-replay",
+                actor=REPLAY,
             )
     except YibaoError as error:
         return Answer(query, 0, 0, 0, failures=[f"cannot answer: {error.message}"])

@@ -10,7 +10,9 @@ import typer
 from yibao.bootstrap import App
 from yibao.config import load_settings
 from yibao.domain.errors import InvalidInput
+from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
+from yibao.entrypoints.cli.audited import Audited, of_card
 from yibao.entrypoints.cli.common import (
     DbOption,
     console,
@@ -24,6 +26,7 @@ from yibao.ledger import accounts
 from yibao.services import cards
 from yibao.services.cards import electronic_card, family, financial
 from yibao.services.registry import person_by_id_number
+from yibao.services.uow import UnitOfWork
 
 app = typer.Typer(
     help="Social security cards: issue, activation, PIN, loss, bank account.", no_args_is_help=True
@@ -41,7 +44,9 @@ def issue(id_number: str, card_no: str, on: OnOption = None, db: DbOption = None
     """Issue a card (not usable until activated)."""
     day = parse_day(on)
     in_one_transaction(
-        db, lambda uow: cards.issue_card(uow=uow, id_number=id_number, card_no=card_no, on=day)
+        db,
+        lambda uow: cards.issue_card(uow=uow, id_number=id_number, card_no=card_no, on=day),
+        audit=Audited("card.issue", f"card:{card_no}", id_number),
     )
     console.print(f"card {card_no} issued on {day}; activate it when collected")
 
@@ -52,7 +57,9 @@ def activate(id_number: str, on: OnOption = None, db: DbOption = None) -> None:
     day = parse_day(on)
     pin = read_pin("New PIN")
     card = in_one_transaction(
-        db, lambda uow: cards.activate_card(uow=uow, id_number=id_number, on=day, pin=pin)
+        db,
+        lambda uow: cards.activate_card(uow=uow, id_number=id_number, on=day, pin=pin),
+        audit=Audited("card.activate", "card: medical function", id_number),
     )
     console.print(f"card {card.card_no}: medical function active from {day}")
 
@@ -62,7 +69,9 @@ def activate_financial(id_number: str, on: OnOption = None, db: DbOption = None)
     """Activate the card's bank (financial) account, as the bank counter does."""
     day = parse_day(on)
     card = in_one_transaction(
-        db, lambda uow: cards.activate_financial(uow=uow, id_number=id_number, on=day)
+        db,
+        lambda uow: cards.activate_financial(uow=uow, id_number=id_number, on=day),
+        audit=Audited("card.activate_financial", "card: financial account", id_number),
     )
     console.print(f"card {card.card_no}: financial account active from {day}")
 
@@ -79,14 +88,18 @@ def change_pin(card_no: str, db: DbOption = None) -> None:
         )
         console.print("PIN changed")
 
-    run(db, action)
+    run(db, action, audit=Audited("card.change_pin", f"card:{card_no}", person_of=of_card(card_no)))
 
 
 @app.command("reset-pin")
 def reset_pin(card_no: str, db: DbOption = None) -> None:
     """Reset a forgotten or locked PIN at an agency counter (identity checked there)."""
     new = read_pin("New PIN", field="new_pin")
-    in_one_transaction(db, lambda uow: cards.reset_pin(uow=uow, card_no=card_no, new_pin=new))
+    in_one_transaction(
+        db,
+        lambda uow: cards.reset_pin(uow=uow, card_no=card_no, new_pin=new),
+        audit=Audited("card.reset_pin", f"card:{card_no}", person_of=of_card(card_no)),
+    )
     console.print("PIN reset and unlocked")
 
 
@@ -95,7 +108,9 @@ def report_loss(id_number: str, on: OnOption = None, db: DbOption = None) -> Non
     """Report the card lost: it is frozen at once; the balance stays the person's."""
     day = parse_day(on)
     card = in_one_transaction(
-        db, lambda uow: cards.report_loss(uow=uow, id_number=id_number, on=day)
+        db,
+        lambda uow: cards.report_loss(uow=uow, id_number=id_number, on=day),
+        audit=Audited("card.report_loss", f"card: lost on {day}", id_number),
     )
     console.print(f"card {card.card_no} frozen on {day}; apply for a replacement")
 
@@ -109,6 +124,7 @@ def replace(id_number: str, new_card_no: str, on: OnOption = None, db: DbOption 
         lambda uow: cards.replace_card(
             uow=uow, id_number=id_number, new_card_no=new_card_no, on=day
         ),
+        audit=Audited("card.replace", f"card:{new_card_no}", id_number),
     )
     console.print(f"card {card.card_no} issued and active; the old card no longer works")
 
@@ -130,7 +146,7 @@ def electronic(id_number: str, db: DbOption = None) -> None:
         )
         console.print(payload)
 
-    run(db, action)
+    run(db, action, audit=Audited("card.electronic", "electronic card payload", id_number))
 
 
 @app.command("deposit")
@@ -142,7 +158,7 @@ def deposit(
     db: DbOption = None,
 ) -> None:
     """Deposit cash into the card's financial (bank) account."""
-    _bank(db, id_number, amount, ref, on, financial.deposit, "deposited")
+    _bank(db, id_number, amount, ref, on, financial.deposit, "deposit")
 
 
 @app.command("withdraw")
@@ -154,7 +170,7 @@ def withdraw(
     db: DbOption = None,
 ) -> None:
     """Withdraw cash from the card's financial account (never from the medical account)."""
-    _bank(db, id_number, amount, ref, on, financial.withdraw, "withdrawn")
+    _bank(db, id_number, amount, ref, on, financial.withdraw, "withdrawal")
 
 
 def _bank(
@@ -164,7 +180,7 @@ def _bank(
     ref: str,
     on: str | None,
     operation: financial.BankOperation,
-    verb: str,
+    what: str,
 ) -> None:
     day = parse_day(on)
     with reported_errors():
@@ -172,14 +188,15 @@ def _bank(
         if not ref.strip():
             raise InvalidInput("ref", ref, "must name the deposit or withdrawal (its retry key)")
 
-    def action(app_: App) -> None:
-        with app_.uow() as uow:
-            operation(uow=uow, id_number=id_number, amount_fen=fen, on=day, key=ref)
-            person = person_by_id_number(uow=uow, id_number=id_number)
-            left = uow.ledger.balance_of(accounts.financial_account(person.id))
-        console.print(f"{fen_to_yuan(fen)} yuan {verb}; financial account {fen_to_yuan(left)}")
+    def work(uow: UnitOfWork) -> int:
+        operation(uow=uow, id_number=id_number, amount_fen=fen, on=day, key=ref)
+        person = person_by_id_number(uow=uow, id_number=id_number)
+        return uow.ledger.balance_of(accounts.financial_account(person.id))
 
-    run(db, action)
+    audited = Audited(f"card.{what}", f"financial account:{what}:{ref}", id_number)
+    left = in_one_transaction(db, work, audit=audited)
+    verb = {"deposit": "deposited", "withdrawal": "withdrawn"}[what]
+    console.print(f"{fen_to_yuan(fen)} yuan {verb}; financial account {fen_to_yuan(left)}")
 
 
 @app.command("bind-family")
@@ -197,6 +214,7 @@ def bind_family(
         lambda uow: family.bind(
             uow=uow, id_number=id_number, member_id_number=member, relation=relation, on=day
         ),
+        audit=Audited("card.bind_family", f"family binding:{relation}:{mask(member)}", id_number),
     )
     console.print(f"bound as {relation} from {day}")
 
@@ -206,6 +224,8 @@ def unbind_family(id_number: str, member: str, on: OnOption = None, db: DbOption
     """End a family mutual aid binding."""
     day = parse_day(on)
     in_one_transaction(
-        db, lambda uow: family.unbind(uow=uow, id_number=id_number, member_id_number=member, on=day)
+        db,
+        lambda uow: family.unbind(uow=uow, id_number=id_number, member_id_number=member, on=day),
+        audit=Audited("card.unbind_family", f"family binding:{mask(member)}", id_number),
     )
     console.print(f"binding ended on {day}")

@@ -16,6 +16,7 @@ from yibao.bootstrap import App, bootstrap
 from yibao.domain.cards import UnknownCard
 from yibao.domain.errors import InvalidInput, NotFound, YibaoError
 from yibao.domain.months import parse_date
+from yibao.entrypoints.cli.audited import Audited, record_in, recorded_within, recording
 from yibao.ledger.errors import UnknownTransfer
 from yibao.services.settlement import UnknownRef
 from yibao.services.uow import UnitOfWork
@@ -77,25 +78,35 @@ def open_app(db: str | None) -> App:
         return bootstrap(db)
 
 
-def run(db: str | None, action: Callable[[App], None]) -> None:
-    """Open the database and run `action`, reporting domain errors cleanly."""
+def run(db: str | None, action: Callable[[App], None], *, audit: Audited | None = None) -> None:
+    """Open the database and run `action`, reporting domain errors cleanly.
+
+    With `audit`, the command's success or refusal is recorded in the audit trail.
+    """
     app = open_app(db)
     try:
-        with reported_errors():
+        with reported_errors(), recording(app, audit):
             action(app)
     finally:
         app.engine.dispose()
 
 
-def in_one_transaction(db: str | None, work: Callable[[UnitOfWork], T]) -> T:
-    """Run one service call in one unit of work and return its result (errors reported)."""
+def in_one_transaction(
+    db: str | None, work: Callable[[UnitOfWork], T], *, audit: Audited | None = None
+) -> T:
+    """Run one service call in one unit of work and return its result (errors reported).
+
+    With `audit`, its success is recorded in that same unit of work, its refusal on its own.
+    """
     results: list[T] = []
 
     def action(app: App) -> None:
         with app.uow() as uow:
             results.append(work(uow))
+            if audit is not None:
+                record_in(uow, audit)
 
-    run(db, action)
+    run(db, action, audit=recorded_within(audit) if audit is not None else None)
     return results[0]
 
 

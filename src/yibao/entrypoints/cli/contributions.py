@@ -6,10 +6,16 @@ from typing import Annotated
 
 import typer
 
-from yibao.bootstrap import App
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
 from yibao.domain.months import Month
-from yibao.entrypoints.cli.common import DbOption, console, parse_day, reported_errors, run
+from yibao.entrypoints.cli.audited import Audited
+from yibao.entrypoints.cli.common import (
+    DbOption,
+    console,
+    in_one_transaction,
+    parse_day,
+    reported_errors,
+)
 from yibao.services.contributions import ContributionCmd, record_contribution
 
 app = typer.Typer(help="Contributions per month and insurance type.", no_args_is_help=True)
@@ -44,16 +50,17 @@ def pay(
             key=ref,
         )
 
-    def action(app_: App) -> None:
-        with app_.uow() as uow:
-            receipt = record_contribution(uow=uow, cmd=cmd)
-        console.print(
-            f"contribution {receipt.contribution_id} for {receipt.month}"
-            f"{'' if receipt.month == receipt.through_month else ' to ' + receipt.through_month}"
-            f" ({receipt.scheme}): medical employer {fen_to_yuan(receipt.medical_employer_fen)}, "
-            f"person {fen_to_yuan(receipt.medical_person_fen)}; will credit "
-            f"{fen_to_yuan(receipt.credit_fen)} to the personal account at month end",
-            highlight=False,
-        )
-
-    run(db, action)
+    paid_for = month or (str(year) if year is not None else "")
+    receipt = in_one_transaction(
+        db,
+        lambda uow: record_contribution(uow=uow, cmd=cmd),
+        audit=Audited("contribution.pay", f"contribution:{paid_for}", person),
+    )
+    console.print(
+        f"contribution {receipt.contribution_id} for {receipt.month}"
+        f"{'' if receipt.month == receipt.through_month else ' to ' + receipt.through_month}"
+        f" ({receipt.scheme}): medical employer {fen_to_yuan(receipt.medical_employer_fen)}, "
+        f"person {fen_to_yuan(receipt.medical_person_fen)}; will credit "
+        f"{fen_to_yuan(receipt.credit_fen)} to the personal account at month end",
+        highlight=False,
+    )

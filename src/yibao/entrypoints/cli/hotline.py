@@ -6,6 +6,7 @@ import typer
 
 from yibao.bootstrap import App
 from yibao.domain import hotline as menu
+from yibao.entrypoints.cli.audited import cli_actor
 from yibao.entrypoints.cli.common import DbOption, console, parse_day, reported_errors, run
 from yibao.services.inquiry.hotline import HotlineRecordsFromStorage
 
@@ -19,7 +20,7 @@ def hotline(
         day = parse_day(today, field="--today")
 
     def action(app_: App) -> None:
-        records = HotlineRecordsFromStorage(app_.uow, day)
+        records = HotlineRecordsFromStorage(app_.uow, day, actor=cli_actor())
         call, said = menu.start()
         while True:
             for line in said:

@@ -13,10 +13,11 @@ from yibao.domain.errors import InvalidInput
 from yibao.domain.explain import Explanation, PersonRecords
 from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
+from yibao.entrypoints.cli.audited import Audited, cli_actor, of_card
 from yibao.entrypoints.cli.common import DbOption, console, parse_day, reported_errors, run
 from yibao.entrypoints.cli.pin_input import read_pin
 from yibao.services.inquiry.channels import inquire_with_card
-from yibao.services.inquiry.explain import explain_balance, finding_json
+from yibao.services.inquiry.explain import explain_balance, inquiry_json
 
 
 def inquire(
@@ -56,7 +57,12 @@ def inquire(
     def action(app_: App) -> None:
         if card is not None:
             answer = inquire_with_card(
-                uow_factory=app_.uow, channel=channel, card_no=card, pin=pin, today=day
+                uow_factory=app_.uow,
+                channel=channel,
+                card_no=card,
+                pin=pin,
+                today=day,
+                actor=cli_actor(),
             )
             records, explanation = answer.records, answer.explanation
         else:
@@ -66,26 +72,23 @@ def inquire(
                     id_number=str(person),
                     as_of=day,
                     channel=channel,
-                    actor=f"cli:{channel}",
+                    actor=cli_actor(),
                 )
         if as_json:
-            print(json.dumps(_as_json(records, explanation), ensure_ascii=False, indent=2))
+            print(json.dumps(inquiry_json(records, explanation), ensure_ascii=False, indent=2))
         else:
             _print(records, explanation)
 
-    run(db, action)
-
-
-def _as_json(records: PersonRecords, explanation: Explanation) -> dict[str, object]:
-    return {
-        "person": mask(records.id_number),
-        "as_of": records.as_of.isoformat(),
-        "channel": records.channel,
-        "medical_balance": fen_to_yuan(records.medical_fen),
-        "financial_balance": fen_to_yuan(records.financial_fen),
-        "shown_balance": fen_to_yuan(explanation.shown_fen),
-        "findings": [finding_json(f) for f in explanation.findings],
-    }
+    # the service records the inquiry; a refusal is recorded here
+    audited = Audited(
+        "inquiry",
+        f"balance:{day}",
+        person,
+        person_of=of_card(card) if card is not None else None,
+        channel=channel,
+        by_service=True,
+    )
+    run(db, action, audit=audited)
 
 
 def _print(records: PersonRecords, explanation: Explanation) -> None:

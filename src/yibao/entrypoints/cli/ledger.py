@@ -9,6 +9,7 @@ import typer
 from yibao.bootstrap import App
 from yibao.domain.channels import Channel
 from yibao.domain.money import fen_to_yuan
+from yibao.entrypoints.cli.audited import Audited
 from yibao.entrypoints.cli.common import (
     DbOption,
     console,
@@ -66,4 +67,4 @@ def balance(
             highlight=False,
         )
 
-    run(db, action)
+    run(db, action, audit=Audited("ledger.balance", f"balances:{day}", person))

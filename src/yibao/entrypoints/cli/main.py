@@ -47,7 +47,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "statements",
         "One PDF per person (Social Insurance Law art. 74: sent periodically, free of charge).",
     ),
+    "audit": ("audit", "app", "The audit trail: who read or wrote whose data."),
     "demo": ("demo", "app", "Synthetic demo city."),
+    "serve": ("serve", "serve", "Serve the REST API at /api/v1 (docs at /api/v1/docs)."),
+    "user": ("users", "app", "API users, their roles and passwords."),
 }
 
 

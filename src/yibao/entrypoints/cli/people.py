@@ -8,6 +8,7 @@ import typer
 
 from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
+from yibao.entrypoints.cli.audited import Audited
 from yibao.entrypoints.cli.common import DbOption, console, in_one_transaction, parse_day
 from yibao.services import registry
 from yibao.services.registry import record_links
@@ -58,6 +59,7 @@ def person_add(id_number: str, name: str, area: AreaOption, db: DbOption = None)
     in_one_transaction(
         db,
         lambda uow: registry.add_person(uow=uow, id_number=id_number, name=name, area_code=area),
+        audit=Audited("person.add", f"person:{area}", id_number),
     )
     console.print(f"person {mask(id_number.upper())} recorded")
 
@@ -69,7 +71,9 @@ def person_hire(
     """Employment starts."""
     day = parse_day(on)
     in_one_transaction(
-        db, lambda uow: registry.hire(uow=uow, id_number=id_number, employer_code=employer, on=day)
+        db,
+        lambda uow: registry.hire(uow=uow, id_number=id_number, employer_code=employer, on=day),
+        audit=Audited("person.hire", f"employment:{employer}:{day}", id_number),
     )
     console.print(f"hired on {day}")
 
@@ -91,6 +95,7 @@ def person_register(
         lambda uow: registry.register_employee(
             uow=uow, id_number=id_number, employer_code=employer, on=day, pooled_only=pooled_only
         ),
+        audit=Audited("person.register", f"employee scheme:{employer}:{day}", id_number),
     )
     console.print(f"registered in the employee scheme from {day}")
 
@@ -102,7 +107,9 @@ def person_leave(
     """Employment ends, and the employee scheme through that employer with it."""
     day = parse_day(on)
     in_one_transaction(
-        db, lambda uow: registry.leave(uow=uow, id_number=id_number, employer_code=employer, on=day)
+        db,
+        lambda uow: registry.leave(uow=uow, id_number=id_number, employer_code=employer, on=day),
+        audit=Audited("person.leave", f"employment:{employer}:{day}", id_number),
     )
     console.print(f"left on {day}")
 
@@ -120,6 +127,7 @@ def person_enroll(
     in_one_transaction(
         db,
         lambda uow: registry.enroll(uow=uow, id_number=id_number, scheme=scheme, tier=tier, on=day),
+        audit=Audited("person.enroll", f"scheme:{scheme}:{day}", id_number),
     )
     console.print(f"enrolled in the {scheme} scheme from {day}")
 
@@ -131,6 +139,7 @@ def person_link(id_number: str, other: str, on: OnOption, db: DbOption = None) -
     in_one_transaction(
         db,
         lambda uow: record_links.link(uow=uow, id_number=id_number, other_id_number=other, on=day),
+        audit=Audited("person.link", f"record link:{mask(other)}", id_number),
     )
     console.print("records linked; merge them with `yibao person merge`")
 
@@ -142,5 +151,6 @@ def person_merge(id_number: str, other: str, on: OnOption, db: DbOption = None) 
     moved = in_one_transaction(
         db,
         lambda uow: record_links.merge(uow=uow, id_number=id_number, other_id_number=other, on=day),
+        audit=Audited("person.merge", f"record merge:{mask(other)}", id_number),
     )
     console.print(f"records merged; {fen_to_yuan(moved)} yuan moved")

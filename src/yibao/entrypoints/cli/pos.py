@@ -13,7 +13,15 @@ from yibao.config import load_settings
 from yibao.domain.errors import InvalidInput
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
 from yibao.domain.settlement import MAX_QUANTITY
-from yibao.entrypoints.cli.common import DbOption, console, parse_day, reported_errors, run
+from yibao.entrypoints.cli.audited import Audited, of_card, of_sale
+from yibao.entrypoints.cli.common import (
+    DbOption,
+    console,
+    in_one_transaction,
+    parse_day,
+    reported_errors,
+    run,
+)
 from yibao.entrypoints.cli.pin_input import read_pin
 from yibao.services import settlement
 from yibao.services.settlement import (
@@ -84,7 +92,8 @@ def settle(
         )
         print_receipt(receipt)
 
-    run(db, action)
+    person_of = of_card(card) if card is not None else of_sale(ref, institution)
+    run(db, action, audit=Audited("pos.settle", f"sale:{institution}:{ref}", person_of=person_of))
 
 
 def print_receipt(receipt: Receipt) -> None:
@@ -110,15 +119,17 @@ def refund(
     with reported_errors():
         on = parse_day(day, field="--day")
 
-    def action(app_: App) -> None:
-        with app_.uow() as uow:
-            receipt = settlement.refund(uow=uow, ref=ref, on=on, institution_code=institution)
-        console.print(
-            f"refunded {fen_to_yuan(receipt.personal_fen)} yuan to the personal "
-            f"account; balance {fen_to_yuan(receipt.balance_after_fen)}"
-        )
-
-    run(db, action)
+    receipt = in_one_transaction(
+        db,
+        lambda uow: settlement.refund(uow=uow, ref=ref, on=on, institution_code=institution),
+        audit=Audited(
+            "pos.refund", f"sale:{institution or '?'}:{ref}", person_of=of_sale(ref, institution)
+        ),
+    )
+    console.print(
+        f"refunded {fen_to_yuan(receipt.personal_fen)} yuan to the personal "
+        f"account; balance {fen_to_yuan(receipt.balance_after_fen)}"
+    )
 
 
 @app.command("statement")

@@ -10,6 +10,7 @@ from rich.table import Table
 from yibao.bootstrap import App
 from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
+from yibao.entrypoints.cli.audited import CHANNEL, Audited, cli_actor
 from yibao.entrypoints.cli.common import DbOption, console, run
 from yibao.services.contributions.payment_records import PaymentLine, payment_records
 
@@ -23,7 +24,9 @@ def records(
 
     def action(app_: App) -> None:
         with app_.uow() as uow:
-            lines = payment_records(uow=uow, id_number=person, actor="cli:records", year=year)
+            lines = payment_records(
+                uow=uow, id_number=person, actor=cli_actor(), channel=CHANNEL, year=year
+            )
         table = Table(title=f"payment records of {mask(person)}")
         for column in (
             "month",
@@ -54,7 +57,8 @@ def records(
         if not lines:
             console.print("no contributions on record")
 
-    run(db, action)
+    resource = "payment records" if year is None else f"payment records:{year}"
+    run(db, action, audit=Audited("payment_records", resource, person, by_service=True))
 
 
 def _credited(line: PaymentLine) -> str:

@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
 
 from yibao.bootstrap import App
+from yibao.entrypoints.cli.audited import Audited
 from yibao.entrypoints.cli.common import DbOption, console, run
 from yibao.services import registry
 from yibao.services.inquiry.statements import write_statements
@@ -51,4 +52,5 @@ def statements(
                 f"area {code}: {written} statements for {year} in {out / code}", highlight=False
             )
 
-    run(db, action)
+    # every person's records of the areas are read: one entry for the run, naming no one
+    run(db, action, audit=Audited("statements", f"statements:{year}:{area or 'all areas'}"))

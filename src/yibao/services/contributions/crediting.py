@@ -93,7 +93,7 @@ def run_crediting(
     """Credit every medical contribution received by the month's last day and each retiree."""
     run_date = month.last_day
     with uow_factory() as uow:
-        _require_ended(month, uow.today())
+        require_month_ended(month, uow.today())
         plan = _start(uow, area_code, month, run_date)
         contributions = _batches(
             uow,
@@ -134,7 +134,7 @@ def run_crediting(
     )
 
 
-def _require_ended(month: Month, today: dt.date) -> None:
+def require_month_ended(month: Month, today: dt.date) -> None:
     """Contributions received on its last day are credited too: that day must be over."""
     if month.last_day >= today:
         raise MonthNotEnded(

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import String, and_, cast, literal, select
 
-from yibao.adapters.tables import Contribution, Employer, InquiryLog, LedgerTransfer
+from yibao.adapters.tables import Contribution, Employer, LedgerTransfer
+from yibao.services import audit
+from yibao.services.audit import Actor, AuditEvent
 from yibao.services.registry import person_by_id_number
 from yibao.services.uow import UnitOfWork
 
@@ -31,9 +33,18 @@ class PaymentLine:
 
 
 def payment_records(
-    *, uow: UnitOfWork, id_number: str, actor: str, year: int | None = None
+    *,
+    uow: UnitOfWork,
+    id_number: str,
+    actor: Actor,
+    channel: str,
+    year: int | None = None,
+    employer_code: str | None = None,
 ) -> list[PaymentLine]:
-    """The person's contributions in month order (one year if given); the reading is logged."""
+    """The person's contributions in month order (one year if given); the reading is audited.
+
+    With `employer_code`, only what that employer paid: all an employer may see of a person.
+    """
     person = person_by_id_number(uow=uow, id_number=id_number)
     key = literal("credit:c", String) + cast(Contribution.id, String)
     query = (
@@ -45,10 +56,9 @@ def payment_records(
     )
     if year is not None:
         query = query.where(Contribution.month.between(f"{year}-01", f"{year}-12"))
-    uow.session.add(
-        InquiryLog(person_id=person.id, actor=actor, channel="records", as_of=dt.date.today())
-    )
-    return [
+    if employer_code is not None:
+        query = query.where(Employer.code == employer_code)
+    lines = [
         PaymentLine(
             month=c.month,
             through_month=c.through_month,
@@ -64,3 +74,8 @@ def payment_records(
         )
         for c, employer_name, credited_on in uow.session.execute(query).all()
     ]
+    resource = "payment records" if year is None else f"payment records:{year}"
+    audit.record(
+        uow=uow, event=AuditEvent(actor, "payment_records", channel, person.id_number, resource)
+    )
+    return lines

@@ -15,6 +15,7 @@ from yibao.domain.channels import CARD_CHANNELS, Channel
 from yibao.domain.errors import InvalidInput
 from yibao.domain.explain import Explanation, PersonRecords
 from yibao.services import cards
+from yibao.services.audit import Actor
 from yibao.services.inquiry.explain import explain_balance
 from yibao.services.registry import person_by_key
 from yibao.services.uow import UnitOfWork
@@ -34,7 +35,9 @@ def inquire_with_card(
     card_no: str,
     pin: str,
     today: dt.date,
+    actor: Actor,
 ) -> ChannelAnswer:
+    """The PIN is checked first; the inquiry is audited by `explain_balance` under `actor`."""
     if channel not in CARD_CHANNELS:
         raise InvalidInput("channel", channel, f"is not one of {', '.join(CARD_CHANNELS)}")
     cards.check_pin(uow_factory=uow_factory, card_no=card_no, pin=pin, on=today)
@@ -48,6 +51,6 @@ def inquire_with_card(
             id_number=person.id_number,
             as_of=today,
             channel=channel,
-            actor=f"{channel}:{card_no}",
+            actor=actor,
         )
     return ChannelAnswer(channel, records, explanation)

@@ -13,7 +13,6 @@ from yibao.adapters.tables import (
     Employer,
     Employment,
     Enrollment,
-    InquiryLog,
     LedgerTransfer,
     Person,
 )
@@ -28,11 +27,14 @@ from yibao.domain.explain import (
     PersonRecords,
     explain,
 )
+from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
 from yibao.ledger import accounts
 from yibao.ledger.kinds import CREDITS, TransferKind, reversal
+from yibao.services import audit
+from yibao.services.audit import Actor, AuditEvent
 from yibao.services.registry import person_by_id_number, policy_schedule, scheme_on
 from yibao.services.registry.record_links import split_records
 from yibao.services.uow import UnitOfWork
@@ -42,15 +44,22 @@ CREDITING = (*CREDITS, TransferKind.RECORDS_MERGE, TransferKind.RECORDS_TRANSFER
 
 
 def explain_balance(
-    *, uow: UnitOfWork, id_number: str, as_of: dt.date, channel: str, actor: str
+    *, uow: UnitOfWork, id_number: str, as_of: dt.date, channel: str, actor: Actor
 ) -> tuple[PersonRecords, Explanation]:
-    """The person's balances and findings at the end of `as_of`; the inquiry is recorded."""
+    """The person's balances and findings at the end of `as_of`; the inquiry is audited.
+
+    A refused inquiry (unknown person, bad channel) writes nothing: its caller records it.
+    """
     if channel not in CHANNELS:
         raise InvalidInput("channel", channel, f"is not one of {', '.join(CHANNELS)}")
     person = person_by_id_number(uow=uow, id_number=id_number)
     records = gather_records(uow=uow, person=person, as_of=as_of, channel=channel)
-    uow.session.add(InquiryLog(person_id=person.id, actor=actor, channel=channel, as_of=as_of))
-    return records, explain(records)
+    explanation = explain(records)
+    audit.record(
+        uow=uow,
+        event=AuditEvent(actor, "inquiry", channel, person.id_number, f"balance:{as_of}"),
+    )
+    return records, explanation
 
 
 def gather_records(
@@ -206,6 +215,19 @@ def _net_outflow_by_kind(uow: UnitOfWork, account_id: int | None, as_of: dt.date
         .group_by(t.kind)
     ).all()
     return {str(kind): int(amount) for kind, amount in rows}
+
+
+def inquiry_json(records: PersonRecords, explanation: Explanation) -> dict[str, Any]:
+    """The answer of `yibao inquire --json` and of the API's inquiry, field for field."""
+    return {
+        "person": mask(records.id_number),
+        "as_of": records.as_of.isoformat(),
+        "channel": records.channel,
+        "medical_balance": fen_to_yuan(records.medical_fen),
+        "financial_balance": fen_to_yuan(records.financial_fen),
+        "shown_balance": fen_to_yuan(explanation.shown_fen),
+        "findings": [finding_json(f) for f in explanation.findings],
+    }
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:

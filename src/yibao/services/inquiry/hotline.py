@@ -13,20 +13,25 @@ from yibao.domain.errors import YibaoError
 from yibao.domain.hotline import Reasons
 from yibao.ledger import accounts
 from yibao.ledger.kinds import CREDITS
-from yibao.services import cards
+from yibao.services import audit, cards
+from yibao.services.audit import Actor, AuditEvent
 from yibao.services.inquiry.explain import explain_balance
 from yibao.services.registry import person_by_id_number
 from yibao.services.uow import UnitOfWork
 
 
 class HotlineRecordsFromStorage:
-    """HotlineRecords over the database; every read of a person's data is an inquiry."""
+    """HotlineRecords over the database; every read of a person's data, and every identity
+    check, is audited under `actor` (the telephony platform, or the CLI's user)."""
 
-    def __init__(self, uow_factory: Callable[[], UnitOfWork], today: dt.date) -> None:
-        self.uow_factory, self.today = uow_factory, today
+    def __init__(
+        self, uow_factory: Callable[[], UnitOfWork], today: dt.date, *, actor: Actor
+    ) -> None:
+        self.uow_factory, self.today, self.actor = uow_factory, today, actor
 
     def verify(self, id_number: str, password: str) -> bool:
         """The query password is the card's PIN; wrong tries count toward its lock."""
+        outcome = audit.OK
         try:
             with self.uow_factory() as uow:
                 card = cards.require_current_card(
@@ -35,9 +40,13 @@ class HotlineRecordsFromStorage:
             cards.check_pin(
                 uow_factory=self.uow_factory, card_no=card.card_no, pin=password, on=self.today
             )
-        except YibaoError:
-            return False
-        return True
+        except YibaoError as error:
+            outcome = error.code
+        event = AuditEvent(
+            self.actor, "identity_check", Channel.HOTLINE, id_number, "query password", outcome
+        )
+        audit.record_in_own_transaction(uow_factory=self.uow_factory, event=event)
+        return outcome == audit.OK
 
     def medical_balance(self, id_number: str) -> int:
         with self.uow_factory() as uow:
@@ -46,7 +55,7 @@ class HotlineRecordsFromStorage:
                 id_number=id_number,
                 as_of=self.today,
                 channel=Channel.HOTLINE,
-                actor="hotline",
+                actor=self.actor,
             )
         return records.medical_fen
 
@@ -57,6 +66,12 @@ class HotlineRecordsFromStorage:
                 accounts.personal_account(person.area_code, person.id)
             )
             if account_id is None:
+                audit.record(
+                    uow=uow,
+                    event=AuditEvent(
+                        self.actor, "inquiry", Channel.HOTLINE, person.id_number, "latest credit"
+                    ),
+                )
                 return None
             t = LedgerTransfer
             row = uow.session.execute(
@@ -69,6 +84,10 @@ class HotlineRecordsFromStorage:
                 .order_by(t.value_date.desc(), t.id.desc())
                 .limit(1)
             ).one_or_none()
+            event = AuditEvent(
+                self.actor, "inquiry", Channel.HOTLINE, person.id_number, "latest credit"
+            )
+            audit.record(uow=uow, event=event)
         return None if row is None else (row[0].isoformat(), int(row[1]))
 
     def reasons(self, id_number: str) -> Reasons:
@@ -78,7 +97,7 @@ class HotlineRecordsFromStorage:
                 id_number=id_number,
                 as_of=self.today,
                 channel=Channel.HOTLINE,
-                actor="hotline",
+                actor=self.actor,
             )
         top = explanation.findings[:3]
         return Reasons(

@@ -1,0 +1,96 @@
+"""What routes depend on, as Annotated aliases: the application, the caller, the retry key."""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from yibao.bootstrap import App
+from yibao.config import Settings
+from yibao.services.accounts import User
+from yibao.services.accounts.tokens import Claims, InvalidToken, holder, read_claims
+from yibao.services.uow import UnitOfWork
+
+TOKEN_URL = "/api/v1/auth/token"
+oauth2 = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+@dataclass(slots=True)
+class Caller:
+    """Who is calling and what the call runs on.
+
+    The token's signature and expiry are checked before the route runs; whether it was
+    revoked (or its user disabled) is read in the request's own transaction, by the gate
+    (`authenticate`), so a request is one transaction, not two.
+    """
+
+    claims: Claims
+    app: App
+    settings: Settings
+    scope: MutableMapping[str, Any]
+    _user: User | None = None
+
+    @property
+    def token_id(self) -> str:
+        return self.claims.token_id
+
+    def authenticate(self, uow: UnitOfWork) -> User:
+        if self._user is None:
+            self._user = holder(uow=uow, claims=self.claims)
+            self.scope.setdefault("state", {})["user"] = f"{self._user.role}:{self._user.name}"
+        return self._user
+
+    @property
+    def authenticated(self) -> bool:
+        return self._user is not None
+
+    @property
+    def user(self) -> User:
+        """The caller's user, read in a transaction of its own if no gate has read it yet."""
+        if self._user is None:
+            with self.app.uow() as uow:
+                self.authenticate(uow)
+        assert self._user is not None
+        return self._user
+
+
+def get_app(request: Request) -> App:
+    app: App = request.app.state.yibao
+    return app
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+AppDep = Annotated[App, Depends(get_app)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_caller(
+    request: Request,
+    app: AppDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2)],
+) -> Caller:
+    if not token:
+        raise InvalidToken("log in first: POST /api/v1/auth/token, then send the bearer token")
+    claims = read_claims(token=token, secret=settings.token_secret)
+    return Caller(claims, app, settings, request.scope)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="The caller's key for this request: a retry with it returns the first answer.",
+    ),
+]
