@@ -1,4 +1,4 @@
-"""The national medical insurance interface's codes of one settlement, from scheme, person and visit.
+"""The national interface's codes of one settlement, from scheme, person and visit.
 
 The national platform's dictionaries: insutype 险种类型, psn_type 人员类别, med_type 医疗类别,
 clr_type 清算类别. A settlement record carries them so the national interface can answer in them.
