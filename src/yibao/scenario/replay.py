@@ -137,6 +137,7 @@ def _set_up(app: _Storage, scenario: Scenario, area_code: str) -> None:
                 name=str(institution.get("name", "")),
                 kind=str(institution.get("kind", "")),
                 area_code=area_code,
+                level=institution.get("level", 1),
             )
         for person in scenario.persons:
             registry.add_person(
