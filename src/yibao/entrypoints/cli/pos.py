@@ -134,9 +134,11 @@ def statement(institution: InstitutionOption, day: DayOption = None, db: DbOptio
             )
         table = Table(title=f"{institution} statement {on}", show_header=False)
         table.add_row("settlements", str(s.count))
+        table.add_row("pooled fund total", fen_to_yuan(s.fund_fen))
         table.add_row("personal account total", fen_to_yuan(s.personal_fen))
         table.add_row("own payment total", fen_to_yuan(s.own_fen))
-        table.add_row("refunds", f"{s.refunds} ({fen_to_yuan(s.refunded_personal_fen)})")
+        refunded = s.refunded_personal_fen + s.refunded_fund_fen
+        table.add_row("refunds", f"{s.refunds} ({fen_to_yuan(refunded)})")
         table.add_row("ledger, net into payable", fen_to_yuan(s.ledger_net_fen))
         table.add_row("reconciled", "yes" if s.reconciled else "NO")
         console.print(table)

@@ -22,6 +22,7 @@ from yibao.domain.errors import (
     YibaoError,
 )
 from yibao.domain.idnumber import mask
+from yibao.domain.pooled import Visit
 from yibao.domain.settlement import LineItem as LineItem  # callers take it from the service
 from yibao.domain.settlement import check_lines, line_values, total_fen
 from yibao.ledger import accounts
@@ -30,6 +31,7 @@ from yibao.ledger.rules import value_date_refusal
 from yibao.services import cards
 from yibao.services.cards import electronic_card, family
 from yibao.services.registry import fields, person_by_id_number, person_by_key
+from yibao.services.settlement.pooled import add_usage, pooled_terms
 from yibao.services.settlement.posting import SaleToPost, post_sale
 from yibao.services.uow import UnitOfWork
 
@@ -87,6 +89,7 @@ class SettleCmd:
     lines: tuple[LineItem, ...]
     on: dt.date
     payer_id_number: str | None = None  # family mutual aid: another person's account pays
+    visit: Visit | None = None  # default: pharmacy at a pharmacy, outpatient elsewhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +101,13 @@ class Receipt:
     payer: str
     total_fen: int
     personal_fen: int  # paid by the personal account
-    own_fen: int  # paid by the person
+    own_fen: int  # paid by the person (cash)
     balance_after_fen: int
     family_aid: bool
+    fund_fen: int = 0  # paid by the pooled fund
+    deductible_fen: int = 0  # the part of the bill the deductible took
+    ratio: str = "0"  # the fund's ratio for this bill
+    visit: str = "pharmacy"
 
 
 def settle(
@@ -239,6 +246,14 @@ def _settle_in(
             "is in another planning area; cross-area settlement is not supported",
         )
     fingerprint = _fingerprint(cmd, payer.id, patient.id)
+    pooled = pooled_terms(
+        uow=uow,
+        patient_id=patient.id,
+        area_code=institution.area_code,
+        institution_id=institution.id,
+        visit=cmd.visit,
+        on=cmd.on,
+    )
     posted = post_sale(
         uow,
         SaleToPost(
@@ -259,6 +274,9 @@ def _settle_in(
                 else TransferKind.SETTLEMENT
             ),
             memo=f"{institution.code} {cmd.ref}",
+            pooled=pooled,
+            pool=accounts.pooled_fund(institution.area_code),
+            fund_key=_fund_key(institution.code, cmd.ref),
             evoucher_nonce=evoucher_nonce,
         ),
     )
@@ -275,16 +293,22 @@ def _settle_in(
         mask(payer.id_number),
         total,
         posted.personal_fen,
-        total - posted.personal_fen,
+        total - posted.fund_fen - posted.personal_fen,
         posted.balance_after_fen,
         payer.id != patient.id,
+        posted.fund_fen,
+        posted.deductible_fen,
+        str(pooled.terms.ratio),
+        str(pooled.terms.visit),
     )
 
 
 def refund(
     *, uow: UnitOfWork, ref: str, on: dt.date, institution_code: str | None = None
 ) -> Receipt:
-    """Refund a whole settlement, once: what the personal account paid goes back to it."""
+    """Refund a whole settlement, once: all three parts go back (the account's to the account,
+    the fund's to the pooled fund, the cash to the person) and the deductible and the cap room
+    the bill used are free again."""
     query = select(Settlement, Institution.code).join(Institution).where(Settlement.ref == ref)
     if institution_code is not None:
         query = query.where(Institution.code == institution_code)
@@ -306,6 +330,21 @@ def refund(
             value_date=on,
             memo=f"refund {code} {ref}",
         )
+    if row.fund_fen > 0:
+        uow.ledger.reverse(
+            original_key=_fund_key(code, ref),
+            key=f"fund-refund:{code}:{ref}",
+            value_date=on,
+            memo=f"refund {code} {ref}",
+        )
+    add_usage(  # the usage of the sale's year, taken back
+        uow=uow,
+        person_id=row.patient_person_id,
+        visit=Visit(row.visit),
+        on=row.settled_on,
+        eligible=-row.eligible_fen,
+        fund=-row.fund_fen,
+    )
     row.refunded_on = on
     uow.session.flush()
     payer = person_by_key(uow=uow, person_id=row.payer_person_id)
@@ -332,6 +371,7 @@ def _fingerprint(cmd: SettleCmd, payer_id: int, patient_id: int) -> str:
         "lines": [line_values(line) for line in cmd.lines],
         "payer": payer_id,
         "patient": patient_id,
+        **({} if cmd.visit is None else {"visit": str(cmd.visit)}),
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
@@ -364,8 +404,16 @@ def _receipt(uow: UnitOfWork, row: Settlement, code: str, balance_after: int) ->
         row.own_fen,
         balance_after,
         row.payer_person_id != row.patient_person_id,
+        row.fund_fen,
+        row.deductible_fen,
+        row.ratio,
+        row.visit,
     )
 
 
 def _settle_key(institution_code: str, ref: str) -> str:
     return f"settle:{institution_code}:{ref}"
+
+
+def _fund_key(institution_code: str, ref: str) -> str:
+    return f"fund:{institution_code}:{ref}"

@@ -183,6 +183,17 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("person_id", "year", name=op.f("pk_pooled_usage")),
     )
+    year = (
+        "CAST(extract(year FROM settled_on) AS INTEGER)"
+        if op.get_bind().dialect.name == "postgresql"
+        else "CAST(strftime('%Y', settled_on) AS INTEGER)"
+    )
+    op.execute(  # the outpatient visits before this revision used the year's deductible
+        "INSERT INTO pooled_usage (person_id, year, outpatient_eligible_fen, "
+        "outpatient_fund_fen, inpatient_fund_fen) "
+        f"SELECT patient_person_id, {year}, sum(eligible_fen), 0, 0 FROM settlement "
+        f"WHERE visit = 'outpatient' AND refunded_on IS NULL GROUP BY patient_person_id, {year}"
+    )
     op.create_table(
         "evoucher",
         sa.Column("person_id", Id, nullable=False),
