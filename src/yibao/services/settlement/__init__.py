@@ -21,7 +21,7 @@ from yibao.domain.errors import (
     UnknownPerson,
     YibaoError,
 )
-from yibao.domain.idnumber import mask
+from yibao.domain.idnumber import IdNumber, mask
 from yibao.domain.pooled import Visit
 from yibao.domain.settlement import LineItem as LineItem  # callers take it from the service
 from yibao.domain.settlement import check_lines, line_values, total_fen
@@ -90,6 +90,7 @@ class SettleCmd:
     on: dt.date
     payer_id_number: str | None = None  # family mutual aid: another person's account pays
     visit: Visit | None = None  # default: pharmacy at a pharmacy, outpatient elsewhere
+    patient_id_number: str | None = None  # if given, the credential must be this person's
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +159,7 @@ def settle(
         if row is None:
             raise UnknownPerson(f"no insured person with internal id {claim.person_id}")
         patient, institution = _Party(*row[:3]), _institution(row[3:], cmd.institution_code)
+        electronic_card.require_evoucher_active(uow=uow, person_id=patient.id)
         electronic_card.require_not_stopped_by_lost_card(
             uow=uow, person_id=patient.id, area_code=patient.area_code, on=cmd.on
         )
@@ -233,6 +235,10 @@ def _settle_in(
     institution: _Institution,
     evoucher_nonce: str | None = None,
 ) -> Receipt:
+    if cmd.patient_id_number is not None and _other_person(cmd.patient_id_number, patient):
+        raise InvalidInput(
+            "patient", mask(cmd.patient_id_number), "is not the person the credential identifies"
+        )
     payer = patient
     if cmd.payer_id_number is not None:
         found = person_by_id_number(uow=uow, id_number=cmd.payer_id_number)
@@ -417,3 +423,8 @@ def _settle_key(institution_code: str, ref: str) -> str:
 
 def _fund_key(institution_code: str, ref: str) -> str:
     return f"fund:{institution_code}:{ref}"
+
+
+def _other_person(id_number: str, patient: _Party) -> bool:
+    """Whether the ID number given is someone else's than the patient's (in any accepted form)."""
+    return IdNumber.parse(id_number, field="patient").value != patient.id_number

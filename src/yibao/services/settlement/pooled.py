@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, bindparam, exists, or_, select, update
+from sqlalchemy import BindParameter, Table, bindparam, exists, or_, select, update
 
 from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.hot import HotStatement
@@ -37,7 +37,8 @@ E = cast(Table, Enrollment.__table__)
 C = cast(Table, Contribution.__table__)
 U = cast(Table, PooledUsage.__table__)
 
-_DAY, _MONTH = bindparam("day"), bindparam("month")
+_DAY: BindParameter[dt.date] = bindparam("day")
+_MONTH: BindParameter[str] = bindparam("month")
 _SCHEME = (
     select(E.c.scheme)
     .where(
