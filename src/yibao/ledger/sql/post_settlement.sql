@@ -19,9 +19,11 @@
 -- The fund's terms come resolved from the policy (p_visit, p_ratio as written, p_deductible_fen,
 -- p_cap_fen; ratio 0 when the fund pays nothing); the national codes are stored as given.
 -- An electronic card sale passes its payload's nonce: its use is recorded with the sale, and a
--- retry of that sale finds it spent by itself. A card sale passes NULL.
--- The ledger owns this file (ledger/settlement_function.py); migrations 0008, 0013 and 0014
--- install it and a test compares it with the function the database holds.
+-- retry of that sale finds it spent by itself. A card sale passes NULL, and its card: the PIN
+-- was right, so the try counted before it was compared (services.cards.pin_counted_first) and
+-- any wrong ones before it are cleared, whatever the outcome.
+-- The ledger owns this file (ledger/settlement_function.py); migrations 0008, 0013, 0017 and
+-- 0014 install it and a test compares it with the function the database holds.
 CREATE OR REPLACE FUNCTION post_settlement(
     p_book text, p_account_code text, p_payable_code text,
     p_institution_id bigint, p_ref text, p_payer_person_id bigint, p_patient_person_id bigint,
@@ -46,6 +48,9 @@ DECLARE
     v_eligible_used bigint := 0;
     v_cap_used bigint := 0;
 BEGIN
+    IF p_card_id IS NOT NULL THEN
+        UPDATE card SET failed_pin_tries = 0 WHERE id = p_card_id AND failed_pin_tries <> 0;
+    END IF;
     SELECT a.id INTO v_payable FROM ledger_account a
      WHERE a.book = p_book AND a.code = p_payable_code;
     SELECT a.id INTO v_pool FROM ledger_account a

@@ -87,9 +87,8 @@ def evoucher_status(*, uow: UnitOfWork, person_id: int) -> str:
     return ACTIVE if found is None else str(found)
 
 
-def require_evoucher_active(*, uow: UnitOfWork, person_id: int) -> None:
-    if evoucher_status(uow=uow, person_id=person_id) != ACTIVE:
-        raise EvoucherSuspended("this e-voucher is suspended; the person must resume it first")
+def suspended() -> EvoucherSuspended:
+    return EvoucherSuspended("this e-voucher is suspended; the person must resume it first")
 
 
 def electronic_card_payload(*, person_id: int, now: dt.datetime, seconds: int, secret: str) -> str:

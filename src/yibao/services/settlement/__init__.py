@@ -9,11 +9,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, select, text
 
 from yibao.adapters.hot import HotStatement
-from yibao.adapters.tables import Card, Institution, Person, Settlement, SettlementLine
-from yibao.domain.cards import ELECTRONIC_CARD_SECONDS, CardNotActivated
+from yibao.adapters.tables import (
+    Card,
+    Evoucher,
+    Institution,
+    Person,
+    Settlement,
+    SettlementLine,
+)
+from yibao.domain.cards import ELECTRONIC_CARD_SECONDS, CardNotActivated, CardStatus
 from yibao.domain.errors import (
     Conflict,
     InvalidInput,
@@ -31,6 +38,7 @@ from yibao.ledger.rules import value_date_refusal
 from yibao.services import cards
 from yibao.services.cards import electronic_card, family
 from yibao.services.registry import fields, person_by_id_number, person_by_key
+from yibao.services.settlement import pooled
 from yibao.services.settlement.pooled import add_usage, pooled_terms
 from yibao.services.settlement.posting import SaleToPost, post_sale
 from yibao.services.uow import UnitOfWork
@@ -38,11 +46,30 @@ from yibao.services.uow import UnitOfWork
 P = cast(Table, Person.__table__)
 INST = cast(Table, Institution.__table__)
 CARD = cast(Table, Card.__table__)
+EVOUCHER = cast(Table, Evoucher.__table__)
 
 # The POS path's reads: who is paying, and at which institution, in one query.
 _AT_INSTITUTION = INST.c.code == bindparam("institution")
+_CURRENT_CARD_STATUS = (  # as `cards.current_card` finds it
+    select(CARD.c.status)
+    .where(CARD.c.person_id == P.c.id, CARD.c.status != str(CardStatus.REPLACED))
+    .order_by(CARD.c.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_EVOUCHER_STATUS = select(EVOUCHER.c.status).where(EVOUCHER.c.person_id == P.c.id).scalar_subquery()
 _PERSON_AT_INSTITUTION = HotStatement(
-    select(P.c.id, P.c.id_number, P.c.area_code, INST.c.id, INST.c.code, INST.c.area_code)
+    select(
+        P.c.id,
+        P.c.id_number,
+        P.c.area_code,
+        INST.c.id,
+        INST.c.code,
+        INST.c.area_code,
+        _CURRENT_CARD_STATUS,
+        _EVOUCHER_STATUS,
+        *pooled.FACT_COLUMNS,
+    )
     .select_from(P)
     .outerjoin(INST, _AT_INSTITUTION)
     .where(P.c.id == bindparam("id"))
@@ -136,16 +163,7 @@ def settle(
         return uow_factory().statement_by_statement()
 
     if isinstance(credential, CardAndPin):
-        with cards.pin_checked(
-            uow_factory=pos_uow,
-            card_no=credential.card_no,
-            pin=credential.pin,
-            on=cmd.on,
-            read_holder=_card_holder_at(cmd.institution_code),
-        ) as (uow, holder):
-            patient = _Party(holder.person_id, holder.id_number, holder.area_code)
-            _require_card_active_on(holder, cmd.on)
-            return _settle_in(uow, cmd, patient, holder.card_id, holder.institution)
+        return _settle_with_card(pos_uow, cmd, credential)
     claim = electronic_card.read_electronic_card(
         payload=credential.payload,
         now=now,
@@ -154,16 +172,85 @@ def settle(
     )
     with pos_uow() as uow:
         row = _PERSON_AT_INSTITUTION.one_or_none(
-            uow.hot, {"id": claim.person_id, "institution": cmd.institution_code}
+            uow.hot,
+            {
+                "id": claim.person_id,
+                "institution": cmd.institution_code,
+                **pooled.fact_params(cmd.on),
+            },
         )
         if row is None:
             raise UnknownPerson(f"no insured person with internal id {claim.person_id}")
-        patient, institution = _Party(*row[:3]), _institution(row[3:], cmd.institution_code)
-        electronic_card.require_evoucher_active(uow=uow, person_id=patient.id)
-        electronic_card.require_not_stopped_by_lost_card(
-            uow=uow, person_id=patient.id, area_code=patient.area_code, on=cmd.on
+        patient, institution = _Party(*row[:3]), _institution(row[3:6], cmd.institution_code)
+        if row[7] not in (None, electronic_card.ACTIVE):  # the e-voucher's own status
+            raise electronic_card.suspended()
+        if row[6] == str(CardStatus.LOST):  # only a lost card can stop it: the policy says if
+            electronic_card.require_not_stopped_by_lost_card(
+                uow=uow, person_id=patient.id, area_code=patient.area_code, on=cmd.on
+            )
+        facts = pooled.facts_of(row[8:13])
+        return _settle_in(
+            uow, cmd, patient, None, institution, evoucher_nonce=claim.nonce, facts=facts
         )
-        return _settle_in(uow, cmd, patient, None, institution, evoucher_nonce=claim.nonce)
+
+
+def _settle_with_card(
+    pos_uow: Callable[[], UnitOfWork], cmd: SettleCmd, credential: CardAndPin
+) -> Receipt:
+    """On PostgreSQL the PIN's try is counted by the statement that reads the card, and cleared
+    by the sale; elsewhere, or for a card that cannot pay, `cards.pin_checked` takes over."""
+    first = pos_uow()
+    if first.each_statement_commits and first.dialect == "postgresql":
+        with first as uow:
+            terms = _terms_before_the_try(uow, cmd, credential.card_no)
+            holder = cards.pin_counted_first(
+                uow=uow,
+                card_no=credential.card_no,
+                pin=credential.pin,
+                on=cmd.on,
+                count_and_read=_count_try_at(cmd.institution_code),
+            )
+            if holder is not None:
+                try:
+                    return _settle_card_holder(uow, cmd, holder, terms)
+                except BaseException:
+                    cards.clear_pin_tries(uow=uow, card_id=holder.card_id)  # the PIN was right
+                    raise
+    with cards.pin_checked(
+        uow_factory=pos_uow,
+        card_no=credential.card_no,
+        pin=credential.pin,
+        on=cmd.on,
+        read_holder=_card_holder_at(cmd.institution_code),
+    ) as (uow, holder):
+        return _settle_card_holder(uow, cmd, holder)
+
+
+def _terms_before_the_try(
+    uow: UnitOfWork, cmd: SettleCmd, card_no: str
+) -> pooled.PooledTerms | None:
+    """The fund's terms, read before the PIN's try is counted: the try's window (until the
+    sale clears it) holds no more statements than a pharmacy sale's."""
+    found = pooled.facts_by_card(
+        uow=uow, card_no=card_no, institution_code=cmd.institution_code, on=cmd.on
+    )
+    if found is None:
+        return None
+    facts, area_code = found
+    return pooled.terms_from_facts(
+        uow=uow, facts=facts, area_code=area_code, visit=cmd.visit, on=cmd.on
+    )
+
+
+def _settle_card_holder(
+    uow: UnitOfWork,
+    cmd: SettleCmd,
+    holder: _CardHolderAtInstitution,
+    terms: pooled.PooledTerms | None = None,
+) -> Receipt:
+    patient = _Party(holder.person_id, holder.id_number, holder.area_code)
+    _require_card_active_on(holder, cmd.on)
+    return _settle_in(uow, cmd, patient, holder.card_id, holder.institution, terms=terms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +314,41 @@ def _card_holder_at(
     return read
 
 
+# PostgreSQL only: one try counted on an active card with a PIN, presented at a known
+# institution, and the card read with its holder and the institution (see `_card_holder_at`).
+_COUNT_TRY_AT_INSTITUTION = HotStatement(
+    text(
+        "UPDATE card SET failed_pin_tries = card.failed_pin_tries + 1 "
+        "FROM person, institution "
+        "WHERE card.card_no = :card_no AND person.id = card.person_id "
+        "AND institution.code = :institution "
+        "AND card.status = 'active' AND card.pin_hash IS NOT NULL "
+        "RETURNING card.id, card.card_no, card.status, card.financial_activated_on, "
+        "card.failed_pin_tries - 1, card.pin_hash, person.id, person.id_number, "
+        "person.area_code, institution.id, institution.code, institution.area_code, "
+        "card.medical_activated_on"
+    )
+)
+
+
+def _count_try_at(
+    institution_code: str,
+) -> Callable[[UnitOfWork, str], _CardHolderAtInstitution | None]:
+    def count(uow: UnitOfWork, card_no: str) -> _CardHolderAtInstitution | None:
+        row = _COUNT_TRY_AT_INSTITUTION.one_or_none(
+            uow.hot, {"card_no": card_no, "institution": institution_code}
+        )
+        if row is None:
+            return None
+        return _CardHolderAtInstitution(
+            *row[:9],
+            institution=_Institution(*row[9:12]),
+            medical_activated_on=row[12],
+        )
+
+    return count
+
+
 def _settle_in(
     uow: UnitOfWork,
     cmd: SettleCmd,
@@ -234,6 +356,8 @@ def _settle_in(
     card_id: int | None,
     institution: _Institution,
     evoucher_nonce: str | None = None,
+    facts: pooled.PatientFacts | None = None,
+    terms: pooled.PooledTerms | None = None,
 ) -> Receipt:
     if cmd.patient_id_number is not None and _other_person(cmd.patient_id_number, patient):
         raise InvalidInput(
@@ -252,13 +376,14 @@ def _settle_in(
             "is in another planning area; cross-area settlement is not supported",
         )
     fingerprint = _fingerprint(cmd, payer.id, patient.id)
-    pooled = pooled_terms(
+    fund_terms = terms or pooled_terms(
         uow=uow,
         patient_id=patient.id,
         area_code=institution.area_code,
         institution_id=institution.id,
         visit=cmd.visit,
         on=cmd.on,
+        facts=facts,
     )
     posted = post_sale(
         uow,
@@ -280,7 +405,7 @@ def _settle_in(
                 else TransferKind.SETTLEMENT
             ),
             memo=f"{institution.code} {cmd.ref}",
-            pooled=pooled,
+            pooled=fund_terms,
             pool=accounts.pooled_fund(institution.area_code),
             fund_key=_fund_key(institution.code, cmd.ref),
             evoucher_nonce=evoucher_nonce,
@@ -304,8 +429,8 @@ def _settle_in(
         payer.id != patient.id,
         posted.fund_fen,
         posted.deductible_fen,
-        str(pooled.terms.ratio),
-        str(pooled.terms.visit),
+        str(fund_terms.terms.ratio),
+        str(fund_terms.terms.visit),
     )
 
 

@@ -9,18 +9,27 @@ it (`posting`, or on PostgreSQL `post_settlement`). A refund gives its usage bac
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import BindParameter, Table, bindparam, exists, or_, select, update
 
 from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.hot import HotStatement
-from yibao.adapters.tables import Contribution, Enrollment, Institution, Person, PooledUsage
+from yibao.adapters.tables import (
+    Card,
+    Contribution,
+    Enrollment,
+    Institution,
+    Person,
+    PooledUsage,
+)
 from yibao.domain.errors import InvalidInput
 from yibao.domain.months import Month
 from yibao.domain.national_codes import NationalCodes, national_codes
 from yibao.domain.pooled import (
+    NOTHING,
     FundTerms,
     Visit,
     YearToDate,
@@ -58,12 +67,54 @@ _RESIDENT_YEAR_PAID = exists().where(  # a resident's payment covering the visit
     C.c.received_on <= _DAY,
     C.c.insurances.contains("medical"),
 )
+FACT_COLUMNS = (P.c.birth_date, _SCHEME, _RESIDENT_YEAR_PAID, I.c.kind, I.c.level)
+"""What the fund's terms depend on, correlated with `person` and `institution` rows (`P`, `I`):
+read with the credential's other reads (`:day`, `:month` bound), they cost no round trip."""
+
 _PATIENT_AT = HotStatement(
-    select(P.c.birth_date, _SCHEME, _RESIDENT_YEAR_PAID, I.c.kind, I.c.level)
+    select(*FACT_COLUMNS)
     .select_from(P)
     .join(I, I.c.id == bindparam("institution_id"))
     .where(P.c.id == bindparam("person_id"))
 )
+_CARD = cast(Table, Card.__table__)
+_CARD_HOLDER_AT = HotStatement(
+    select(*FACT_COLUMNS, I.c.area_code)
+    .select_from(_CARD)
+    .join(P, P.c.id == _CARD.c.person_id)
+    .join(I, I.c.code == bindparam("institution"))
+    .where(_CARD.c.card_no == bindparam("card_no"))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientFacts:
+    """The patient and the institution as FACT_COLUMNS read them, for one day."""
+
+    birth_date: dt.date
+    scheme: str | None
+    resident_year_paid: bool
+    institution_kind: str
+    level: int
+
+
+def fact_params(on: dt.date) -> dict[str, object]:
+    return {"day": on, "month": str(Month.of(on))}
+
+
+def facts_of(row: Sequence[Any]) -> PatientFacts:
+    birth, scheme, paid, kind, level = row
+    return PatientFacts(birth, scheme, bool(paid), str(kind), int(level))
+
+
+def facts_by_card(
+    *, uow: UnitOfWork, card_no: str, institution_code: str, on: dt.date
+) -> tuple[PatientFacts, str] | None:
+    """The card holder's facts at the institution, and the institution's area."""
+    row = _CARD_HOLDER_AT.one_or_none(
+        uow.hot, {"card_no": card_no, "institution": institution_code, **fact_params(on)}
+    )
+    return None if row is None else (facts_of(row[:5]), str(row[5]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,31 +131,40 @@ def pooled_terms(
     institution_id: int,
     visit: Visit | None,
     on: dt.date,
+    facts: PatientFacts | None = None,
 ) -> PooledTerms:
-    """What the fund pays of this patient's bill at this institution on `on`, and its codes."""
-    row = _PATIENT_AT.one_or_none(
-        uow.hot,
-        {
-            "person_id": patient_id,
-            "institution_id": institution_id,
-            "day": on,
-            "month": str(Month.of(on)),
-        },
-    )
-    assert row is not None  # both were read before
-    birth, scheme_text, resident_paid, kind, level = row
+    """What the fund pays of this patient's bill at this institution on `on`, and its codes;
+    the facts are read here unless they came with the credential's reads."""
+    if facts is None:
+        row = _PATIENT_AT.one_or_none(
+            uow.hot,
+            {"person_id": patient_id, "institution_id": institution_id, **fact_params(on)},
+        )
+        assert row is not None  # both were read before
+        facts = facts_of(row)
+    return terms_from_facts(uow=uow, facts=facts, area_code=area_code, visit=visit, on=on)
+
+
+def terms_from_facts(
+    *, uow: UnitOfWork, facts: PatientFacts, area_code: str, visit: Visit | None, on: dt.date
+) -> PooledTerms:
+    """The policy of the visit's month applied to the patient's facts (FORMAT.md)."""
+    birth, scheme_text, resident_paid = facts.birth_date, facts.scheme, facts.resident_year_paid
+    kind, level = facts.institution_kind, facts.level
     chosen = default_visit(kind) if visit is None else visit
     if kind == "pharmacy" and chosen is not Visit.PHARMACY:
         raise InvalidInput("visit", str(chosen), "is not possible at a pharmacy")
     scheme = None if scheme_text is None else Scheme(scheme_text)
-    policy = policy_schedule_hot(uow=uow, area_code=area_code).for_month(Month.of(on))
-    terms = terms_for(
-        policy.pooled,
-        scheme=scheme,
-        visit=chosen,
-        level=int(level),
-        resident_year_paid=bool(resident_paid),
-    )
+    terms = NOTHING  # a pharmacy purchase: no policy to read
+    if chosen is not Visit.PHARMACY:
+        policy = policy_schedule_hot(uow=uow, area_code=area_code).for_month(Month.of(on))
+        terms = terms_for(
+            policy.pooled,
+            scheme=scheme,
+            visit=chosen,
+            level=int(level),
+            resident_year_paid=bool(resident_paid),
+        )
     if terms.visit is not chosen:  # the fund pays nothing: keep the visit on the record
         terms = FundTerms(chosen, 0, terms.ratio, 0)
     codes = national_codes(scheme=scheme, birth_date=birth, visit=chosen, on=on)

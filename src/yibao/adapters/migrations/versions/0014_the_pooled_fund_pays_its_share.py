@@ -1,7 +1,7 @@
 """the pooled fund pays its share: institution levels, the three parts of a bill, usage, e-voucher
 
 Revision ID: 0014
-Revises: 0013
+Revises: 0017
 
 An institution has a level (1, 2, 3). A settlement keeps its visit kind, what the pooled fund
 paid, the deductible applied and the ratio, and the national codes. `pooled_usage` holds each
@@ -16,7 +16,7 @@ from alembic import op
 from yibao.ledger import settlement_function
 
 revision = "0014"
-down_revision = "0013"
+down_revision = "0017"  # assigned 0013; after 0017 once main had it
 branch_labels = None
 depends_on = None
 
@@ -41,7 +41,7 @@ def _settlement_columns() -> tuple[sa.Column, ...]:  # type: ignore[type-arg]
     )
 
 
-# The function as 0013 installed it, restored by the downgrade.
+# The function as 0017 installed it, restored by the downgrade.
 PREVIOUS = r"""
 -- One POS sale on PostgreSQL, in one server call: lock the paying personal account, read where
 -- it stands, split the bill (domain.settlement.personal_share), check the value date
@@ -57,9 +57,11 @@ PREVIOUS = r"""
 --   evoucher_used          nothing written: the electronic card payload p_evoucher_nonce paid
 --                          for another sale (institution and reference)
 -- An electronic card sale passes its payload's nonce: its use is recorded with the sale, and a
--- retry of that sale finds it spent by itself. A card sale passes NULL.
--- The ledger owns this file (ledger/settlement_function.py); migrations 0008 and 0013 install
--- it and a test compares it with the function the database holds.
+-- retry of that sale finds it spent by itself. A card sale passes NULL, and its card: the PIN
+-- was right, so the try counted before it was compared (services.cards.pin_counted_first) and
+-- any wrong ones before it are cleared, whatever the outcome.
+-- The ledger owns this file (ledger/settlement_function.py); migrations 0008, 0013 and 0017
+-- install it and a test compares it with the function the database holds.
 CREATE OR REPLACE FUNCTION post_settlement(
     p_book text, p_account_code text, p_payable_code text,
     p_institution_id bigint, p_ref text, p_payer_person_id bigint, p_patient_person_id bigint,
@@ -75,6 +77,9 @@ DECLARE
     v_balance bigint := 0;
     v_use bigint;
 BEGIN
+    IF p_card_id IS NOT NULL THEN
+        UPDATE card SET failed_pin_tries = 0 WHERE id = p_card_id AND failed_pin_tries <> 0;
+    END IF;
     SELECT a.id INTO v_payable FROM ledger_account a
      WHERE a.book = p_book AND a.code = p_payable_code;
     IF v_payable IS NULL THEN
