@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, text
 
-from yibao.adapters.hot import HotStatement
+from yibao.adapters.hot import AutocommitConnection, HotStatement
 from yibao.adapters.tables import (
     Card,
     Evoucher,
@@ -197,25 +197,29 @@ def settle(
 def _settle_with_card(
     pos_uow: Callable[[], UnitOfWork], cmd: SettleCmd, credential: CardAndPin
 ) -> Receipt:
-    """On PostgreSQL the PIN's try is counted by the statement that reads the card, and cleared
-    by the sale; elsewhere, or for a card that cannot pay, `cards.pin_checked` takes over."""
+    """On PostgreSQL one transaction: the PIN's try counted by the statement that reads the card,
+    then the sale, which clears the count; a refusal commits what was done before it (a wrong
+    PIN's try). Elsewhere, or for a card that cannot pay, `cards.pin_checked` takes over."""
     first = pos_uow()
     if first.each_statement_commits and first.dialect == "postgresql":
         with first as uow:
             terms = _terms_before_the_try(uow, cmd, credential.card_no)
-            holder = cards.pin_counted_first(
-                uow=uow,
-                card_no=credential.card_no,
-                pin=credential.pin,
-                on=cmd.on,
-                count_and_read=_count_try_at(cmd.institution_code),
-            )
-            if holder is not None:
-                try:
-                    return _settle_card_holder(uow, cmd, holder, terms)
-                except BaseException:
-                    cards.clear_pin_tries(uow=uow, card_id=holder.card_id)  # the PIN was right
-                    raise
+            hot = uow.hot
+            assert isinstance(hot, AutocommitConnection)
+            with hot.transaction(commit_on=(YibaoError,)):
+                holder = cards.pin_counted_first(
+                    uow=uow,
+                    card_no=credential.card_no,
+                    pin=credential.pin,
+                    on=cmd.on,
+                    count_and_read=_count_try_at(cmd.institution_code),
+                )
+                if holder is not None:
+                    try:
+                        return _settle_card_holder(uow, cmd, holder, terms)
+                    except YibaoError:
+                        cards.clear_pin_tries(uow=uow, card_id=holder.card_id)  # it was right
+                        raise
     with cards.pin_checked(
         uow_factory=pos_uow,
         card_no=credential.card_no,
