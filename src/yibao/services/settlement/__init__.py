@@ -188,7 +188,7 @@ def settle(
             electronic_card.require_not_stopped_by_lost_card(
                 uow=uow, person_id=patient.id, area_code=patient.area_code, on=cmd.on
             )
-        facts = pooled.facts_of(row[8:13])
+        facts = pooled.facts_of(row[8:14])
         return _settle_in(
             uow, cmd, patient, None, institution, evoucher_nonce=claim.nonce, facts=facts
         )
@@ -240,10 +240,7 @@ def _terms_before_the_try(
     )
     if found is None:
         return None
-    facts, area_code = found
-    return pooled.terms_from_facts(
-        uow=uow, facts=facts, area_code=area_code, visit=cmd.visit, on=cmd.on
-    )
+    return pooled.terms_from_facts(facts=found[0], visit=cmd.visit, on=cmd.on)
 
 
 def _settle_card_holder(
@@ -383,7 +380,6 @@ def _settle_in(
     fund_terms = terms or pooled_terms(
         uow=uow,
         patient_id=patient.id,
-        area_code=institution.area_code,
         institution_id=institution.id,
         visit=cmd.visit,
         on=cmd.on,

@@ -9,8 +9,10 @@ it (`posting`, or on PostgreSQL `post_settlement`). A refund gives its usage bac
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import BindParameter, Table, bindparam, exists, or_, select, update
@@ -18,6 +20,7 @@ from sqlalchemy import BindParameter, Table, bindparam, exists, or_, select, upd
 from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import (
+    AreaPolicy,
     Card,
     Contribution,
     Enrollment,
@@ -28,16 +31,17 @@ from yibao.adapters.tables import (
 from yibao.domain.errors import InvalidInput
 from yibao.domain.months import Month
 from yibao.domain.national_codes import NationalCodes, national_codes
+from yibao.domain.policy import policy_from_dict
 from yibao.domain.pooled import (
     NOTHING,
     FundTerms,
+    PooledPolicy,
     Visit,
     YearToDate,
     default_visit,
     terms_for,
 )
 from yibao.domain.schemes import Scheme
-from yibao.services.registry import policy_schedule_hot
 from yibao.services.uow import UnitOfWork
 
 P = cast(Table, Person.__table__)
@@ -45,6 +49,7 @@ I = cast(Table, Institution.__table__)  # noqa: E741 - the institution table
 E = cast(Table, Enrollment.__table__)
 C = cast(Table, Contribution.__table__)
 U = cast(Table, PooledUsage.__table__)
+AP = cast(Table, AreaPolicy.__table__)
 
 _DAY: BindParameter[dt.date] = bindparam("day")
 _MONTH: BindParameter[str] = bindparam("month")
@@ -67,7 +72,16 @@ _RESIDENT_YEAR_PAID = exists().where(  # a resident's payment covering the visit
     C.c.received_on <= _DAY,
     C.c.insurances.contains("medical"),
 )
-FACT_COLUMNS = (P.c.birth_date, _SCHEME, _RESIDENT_YEAR_PAID, I.c.kind, I.c.level)
+_POLICY_OF_MONTH = (  # the area's entry with the latest `from` not after the visit's month
+    select(AP.c.document)
+    .where(AP.c.area_code == I.c.area_code, AP.c.effective_from <= _MONTH)
+    .order_by(AP.c.effective_from.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+FACT_COLUMNS = (
+    P.c.birth_date, _SCHEME, _RESIDENT_YEAR_PAID, I.c.kind, I.c.level, _POLICY_OF_MONTH,
+)  # fmt: skip
 """What the fund's terms depend on, correlated with `person` and `institution` rows (`P`, `I`):
 read with the credential's other reads (`:day`, `:month` bound), they cost no round trip."""
 
@@ -96,6 +110,7 @@ class PatientFacts:
     resident_year_paid: bool
     institution_kind: str
     level: int
+    policy_document: str | None  # of the visit's month; None before the area's first policy
 
 
 def fact_params(on: dt.date) -> dict[str, object]:
@@ -103,8 +118,13 @@ def fact_params(on: dt.date) -> dict[str, object]:
 
 
 def facts_of(row: Sequence[Any]) -> PatientFacts:
-    birth, scheme, paid, kind, level = row
-    return PatientFacts(birth, scheme, bool(paid), str(kind), int(level))
+    birth, scheme, paid, kind, level, document = row
+    return PatientFacts(birth, scheme, bool(paid), str(kind), int(level), document)
+
+
+@lru_cache(maxsize=256)
+def _pooled_policy(document: str) -> PooledPolicy:
+    return policy_from_dict(json.loads(document)).pooled
 
 
 def facts_by_card(
@@ -114,7 +134,7 @@ def facts_by_card(
     row = _CARD_HOLDER_AT.one_or_none(
         uow.hot, {"card_no": card_no, "institution": institution_code, **fact_params(on)}
     )
-    return None if row is None else (facts_of(row[:5]), str(row[5]))
+    return None if row is None else (facts_of(row[:6]), str(row[6]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +147,6 @@ def pooled_terms(
     *,
     uow: UnitOfWork,
     patient_id: int,
-    area_code: str,
     institution_id: int,
     visit: Visit | None,
     on: dt.date,
@@ -142,12 +161,10 @@ def pooled_terms(
         )
         assert row is not None  # both were read before
         facts = facts_of(row)
-    return terms_from_facts(uow=uow, facts=facts, area_code=area_code, visit=visit, on=on)
+    return terms_from_facts(facts=facts, visit=visit, on=on)
 
 
-def terms_from_facts(
-    *, uow: UnitOfWork, facts: PatientFacts, area_code: str, visit: Visit | None, on: dt.date
-) -> PooledTerms:
+def terms_from_facts(*, facts: PatientFacts, visit: Visit | None, on: dt.date) -> PooledTerms:
     """The policy of the visit's month applied to the patient's facts (FORMAT.md)."""
     birth, scheme_text, resident_paid = facts.birth_date, facts.scheme, facts.resident_year_paid
     kind, level = facts.institution_kind, facts.level
@@ -155,11 +172,10 @@ def terms_from_facts(
     if kind == "pharmacy" and chosen is not Visit.PHARMACY:
         raise InvalidInput("visit", str(chosen), "is not possible at a pharmacy")
     scheme = None if scheme_text is None else Scheme(scheme_text)
-    terms = NOTHING  # a pharmacy purchase: no policy to read
-    if chosen is not Visit.PHARMACY:
-        policy = policy_schedule_hot(uow=uow, area_code=area_code).for_month(Month.of(on))
+    terms = NOTHING  # a pharmacy purchase, or no policy yet
+    if chosen is not Visit.PHARMACY and facts.policy_document is not None:
         terms = terms_for(
-            policy.pooled,
+            _pooled_policy(facts.policy_document),
             scheme=scheme,
             visit=chosen,
             level=int(level),
