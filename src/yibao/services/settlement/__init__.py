@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, text
+from sqlalchemy import Table, bindparam, select, update
 
 from yibao.adapters.hot import AutocommitConnection, HotStatement
 from yibao.adapters.tables import (
@@ -203,7 +203,6 @@ def _settle_with_card(
     first = pos_uow()
     if first.each_statement_commits and first.dialect == "postgresql":
         with first as uow:
-            terms = _terms_before_the_try(uow, cmd, credential.card_no)
             hot = uow.hot
             assert isinstance(hot, AutocommitConnection)
             with hot.transaction(commit_on=(YibaoError,)):
@@ -212,11 +211,11 @@ def _settle_with_card(
                     card_no=credential.card_no,
                     pin=credential.pin,
                     on=cmd.on,
-                    count_and_read=_count_try_at(cmd.institution_code),
+                    count_and_read=_count_try_at(cmd.institution_code, cmd.on),
                 )
                 if holder is not None:
                     try:
-                        return _settle_card_holder(uow, cmd, holder, terms)
+                        return _settle_card_holder(uow, cmd, holder)
                     except YibaoError:
                         cards.clear_pin_tries(uow=uow, card_id=holder.card_id)  # it was right
                         raise
@@ -230,28 +229,14 @@ def _settle_with_card(
         return _settle_card_holder(uow, cmd, holder)
 
 
-def _terms_before_the_try(
-    uow: UnitOfWork, cmd: SettleCmd, card_no: str
-) -> pooled.PooledTerms | None:
-    """The fund's terms, read before the PIN's try is counted: the try's window (until the
-    sale clears it) holds no more statements than a pharmacy sale's."""
-    found = pooled.facts_by_card(
-        uow=uow, card_no=card_no, institution_code=cmd.institution_code, on=cmd.on
-    )
-    if found is None:
-        return None
-    return pooled.terms_from_facts(facts=found[0], visit=cmd.visit, on=cmd.on)
-
-
 def _settle_card_holder(
     uow: UnitOfWork,
     cmd: SettleCmd,
     holder: _CardHolderAtInstitution,
-    terms: pooled.PooledTerms | None = None,
 ) -> Receipt:
     patient = _Party(holder.person_id, holder.id_number, holder.area_code)
     _require_card_active_on(holder, cmd.on)
-    return _settle_in(uow, cmd, patient, holder.card_id, holder.institution, terms=terms)
+    return _settle_in(uow, cmd, patient, holder.card_id, holder.institution, facts=holder.facts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +266,7 @@ def _institution(columns: Sequence[Any], code: str) -> _Institution:
 class _CardHolderAtInstitution(cards.CardHolder):
     institution: _Institution
     medical_activated_on: dt.date | None
+    facts: pooled.PatientFacts | None = None  # read with the card, where the read can
 
 
 def _require_card_active_on(holder: _CardHolderAtInstitution, on: dt.date) -> None:
@@ -317,27 +303,34 @@ def _card_holder_at(
 
 # PostgreSQL only: one try counted on an active card with a PIN, presented at a known
 # institution, and the card read with its holder and the institution (see `_card_holder_at`).
-_COUNT_TRY_AT_INSTITUTION = HotStatement(
-    text(
-        "UPDATE card SET failed_pin_tries = card.failed_pin_tries + 1 "
-        "FROM person, institution "
-        "WHERE card.card_no = :card_no AND person.id = card.person_id "
-        "AND institution.code = :institution "
-        "AND card.status = 'active' AND card.pin_hash IS NOT NULL "
-        "RETURNING card.id, card.card_no, card.status, card.financial_activated_on, "
-        "card.failed_pin_tries - 1, card.pin_hash, person.id, person.id_number, "
-        "person.area_code, institution.id, institution.code, institution.area_code, "
-        "card.medical_activated_on"
+_COUNT_TRY_AT_INSTITUTION = HotStatement(  # with the fund's facts: no round trip of their own
+    update(CARD)
+    .values(failed_pin_tries=CARD.c.failed_pin_tries + 1)
+    .where(
+        CARD.c.card_no == bindparam("presented_card"),
+        P.c.id == CARD.c.person_id,
+        INST.c.code == bindparam("at_institution"),
+        CARD.c.status == str(CardStatus.ACTIVE),
+        CARD.c.pin_hash.is_not(None),
     )
-)
+    .returning(
+        CARD.c.id, CARD.c.card_no, CARD.c.status, CARD.c.financial_activated_on,
+        CARD.c.failed_pin_tries - 1, CARD.c.pin_hash, P.c.id, P.c.id_number, P.c.area_code,
+        INST.c.id, INST.c.code, INST.c.area_code, CARD.c.medical_activated_on,
+        *pooled.FACT_COLUMNS,
+    )
+)  # fmt: skip
 
 
 def _count_try_at(
-    institution_code: str,
+    institution_code: str, on: dt.date
 ) -> Callable[[UnitOfWork, str], _CardHolderAtInstitution | None]:
+    fact_params = pooled.fact_params(on)
+
     def count(uow: UnitOfWork, card_no: str) -> _CardHolderAtInstitution | None:
         row = _COUNT_TRY_AT_INSTITUTION.one_or_none(
-            uow.hot, {"card_no": card_no, "institution": institution_code}
+            uow.hot,
+            {"presented_card": card_no, "at_institution": institution_code, **fact_params},
         )
         if row is None:
             return None
@@ -345,6 +338,7 @@ def _count_try_at(
             *row[:9],
             institution=_Institution(*row[9:12]),
             medical_activated_on=row[12],
+            facts=pooled.facts_of(row[13:19]),
         )
 
     return count
@@ -358,7 +352,6 @@ def _settle_in(
     institution: _Institution,
     evoucher_nonce: str | None = None,
     facts: pooled.PatientFacts | None = None,
-    terms: pooled.PooledTerms | None = None,
 ) -> Receipt:
     if cmd.patient_id_number is not None and _other_person(cmd.patient_id_number, patient):
         raise InvalidInput(
@@ -377,7 +370,7 @@ def _settle_in(
             "is in another planning area; cross-area settlement is not supported",
         )
     fingerprint = _fingerprint(cmd, payer.id, patient.id)
-    fund_terms = terms or pooled_terms(
+    fund_terms = pooled_terms(
         uow=uow,
         patient_id=patient.id,
         institution_id=institution.id,

@@ -21,7 +21,6 @@ from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import (
     AreaPolicy,
-    Card,
     Contribution,
     Enrollment,
     Institution,
@@ -91,14 +90,6 @@ _PATIENT_AT = HotStatement(
     .join(I, I.c.id == bindparam("institution_id"))
     .where(P.c.id == bindparam("person_id"))
 )
-_CARD = cast(Table, Card.__table__)
-_CARD_HOLDER_AT = HotStatement(
-    select(*FACT_COLUMNS, I.c.area_code)
-    .select_from(_CARD)
-    .join(P, P.c.id == _CARD.c.person_id)
-    .join(I, I.c.code == bindparam("institution"))
-    .where(_CARD.c.card_no == bindparam("card_no"))
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,16 +116,6 @@ def facts_of(row: Sequence[Any]) -> PatientFacts:
 @lru_cache(maxsize=256)
 def _pooled_policy(document: str) -> PooledPolicy:
     return policy_from_dict(json.loads(document)).pooled
-
-
-def facts_by_card(
-    *, uow: UnitOfWork, card_no: str, institution_code: str, on: dt.date
-) -> tuple[PatientFacts, str] | None:
-    """The card holder's facts at the institution, and the institution's area."""
-    row = _CARD_HOLDER_AT.one_or_none(
-        uow.hot, {"card_no": card_no, "institution": institution_code, **fact_params(on)}
-    )
-    return None if row is None else (facts_of(row[:6]), str(row[6]))
 
 
 @dataclass(frozen=True, slots=True)
