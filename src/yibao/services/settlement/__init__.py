@@ -163,6 +163,8 @@ def settle(
         return uow_factory().statement_by_statement()
 
     if isinstance(credential, CardAndPin):
+        if cmd.payer_id_number is not None:
+            _require_family_first(uow_factory, cmd, card_no=credential.card_no)
         return _settle_with_card(pos_uow, cmd, credential)
     claim = electronic_card.read_electronic_card(
         payload=credential.payload,
@@ -170,6 +172,8 @@ def settle(
         secret=card_secret,
         longest_seconds=electronic_card_seconds,
     )
+    if cmd.payer_id_number is not None:
+        _require_family_first(uow_factory, cmd, person_id=claim.person_id)
     with pos_uow() as uow:
         row = _PERSON_AT_INSTITUTION.one_or_none(
             uow.hot,
@@ -192,6 +196,27 @@ def settle(
         return _settle_in(
             uow, cmd, patient, None, institution, evoucher_nonce=claim.nonce, facts=facts
         )
+
+
+def _require_family_first(
+    uow_factory: Callable[[], UnitOfWork],
+    cmd: SettleCmd,
+    *,
+    card_no: str | None = None,
+    person_id: int | None = None,
+) -> None:
+    """Family aid: a patient not bound to the payer is refused before anything else (PIN,
+    card, e-voucher status); the sale checks the binding again in its own transaction."""
+    assert cmd.payer_id_number is not None
+    with uow_factory() as uow:
+        if card_no is not None:
+            person_id = uow.session.scalar(select(Card.person_id).where(Card.card_no == card_no))
+        if person_id is None:
+            return  # an unknown card or person: the sale names it
+        payer = person_by_id_number(uow=uow, id_number=cmd.payer_id_number)
+        patient = uow.session.get(Person, person_id)
+        if patient is not None and patient.id != payer.id:
+            family.require_bound(uow=uow, payer=payer, member=patient, on=cmd.on)
 
 
 def _settle_with_card(
