@@ -35,6 +35,7 @@ from yibao.ledger import accounts
 from yibao.ledger.kinds import CREDITS, TransferKind, reversal
 from yibao.services import audit
 from yibao.services.audit import Actor, AuditEvent
+from yibao.services.inquiry.pooled_fund import fund_paid_this_year
 from yibao.services.registry import person_by_id_number, policy_schedule, scheme_on
 from yibao.services.registry.record_links import split_records
 from yibao.services.uow import UnitOfWork
@@ -81,6 +82,7 @@ def gather_records(
     family_spent = totals.get(TransferKind.FAMILY_SETTLEMENT, 0) + totals.get(
         reversal(TransferKind.FAMILY_SETTLEMENT), 0
     )
+    fund_fen, fund_bills = fund_paid_this_year(uow=uow, person_id=person.id, as_of=as_of)
     return PersonRecords(
         id_number=person.id_number,
         as_of=as_of,
@@ -102,6 +104,8 @@ def gather_records(
         + totals.get(reversal(TransferKind.SETTLEMENT), 0),
         family_spent_fen=family_spent,
         credited_fen=-sum(totals.get(kind, 0) for kind in CREDITING),
+        fund_paid_fen=fund_fen,
+        fund_bills=fund_bills,
         split_records=tuple(
             f"{split.other_masked_id} (area {split.other_area}): balance "
             f"{fen_to_yuan(split.balance_fen)} yuan, {split.contributions} contributions"
