@@ -1,0 +1,5 @@
+"""placeholder"""
+
+from yibao.entrypoints.web.pages import router
+
+web = router()
