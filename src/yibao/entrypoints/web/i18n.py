@@ -126,6 +126,37 @@ WORDS: dict[str, tuple[str, str]] = {
     "card_status_lost": ("已挂失", "reported lost"),
     "done_bound": ("已绑定。", "Bound."),
     "done_unbound": ("已解绑。", "Unbound."),
+    # the employer
+    "employer_portal": ("单位网厅", "Employer portal"),
+    "employees": ("职工", "Employees"),
+    "art58_note": (
+        "《社会保险法》第五十八条：用人单位应当自用工之日起三十日内为职工申请办理社会保险登记。",
+        "Social Insurance Law art. 58: the employer registers an employee within 30 days of "
+        "hiring.",
+    ),
+    "hired_on": ("入职日期", "Hired on"),
+    "deadline": ("登记截止", "Deadline"),
+    "registered_on": ("登记日期", "Registered on"),
+    "registration": ("参保登记", "Registration"),
+    "registration_on_time": ("按时登记", "on time"),
+    "registration_late": ("逾期登记", "late"),
+    "registration_missing": ("未登记（已逾期）", "missing (deadline passed)"),
+    "registration_due": ("待登记", "due"),
+    "days_late": ("逾期 {days} 天", "{days} days late"),
+    "left_on": ("离职", "left"),
+    "declare": ("申报本月缴费", "Declare a month's contributions"),
+    "declare_submit": ("为以上职工申报", "Declare for these employees"),
+    "declared_month": ("{month} 的缴费已申报。", "Contributions for {month} declared."),
+    "declared_paid": ("申报与缴费（按月、按险种）", "Declared and paid, by month and insurance"),
+    "persons_paid": ("缴费人数", "Persons paid"),
+    "medical_employer": ("医保单位缴费", "Medical, employer"),
+    "medical_person": ("医保个人缴费", "Medical, employee"),
+    "lacking_medical": ("缺医保的职工", "Employees without medical"),
+    "insurance_pension": ("养老", "pension"),
+    "insurance_medical": ("医疗", "medical"),
+    "insurance_unemployment": ("失业", "unemployment"),
+    "insurance_injury": ("工伤", "work injury"),
+    "insurance_maternity": ("生育", "maternity"),
 }
 
 

@@ -10,9 +10,9 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, select
 
-from yibao.adapters.tables import Employment, Person
+from yibao.adapters.tables import Contribution, Employment, Person
 from yibao.domain.explain import LATE_REGISTRATION_DAYS
 from yibao.domain.idnumber import mask
 from yibao.services.registry import employer_by_code
@@ -36,6 +36,7 @@ class Employee:
     registered_on: dt.date | None
     left_on: dt.date | None
     registration: Registration
+    last_base_fen: int | None = None  # the base this employer last declared for them
 
     @property
     def days_late(self) -> int:
@@ -54,7 +55,7 @@ def employees_of(*, uow: UnitOfWork, employer_code: str, today: dt.date) -> list
     """Everyone the employer employs or employed, the current ones and latest hires first."""
     employer = employer_by_code(uow=uow, code=employer_code)
     rows = uow.session.execute(
-        select(Employment, Person.id_number, Person.name)
+        select(Employment, Person.id_number, Person.name, _last_base(employer.id))
         .join(Person, Person.id == Employment.person_id)
         .where(Employment.employer_id == employer.id)
         .order_by(Employment.left_on.is_not(None), Employment.hired_on.desc(), Person.id)
@@ -69,6 +70,17 @@ def employees_of(*, uow: UnitOfWork, employer_code: str, today: dt.date) -> list
             registered_on=job.registered_on,
             left_on=job.left_on,
             registration=Registration(registration_state(job.hired_on, job.registered_on, today)),
+            last_base_fen=base,
         )
-        for job, number, name in rows
+        for job, number, name, base in rows
     ]
+
+
+def _last_base(employer_id: int) -> ScalarSelect[int | None]:
+    return (
+        select(Contribution.base_fen)
+        .where(Contribution.person_id == Person.id, Contribution.employer_id == employer_id)
+        .order_by(Contribution.month.desc(), Contribution.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )

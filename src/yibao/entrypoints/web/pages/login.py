@@ -91,4 +91,3 @@ def me(request: Request) -> Response:
     """The roles without pages of their own (bank, hotline) land here."""
     caller = web_caller(request)
     return page(request, "me.html", caller=caller)
-
