@@ -5,7 +5,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from yibao.entrypoints.web.pages import auditor, counter, desk, employer, login, person
+from yibao.entrypoints.web.pages import (
+    auditor,
+    counter,
+    desk,
+    desk_runs,
+    employer,
+    login,
+    person,
+)
 
 
 def install(api: FastAPI) -> None:
@@ -15,5 +23,5 @@ def install(api: FastAPI) -> None:
         StaticFiles(packages=[("yibao.entrypoints.web", "static")]),
         name="static",
     )
-    for module in (login, person, employer, desk, counter, auditor):
+    for module in (login, person, employer, desk, desk_runs, counter, auditor):
         api.include_router(module.web)
