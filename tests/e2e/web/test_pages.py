@@ -231,7 +231,9 @@ def test_the_cashier_settles_a_sale_and_the_balance_drops_by_the_account_part(
     assert refund.status_code == 200
     assert _medical_fen(person.get("/").text) == before
     statement = cashier.get("/counter/statement")
-    assert "WEB-TEST" not in statement.text and statement.status_code == 200
+    assert statement.status_code == 200
+    assert 'id="statement"' in statement.text
+    assert "<td>是</td>" in statement.text  # reconciled with the ledger
 
 
 def test_a_wrong_pin_at_the_counter_is_a_page_naming_the_refusal(browser_of: Browser) -> None:
