@@ -234,7 +234,10 @@ def main() -> None:
         log(f"  {inquire}")
     finally:
         server.send_signal(signal.SIGTERM)
-        server.wait(timeout=60)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
     overdrafts, ledger_ok = audit(app)
     engine.dispose()
     log("pgbench ...")

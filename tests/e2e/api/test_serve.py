@@ -71,3 +71,47 @@ def _first_answer(url: str) -> httpx2.Response:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def test_serve_demo_is_refused_outside_development(tmp_path: Path) -> None:
+    key = "k" * 40
+    db = f"sqlite:///{tmp_path / 'yibao.db'}"
+    refused = subprocess.run(
+        [sys.executable, "-m", "yibao.entrypoints.cli.main", "serve", "--demo", "--db", db],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={
+            **os.environ,
+            "YIBAO_ENV": "production",
+            "YIBAO_CARD_SECRET": key,
+            "YIBAO_PIN_PEPPER": key,
+            "YIBAO_TOKEN_SECRET": key,
+        },
+    )
+
+    assert refused.returncode == 2
+    assert "--demo" in refused.stderr
+    assert not (tmp_path / "yibao.db").exists()
+
+
+def test_serve_outside_development_needs_a_real_token_key(tmp_path: Path) -> None:
+    key = "k" * 40
+    db = f"sqlite:///{tmp_path / 'yibao.db'}"
+    refused = subprocess.run(
+        [sys.executable, "-m", "yibao.entrypoints.cli.main", "serve", "--db", db],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "YIBAO_TOKEN_SECRET"},
+            "YIBAO_ENV": "production",
+            "YIBAO_CARD_SECRET": key,
+            "YIBAO_PIN_PEPPER": key,
+        },
+    )
+
+    assert refused.returncode == 2
+    assert "YIBAO_TOKEN_SECRET" in refused.stderr
