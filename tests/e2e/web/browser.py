@@ -63,8 +63,16 @@ def build_city(path: Path) -> None:
 def serve(path: Path) -> Served:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "yibao.entrypoints.cli.main", "serve", "--db",
-         f"sqlite:///{path}", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "yibao.entrypoints.cli.main",
+            "serve",
+            "--db",
+            f"sqlite:///{path}",
+            "--port",
+            str(port),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

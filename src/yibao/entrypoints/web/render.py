@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from yibao.domain.explain_words import next_step_zh
 from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
 from yibao.entrypoints.api.deps import Caller
@@ -25,6 +26,7 @@ templates = Environment(
 )
 templates.filters["mask"] = lambda number: mask(number) if number else ""
 templates.filters["yuan"] = fen_to_yuan
+templates.globals["next_step_zh"] = next_step_zh
 
 
 def language(request: Request) -> str:

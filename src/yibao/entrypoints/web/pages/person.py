@@ -84,7 +84,7 @@ def person_context(caller: Caller, id_number: str, lang: str) -> dict[str, Any]:
     medical = [
         (h.value_date, h.amount_fen, h.balance_after_fen) for h in history if h.account == "medical"
     ]
-    opening = _opening(history, since)
+    opening = records.medical_fen - sum(amount for _, amount, _ in medical)
     points = month_points(medical, today, CHART_MONTHS, opening_fen=opening)
     return {
         "person": person,
@@ -109,14 +109,6 @@ def person_context(caller: Caller, id_number: str, lang: str) -> dict[str, Any]:
         )[:5],
         "today": today,
     }
-
-
-def _opening(history: list[Any], since: dt.date) -> int:
-    """The personal account's balance the day before the chart starts."""
-    for line in history:
-        if line.account == "medical":
-            return int(line.balance_after_fen - line.amount_fen)
-    return 0
 
 
 @web.get("/persons/{id_number}/ecard")
