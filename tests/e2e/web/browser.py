@@ -18,11 +18,13 @@ import httpx2
 import pytest
 
 from tests.e2e.api.test_serve import free_port
-from tests.e2e.api.world import PASSWORD, build_world
+from tests.e2e.api.world import INSIDE, NEIGHBOUR, PASSWORD, build_world
 from yibao.adapters.db import make_engine, upgrade
 from yibao.bootstrap import App
 from yibao.domain.idnumber import make_id_number
+from yibao.domain.months import Month
 from yibao.services import registry
+from yibao.services.contributions import ContributionCmd, record_contribution
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).parent.parent / "vendor" / "axe.min.js"
@@ -57,6 +59,18 @@ def build_city(path: Path) -> None:
         registry.register_employee(
             uow=uow, id_number=LATE, employer_code="E001", on=dt.date(2024, 5, 1)
         )
+        # March paid, not yet credited: the clerk's crediting run has persons to credit
+        for number in (INSIDE, NEIGHBOUR):
+            record_contribution(
+                uow=uow,
+                cmd=ContributionCmd(
+                    id_number=number,
+                    received_on=dt.date(2024, 3, 15),
+                    insurances=("medical", "pension"),
+                    month=Month(2024, 3),
+                    base_fen=800_000,
+                ),
+            )
     engine.dispose()
 
 

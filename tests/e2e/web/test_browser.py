@@ -66,10 +66,15 @@ def test_the_person_sees_both_balances_and_the_findings(served: Served, page: An
     assert "医保个人账户" in medical.inner_text()
     assert "金融账户" in financial.inner_text()
     assert _fen(page, "financial") == 10_000
-    # the story's known answer: contributions stopped after 2024-02, under the 2021 reform
+    # the story's known answer: contributions stopped after 2024-03, March not yet credited,
+    # under the outpatient mutual-aid reform
     codes = page.locator(".finding").evaluate_all("els => els.map(e => e.dataset.code)")
-    assert "contributions_stopped" in codes
-    assert "2024-02" in page.locator('[data-code="contributions_stopped"]').inner_text()
+    assert codes == [
+        "crediting_pending",
+        "contributions_stopped",
+        "reform_employer_share_not_credited",
+    ]
+    assert "2024-03" in page.locator('[data-code="contributions_stopped"]').inner_text()
     assert page.locator("svg.chart").count() == 1
     shot(page, "person-zh")
     assert serious_violations(page) == []
@@ -109,7 +114,11 @@ def test_the_clerk_runs_a_crediting_run_to_completion(served: Served, page: Any)
     page.wait_for_selector('#run-state[data-state="completed"]', timeout=30_000)
     seen.append(page.locator("#run-state").get_attribute("data-state"))
     assert seen[-1] == "completed"
-    assert "已完成" in page.locator("#run-state").inner_text()
+    done = page.locator("#run-state")
+    assert "已完成" in done.inner_text()
+    assert done.locator(".count").inner_text() == "2"  # the two persons who paid March
+    bar = done.locator("progress")
+    assert bar.get_attribute("value") == bar.get_attribute("max")
     shot(page, "desk-crediting-zh")
 
 

@@ -13,7 +13,8 @@ from html import escape
 from yibao.domain.money import fen_to_yuan
 from yibao.domain.months import Month
 
-WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 240, 56, 12, 16, 40
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 300, 96, 40, 24, 64
+FONT = 22  # the SVG is drawn 640 wide and shown about 360 wide on a phone
 CREDIT_COLOUR, SPEND_COLOUR, LINE_COLOUR = "#0a7a35", "#b3261e", "#1f4e99"
 
 
@@ -69,9 +70,9 @@ def balance_chart(points: list[MonthPoint], *, title: str, credit: str, spend: s
         f'<title id="chart-title">{escape(title)}</title>',
         f'<line x1="{LEFT}" y1="{y(0):.1f}" x2="{WIDTH - RIGHT}" y2="{y(0):.1f}" '
         'stroke="#666" stroke-width="1"/>',
-        f'<text x="{LEFT - 6}" y="{y(top) + 4:.1f}" text-anchor="end" font-size="12" '
+        f'<text x="{LEFT - 6}" y="{y(top) + 4:.1f}" text-anchor="end" font-size="{FONT}" '
         f'fill="#333">{fen_to_yuan(top)}</text>',
-        f'<text x="{LEFT - 6}" y="{y(0) + 4:.1f}" text-anchor="end" font-size="12" '
+        f'<text x="{LEFT - 6}" y="{y(0) + 4:.1f}" text-anchor="end" font-size="{FONT}" '
         'fill="#333">0</text>',
         f'<polyline points="{path}" fill="none" stroke="{LINE_COLOUR}" stroke-width="2.5"/>',
     ]
@@ -79,19 +80,19 @@ def balance_chart(points: list[MonthPoint], *, title: str, credit: str, spend: s
         cx = x(i)
         if point.credited_fen:
             parts.append(
-                f'<path d="M{cx - 5:.1f},{y(0) + 14:.1f} h10 l-5,-8 z" fill="{CREDIT_COLOUR}">'
+                f'<path d="M{cx - 7:.1f},{y(0) + 22:.1f} h14 l-7,-12 z" fill="{CREDIT_COLOUR}">'
                 f"<title>{escape(f'{point.month} {credit} {fen_to_yuan(point.credited_fen)}')}"
                 "</title></path>"
             )
         if point.spent_fen:
             parts.append(
-                f'<path d="M{cx - 5:.1f},{y(0) + 18:.1f} h10 l-5,8 z" fill="{SPEND_COLOUR}">'
+                f'<path d="M{cx - 7:.1f},{y(0) + 26:.1f} h14 l-7,12 z" fill="{SPEND_COLOUR}">'
                 f"<title>{escape(f'{point.month} {spend} {fen_to_yuan(point.spent_fen)}')}"
                 "</title></path>"
             )
-        if i % 6 == 0 or i == len(points) - 1:
+        if i % 8 == 0 or i == len(points) - 1:
             parts.append(
-                f'<text x="{cx:.1f}" y="{HEIGHT - 4}" text-anchor="middle" font-size="12" '
+                f'<text x="{cx:.1f}" y="{HEIGHT - 6}" text-anchor="middle" font-size="{FONT}" '
                 f'fill="#333">{point.month}</text>'
             )
     parts.append("</svg>")

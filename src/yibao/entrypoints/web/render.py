@@ -27,6 +27,7 @@ templates = Environment(
 templates.filters["mask"] = lambda number: mask(number) if number else ""
 templates.filters["yuan"] = fen_to_yuan
 templates.globals["next_step_zh"] = next_step_zh
+templates.globals["words"] = i18n.WORDS
 
 
 def language(request: Request) -> str:

@@ -43,7 +43,7 @@ def portal(request: Request) -> Response:
         today = guard.uow.today()
         employer = employer_by_code(uow=guard.uow, code=code)
         employees = employees_of(uow=guard.uow, employer_code=code, today=today)
-        months = declared_by_month(uow=guard.uow, employer_code=code, today=today)
+        months = declared_by_month(uow=guard.uow, employer_code=code, today=today, months=6)
     current = [e for e in employees if e.left_on is None]
     bases = {e.id_number: fen_to_yuan(e.last_base_fen) for e in current if e.last_base_fen}
     return page(
