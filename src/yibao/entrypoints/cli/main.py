@@ -49,7 +49,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "audit": ("audit", "app", "The audit trail: who read or wrote whose data."),
     "demo": ("demo", "app", "Synthetic demo city."),
-    "serve": ("serve", "serve", "Serve the REST API (/api/v1) under uvicorn."),
+    "serve": ("serve", "serve", "Serve the REST API at /api/v1 (docs at /api/v1/docs)."),
     "user": ("users", "app", "API users, their roles and passwords."),
 }
 
