@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -57,11 +58,18 @@ def page(
         home=home_of(user.role) if user else "/login",
         csrf=csrf_token(caller) if caller is not None else context.pop("csrf", ""),
         other_lang="en" if lang == "zh" else "zh",
+        lang_href=_switched(request, "en" if lang == "zh" else "zh"),
         **context,
     )
     response = HTMLResponse(html, status_code=status)
     remember_language(request, response)
     return response
+
+
+def _switched(request: Request, lang: str) -> str:
+    """This page in the other language, its other query parameters kept."""
+    query = {key: value for key, value in request.query_params.items() if key != "lang"}
+    return f"{request.url.path}?{urlencode({**query, 'lang': lang})}"
 
 
 def remember_language(request: Request, response: Any) -> None:
