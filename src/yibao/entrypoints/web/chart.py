@@ -91,8 +91,9 @@ def balance_chart(points: list[MonthPoint], *, title: str, credit: str, spend: s
                 "</title></path>"
             )
         if i % 8 == 0 or i == len(points) - 1:
+            anchor = "end" if i == len(points) - 1 else "start" if i == 0 else "middle"
             parts.append(
-                f'<text x="{cx:.1f}" y="{HEIGHT - 6}" text-anchor="middle" font-size="{FONT}" '
+                f'<text x="{cx:.1f}" y="{HEIGHT - 6}" text-anchor="{anchor}" font-size="{FONT}" '
                 f'fill="#333">{point.month}</text>'
             )
     parts.append("</svg>")
