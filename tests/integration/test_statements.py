@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from tests.scenario_files import EXAMPLES
 from yibao.adapters.pdf import render_statement
 from yibao.bootstrap import App
+from yibao.domain.idnumber import mask
 from yibao.scenario.model import load_scenario
 from yibao.scenario.replay import replay
 from yibao.services.inquiry.statements import statement_file_name, write_statements, year_statement
@@ -70,5 +71,6 @@ def test_statements_for_a_whole_area_are_one_pdf_per_person(story: App, tmp_path
     assert written == 1
     assert progress[-1] == (1, 1)
     files = list(tmp_path.iterdir())
-    assert [f.name for f in files] == [statement_file_name(1, 2021)]
+    assert [f.name for f in files] == [statement_file_name(mask(XU), 2021)]
+    assert files[0].name == "4201xxxxxxxxxx5375-2021.pdf"
     assert files[0].read_bytes().startswith(b"%PDF")

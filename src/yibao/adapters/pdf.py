@@ -221,7 +221,13 @@ class _Page(Pen):
 
     def contribution_cells(self, paid: ContributionPaid | None, row: MonthRow) -> list[Cell]:
         if paid is None:
-            return [self.label("未缴费", "none paid"), "", "", ""]
+            if row.covered_by is not None:
+                said = self.label(f"已随 {row.covered_by} 缴纳", f"paid with {row.covered_by}")
+            elif row.retired:
+                said = self.label("退休，无需缴费", "retired: none due")
+            else:
+                said = self.label("未缴费", "none paid")
+            return [said, "", "", ""]
         names = INSURANCE_ZH if self.font.cjk else INSURANCE_EN
         text = " ".join(names.get(i, i) for i in sorted(paid.insurances, key=_insurance_order))
         if paid.through_month != paid.month:

@@ -6,9 +6,10 @@ A pure function of plain values (FORMAT.md, "Findings"); the services gather the
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from yibao.domain.channels import FINANCIAL_CHANNELS
+from yibao.domain.explain_words import LEGAL_BASIS
 from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
 from yibao.domain.months import Month
@@ -68,6 +69,8 @@ class PersonRecords:
     split_records: tuple[str, ...] = ()  # other records of this human not merged yet
     fund_paid_fen: int = 0  # what the pooled fund paid for this person's bills this year
     fund_bills: int = 0  # ... for how many bills
+    own_credit_rate: str | None = None  # the policy in force: the base's share credited ("2%")
+    policy_from: str | None = None  # the month the policy in force took effect
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +97,19 @@ class Explanation:
 def explain(records: PersonRecords) -> Explanation:
     """Every finding whose condition holds, the most explanatory first."""
     shows_financial = records.channel in FINANCIAL_CHANNELS
-    findings = [f for rule in RULES if (f := rule(records)) is not None]
+    findings = [_with_basis(f) for rule in RULES if (f := rule(records)) is not None]
     return Explanation(
         shown_fen=records.financial_fen if shows_financial else records.medical_fen,
         shows="financial" if shows_financial else "medical",
         findings=tuple(findings),
     )
+
+
+def _with_basis(finding: Finding) -> Finding:
+    """Every finding names the law or policy it rests on, where its rule does not itself."""
+    if finding.legal_basis is not None or finding.code not in LEGAL_BASIS:
+        return finding
+    return replace(finding, legal_basis=LEGAL_BASIS[finding.code])
 
 
 # -- the rules, in the order they explain a balance ----------------------------------------
@@ -352,12 +362,20 @@ def _reform(r: PersonRecords) -> Finding | None:
         or not r.earlier_policy_credited_employer_share
     ):
         return None
+    rate = r.own_credit_rate or "own contribution"
+    since = f" (this area's policy from {r.policy_from})" if r.policy_from else ""
+    since_zh = f"（本统筹区自 {r.policy_from} 起执行）" if r.policy_from else ""
     return Finding(
         "reform_employer_share_not_credited",
-        "Since the outpatient mutual-aid reform, only your own 2% is credited; the employer's "
-        "share goes to the pooled fund, so monthly credits are smaller than before.",
-        "门诊共济改革后，单位缴费全部计入统筹基金，个人账户只划入本人缴费部分。",
-        ("the policy in force credits no employer share; an earlier one did",),
+        f"Since the outpatient mutual-aid reform{since}, only your own {rate} of the base is "
+        "credited; the employer's share goes to the pooled fund, so monthly credits are smaller "
+        "than before.",
+        f"门诊共济改革后{since_zh}，单位缴费全部计入统筹基金，个人账户只划入本人缴费部分"
+        f"（缴费基数的 {rate}）。",
+        (
+            "the policy in force credits no employer share; an earlier one did",
+            f"the policy in force credits the employee's own {rate} of the base",
+        ),
         "Nothing is missing: outpatient costs are now also covered by outpatient pooling.",
         "Guobanfa [2021] No. 14",
     )

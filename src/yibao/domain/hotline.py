@@ -126,10 +126,13 @@ def _menu(call: Call, entry: str, records: HotlineRecords) -> tuple[Call, list[s
         return call, [said, MENU]
     if entry == "3":
         reasons = records.reasons(call.id_number)
-        lines = [f"Your balance is {fen_to_yuan(reasons.balance_fen)} yuan."]
-        lines += list(reasons.top_reasons) or ["Nothing unusual was found in your records."]
+        said = fen_to_yuan(reasons.balance_fen)
+        lines = [f"您的余额为 {said} 元。Your balance is {said} yuan."]
+        lines += list(reasons.top_reasons) or [
+            "您的记录中没有发现异常。Nothing unusual was found in your records."
+        ]
         if reasons.next_step:
-            lines.append(f"What you can do: {reasons.next_step}")
+            lines.append(f"您可以这样做 / What you can do: {reasons.next_step}")
         return call, [*lines, MENU]
     if entry == "9":
         return call, [MENU]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from yibao.domain.errors import InvalidInput
 from yibao.domain.idnumber import mask
@@ -62,6 +62,8 @@ class MonthRow:
     refunds_fen: int  # settlements reversed, back into the account
     other_fen: int  # any other posting, signed
     balance_end_fen: int
+    covered_by: Month | None = None  # paid by a payment for several months starting then
+    retired: bool = False  # a retiree pays nothing: a month without payment is not unpaid
 
     @property
     def net_fen(self) -> int:
@@ -141,8 +143,13 @@ def year_statement_from(
     contributions: Iterable[ContributionPaid],
     has_personal_account: bool = True,
     fund_paid_fen: int = 0,
+    retiree_months: Iterable[Month] = (),
 ) -> YearStatement:
-    """The statement of `year` from the balance before it and the year's records."""
+    """The statement of `year` from the balance before it and the year's records.
+
+    A payment sits under the month it paid for, whenever it was received (back pay too); the
+    later months a payment covers (a resident's year) say which payment covered them.
+    """
     check_year(year)
     moves: dict[int, list[AccountMovement]] = {m: [] for m in range(1, 13)}
     for movement in movements:
@@ -150,13 +157,22 @@ def year_statement_from(
             raise InvalidInput("movement", str(movement.value_date), f"is not in {year}")
         moves[movement.value_date.month].append(movement)
     paid: dict[int, list[ContributionPaid]] = {m: [] for m in range(1, 13)}
+    covered: dict[int, Month] = {}
     for contribution in contributions:
-        if contribution.month.year != year:
+        first, last = contribution.month, contribution.through_month
+        if not first.year <= year <= last.year:
             raise InvalidInput("contribution", str(contribution.month), f"is not for {year}")
-        paid[contribution.month.month].append(contribution)
+        if first.year == year:
+            paid[first.month].append(contribution)
+        for index in range(first.index + 1, last.index + 1):
+            month = Month.from_index(index)
+            if month.year == year:
+                covered.setdefault(month.month, first)
+    retired = {m.month for m in retiree_months if m.year == year}
     rows, balance = [], opening_balance_fen
     for number in range(1, 13):
         row = _month_row(Month(year, number), moves[number], paid[number], balance)
+        row = replace(row, covered_by=covered.get(number), retired=number in retired)
         rows.append(row)
         balance = row.balance_end_fen
     return YearStatement(

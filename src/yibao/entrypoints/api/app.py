@@ -79,4 +79,7 @@ def create_app(app: App, settings: Settings) -> FastAPI:
     for module in ROUTERS:
         api.include_router(module.api, prefix=PREFIX)
     api.add_middleware(AccessLog)
+    from yibao.entrypoints.web.app import install as install_pages
+
+    install_pages(api)  # the web pages (/, /login, ...) on the same services
     return api

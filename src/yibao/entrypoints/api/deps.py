@@ -33,6 +33,7 @@ class Caller:
     settings: Settings
     scope: MutableMapping[str, Any]
     _user: User | None = None
+    channel: str = "api"  # how the call came, as the audit trail records it (api, web)
 
     @property
     def token_id(self) -> str:

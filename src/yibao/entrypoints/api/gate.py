@@ -51,7 +51,7 @@ def _event(
     return AuditEvent(
         actor=actor_of(caller),
         action=action,
-        channel=API_CHANNEL,
+        channel=caller.channel,
         person=person,
         resource=resource,
         outcome=outcome,

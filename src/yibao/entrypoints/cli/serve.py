@@ -50,7 +50,8 @@ def serve(
     finally:
         app.engine.dispose()
     console.print(
-        f"yibao serves http://{host}:{port}/api/v1 (docs: http://{host}:{port}/api/v1/docs) "
+        f"yibao serves http://{host}:{port}/api/v1 (docs: http://{host}:{port}/api/v1/docs, "
+        f"pages: http://{host}:{port}/login) "
         f"with {chosen} worker{'s' if chosen > 1 else ''}",
         highlight=False,
     )

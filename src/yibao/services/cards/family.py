@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import aliased
 
 from yibao.adapters.tables import FamilyBinding, Person
 from yibao.domain.errors import InvalidInput, NotEnrolled, YibaoError
+from yibao.domain.idnumber import mask
 from yibao.domain.months import Month
 from yibao.services.registry import person_by_id_number, person_label, policy_schedule, scheme_on
 from yibao.services.uow import UnitOfWork
@@ -87,3 +90,50 @@ def _binding(uow: UnitOfWork, payer_id: int, member_id: int, on: dt.date) -> Fam
             (FamilyBinding.unbound_on.is_(None)) | (FamilyBinding.unbound_on > on),
         )
     ).first()
+
+
+@dataclass(frozen=True, slots=True)
+class BindingLine:
+    """A binding seen from one person: whom their account pays for, or who pays for them."""
+
+    payer: str  # masked ID number
+    payer_name: str
+    member: str  # masked ID number
+    member_name: str
+    member_id_number: str  # in full: the form that unbinds names it (the payer's own page)
+    relation: str
+    bound_on: dt.date
+    unbound_on: dt.date | None
+    pays: bool  # the person asked about is the payer
+
+
+def bindings_of(*, uow: UnitOfWork, id_number: str) -> list[BindingLine]:
+    """Every binding the person is in, as payer or member, current ones first."""
+    person = person_by_id_number(uow=uow, id_number=id_number)
+    payer, member = aliased(Person), aliased(Person)
+    rows = uow.session.execute(
+        select(FamilyBinding, payer, member)
+        .join(payer, payer.id == FamilyBinding.payer_person_id)
+        .join(member, member.id == FamilyBinding.member_person_id)
+        .where(
+            or_(
+                FamilyBinding.payer_person_id == person.id,
+                FamilyBinding.member_person_id == person.id,
+            )
+        )
+        .order_by(FamilyBinding.unbound_on.is_not(None), FamilyBinding.bound_on.desc())
+    ).all()
+    return [
+        BindingLine(
+            payer=mask(p.id_number),
+            payer_name=p.name,
+            member=mask(m.id_number),
+            member_name=m.name,
+            member_id_number=m.id_number,
+            relation=binding.relation,
+            bound_on=binding.bound_on,
+            unbound_on=binding.unbound_on,
+            pays=p.id == person.id,
+        )
+        for binding, p, m in rows
+    ]

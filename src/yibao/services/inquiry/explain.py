@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
@@ -106,12 +107,19 @@ def gather_records(
         credited_fen=-sum(totals.get(kind, 0) for kind in CREDITING),
         fund_paid_fen=fund_fen,
         fund_bills=fund_bills,
+        own_credit_rate=_percent(policy.employee_rate * policy.employee_share) if policy else None,
+        policy_from=str(policy.effective_from) if policy else None,
         split_records=tuple(
             f"{split.other_masked_id} (area {split.other_area}): balance "
             f"{fen_to_yuan(split.balance_fen)} yuan, {split.contributions} contributions"
             for split in split_records(uow=uow, person=person, as_of=as_of)
         ),
     )
+
+
+def _percent(rate: Decimal) -> str:
+    """A rate as the policy reads it: 0.02 -> "2%", 0.015 -> "1.5%"."""
+    return f"{(rate * 100).normalize():f}%"
 
 
 def _ever_enrolled(uow: UnitOfWork, person_id: int, as_of: dt.date) -> bool:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from yibao.adapters.tables import LedgerTransfer
 from yibao.domain.channels import Channel
 from yibao.domain.errors import YibaoError
+from yibao.domain.explain_words import next_step_zh
 from yibao.domain.hotline import Reasons
 from yibao.ledger import accounts
 from yibao.ledger.kinds import CREDITS
@@ -100,6 +101,9 @@ class HotlineRecordsFromStorage:
                 actor=self.actor,
             )
         top = explanation.findings[:3]
+        # read in Chinese first, then in English, as every other line of the menu
         return Reasons(
-            records.medical_fen, tuple(f.summary for f in top), top[0].next_step if top else None
+            records.medical_fen,
+            tuple(f"{f.summary_zh} {f.summary}" for f in top),
+            f"{next_step_zh(top[0].code, top[0].next_step)} {top[0].next_step}" if top else None,
         )

@@ -17,9 +17,17 @@ from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Subquery, and_, func, select, union_all
 
-from yibao.adapters.tables import Area, Contribution, LedgerAccount, LedgerTransfer, Person
+from yibao.adapters.tables import (
+    Area,
+    Contribution,
+    Enrollment,
+    LedgerAccount,
+    LedgerTransfer,
+    Person,
+)
 from yibao.domain.errors import InvalidInput
 from yibao.domain.months import Month
+from yibao.domain.schemes import Scheme
 from yibao.domain.statement import (
     AccountMovement,
     ContributionPaid,
@@ -65,9 +73,18 @@ def year_statement(
     return found[0]
 
 
-def statement_file_name(person_id: int, year: int) -> str:
-    """Stable, and free of the ID number: files are listed and mailed in bulk."""
-    return f"{person_id}-{year}.pdf"
+def statement_file_name(masked_id: str, year: int, taken: set[str] | None = None) -> str:
+    """Named by the masked ID number and the year (`4201xxxxxxxxxx1232-2024.pdf`), never by
+    the full number nor an internal id; two persons whose masked numbers agree get `-2`, `-3`
+    in the order of their records, so a rerun names each file the same."""
+    stem = f"{masked_id.replace('*', 'x')}-{year}"
+    name, count = f"{stem}.pdf", 1
+    while taken is not None and name in taken:
+        count += 1
+        name = f"{stem}-{count}.pdf"
+    if taken is not None:
+        taken.add(name)
+    return name
 
 
 def write_statements(
@@ -91,14 +108,16 @@ def write_statements(
         total = int(uow.session.scalar(select(func.count()).where(P.c.area_code == area_code)) or 0)
     out_dir.mkdir(parents=True, exist_ok=True)
     written, after = 0, 0
+    taken: set[str] = set()
     while True:
         with uow_factory() as uow:
             holders = _persons_after(uow, area_code, after, batch_size)
             statements = _gather(uow, area_code, holders, year, issued_on)
         if not holders:
             break
-        for holder, statement in zip(holders, statements, strict=True):
-            _write_atomically(out_dir / statement_file_name(holder.id, year), render(statement))
+        for statement in statements:
+            name = statement_file_name(statement.masked_id, year, taken)
+            _write_atomically(out_dir / name, render(statement))
         written += len(holders)
         after = holders[-1].id
         if progress is not None:
@@ -148,6 +167,7 @@ def _gather(
     movements = _movements(uow, area_code, low, high, first, last)
     paid = _contributions(uow, low, high, year)
     fund = fund_paid_by_patient(uow=uow, low=low, high=high, first=first, last=last)
+    retired = _retiree_months(uow, low, high, year)
     return [
         year_statement_from(
             person_name=h.name,
@@ -161,6 +181,7 @@ def _gather(
             contributions=paid.get(h.id, ()),
             has_personal_account=h.id in account_of,
             fund_paid_fen=fund.get(h.id, 0),
+            retiree_months=retired.get(h.id, ()),
         )
         for h in holders
     ]
@@ -230,11 +251,11 @@ def _movements(
 def _contributions(
     uow: UnitOfWork, low: int, high: int, year: int
 ) -> dict[int, list[ContributionPaid]]:
-    """Payments for months of `year`, whenever they were received."""
+    """Payments for months of `year` (or covering some), whenever they were received."""
     rows = uow.session.execute(
         select(C).where(
             C.c.person_id.between(low, high),
-            C.c.month >= f"{year:04d}-01",
+            C.c.through_month >= f"{year:04d}-01",
             C.c.month <= f"{year:04d}-12",
         )
     ).all()
@@ -252,6 +273,28 @@ def _contributions(
                 credit_fen=int(r.credit_fen),
             )
         )
+    return found
+
+
+def _retiree_months(uow: UnitOfWork, low: int, high: int, year: int) -> dict[int, list[Month]]:
+    """Per person, the months of `year` they were enrolled as a retiree (no contribution due)."""
+    e = Enrollment
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    rows = uow.session.execute(
+        select(e.person_id, e.starts_on, e.ends_on).where(
+            e.person_id.between(low, high),
+            e.scheme == str(Scheme.RETIREE),
+            e.starts_on <= last,
+            (e.ends_on.is_(None)) | (e.ends_on > first),
+        )
+    ).all()
+    found: dict[int, list[Month]] = defaultdict(list)
+    for person_id, starts_on, ends_on in rows:
+        start, end = _as_date(starts_on), _as_date(ends_on) if ends_on else None
+        for number in range(1, 13):
+            month = Month(year, number)
+            if start <= month.last_day and (end is None or end > month.first_day):
+                found[int(person_id)].append(month)
     return found
 
 

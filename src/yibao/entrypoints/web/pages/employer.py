@@ -1,0 +1,96 @@
+"""The employer portal: its employees with the art. 58 registration deadline, what it declared
+and paid month by month and insurance type, the months lacking medical insurance, and the
+monthly declaration of contributions for all its employees in one form."""
+
+from __future__ import annotations
+
+from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
+
+from yibao.domain.errors import InvalidInput
+from yibao.domain.money import fen_to_yuan, yuan_to_fen
+from yibao.domain.months import Month
+from yibao.entrypoints.api.deps import Caller
+from yibao.entrypoints.api.gate import actor_of, guarded
+from yibao.entrypoints.web.pages import router
+from yibao.entrypoints.web.render import page
+from yibao.entrypoints.web.session import posted_by, web_caller
+from yibao.services import audit
+from yibao.services.accounts import access
+from yibao.services.accounts.access import Forbidden, Target
+from yibao.services.audit import AuditEvent
+from yibao.services.contributions import ContributionCmd, record_contribution
+from yibao.services.contributions.declared import declared_by_month
+from yibao.services.registry import employer_by_code
+from yibao.services.registry.employees import employees_of
+
+web = router()
+INSURANCES = ("pension", "medical", "unemployment", "injury", "maternity")
+
+
+def _employer_code(caller: Caller) -> str:
+    user = caller.user
+    if user.scope is None or str(user.role) != "employer":
+        raise Forbidden("the employer portal is for employers")
+    return user.scope
+
+
+@web.get("/employer")
+def portal(request: Request) -> Response:
+    caller = web_caller(request)
+    code = _employer_code(caller)
+    with guarded(caller, "employers.read", Target(employer=code), "employer") as guard:
+        today = guard.uow.today()
+        employer = employer_by_code(uow=guard.uow, code=code)
+        employees = employees_of(uow=guard.uow, employer_code=code, today=today)
+        months = declared_by_month(uow=guard.uow, employer_code=code, today=today, months=6)
+    current = [e for e in employees if e.left_on is None]
+    bases = {e.id_number: fen_to_yuan(e.last_base_fen) for e in current if e.last_base_fen}
+    return page(
+        request,
+        "employer.html",
+        caller=caller,
+        employer=employer,
+        employees=employees,
+        current=current,
+        bases=bases,
+        months=months,
+        insurances=INSURANCES,
+        this_month=str(Month.of(today)),
+        declared=request.query_params.get("declared"),
+    )
+
+
+@web.post("/employer/declarations")
+async def declare(request: Request) -> Response:
+    """One month's contributions for every employee named in the form, in one transaction;
+    sent twice, it records them once (each payment's reference names employer, month, person)."""
+    caller = await posted_by(request)
+    code = _employer_code(caller)
+    form = await request.form()
+    month = Month.parse(str(form.get("month", "")))
+    insurances = tuple(str(value) for value in form.getlist("insurances"))
+    persons = [str(value) for value in form.getlist("person")]
+    bases = [str(value) for value in form.getlist("base")]
+    if not persons or len(persons) != len(bases):
+        raise InvalidInput("person", len(persons), "the form names no employee")
+    actor = actor_of(caller)
+    with guarded(caller, "contributions.pay", Target(employer=code), "declaration") as guard:
+        user = caller.authenticate(guard.uow)
+        for index, (number, base) in enumerate(zip(persons, bases, strict=True)):
+            target = Target(person=number, employer=code)
+            access.authorize(uow=guard.uow, user=user, action="contributions.pay", target=target)
+            record_contribution(
+                uow=guard.uow,
+                cmd=ContributionCmd(
+                    id_number=number,
+                    received_on=guard.uow.today(),
+                    insurances=insurances,
+                    month=month,
+                    base_fen=yuan_to_fen(base, field=f"base.{index}"),
+                    key=f"web-{code}-{month}-{number}",
+                ),
+            )
+            event = AuditEvent(actor, "contributions.pay", caller.channel, number, "contribution")
+            audit.record(uow=guard.uow, event=event)
+    return RedirectResponse(f"/employer?declared={month}", status_code=303)
