@@ -108,7 +108,7 @@ def test_loading_again_credits_and_sells_nothing_twice(app: App, city: DemoCity)
     assert sum(run.contributions_credited + run.retirees_credited for run in again.runs) == 0
     assert _postings(app) == before
     with app.uow() as uow:
-        assert uow.session.scalar(select(func.count()).select_from(Settlement)) == 4
+        assert uow.session.scalar(select(func.count()).select_from(Settlement)) == 5
 
 
 def test_the_same_seed_makes_the_same_city(engine: Engine, city: DemoCity) -> None:

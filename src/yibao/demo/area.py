@@ -48,6 +48,32 @@ _TIERS = [
 ]
 
 
+# What the pooled fund pays at clinics and hospitals (deductible, ratio by level, annual cap)
+_POOLED: dict[str, Any] = {
+    "employee": {
+        "outpatient": {
+            "deductible": 200,
+            "ratio": {"1": "0.70", "2": "0.60", "3": "0.50"},
+            "annual_cap": 2000,
+        },
+        "inpatient": {
+            "deductible": {"1": 300, "2": 600, "3": 900},
+            "ratio": {"1": "0.92", "2": "0.88", "3": "0.85"},
+            "annual_cap": 300000,
+        },
+        "retiree_ratio_bonus": "0.05",
+    },
+    "resident": {
+        "outpatient": {"deductible": 0, "ratio": "0.50", "annual_cap": 400},
+        "inpatient": {
+            "deductible": {"1": 200, "2": 500, "3": 800},
+            "ratio": {"1": "0.85", "2": "0.75", "3": "0.65"},
+            "annual_cap": 150000,
+        },
+    },
+}
+
+
 def area_document(area_code: str, name: str | None = None) -> dict[str, Any]:
     """Two policies, before and after the reform of Guobanfa [2021] No. 14 (Wuhan: Feb 2023)."""
     return {
@@ -69,6 +95,7 @@ def area_document(area_code: str, name: str | None = None) -> dict[str, Any]:
                 "retiree": {"monthly_amount": 270},
                 "flexible": {"tiers": _TIERS},
                 "resident": {"annual_contribution": 380},
+                "pooled": _POOLED,
             },
             {
                 "from": "2023-02",  # the employer share now goes entirely to the pooled fund
@@ -81,6 +108,7 @@ def area_document(area_code: str, name: str | None = None) -> dict[str, Any]:
                 "retiree": {"monthly_amount": 83},
                 "flexible": {"tiers": _TIERS},
                 "resident": {"annual_contribution": 400},
+                "pooled": _POOLED,
             },
         ],
     }
@@ -185,6 +213,7 @@ def create_institutions(
                     name=_institution_name(kind, district, number, fake),
                     kind=kind,
                     area_code=area_code,
+                    level=3 if kind == "hospital" else 1,
                 )
                 made += 1
     return made

@@ -13,6 +13,7 @@ from yibao.config import DEVELOPMENT_CARD_SECRET
 from yibao.demo.showcase import EMPLOYER, PIN, SHOWCASE, SPLIT_OTHER, showcase_person
 from yibao.domain.cards import PinLocked, WrongPin
 from yibao.domain.months import Month
+from yibao.domain.pooled import Visit
 from yibao.services import cards, registry, settlement
 from yibao.services.cards import family, financial
 from yibao.services.contributions import ContributionCmd, record_contribution
@@ -193,6 +194,21 @@ def load_showcase_sales(*, uow_factory: Callable[[], UnitOfWork], institution_co
         payer=_id("payer"),
     )
     sale("SC-S4", "SC0013R", D(2023, 10, 13), LineItem("A01", 1, 2_500, account_may_pay=True))
+    hospital = institution_code.replace("P", "H", 1)  # the city's first hospital (level 3)
+    visit = SettleCmd(  # an outpatient visit: the pooled fund pays its share beyond the deductible
+        hospital,
+        "SC-H1",
+        CardAndPin("SC0001", PIN),
+        (LineItem("CT", 1, 60_000, account_may_pay=True),),
+        D(2023, 10, 20),
+        visit=Visit.OUTPATIENT,
+    )
+    settlement.settle(
+        uow_factory=uow_factory,
+        cmd=visit,
+        now=dt.datetime.now(dt.UTC),
+        card_secret=DEVELOPMENT_CARD_SECRET,
+    )
     for _try in range(
         20
     ):  # wrong PINs until the card locks (the area's policy says after how many)
