@@ -4,10 +4,14 @@
         --accounts 10000 --clients 32 --seconds 30
 
 Works in its own schema (created, migrated and populated once, reused afterwards): N persons
-with active cards, one PIN and credited personal accounts, and one pharmacy. Then `--clients`
-threads call `settlement.settle` as the API would, first with card + PIN (argon2 on every call),
-then with electronic card payloads (no PIN). pgbench runs against its own database. Prints one
-JSON line on stdout; progress goes to stderr.
+in the employee scheme with active cards, one PIN and credited personal accounts, a pharmacy and
+two hospitals (levels 2 and 3) under a policy with a pooled fund. Then `--clients` threads call
+`settlement.settle` as the API would, first with card + PIN (argon2 on every call), then with
+electronic card payloads (no PIN), then a hospital mix with card + PIN: outpatient visits and
+inpatient stays of `--hospital-patients` persons, where the pooled fund pays its share under
+each patient's usage lock. pgbench runs against its own database. Afterwards no personal account
+may be below zero and no patient's fund payments of a year above the caps. Prints one JSON line
+on stdout; progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -40,8 +44,10 @@ from yibao.adapters.tables import Person
 from yibao.bootstrap import App
 from yibao.domain.errors import YibaoError
 from yibao.domain.idnumber import IdNumber, make_id_number
+from yibao.domain.pooled import Visit
 from yibao.ledger import accounts, bulk_posting
 from yibao.ledger.check import check_books
+from yibao.ledger.pooled_usage import pooled_usage_problems
 from yibao.services import cards, registry, settlement
 from yibao.services.cards.electronic_card import electronic_card_payload
 from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, SettleCmd
@@ -55,6 +61,18 @@ SECRET = "bench-secret"
 OPENING_FEN = 500_000  # 5,000.00 yuan: runs of a few minutes never empty an account
 DAY = dt.date(2024, 3, 1)
 BATCH = 5_000
+OUTPATIENT_CAP_FEN, INPATIENT_CAP_FEN = 200_000, 30_000_000
+POOLED = {  # FORMAT.md's example block: what the pooled fund pays at hospitals
+    "employee": {
+        "outpatient": {"deductible": 200, "ratio": {"1": 0.70, "2": 0.60, "3": 0.50},
+                       "annual_cap": OUTPATIENT_CAP_FEN // 100},
+        "inpatient": {"deductible": {"1": 300, "2": 600, "3": 900},
+                      "ratio": {"1": 0.92, "2": 0.88, "3": 0.85},
+                      "annual_cap": INPATIENT_CAP_FEN // 100},
+        "retiree_ratio_bonus": 0.05,
+    }
+}  # fmt: skip
+HOSPITALS = (("H002", 2), ("H003", 3))
 
 
 def log(message: str) -> None:
@@ -88,11 +106,18 @@ def cardholders(engine: Engine, limit: int) -> list[tuple[int, str]]:
 def populate(app: App, count: int) -> None:
     """Persons 0..count-1 with enrolment, active card, one PIN hash, credited account."""
     area = yaml.safe_load((SCENARIOS / "05_spent_to_zero_then_refunded.yaml").read_text())["area"]
+    for policy in area["policies"]:
+        policy["pooled"] = POOLED
     with app.uow() as uow:
         registry.load_area(uow=uow, document=area)
         registry.add_institution(
             uow=uow, code=INSTITUTION, name="Bench Pharmacy", kind="pharmacy", area_code=AREA
         )
+        for code, level in HOSPITALS:
+            registry.add_institution(
+                uow=uow, code=code, name=f"Bench Hospital {code}", kind="hospital",
+                area_code=AREA, level=level,
+            )  # fmt: skip
         pool_id = uow.ledger.account_id(accounts.pooled_fund(AREA))
     with app.uow() as uow:
         start = int(uow.session.execute(text("SELECT count(*) FROM person")).scalar_one())
@@ -200,7 +225,11 @@ def electronic_card(person_id: int, _card_no: str) -> ElectronicCard:
     )
 
 
-CREDENTIALS: dict[str, Credential] = {"card_and_pin": card_and_pin, "ecard": electronic_card}
+CREDENTIALS: dict[str, Credential] = {
+    "card_and_pin": card_and_pin,
+    "ecard": electronic_card,
+    "hospital": card_and_pin,  # the hospital mix: visits and stays, card + PIN
+}
 
 
 def run_phase_in_processes(
@@ -210,9 +239,7 @@ def run_phase_in_processes(
     if args.processes == 1:
         engine = open_schema(args.db, args.schema, args.clients)
         try:
-            return run_phase(
-                App(engine), holders, args.clients, args.seconds, CREDENTIALS[credential]
-            )
+            return run_phase(App(engine), holders, args.clients, args.seconds, credential)
         finally:
             engine.dispose()
     share = max(1, args.clients // args.processes)
@@ -242,15 +269,16 @@ def _worker(
     engine = make_engine_in_schema(db, schema, pool_size=clients + 2, max_overflow=2)
     try:
         time.sleep(max(0.0, start_at - time.time()))
-        return run_phase(App(engine), holders, clients, seconds, CREDENTIALS[credential])
+        return run_phase(App(engine), holders, clients, seconds, credential)
     finally:
         engine.dispose()
 
 
 def run_phase(
-    app: App, holders: list[tuple[int, str]], clients: int, seconds: float, credential: Credential
+    app: App, holders: list[tuple[int, str]], clients: int, seconds: float, mix: str
 ) -> Phase:
     phase, lock = Phase(), threading.Lock()
+    credential = CREDENTIALS[mix]
     run = uuid.uuid4().hex[:10]
     barrier = threading.Barrier(clients + 1)
 
@@ -262,12 +290,14 @@ def run_phase(
         while time.monotonic() < deadline:
             attempt += 1
             person_id, card_no = rng.choice(holders)
+            institution, visit = _place(rng) if mix == "hospital" else (INSTITUTION, None)
             cmd = SettleCmd(
-                institution_code=INSTITUTION,
+                institution_code=institution,
                 ref=f"{run}-{number}-{attempt}",
                 credential=credential(person_id, card_no),
-                lines=_lines(rng),
+                lines=_lines(rng, visit),
                 on=DAY,
+                visit=visit,
             )
             started = time.perf_counter()
             outcome = _settle(app, cmd)
@@ -291,8 +321,15 @@ def run_phase(
     return phase
 
 
-def _lines(rng: random.Random) -> tuple[LineItem, ...]:
-    lines = [LineItem("DRUG", rng.randint(1, 3), rng.randint(500, 20_000), True)]
+def _place(rng: random.Random) -> tuple[str, Visit]:
+    """Three outpatient visits for one inpatient stay, at either hospital."""
+    code = rng.choice(HOSPITALS)[0]
+    return code, Visit.INPATIENT if rng.random() < 0.25 else Visit.OUTPATIENT
+
+
+def _lines(rng: random.Random, visit: Visit | None = None) -> tuple[LineItem, ...]:
+    high = {None: 20_000, Visit.OUTPATIENT: 60_000, Visit.INPATIENT: 2_000_000}[visit]
+    lines = [LineItem("DRUG", rng.randint(1, 3), rng.randint(500, high), True)]
     if rng.random() < 0.3:
         lines.append(LineItem("SELF-PAY", 1, rng.randint(100, 5_000), False))
     return tuple(lines)
@@ -312,6 +349,26 @@ def _settle(app: App, cmd: SettleCmd) -> str | None:
 
 
 # -- afterwards -------------------------------------------------------------------------------
+def cap_overruns(app: App) -> int:
+    """Patients whose fund payments of a year and visit kind, refunds taken back, exceed the cap;
+    and any pooled usage row that is not what the settlements add up to."""
+    with app.uow() as uow:
+        over = uow.session.execute(
+            text(
+                "SELECT count(*) FROM (SELECT visit, sum(fund_fen) AS fund FROM settlement "
+                "WHERE refunded_on IS NULL AND visit <> 'pharmacy' "
+                "GROUP BY patient_person_id, extract(year FROM settled_on), visit) t "
+                "WHERE (visit = 'outpatient' AND fund > :outpatient) "
+                "OR (visit = 'inpatient' AND fund > :inpatient)"
+            ),
+            {"outpatient": OUTPATIENT_CAP_FEN, "inpatient": INPATIENT_CAP_FEN},
+        ).scalar_one()
+        usage = pooled_usage_problems(uow.session)
+    for problem in usage[:10]:
+        log(f"pooled usage: {problem.detail}")
+    return int(over) + len(usage)
+
+
 def audit(app: App) -> tuple[int, bool]:
     """(personal accounts below zero, ledger check passed)."""
     with app.uow() as uow:
@@ -365,7 +422,13 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=30)
-    parser.add_argument("--schema", default="yibao_bench_settle")
+    parser.add_argument("--schema", default="yibao_bench_settle_pooled")
+    parser.add_argument(
+        "--hospital-patients",
+        type=int,
+        default=100,
+        help="the hospital mix's patients: few, so their deductibles and caps are reached",
+    )
     parser.add_argument("--pgbench-db", default="pgbench_yibao")
     parser.add_argument(
         "--processes",
@@ -392,9 +455,15 @@ def main() -> None:
     ecard = run_phase_in_processes(args, holders, "ecard")
     log(
         f"  {ecard.per_second:.1f}/s, refusals {dict(ecard.refusals)}, "
-        f"errors {dict(ecard.errors)}; auditing the ledger ..."
+        f"errors {dict(ecard.errors)}; hospital mix ..."
+    )
+    hospital = run_phase_in_processes(args, holders[: args.hospital_patients], "hospital")
+    log(
+        f"  {hospital.per_second:.1f}/s, refusals {dict(hospital.refusals)}, "
+        f"errors {dict(hospital.errors)}; auditing the ledger ..."
     )
     overdrafts, ledger_ok = audit(app)
+    overruns = cap_overruns(app)
     engine.dispose()
     log("pgbench ...")
     tps = pgbench_tps(args.db, args.pgbench_db, args.clients, args.seconds)
@@ -409,13 +478,18 @@ def main() -> None:
                 "p99_ms": round(with_pin.percentile(99), 1),
                 "p50_ms_ecard": round(ecard.percentile(50), 1),
                 "p99_ms_ecard": round(ecard.percentile(99), 1),
-                "refusals": sum(with_pin.refusals.values()) + sum(ecard.refusals.values()),
-                "errors": sum(with_pin.errors.values()) + sum(ecard.errors.values()),
+                "settlements_per_s_hospital": round(hospital.per_second, 1),
+                "p50_ms_hospital": round(hospital.percentile(50), 1),
+                "p99_ms_hospital": round(hospital.percentile(99), 1),
+                "refusals": sum(p.refusals.total() for p in (with_pin, ecard, hospital)),
+                "errors": sum(p.errors.total() for p in (with_pin, ecard, hospital)),
                 "overdrafts": overdrafts,
+                "cap_overruns": overruns,
                 "ledger_check_passed": ledger_ok,
                 "pgbench_tps": round(tps, 1),
                 "ratio": round(with_pin.per_second / tps, 4),
                 "ratio_ecard": round(ecard.per_second / tps, 4),
+                "ratio_hospital": round(hospital.per_second / tps, 4),
             }
         )
     )

@@ -9,6 +9,9 @@ import sys
 import time
 from pathlib import Path
 
+from yibao.demo import SHOWCASE, SHOWCASE_PERSONS, SHOWCASE_PIN
+from yibao.domain.idnumber import mask
+
 
 def yibao(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -36,7 +39,9 @@ def test_demo_run_makes_a_city_credits_it_and_shows_balances(tmp_path: Path) -> 
     out = done.stdout
     for scheme in ("employee", "flexible/basic", "flexible/full", "retiree", "resident"):
         assert scheme in out
-    assert re.search(r"all\s*│\s*300 ", out)
+    assert re.search(rf"all\s*│\s*{300 + SHOWCASE_PERSONS} ", out)
+    assert f"card PIN {SHOWCASE_PIN}" in out
+    assert mask(SHOWCASE[0].id_number) in out  # the showcase's persons, masked
     assert re.search(r"contributions: [\d,]+", out)
     assert re.search(r"total credited: \d+\.\d\d yuan", out)
     funded = re.search(r"personal accounts with a positive balance: ([\d,]+)", out)
@@ -52,7 +57,7 @@ def test_demo_run_again_reuses_the_city_and_credits_nothing_twice(tmp_path: Path
     assert first.returncode == 0, first.stderr
     again = yibao("demo", "run", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "reusing the 120 persons" in again.stdout
+    assert f"reusing the {120 + SHOWCASE_PERSONS} persons" in again.stdout
     assert "0 contributions and 0 retiree credits posted" in again.stdout
     total = re.compile(r"total credited: (\S+) yuan")
     assert total.findall(first.stdout) == total.findall(again.stdout)

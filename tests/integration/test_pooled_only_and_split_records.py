@@ -15,6 +15,7 @@ from yibao.domain.months import Month
 from yibao.ledger import accounts
 from yibao.ledger.check import check_ledger
 from yibao.services import registry
+from yibao.services.audit import Actor
 from yibao.services.contributions import ContributionCmd, record_contribution
 from yibao.services.contributions.crediting import run_crediting
 from yibao.services.inquiry.explain import explain_balance
@@ -22,6 +23,8 @@ from yibao.services.registry import record_links
 
 MAIN = "420102199003071232"
 OTHER = make_id_number("420102", dt.date(1990, 3, 7), 555)
+
+TESTER = Actor("test", "clerk")
 
 
 def _area(app: App, code: str = "420100") -> None:
@@ -58,7 +61,7 @@ def _paid_and_credited(app: App, id_number: str, employer: str, pooled_only: boo
 def _codes(app: App, id_number: str, day: dt.date) -> tuple[int, list[str]]:
     with app.uow() as uow:
         records, explanation = explain_balance(
-            uow=uow, id_number=id_number, as_of=day, channel="web", actor="test"
+            uow=uow, id_number=id_number, as_of=day, channel="web", actor=TESTER
         )
     return records.medical_fen, explanation.codes
 

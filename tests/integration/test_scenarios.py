@@ -3,6 +3,7 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,32 @@ def test_every_scenario_passes_its_whole_expectation(path: Path, engine: Engine)
     assert failures == []
     assert result.rejections_ok, [r.code for r in result.rejections]
     assert result.ok
+
+
+def _examples_with_settlements() -> list[Path]:
+    return [f for f in example_files() if load_scenario(f).settlements]
+
+
+def test_the_examples_prove_the_pooled_fund_without_the_acceptance_folder() -> None:
+    assert len(_examples_with_settlements()) >= 2
+
+
+@pytest.mark.parametrize("path", _examples_with_settlements(), ids=scenario_id)
+def test_each_listed_settlement_is_compared_and_a_wrong_split_fails(
+    path: Path, engine: Engine
+) -> None:
+    scenario = load_scenario(path)
+    first = scenario.settlements[0]
+    wrong = dataclasses.replace(first, expect={**first.expect, "fund_paid": "0.01"})
+    result = replay(
+        dataclasses.replace(scenario, settlements=[wrong, *scenario.settlements[1:]]), engine
+    )
+
+    compared = [s for s in result.settlements if s.expectation is not None]
+    assert len(compared) == len(scenario.settlements)
+    assert [s.ok for s in compared].count(False) == 1
+    assert any("fund_paid: expected 0.01" in f for s in compared for f in s.failures)
+    assert not result.ok
+    settled = {s.ref: s for s in result.settlements}
+    for split in settled.values():  # the three parts add up to the bill
+        assert split.fund_fen + split.account_fen + split.cash_fen == split.total_fen

@@ -22,6 +22,7 @@ BASIS_IN_RULE = {
     "family_spending",
     "reform_employer_share_not_credited",
     "retiree_fixed_credit",
+    "pooled_fund_paid",
 }
 
 
@@ -37,7 +38,7 @@ def _finding_codes() -> set[str]:
 
 def test_every_finding_has_a_chinese_next_step() -> None:
     codes = _finding_codes()
-    assert len(codes) == 17
+    assert len(codes) == 18
     assert codes == set(NEXT_STEP_ZH)
 
 

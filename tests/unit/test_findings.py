@@ -54,8 +54,10 @@ FORMAT_CODES = (
 # Codes the domain added beyond FORMAT.md's table, each tested once its field or scheme exists.
 POOLED_ONLY: Scheme | None = Scheme.__members__.get("POOLED_ONLY")
 HAS_SPLIT_RECORDS = "split_records" in {f.name for f in dataclasses.fields(PersonRecords)}
-EXTRA_CODES = (("no_personal_account_pooled_only",) if POOLED_ONLY else ()) + (
-    ("records_split",) if HAS_SPLIT_RECORDS else ()
+EXTRA_CODES = (
+    (("no_personal_account_pooled_only",) if POOLED_ONLY else ())
+    + (("records_split",) if HAS_SPLIT_RECORDS else ())
+    + ("pooled_fund_paid",)
 )
 ALL_CODES = FORMAT_CODES + EXTRA_CODES
 # codes whose finding must cite the law (FORMAT.md: "where one applies the legal_basis")
@@ -211,6 +213,7 @@ if POOLED_ONLY is not None:
     TRIGGERS["no_personal_account_pooled_only"] = records(
         scheme=POOLED_ONLY, policy_credits_employer_share=False, medical_fen=0, credited_fen=0
     )
+TRIGGERS["pooled_fund_paid"] = records(fund_paid_fen=688_500, fund_bills=1)
 if HAS_SPLIT_RECORDS:
     SPLIT = ("4201**********1236 (area 420100): balance 80.00 yuan, 3 contributions",)
     TRIGGERS["records_split"] = records(split_records=SPLIT)
@@ -762,3 +765,13 @@ def test_explanation_codes_follow_the_findings() -> None:
     assert isinstance(explanation, Explanation)
     assert explanation.codes == [f.code for f in explanation.findings]
     assert explanation.codes == ["balance_spent", "family_spending"]
+
+
+def test_a_person_whose_account_is_zero_learns_what_the_pool_paid_this_year() -> None:
+    found = finding(
+        records(medical_fen=0, credited_fen=0, fund_paid_fen=694_500, fund_bills=2),
+        "pooled_fund_paid",
+    )
+    assert "6945.00" in found.summary
+    assert found.evidence == ("pooled fund paid in 2024: 6945.00 yuan for 2 bills",)
+    assert "pooled_fund_paid" not in codes(records(fund_paid_fen=0))

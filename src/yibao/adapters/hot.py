@@ -35,26 +35,42 @@ class AutocommitConnection:
         driver.autocommit = True
         self._driver = driver
         self.target = _Target(None, engine.dialect, engine.dialect.name, driver.cursor())
+        self._in_transaction = False
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, commit_on: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
         """BEGIN, and COMMIT on success or ROLLBACK on any error: statements that must agree.
 
         On this same connection, so a short transaction inside a sale (a PIN try) costs two
-        round trips rather than a Session and a second pooled connection.
+        round trips rather than a Session and a second pooled connection. An error of a class
+        in `commit_on` commits what was done before it (a wrong PIN's counted try) and is raised.
+        If a Session takes the connection's place inside it (`close`), what was done is
+        committed then.
         """
-        cursor = self.target.cursor
-        cursor.execute("BEGIN")
+        self.target.cursor.execute("BEGIN")
+        self._in_transaction = True
         try:
             yield
-        except BaseException:
-            cursor.execute("ROLLBACK")
+        except commit_on:
+            self._end("COMMIT")
             raise
-        cursor.execute("COMMIT")
+        except BaseException:
+            self._end("ROLLBACK")
+            raise
+        self._end("COMMIT")
+
+    def _end(self, command: str) -> None:
+        if self._in_transaction:  # else a Session took over and committed it
+            self._in_transaction = False
+            self.target.cursor.execute(command)
 
     def close(self) -> None:
-        """Back to the pool, as the pool lends connections: not autocommitting."""
+        """Back to the pool, as the pool lends connections: not autocommitting.
+
+        Inside `transaction()`, what was done is committed first: a Session takes over from here.
+        """
         try:
+            self._end("COMMIT")
             self._driver.autocommit = False
         finally:
             self._pooled.close()

@@ -171,6 +171,8 @@ class _Page(Pen):
         if not s.has_personal_account:
             note = self.label("本年度无个人账户（如居民医保）", "No personal account this year")
             self.text(MARGIN, top - 122, note, 9, color=GREY)
+        fund = self.label("统筹基金为您支付", "Pooled fund paid for you")
+        self.text(MARGIN + 250, top - 122, f"{fund}  {fen_to_yuan(s.fund_paid_fen)}", 9)
         opening = self.label("期初余额", "Opening balance")
         self.balance_box(MARGIN + 300, top - 96, opening, s.year - 1, s.opening_balance_fen)
         closing = self.label("期末余额", "Closing balance")

@@ -72,6 +72,7 @@ class Institution(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
     area_code: Mapped[str] = mapped_column(ForeignKey("area.code"))
+    level: Mapped[int] = mapped_column(Integer, server_default="1")  # grade 1, 2 or 3
 
 
 class Person(Base):
@@ -241,6 +242,7 @@ class Settlement(Base):
         UniqueConstraint("institution_id", "ref"),
         Index("ix_settlement_day", "institution_id", "settled_on"),
         Index("ix_settlement_payer", "payer_person_id", "settled_on"),
+        Index("ix_settlement_patient", "patient_person_id", "settled_on"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
@@ -252,10 +254,48 @@ class Settlement(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))  # of the request, for idempotency
     total_fen: Mapped[int] = mapped_column(BigInteger)
     eligible_fen: Mapped[int] = mapped_column(BigInteger)
-    personal_fen: Mapped[int] = mapped_column(BigInteger)
-    own_fen: Mapped[int] = mapped_column(BigInteger)
+    personal_fen: Mapped[int] = mapped_column(BigInteger)  # paid by the personal account
+    own_fen: Mapped[int] = mapped_column(BigInteger)  # paid by the person (cash)
     balance_after_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # on the receipt
     refunded_on: Mapped[dt.date | None] = mapped_column(Date)
+    visit: Mapped[str] = mapped_column(String(12), server_default="pharmacy")
+    fund_fen: Mapped[int] = mapped_column(BigInteger, server_default="0")  # the pooled fund's
+    deductible_fen: Mapped[int] = mapped_column(BigInteger, server_default="0")  # applied
+    ratio: Mapped[str] = mapped_column(String(12), server_default="0")  # the fund's, as written
+    # the national interface's codes (domain.national_codes); no insutype without a scheme
+    insutype: Mapped[str | None] = mapped_column(String(3))
+    psn_type: Mapped[str | None] = mapped_column(String(4))
+    med_type: Mapped[str] = mapped_column(String(2), server_default="41")
+    clr_type: Mapped[str] = mapped_column(String(2), server_default="41")
+
+
+class PooledUsage(Base):
+    """A patient's pooled-fund usage in one calendar year, refunded bills taken back.
+
+    Its row is the patient's lock: a bill at a hospital or clinic locks it before reading it,
+    so two bills of one patient never both use the same deductible or the same room under a
+    cap. The ledger check recomputes it from the settlements.
+    """
+
+    __tablename__ = "pooled_usage"
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outpatient_eligible_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    outpatient_fund_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    inpatient_fund_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Evoucher(Base):
+    """A person's medical insurance e-voucher (医保电子凭证): its own status, not the card's.
+
+    Every person on record holds one, active, until it is suspended; a row exists once it was
+    issued or its status changed.
+    """
+
+    __tablename__ = "evoucher"
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12))
+    since: Mapped[dt.date] = mapped_column(Date)
 
 
 class SettlementLine(Base):

@@ -67,6 +67,8 @@ class PersonRecords:
     family_spent_fen: int = 0  # the part of it for bound family members
     credited_fen: int = 0
     split_records: tuple[str, ...] = ()  # other records of this human not merged yet
+    fund_paid_fen: int = 0  # what the pooled fund paid for this person's bills this year
+    fund_bills: int = 0  # ... for how many bills
     own_credit_rate: str | None = None  # the policy in force: the base's share credited ("2%")
     policy_from: str | None = None  # the month the policy in force took effect
 
@@ -334,6 +336,25 @@ def _family_spending(r: PersonRecords) -> Finding | None:
     )
 
 
+def _pooled_fund_paid(r: PersonRecords) -> Finding | None:
+    """Not a reason for the balance: what the insurance paid beside it, which a person whose
+    account is 0 should also learn."""
+    if r.fund_paid_fen <= 0:
+        return None
+    return Finding(
+        "pooled_fund_paid",
+        f"This year the pooled fund paid {fen_to_yuan(r.fund_paid_fen)} yuan of your bills at "
+        "hospitals and clinics; that money never passes through the personal account.",
+        f"今年统筹基金已为您支付医疗费用 {fen_to_yuan(r.fund_paid_fen)} 元（不经过个人账户）。",
+        (
+            f"pooled fund paid in {r.as_of.year}: {fen_to_yuan(r.fund_paid_fen)} yuan "
+            f"for {r.fund_bills} bill{'s' if r.fund_bills != 1 else ''}",
+        ),
+        "Each receipt shows the fund's part, the deductible applied and the ratio.",
+        "Social Insurance Law art. 28",
+    )
+
+
 def _reform(r: PersonRecords) -> Finding | None:
     if (
         r.scheme is not Scheme.EMPLOYEE
@@ -400,6 +421,7 @@ RULES = (
     _card_reported_lost,
     _balance_spent,
     _family_spending,
+    _pooled_fund_paid,
     _contributions_stopped,
     _late_registration,
     _reform,

@@ -15,6 +15,7 @@ from yibao.domain.cards import DEFAULT_PIN_MAX_TRIES
 from yibao.domain.errors import InvalidInput
 from yibao.domain.money import parse_rate, yuan_to_fen
 from yibao.domain.months import Month
+from yibao.domain.pooled import NO_POOLED, PooledPolicy, pooled_from_dict
 
 DEFAULT_FAMILY_RELATIONS = ("spouse", "parent", "child")
 _WHOLE_NUMBER = re.compile(r"-?[0-9]+", re.ASCII)
@@ -53,6 +54,8 @@ class Policy:
     # Guobanfa [2021] No. 14: spouse, parents, children; [2024] No. 38 lets areas add close
     # relatives, listed in the area's `family_aid.relations`.
     family_relations: tuple[str, ...] = DEFAULT_FAMILY_RELATIONS
+    # What the pooled fund pays of a bill (FORMAT.md `pooled`); without the block, nothing.
+    pooled: PooledPolicy = NO_POOLED
 
     def clamp_base(self, base_fen: int) -> int:
         return min(max(base_fen, self.base_floor_fen), self.base_ceiling_fen)
@@ -189,6 +192,7 @@ def policy_from_dict(raw: Mapping[str, Any], *, path: str = "policy") -> Policy:
         family_relations=tuple(
             str(r) for r in (raw.get("family_aid") or {}).get("relations", DEFAULT_FAMILY_RELATIONS)
         ),
+        pooled=pooled_from_dict(raw.get("pooled"), path=f"{path}.pooled"),
     )
 
 

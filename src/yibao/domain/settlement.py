@@ -63,3 +63,18 @@ def personal_share(eligible: int, balance: int) -> int:
     account's lock: keep the two alike.
     """
     return min(eligible, max(balance, 0))
+
+
+@dataclass(frozen=True, slots=True)
+class BillSplit:
+    """A bill's three parts: the pooled fund's, the personal account's, and cash."""
+
+    fund_fen: int
+    account_fen: int
+    cash_fen: int
+
+
+def split_bill(*, total: int, eligible: int, fund: int, balance: int) -> BillSplit:
+    """The fund pays first; the account pays what it may of the rest of the eligible part."""
+    account = personal_share(eligible - fund, balance)
+    return BillSplit(fund, account, total - fund - account)

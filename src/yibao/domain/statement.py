@@ -103,6 +103,7 @@ class YearStatement:
     closing_balance_fen: int  # at the end of 31 December of the year
     rows: tuple[MonthRow, ...]  # January to December
     has_personal_account: bool = True  # False: e.g. a resident, whose scheme has none
+    fund_paid_fen: int = 0  # what the pooled fund paid for the person's bills that year
 
     @property
     def totals(self) -> YearTotals:
@@ -141,6 +142,7 @@ def year_statement_from(
     movements: Iterable[AccountMovement],
     contributions: Iterable[ContributionPaid],
     has_personal_account: bool = True,
+    fund_paid_fen: int = 0,
     retiree_months: Iterable[Month] = (),
 ) -> YearStatement:
     """The statement of `year` from the balance before it and the year's records.
@@ -184,6 +186,7 @@ def year_statement_from(
         closing_balance_fen=balance,
         rows=tuple(rows),
         has_personal_account=has_personal_account,
+        fund_paid_fen=fund_paid_fen,
     )
 
 

@@ -61,6 +61,8 @@ KINDS = (
     "family_settlement",
     "reversal:settlement",
     "reversal:family_settlement",
+    "fund_settlement",
+    "reversal:fund_settlement",
     "records_merge",
     "records_transfer_out",
     "records_transfer_in",
@@ -269,6 +271,39 @@ def _settlements() -> Sequence[Select[Any]]:
     return (
         sale.where(S.c.personal_fen > 0),
         refund.where(S.c.personal_fen > 0, S.c.refunded_on.is_not(None)),
+        *_fund_shares(),
+    )
+
+
+def _fund_shares() -> Sequence[Select[Any]]:
+    """The pooled fund pays the institution its share of a sale; a refund reverses it."""
+    pool = literal("pooled_fund", String)
+    payable = literal("payable:", String) + I.c.code
+    cause = literal("settlement ", String) + I.c.code + literal("/", String) + S.c.ref
+
+    def leg(prefix: str, kind: str, debit: Any, credit: Any, why: Any) -> Select[Any]:
+        return select(
+            *_row(
+                key=literal(prefix, String) + I.c.code + literal(":", String) + S.c.ref,
+                kind=literal(kind, String),
+                book=_medical_book(I.c.area_code),
+                amount=S.c.fund_fen,
+                debit_code=debit,
+                credit_code=credit,
+                cause=why,
+                required=true(),
+            )
+        ).join(I, I.c.id == S.c.institution_id)
+
+    return (
+        leg("fund:", "fund_settlement", pool, payable, cause).where(S.c.fund_fen > 0),
+        leg(
+            "fund-refund:",
+            "reversal:fund_settlement",
+            payable,
+            pool,
+            literal("refund of ", String) + cause,
+        ).where(S.c.fund_fen > 0, S.c.refunded_on.is_not(None)),
     )
 
 

@@ -11,6 +11,7 @@ class TransferKind(StrEnum):
     RETIREE_CREDITING = "retiree_crediting"  # a retiree's fixed monthly credit
     SETTLEMENT = "settlement"  # the personal account pays at an institution
     FAMILY_SETTLEMENT = "family_settlement"  # ... for a bound family member
+    FUND_SETTLEMENT = "fund_settlement"  # the pooled fund pays its share of a bill
     CLEARING = "clearing"  # an institution's payable paid out
     DEPOSIT = "deposit"  # into a card's financial account
     WITHDRAWAL = "withdrawal"

@@ -27,6 +27,7 @@ from yibao.adapters.tables import (
 from yibao.ledger.causes import KINDS as CAUSED
 from yibao.ledger.causes import expected_postings
 from yibao.ledger.credits import recomputed_credits
+from yibao.ledger.pooled_usage import pooled_usage_problems
 from yibao.ledger.problems import Problem
 from yibao.ledger.whole_tables import read_whole_tables
 
@@ -52,6 +53,7 @@ def reconcile(session: Session) -> list[Problem]:
         + _merges_in_and_out(session)
         + _receipts(session)
         + _family_aid(session)
+        + pooled_usage_problems(session)
         + recomputed_credits(session)
     )
 
@@ -221,26 +223,31 @@ def _merges_in_and_out(session: Session) -> list[Problem]:
 
 
 def _receipts(session: Session) -> list[Problem]:
-    """A receipt adds up: the account paid part of the eligible amount, the person the rest."""
+    """A receipt adds up: the fund and the account paid parts of the eligible amount, the
+    person the rest."""
     rows = session.execute(
-        select(I.c.code, S.c.ref, S.c.total_fen, S.c.eligible_fen, S.c.personal_fen, S.c.own_fen)
+        select(
+            I.c.code, S.c.ref, S.c.total_fen, S.c.eligible_fen, S.c.fund_fen, S.c.personal_fen,
+            S.c.own_fen,
+        )
         .join(I, I.c.id == S.c.institution_id)
         .where(
             or_(
-                S.c.personal_fen + S.c.own_fen != S.c.total_fen,
-                S.c.personal_fen > S.c.eligible_fen,
+                S.c.fund_fen + S.c.personal_fen + S.c.own_fen != S.c.total_fen,
+                S.c.fund_fen + S.c.personal_fen > S.c.eligible_fen,
                 S.c.personal_fen < 0,
+                S.c.fund_fen < 0,
             )
         )
         .order_by(S.c.id)
-    ).all()
+    ).all()  # fmt: skip
     return [
         Problem(
             "receipt_adds_up",
-            f"settlement {code}/{ref}: total {total}, eligible {eligible}, "
+            f"settlement {code}/{ref}: total {total}, eligible {eligible}, fund {fund}, "
             f"personal account {personal}, own {own} fen",
         )
-        for code, ref, total, eligible, personal, own in rows
+        for code, ref, total, eligible, fund, personal, own in rows
     ]
 
 

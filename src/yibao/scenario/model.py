@@ -15,7 +15,9 @@ from yibao.adapters.yaml_files import UnreadableYaml, load_yaml_file
 from yibao.domain.channels import CHANNELS
 from yibao.domain.errors import InvalidInput, YibaoError
 from yibao.domain.idnumber import IdNumber
+from yibao.domain.money import yuan_to_fen
 from yibao.domain.months import parse_date
+from yibao.domain.pooled import parse_level, parse_visit
 from yibao.services.registry import INSTITUTION_KINDS, check_area, fields
 
 # the fields each event needs (beyond date and do)
@@ -68,6 +70,19 @@ class Query:
 
 
 @dataclass(frozen=True, slots=True)
+class SettlementExpectation:
+    """A `settlements` entry: how the spend `ref` must have been split."""
+
+    line: int
+    ref: str
+    expect: Mapping[str, Any]
+
+
+SETTLEMENT_KEYS = ("fund_paid", "account_paid", "cash_paid")
+CREDENTIALS = ("card", "evoucher")
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     path: str
     name: str
@@ -78,6 +93,7 @@ class Scenario:
     events: list[Event]
     queries: list[Query]
     expect_rejections: list[str] | None = field(default=None)
+    settlements: list[SettlementExpectation] = field(default_factory=list)
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -141,6 +157,10 @@ def _parse(path: str, raw: dict[str, Any]) -> Scenario:
                 institution,
                 f"kind: {institution.get('kind')!r} is not one of {', '.join(INSTITUTION_KINDS)}",
             )
+        try:
+            parse_level(institution.get("level", 1))
+        except InvalidInput as error:
+            raise fail(institution, error.message) from None
     events, last = [], None
     for item in _list(raw, "events", fail):
         event = _event(item, fail)
@@ -149,6 +169,15 @@ def _parse(path: str, raw: dict[str, Any]) -> Scenario:
         last = event.date
         events.append(event)
     queries = [_query(item, fail) for item in _list(raw, "queries", fail)]
+    settlements = [
+        _settlement(item, fail) for item in _list(raw, "settlements", fail, required=False)
+    ]
+    spent = {str(e.fields["ref"]) for e in events if e.do == "spend"}
+    for expectation in settlements:
+        if expectation.ref not in spent:
+            raise MalformedScenario(
+                path, expectation.line, f"settlement {expectation.ref!r} is no spend's ref"
+            )
     rejections = raw.get("expect_rejections")
     if rejections is not None and not isinstance(rejections, list):
         raise fail(raw, "`expect_rejections` must be a list of codes")
@@ -162,6 +191,7 @@ def _parse(path: str, raw: dict[str, Any]) -> Scenario:
         events=events,
         queries=queries,
         expect_rejections=None if rejections is None else [str(r) for r in rejections],
+        settlements=settlements,
     )
 
 
@@ -207,6 +237,8 @@ def _event(item: dict[str, Any], fail: Any) -> Event:
             _id_number(item, key, fail)
     try:
         day = parse_date(item["date"])
+        if kind == "spend":
+            _spend_fields(item)
     except InvalidInput as error:
         raise fail(item, error.message) from None
     return Event(item["__line__"], day, kind, _strip_lines(item))
@@ -232,3 +264,33 @@ def _query(item: dict[str, Any], fail: Any) -> Query:
         str(item["channel"]),
         _strip_lines(expect),
     )
+
+
+def _spend_fields(item: dict[str, Any]) -> None:
+    """A spend's optional fields: a known visit and credential, a part out of the catalogue."""
+    if "visit" in item:
+        parse_visit(item["visit"])
+    if item.get("credential", "card") not in CREDENTIALS:
+        raise InvalidInput("credential", item["credential"], "is not one of card, evoucher")
+    amount = yuan_to_fen(item["amount"], field="amount")
+    outside = yuan_to_fen(item.get("out_of_catalogue", 0), field="out_of_catalogue")
+    if outside > amount:
+        raise InvalidInput("out_of_catalogue", item["out_of_catalogue"], "is above the amount")
+
+
+def _settlement(item: dict[str, Any], fail: Any) -> SettlementExpectation:
+    if "ref" not in item:
+        raise fail(item, "a settlement needs `ref`")
+    expect = item.get("expect") or {}
+    if not isinstance(expect, dict):
+        raise fail(item, "`expect` must be a mapping")
+    for key, value in _strip_lines(expect).items():
+        if key not in SETTLEMENT_KEYS:
+            raise fail(
+                item, f"settlement expect `{key}` is not one of {', '.join(SETTLEMENT_KEYS)}"
+            )
+        try:
+            yuan_to_fen(value, field=key)
+        except InvalidInput as error:
+            raise fail(item, error.message) from None
+    return SettlementExpectation(item["__line__"], str(item["ref"]), _strip_lines(expect))

@@ -13,10 +13,11 @@ from yibao.domain.errors import InvalidInput, YibaoError
 from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
 from yibao.domain.months import Month
-from yibao.scenario.model import Event, Query, Scenario
+from yibao.domain.pooled import parse_visit
+from yibao.scenario.model import Event, Query, Scenario, SettlementExpectation
 from yibao.services import cards, registry, settlement
 from yibao.services.audit import Actor
-from yibao.services.cards import family, financial
+from yibao.services.cards import electronic_card, family, financial
 from yibao.services.contributions import ContributionCmd, record_contribution
 from yibao.services.contributions.crediting import run_crediting
 from yibao.services.inquiry.explain import explain_balance, finding_json
@@ -67,11 +68,31 @@ class Answer:
 
 
 @dataclass
+class SettledSpend:
+    """An accepted spend: its split as it was settled (a later refund does not change it)."""
+
+    ref: str
+    total_fen: int
+    fund_fen: int
+    account_fen: int
+    cash_fen: int
+    refunded: bool = False
+    expectation: SettlementExpectation | None = None
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+@dataclass
 class Replay:
     scenario: Scenario
     answers: list[Answer] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
+    settlements: list[SettledSpend] = field(default_factory=list)
+    missing_settlements: list[str] = field(default_factory=list)  # listed, never settled
 
     @property
     def rejections_ok(self) -> bool:
@@ -79,8 +100,17 @@ class Replay:
         return expected is None or expected == [r.code for r in self.rejections]
 
     @property
+    def settlements_ok(self) -> bool:
+        return all(s.ok for s in self.settlements) and not self.missing_settlements
+
+    @property
     def ok(self) -> bool:
-        return all(a.ok for a in self.answers) and self.rejections_ok and not self.unsupported
+        return (
+            all(a.ok for a in self.answers)
+            and self.rejections_ok
+            and self.settlements_ok
+            and not self.unsupported
+        )
 
 
 Handler = Callable[[UnitOfWork, Event], None]
@@ -119,7 +149,34 @@ def replay(scenario: Scenario, engine: Engine) -> Replay:
     for query in queries:
         result.answers.append(_answer(app, clock, query))
     result.answers.sort(key=lambda a: scenario.queries.index(a.query))
+    _compare_settlements(result)
     return result
+
+
+def _compare_settlements(result: Replay) -> None:
+    """Each `settlements` entry against the split its spend was settled with."""
+    by_ref = {s.ref: s for s in result.settlements}
+    for expectation in result.scenario.settlements:
+        settled = by_ref.get(expectation.ref)
+        if settled is None:
+            result.missing_settlements.append(
+                f"line {expectation.line}: {expectation.ref} was not settled "
+                "(its spend was refused)"
+            )
+            continue
+        settled.expectation = expectation
+        actual = {
+            "fund_paid": settled.fund_fen,
+            "account_paid": settled.account_fen,
+            "cash_paid": settled.cash_fen,
+        }
+        for key, value in actual.items():
+            if key in expectation.expect:
+                wanted = yuan_to_fen(expectation.expect[key], field=key)
+                if wanted != value:
+                    settled.failures.append(
+                        f"{key}: expected {fen_to_yuan(wanted)}, got {fen_to_yuan(value)}"
+                    )
 
 
 def _set_up(app: _Storage, scenario: Scenario, area_code: str) -> None:
@@ -139,6 +196,7 @@ def _set_up(app: _Storage, scenario: Scenario, area_code: str) -> None:
                 name=str(institution.get("name", "")),
                 kind=str(institution.get("kind", "")),
                 area_code=area_code,
+                level=institution.get("level", 1),
             )
         for person in scenario.persons:
             registry.add_person(
@@ -180,7 +238,9 @@ def _apply(app: _Storage, event: Event, result: Replay) -> None:
         return
     try:
         if event.do == "spend":  # a POS settlement spans two transactions (PIN check, payment)
-            _spend(app, event)
+            result.settlements.append(_spend(app, event))
+        elif event.do == "refund":
+            _refund(app, event, result)
         else:
             with app.uow() as uow:
                 handler(uow, event)
@@ -360,32 +420,57 @@ def _bind_family(uow: UnitOfWork, event: Event) -> None:
     )
 
 
-def _spend(app: _Storage, event: Event) -> None:
+def _spend(app: _Storage, event: Event) -> SettledSpend:
+    """The patient shows their card (PIN 123456) or their e-voucher; a bound member may pay."""
     fields = event.fields
     beneficiary = fields.get("beneficiary")
     patient_number = str(beneficiary) if beneficiary is not None else _person(event)
+    now = dt.datetime.combine(event.date, dt.time(12), tzinfo=dt.UTC)
     with app.uow() as uow:
         patient = registry.person_by_id_number(uow=uow, id_number=patient_number)
-        card_no = cards.require_current_card(uow=uow, person=patient).card_no
+        if beneficiary is not None:  # an unbound patient is refused before anything else
+            payer = registry.person_by_id_number(uow=uow, id_number=_person(event))
+            family.require_bound(uow=uow, payer=payer, member=patient, on=event.date)
+        card = cards.current_card(uow=uow, person_id=patient.id)
+        use_evoucher = fields.get("credential") == "evoucher" or (
+            beneficiary is not None and card is None
+        )
+        credential: settlement.CardAndPin | settlement.ElectronicCard
+        if use_evoucher:
+            token = electronic_card.issue_evoucher(
+                uow=uow, id_number=patient_number, now=now, seconds=300, secret=SCENARIO_SECRET
+            ).token
+            credential = settlement.ElectronicCard(token)
+        else:
+            card_no = cards.require_current_card(uow=uow, person=patient).card_no
+            credential = settlement.CardAndPin(card_no, SCENARIO_PIN)
     amount = _amount(event)
+    outside = yuan_to_fen(fields.get("out_of_catalogue", 0), field="out_of_catalogue")
+    lines = [settlement.LineItem("SCENARIO", 1, amount - outside, account_may_pay=True)]
+    if outside > 0:
+        lines.append(settlement.LineItem("OUT-OF-CATALOGUE", 1, outside, account_may_pay=False))
     cmd = settlement.SettleCmd(
         institution_code=str(fields["institution"]),
         ref=str(fields["ref"]),
-        credential=settlement.CardAndPin(card_no, SCENARIO_PIN),
-        lines=(settlement.LineItem("SCENARIO", 1, amount, account_may_pay=True),),
+        credential=credential,
+        lines=tuple(lines),
         on=event.date,
         payer_id_number=_person(event) if beneficiary is not None else None,
+        visit=None if "visit" not in fields else parse_visit(fields["visit"]),
     )
-    settlement.settle(
-        uow_factory=app.uow,
-        cmd=cmd,
-        now=dt.datetime.combine(event.date, dt.time(12), tzinfo=dt.UTC),
-        card_secret=SCENARIO_SECRET,
+    receipt = settlement.settle(uow_factory=app.uow, cmd=cmd, now=now, card_secret=SCENARIO_SECRET)
+    return SettledSpend(
+        receipt.ref, receipt.total_fen, receipt.fund_fen, receipt.personal_fen, receipt.own_fen
     )
 
 
-def _refund(uow: UnitOfWork, event: Event) -> None:
-    settlement.refund(uow=uow, ref=str(event.fields["ref"]), on=event.date)
+def _refund(app: _Storage, event: Event, result: Replay) -> None:
+    ref = str(event.fields["ref"])
+    with app.uow() as uow:
+        settlement.refund(uow=uow, ref=ref, on=event.date)
+    for settled in result.settlements:
+        if settled.ref == ref:
+            settled.refunded = True
 
 
 def _amount(event: Event) -> int:
@@ -411,7 +496,7 @@ HANDLERS: dict[str, Handler] = {
     "withdraw": _withdraw,
     "bind_family": _bind_family,
     "spend": lambda _uow, _event: None,  # replayed by _spend, which needs two transactions
-    "refund": _refund,
+    "refund": lambda _uow, _event: None,  # replayed by _refund, which marks the settlement
 }
 
 
@@ -431,10 +516,26 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     }
 
 
+def settlement_json(settled: SettledSpend) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ref": settled.ref,
+        "total": fen_to_yuan(settled.total_fen),
+        "fund_paid": fen_to_yuan(settled.fund_fen),
+        "account_paid": fen_to_yuan(settled.account_fen),
+        "cash_paid": fen_to_yuan(settled.cash_fen),
+        "refunded": settled.refunded,
+    }
+    if settled.expectation is not None:
+        out.update(expect=settled.expectation.expect, ok=settled.ok, failures=settled.failures)
+    return out
+
+
 def replay_json(result: Replay) -> dict[str, Any]:
     return {
         "scenario": result.scenario.name,
         "answers": [answer_json(a) for a in result.answers],
+        "settlements": [settlement_json(s) for s in result.settlements],
+        "missing_settlements": result.missing_settlements,
         "rejections": [
             {
                 "line": r.line,

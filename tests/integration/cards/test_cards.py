@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -31,7 +33,8 @@ from yibao.domain.cards import (
     UnknownCard,
     WrongPin,
 )
-from yibao.domain.errors import Conflict, InvalidInput
+from yibao.domain.errors import Conflict, InvalidInput, UnknownInstitution
+from yibao.ledger.errors import ValueDateInFuture
 from yibao.services import cards
 from yibao.services.settlement import CardAndPin
 
@@ -194,6 +197,40 @@ def test_the_right_pin_clears_the_count_of_wrong_ones(city: App) -> None:
 
     assert card_of(city, "A1").failed_pin_tries == 0
     assert _try_pins(city, "A1", "999999", times=1) == ["wrong_pin"]
+
+
+def test_a_right_pin_whose_sale_is_refused_still_clears_the_count(city: App) -> None:
+    person = cardholder(city, 1, "A1", fen=50_000)
+    _try_pins(city, "A1", "999999", times=2)
+
+    with pytest.raises(ValueDateInFuture):
+        settle(city, "A1", "R-future", line(1_000), on=DAY + dt.timedelta(days=3650))
+
+    assert card_of(city, "A1").failed_pin_tries == 0
+    assert settlement_count(city) == 0
+    assert medical_balance(city, person) == 50_000
+
+
+def test_a_right_pin_for_a_sale_before_the_card_s_activation_still_clears_the_count(
+    city: App,
+) -> None:
+    cardholder(city, 1, "A1", fen=50_000)
+    _try_pins(city, "A1", "999999", times=2)
+
+    with pytest.raises(CardNotActivated):
+        settle(city, "A1", "R-early", line(1_000), on=DAY - dt.timedelta(days=1))
+
+    assert card_of(city, "A1").failed_pin_tries == 0
+    assert settlement_count(city) == 0
+
+
+def test_a_pin_presented_at_an_unknown_institution_is_not_counted(city: App) -> None:
+    cardholder(city, 1, "A1")
+
+    with pytest.raises(UnknownInstitution):
+        settle(city, CardAndPin("A1", "999999"), "R-1", line(1_000), institution="NOPE")
+
+    assert card_of(city, "A1").failed_pin_tries == 0
 
 
 def test_a_pin_hashed_with_older_argon2_parameters_is_renewed_when_entered_right(

@@ -8,10 +8,20 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
-from tests.integration.cards.cardholders import NOW, SECRET, cardholder, line, settle
+from tests.integration.cards.cardholders import (
+    DAY,
+    NOW,
+    SECRET,
+    card_of,
+    cardholder,
+    insure,
+    line,
+    settle,
+)
 from yibao.adapters.hot import AutocommitConnection
 from yibao.bootstrap import App
 from yibao.domain.cards import WrongPin
+from yibao.services.cards import family
 from yibao.services.cards.electronic_card import ElectronicCardUsed, electronic_card_payload
 from yibao.services.settlement import CardAndPin, ElectronicCard
 
@@ -75,6 +85,50 @@ def test_a_transaction_on_an_autocommit_connection_commits_or_rolls_back(
         assert cursor.fetchall() == [(2,)]
     finally:
         hot.close()
+
+
+def test_a_refusal_named_by_the_transaction_commits_what_was_done_before_it(
+    pg_engine: Engine,
+) -> None:
+    hot = AutocommitConnection(pg_engine)
+    try:
+        cursor = hot.target.cursor
+        cursor.execute("CREATE TEMP TABLE t (n int)")
+
+        def count_then_refuse() -> None:
+            with hot.transaction(commit_on=(_Refused,)):
+                cursor.execute("INSERT INTO t VALUES (1)")
+                raise _Refused
+
+        with pytest.raises(_Refused):
+            count_then_refuse()
+        cursor.execute("SELECT n FROM t")
+        assert cursor.fetchall() == [(1,)]
+    finally:
+        hot.close()
+
+
+def test_a_sale_with_a_wrong_pin_commits_its_try_and_a_family_sale_hands_over_to_a_session(
+    city: App,
+) -> None:
+    """The PIN's transaction is committed when the sale needs a Session (family aid)."""
+    patient = cardholder(city, 1, "C1")
+    insure(city, patient)
+    payer = cardholder(city, 2, "C2", fen=10_000)
+    with pytest.raises(WrongPin):
+        settle(city, CardAndPin("C1", "654321"), "R1", line(3_000))
+    with city.uow() as uow:
+        family.bind(
+            uow=uow,
+            id_number=payer.id_number,
+            member_id_number=patient.id_number,
+            relation="spouse",
+            on=DAY,
+        )
+    receipt = settle(city, "C1", "R2", line(3_000), payer=payer)
+    assert receipt.family_aid
+    assert receipt.personal_fen == 3_000
+    assert card_of(city, "C1").failed_pin_tries == 0
 
 
 def _payload(person_id: int) -> ElectronicCard:

@@ -2,10 +2,11 @@
 
 A sale is posted by two implementations of one rule: step by step from Python on SQLite, in
 one call of the ledger's `post_settlement` function on PostgreSQL. Hypothesis generates
-sequences (line items the account may or may not pay, balances, days around the card's
-activation and today, retries, refunds) and runs each on both; what the person is told, or
-why they are refused, must be the same. The two databases are migrated once for the whole
-test and emptied before each example.
+sequences (line items within the catalogue or not, balances, pharmacy purchases and outpatient
+and inpatient visits at hospitals of levels 1 and 3 where the pooled fund pays its share under
+the deductible and the caps, days around the card's activation and today, retries, refunds)
+and runs each on both; what the person is told, or why they are refused, must be the same.
+The two databases are migrated once for the whole test and emptied before each example.
 """
 
 from __future__ import annotations
@@ -26,19 +27,29 @@ from tests.integration.cards.cardholders import (
     add_person,
     credit,
     emptied,
-    example_city,
     give_card,
     shared_database,
 )
+from tests.integration.cards.hospital import enroll, hospital_city
 from yibao.bootstrap import App
 from yibao.domain.errors import YibaoError
+from yibao.domain.pooled import Visit
 from yibao.ledger.check import check_books
+from yibao.ledger.pooled_usage import pooled_usage_problems
 from yibao.services import settlement
 from yibao.services.cards import electronic_card
 from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, SettleCmd
 
 TODAY = DAY + dt.timedelta(days=6)
 PERSONS = 2
+SCHEMES = ("flexible", "retiree")  # the employee scheme's rules, and a retiree's bonus
+PLACES = (  # where, and as what visit (None: the institution's default)
+    ("P001", None),
+    ("H001", None),
+    ("H001", Visit.INPATIENT),
+    ("H003", Visit.OUTPATIENT),
+    ("H003", Visit.INPATIENT),
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,7 @@ class Sale:
     lines: tuple[LineItem, ...]
     day: int  # days after the card's activation (DAY)
     by_card: bool
+    place: int = 0  # index in PLACES
 
 
 @dataclass(frozen=True)
@@ -65,7 +77,7 @@ _lines = st.lists(
         LineItem,
         st.sampled_from(["DRUG-1", "DRUG-2", "EXAM"]),
         st.integers(1, 3),
-        st.integers(1, 9_000),
+        st.integers(1, 120_000),
         account_may_pay=st.booleans(),
     ),
     min_size=1,
@@ -74,7 +86,14 @@ _lines = st.lists(
 _days = st.integers(-2, 8)  # before activation, after today
 _steps = st.lists(
     st.one_of(
-        st.builds(Sale, st.integers(0, PERSONS - 1), _lines, _days, st.booleans()),
+        st.builds(
+            Sale,
+            st.integers(0, PERSONS - 1),
+            _lines,
+            _days,
+            st.booleans(),
+            st.integers(0, len(PLACES) - 1),
+        ),
         st.builds(Retry, st.integers(0, 20)),
         st.builds(Refund, st.integers(0, 20), _days),
     ),
@@ -92,7 +111,7 @@ def both() -> Iterator[tuple[Engine, Engine]]:
 def _city(engine: Engine) -> App:
     """Example City, from empty tables, on a fixed day (`TODAY`)."""
     app = emptied(engine)
-    example_city(app)
+    hospital_city(app)
     return App(engine, today=lambda: TODAY)
 
 
@@ -105,6 +124,7 @@ class _Run:
         for n, fen in enumerate(balances):
             person = add_person(app, n)
             give_card(app, person, f"C{n}")
+            enroll(app, person, SCHEMES[n % len(SCHEMES)])
             if fen:
                 credit(app, person, fen, key=f"opening:{person.id}")
             self.people.append(person)
@@ -128,7 +148,8 @@ class _Run:
             return self._settle(sale, ref)
         with self.app.uow() as uow:
             receipt = settlement.refund(uow=uow, ref=ref, on=DAY + dt.timedelta(step.day))
-        return ("refunded", receipt.personal_fen, receipt.balance_after_fen)
+        return ("refunded", receipt.fund_fen, receipt.personal_fen, receipt.own_fen,
+                receipt.balance_after_fen)  # fmt: skip
 
     def _settle(self, sale: Sale, ref: str) -> tuple[object, ...]:
         person = self.people[sale.person]
@@ -139,9 +160,13 @@ class _Run:
         )
         if sale.by_card:
             credential = CardAndPin(f"C{sale.person}", "123456")
-        cmd = SettleCmd("P001", ref, credential, sale.lines, DAY + dt.timedelta(sale.day))
+        institution, visit = PLACES[sale.place]
+        cmd = SettleCmd(
+            institution, ref, credential, sale.lines, DAY + dt.timedelta(sale.day), visit=visit
+        )
         receipt = settlement.settle(uow_factory=self.app.uow, cmd=cmd, now=NOW, card_secret=SECRET)
-        return ("paid", receipt.total_fen, receipt.personal_fen, receipt.own_fen,
+        return ("paid", receipt.total_fen, receipt.fund_fen, receipt.personal_fen,
+                receipt.own_fen, receipt.deductible_fen, receipt.ratio, receipt.visit,
                 receipt.balance_after_fen)  # fmt: skip
 
 
@@ -163,3 +188,4 @@ def test_sqlite_and_postgresql_give_the_same_receipts_and_refusals(
     for run in runs:
         with run.app.uow() as uow:
             assert check_books(uow.ledger) == []
+            assert pooled_usage_problems(uow.session) == []

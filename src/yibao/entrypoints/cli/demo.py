@@ -19,14 +19,19 @@ from rich.table import Table
 from yibao.bootstrap import App
 from yibao.demo import (
     DEFAULT_AREA,
+    DEMO_MONTHS,
+    DEMO_START,
+    SHOWCASE_PIN,
     CityOverview,
     CitySummary,
+    DemoPerson,
     city_overview,
-    city_span,
     count_persons,
     credit_history,
     generate_city,
+    load_demo_city,
 )
+from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
 from yibao.domain.months import Month
 from yibao.entrypoints.cli.common import DbOption, console, err_console, reported_errors, run
@@ -35,8 +40,8 @@ from yibao.services.contributions.crediting import CreditingSummary
 
 app = typer.Typer(help="Synthetic demo city.", no_args_is_help=True)
 
-DEFAULT_START = "2022-10"  # a year across the area's reform month (2023-02)
-DEFAULT_MONTHS = 12
+DEFAULT_START = str(DEMO_START)  # a year across the area's reform month (2023-02)
+DEFAULT_MONTHS = DEMO_MONTHS
 
 AreaOption = Annotated[str, typer.Option("--area", help="Planning area code of the demo city.")]
 SeedOption = Annotated[int, typer.Option("--seed", help="Same seed, same city.")]
@@ -103,34 +108,22 @@ def run_demo(
             existing = count_persons(uow=uow, area_code=area)
         if existing:
             console.print(f"reusing the {existing} persons of area {area}")
-        else:
-            with _bar() as advance:
-                generate_city(
-                    engine=app_.engine,
-                    persons=persons,
-                    start=Month.parse(DEFAULT_START),
-                    months=DEFAULT_MONTHS,
-                    seed=seed,
-                    area_code=area,
-                    progress=advance("generating"),
-                )
-        with app_.uow() as uow:
-            span = city_span(uow=uow, area_code=area)
-        if span is None:
-            return
-        months = span[1].index - span[0].index + 1
         with _bar() as advance:
-            runs = credit_history(
+            city = load_demo_city(
                 uow_factory=app_.uow,
+                persons=persons,
+                seed=seed,
                 area_code=area,
-                start=span[0],
-                months=months,
-                progress=advance("crediting"),
+                generating=None if existing else advance("generating"),
+                crediting=advance("crediting"),
             )
+        if city.span is None:
+            return
         with app_.uow() as uow:
             problems.extend(f"{p.invariant}: {p.detail}" for p in check_ledger(uow.ledger))
-            overview = city_overview(uow=uow, area_code=area, as_of=span[1].last_day)
-        _print_overview(overview, runs)
+            overview = city_overview(uow=uow, area_code=area, as_of=city.span[1].last_day)
+        _print_overview(overview, list(city.runs))
+        _print_showcase(city.showcase)
 
     run(db, action)
     for problem in problems:
@@ -200,6 +193,19 @@ def _print_crediting(runs: list[CreditingSummary]) -> None:
         f"retiree credits posted, {fen_to_yuan(total)} yuan credited to personal accounts",
         highlight=False,
     )
+
+
+def _print_showcase(showcase: tuple[DemoPerson, ...]) -> None:
+    if not showcase:
+        return
+    table = Table(title=f"persons to try (card PIN {SHOWCASE_PIN})")
+    for column in ("name", "ID number", "ask as of", "channel", "shows"):
+        table.add_column(column)
+    for person in showcase:
+        table.add_row(
+            person.name, mask(person.id_number), str(person.as_of), person.channel, person.shows
+        )
+    console.print(table)
 
 
 def _print_overview(overview: CityOverview, runs: list[CreditingSummary]) -> None:

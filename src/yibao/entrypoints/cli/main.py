@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ledger": ("ledger", "app", "The double-entry ledger."),
     "scenario": ("scenario", "app", "Acceptance scenarios."),
     "card": ("card", "app", "Social security cards: issue, activation, PIN, loss, bank account."),
+    "evoucher": ("evoucher", "app", "The medical insurance e-voucher."),
     "pos": ("pos", "app", "Point of sale at designated institutions."),
     "inquire": (
         "inquire",

@@ -42,12 +42,19 @@ def employer_register(code: str, on: OnOption, db: DbOption = None) -> None:
 
 
 @institution_app.command("add")
-def institution_add(code: str, name: str, kind: str, area: AreaOption, db: DbOption = None) -> None:
-    """Record a designated institution: KIND is pharmacy, hospital or clinic."""
+def institution_add(
+    code: str,
+    name: str,
+    kind: str,
+    area: AreaOption,
+    level: Annotated[str, typer.Option("--level", help="Grade 1, 2 or 3.")] = "1",
+    db: DbOption = None,
+) -> None:
+    """Record a designated institution: KIND is pharmacy, hospital or clinic, of a grade."""
     in_one_transaction(
         db,
         lambda uow: registry.add_institution(
-            uow=uow, code=code, name=name, kind=kind, area_code=area
+            uow=uow, code=code, name=name, kind=kind, area_code=area, level=level
         ),
     )
     console.print(f"institution {code} recorded")

@@ -12,6 +12,7 @@ from yibao.bootstrap import App
 from yibao.config import load_settings
 from yibao.domain.errors import InvalidInput
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
+from yibao.domain.pooled import parse_visit
 from yibao.domain.settlement import MAX_QUANTITY
 from yibao.entrypoints.cli.audited import Audited, of_card, of_sale
 from yibao.entrypoints.cli.common import (
@@ -40,7 +41,8 @@ DayOption = Annotated[str | None, typer.Option("--day", help="YYYY-MM-DD (defaul
 
 
 def parse_item(text: str) -> LineItem:
-    """CODE:QUANTITY:AMOUNT, with ':own' when the personal account may not pay for it."""
+    """CODE:QUANTITY:AMOUNT, with ':own' for an item outside the insurance catalogue (neither
+    the pooled fund nor the personal account pays for it)."""
     parts = text.split(":")
     if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "own"):
         raise InvalidInput("item", text, "must be CODE:QUANTITY:AMOUNT[:own], e.g. A01:2:35.50")
@@ -64,23 +66,40 @@ def settle(
     card: Annotated[
         str | None, typer.Option("--card", help="Card number read by the POS (PIN asked).")
     ] = None,
-    ecard: Annotated[str | None, typer.Option("--ecard", help="Electronic card payload.")] = None,
-    payer: Annotated[str | None, typer.Option("--payer", help="Family aid: payer ID.")] = None,
+    evoucher: Annotated[
+        str | None,
+        typer.Option("--evoucher", "--ecard", help="E-voucher token (`yibao evoucher issue`)."),
+    ] = None,
+    visit: Annotated[
+        str | None, typer.Option("--visit", help="pharmacy, outpatient or inpatient.")
+    ] = None,
+    patient: Annotated[
+        str | None,
+        typer.Option("--patient", help="The patient's ID: the credential must be theirs."),
+    ] = None,
+    payer: Annotated[
+        str | None,
+        typer.Option("--payer", help="Family aid: the bound member whose account pays."),
+    ] = None,
     day: DayOption = None,
     db: DbOption = None,
 ) -> None:
-    """Settle a purchase: the personal account pays what it may, the rest is paid in person."""
+    """Settle a bill: the pooled fund pays its share, the personal account what it may of the
+    rest of the catalogue part, the person the remainder."""
     with reported_errors():
         lines = tuple(parse_item(i) for i in item)
         on = parse_day(day, field="--day")
-        if (card is None) == (ecard is None):
-            raise InvalidInput("card", card, "give either --card (with its PIN) or --ecard")
+        chosen_visit = None if visit is None else parse_visit(visit)
+        if (card is None) == (evoucher is None):
+            raise InvalidInput("card", card, "give either --card (with its PIN) or --evoucher")
     credential: CardAndPin | ElectronicCard = (
-        CardAndPin(card, read_pin()) if card is not None else ElectronicCard(str(ecard))
+        CardAndPin(card, read_pin()) if card is not None else ElectronicCard(str(evoucher))
     )
     with reported_errors():
         settings = load_settings(db)
-    cmd = SettleCmd(institution, ref, credential, lines, on, payer)
+    cmd = SettleCmd(
+        institution, ref, credential, lines, on, payer, chosen_visit, patient_id_number=patient
+    )
 
     def action(app_: App) -> None:
         receipt = settlement.settle(
@@ -101,9 +120,13 @@ def print_receipt(receipt: Receipt) -> None:
     table.add_row("patient", receipt.patient)
     if receipt.family_aid:
         table.add_row("paid by (family aid)", receipt.payer)
+    table.add_row("visit", receipt.visit)
     table.add_row("total", fen_to_yuan(receipt.total_fen))
+    table.add_row("deductible applied", fen_to_yuan(receipt.deductible_fen))
+    table.add_row("pooled fund ratio", receipt.ratio)
+    table.add_row("pooled fund paid", fen_to_yuan(receipt.fund_fen))
     table.add_row("personal account paid", fen_to_yuan(receipt.personal_fen))
-    table.add_row("paid by the person", fen_to_yuan(receipt.own_fen))
+    table.add_row("paid by the person (cash)", fen_to_yuan(receipt.own_fen))
     table.add_row("personal account balance", fen_to_yuan(receipt.balance_after_fen))
     console.print(table)
 
@@ -127,8 +150,10 @@ def refund(
         ),
     )
     console.print(
-        f"refunded {fen_to_yuan(receipt.personal_fen)} yuan to the personal "
-        f"account; balance {fen_to_yuan(receipt.balance_after_fen)}"
+        f"refunded {fen_to_yuan(receipt.fund_fen)} yuan to the pooled fund, "
+        f"{fen_to_yuan(receipt.personal_fen)} yuan to the personal account "
+        f"(balance {fen_to_yuan(receipt.balance_after_fen)}) and "
+        f"{fen_to_yuan(receipt.own_fen)} yuan to the person"
     )
 
 
@@ -145,9 +170,11 @@ def statement(institution: InstitutionOption, day: DayOption = None, db: DbOptio
             )
         table = Table(title=f"{institution} statement {on}", show_header=False)
         table.add_row("settlements", str(s.count))
+        table.add_row("pooled fund total", fen_to_yuan(s.fund_fen))
         table.add_row("personal account total", fen_to_yuan(s.personal_fen))
         table.add_row("own payment total", fen_to_yuan(s.own_fen))
-        table.add_row("refunds", f"{s.refunds} ({fen_to_yuan(s.refunded_personal_fen)})")
+        refunded = s.refunded_personal_fen + s.refunded_fund_fen
+        table.add_row("refunds", f"{s.refunds} ({fen_to_yuan(refunded)})")
         table.add_row("ledger, net into payable", fen_to_yuan(s.ledger_net_fen))
         table.add_row("reconciled", "yes" if s.reconciled else "NO")
         console.print(table)

@@ -90,6 +90,14 @@ def run_command(
             ),
             highlight=False,
         )
+    for settled in result.settlements:
+        refunded = " (refunded)" if settled.refunded else ""
+        console.print(
+            f"  settlement {settled.ref}: total {fen_to_yuan(settled.total_fen)}  fund "
+            f"{fen_to_yuan(settled.fund_fen)}  account {fen_to_yuan(settled.account_fen)}  "
+            f"cash {fen_to_yuan(settled.cash_fen)}{refunded}",
+            highlight=False,
+        )
     for note in result.unsupported:
         console.print(f"  [yellow]{note}[/]", highlight=False)
 
@@ -110,6 +118,21 @@ def check_command(files: list[Path], db: DbOption = None) -> None:
                 failed += 1
                 reasons = "; ".join(answer.failures + result.unsupported[:1])
                 console.print(f"[red]FAIL[/] {label}: {reasons}", highlight=False)
+        for settled in result.settlements:
+            if settled.expectation is None:
+                continue
+            label = f"{path.name}:{settled.expectation.line} settlement {settled.ref}"
+            if settled.ok:
+                passed += 1
+                console.print(f"[green]PASS[/] {label}", highlight=False)
+            else:
+                failed += 1
+                console.print(
+                    f"[red]FAIL[/] {label}: {'; '.join(settled.failures)}", highlight=False
+                )
+        for missing in result.missing_settlements:
+            failed += 1
+            console.print(f"[red]FAIL[/] {path.name} {missing}", highlight=False)
         if not result.rejections_ok:
             failed += 1
             got = [r.code for r in result.rejections]

@@ -10,14 +10,11 @@ from rich.table import Table
 
 from yibao.bootstrap import App
 from yibao.config import load_settings
-from yibao.demo import DEFAULT_AREA, city_span, count_persons, credit_history, generate_city
+from yibao.demo import DEFAULT_AREA, count_persons, load_demo_city
 from yibao.demo.logins import DemoLogin, demo_logins
 from yibao.domain.errors import InvalidInput
 from yibao.domain.idnumber import mask
-from yibao.domain.months import Month
 from yibao.entrypoints.cli.common import DbOption, console, open_app, reported_errors
-
-DEMO_START, DEMO_MONTHS, DEMO_PERSONS = "2022-10", 12, 300
 
 
 def serve(
@@ -70,28 +67,13 @@ def serve(
 
 
 def _prepare_demo(app: App) -> list[DemoLogin]:
-    """The demo city, made if the database has nobody yet and credited, and its logins."""
+    """The demo city (with its showcase: a person for every finding, cards, sales, refunds and
+    family aid), made if the database has nobody yet and credited, and its logins."""
     with app.uow() as uow:
         empty = not count_persons(uow=uow, area_code=DEFAULT_AREA)
     if empty:
         console.print("loading the demo city ...")
-        generate_city(
-            engine=app.engine,
-            persons=DEMO_PERSONS,
-            start=Month.parse(DEMO_START),
-            months=DEMO_MONTHS,
-            seed=1,
-            area_code=DEFAULT_AREA,
-        )
-        with app.uow() as uow:
-            span = city_span(uow=uow, area_code=DEFAULT_AREA)
-        if span is not None:
-            credit_history(
-                uow_factory=app.uow,
-                area_code=DEFAULT_AREA,
-                start=span[0],
-                months=span[1].index - span[0].index + 1,
-            )
+    load_demo_city(uow_factory=app.uow, area_code=DEFAULT_AREA)
     with app.uow() as uow:
         return demo_logins(uow=uow)
 

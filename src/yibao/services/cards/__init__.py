@@ -286,6 +286,50 @@ def pin_checked(
         yield uow, holder
 
 
+def pin_counted_first(
+    *,
+    uow: UnitOfWork,
+    card_no: str,
+    pin: str,
+    on: dt.date,
+    count_and_read: Callable[[UnitOfWork, str], HolderT | None],
+) -> HolderT | None:
+    """On PostgreSQL, statement by statement: the holder of a card whose PIN was right, or None.
+
+    `count_and_read` counts the try and reads the card with its holder in one statement that
+    commits on its own (an `UPDATE ... RETURNING`, the holder's `failed_pin_tries` the count
+    before this try): the try is counted before the PIN meets its hash, so however many
+    terminals try at once no more wrong PINs are compared than the policy allows, without a
+    transaction held around the comparison. A right PIN's count is cleared by the sale it pays
+    (`post_settlement`), or by `clear_pin_tries` if the sale is refused. None when the card is
+    not an active card with a PIN (or the caller's other conditions fail): nothing was counted,
+    and the caller takes `pin_checked`, which names the refusal.
+    """
+    holder = count_and_read(uow, card_no)
+    if holder is None:
+        return None
+    tries, pin_hash = int(holder.failed_pin_tries), holder.pin_hash
+    assert pin_hash is not None  # `count_and_read` counts only cards with a PIN
+    max_tries = _max_tries(uow, holder.area_code, on) if tries else 0
+    if tries and pin_locked(tries, max_tries):
+        _UNCOUNT_TRY.rows(uow.hot, {"card_id": holder.card_id})  # not compared: not a try
+        raise PinLocked(
+            f"the PIN of card {holder.card_no} is locked; reset it at an agency counter"
+        )
+    if not _pin_matches(pin_hash, pin):
+        _refuse_wrong_pin(
+            holder.card_no, tries + 1, max_tries or _max_tries(uow, holder.area_code, on)
+        )
+    if _needs_renewal(pin_hash):
+        _SET_PIN_HASH.rows(uow.hot, {"card_id": holder.card_id, "hash": hash_pin(pin)})
+    return holder
+
+
+def clear_pin_tries(*, uow: UnitOfWork, card_id: int) -> None:
+    """The PIN was right: its try, counted first, and the wrong ones before it are cleared."""
+    _SET_TRIES.rows(uow.hot, {"card_id": card_id, "tries": 0})
+
+
 def _checked(
     uow: UnitOfWork,
     card_no: str,
@@ -326,6 +370,11 @@ _SET_TRIES = HotStatement(
     update(_CARD)
     .where(_CARD.c.id == bindparam("card_id"))
     .values(failed_pin_tries=bindparam("tries"))
+)
+_UNCOUNT_TRY = HotStatement(
+    update(_CARD)
+    .where(_CARD.c.id == bindparam("card_id"))
+    .values(failed_pin_tries=_CARD.c.failed_pin_tries - 1)
 )
 _SET_PIN_HASH = HotStatement(
     update(_CARD).where(_CARD.c.id == bindparam("card_id")).values(pin_hash=bindparam("hash"))

@@ -1,9 +1,13 @@
-"""The electronic card (QR) payload: signed, short-lived, and spent by one sale.
+"""The medical insurance e-voucher (医保电子凭证): a signed, short-lived token spent by one sale.
 
-A payload names a person, an expiry and a nonce, signed with the configured key. A POS takes it
+A token names a person, an expiry and a nonce, signed with the configured key. A POS takes it
 for one sale: the nonce is recorded with the sale (on PostgreSQL by `post_settlement`, in the
-same statement), so the same payload cannot pay twice; a retry of that sale (same institution
+same statement), so the same token cannot pay twice; a retry of that sale (same institution
 and reference) goes through to its first receipt.
+
+The e-voucher is a credential of its own: every person on record holds one, with or without a
+card, and its status (`evoucher` table: active until suspended) is not the card's, so a lost
+card does not stop it (unless the area's policy says so).
 """
 
 from __future__ import annotations
@@ -13,20 +17,23 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import Table, bindparam, select
 
 from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.hot import HotStatement
-from yibao.adapters.tables import Card, ElectronicCardUse
+from yibao.adapters.tables import Card, ElectronicCardUse, Evoucher
 from yibao.domain.cards import CardReportedLost, CardStatus, ElectronicCardClaim
 from yibao.domain.errors import YibaoError
 from yibao.domain.months import Month
-from yibao.services.registry import policy_schedule_hot
+from yibao.services.registry import person_by_id_number, person_label, policy_schedule_hot
 from yibao.services.uow import UnitOfWork
 
 USES = cast(Table, ElectronicCardUse.__table__)
+EVOUCHERS = cast(Table, Evoucher.__table__)
+ACTIVE, SUSPENDED = "active", "suspended"
 
 
 class InvalidElectronicCard(YibaoError):
@@ -35,6 +42,53 @@ class InvalidElectronicCard(YibaoError):
 
 class ElectronicCardUsed(YibaoError):
     code = "evoucher_used"
+
+
+class EvoucherSuspended(YibaoError):
+    code = "evoucher_suspended"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedEvoucher:
+    """What the person's phone shows (as a QR image): the token and until when it is good."""
+
+    token: str
+    expires_at: dt.datetime
+
+
+def issue_evoucher(
+    *, uow: UnitOfWork, id_number: str, now: dt.datetime, seconds: int, secret: str
+) -> IssuedEvoucher:
+    """A fresh token for the person's e-voucher, good for one settlement; refused if suspended."""
+    person = person_by_id_number(uow=uow, id_number=id_number)
+    if evoucher_status(uow=uow, person_id=person.id) != ACTIVE:
+        raise EvoucherSuspended(f"the e-voucher of {person_label(person)} is suspended")
+    token = electronic_card_payload(person_id=person.id, now=now, seconds=seconds, secret=secret)
+    expires = int((now + dt.timedelta(seconds=seconds)).timestamp())
+    return IssuedEvoucher(token, dt.datetime.fromtimestamp(expires, tz=dt.UTC))
+
+
+def set_evoucher_status(*, uow: UnitOfWork, id_number: str, active: bool, on: dt.date) -> str:
+    """Suspend or resume a person's e-voucher; its own status, whatever the card's."""
+    person = person_by_id_number(uow=uow, id_number=id_number)
+    status = ACTIVE if active else SUSPENDED
+    row = uow.session.get(Evoucher, person.id, with_for_update=True)
+    if row is None:
+        uow.session.add(Evoucher(person_id=person.id, status=status, since=on))
+    elif row.status != status:
+        row.status, row.since = status, on
+    uow.session.flush()
+    return status
+
+
+def evoucher_status(*, uow: UnitOfWork, person_id: int) -> str:
+    """Active unless suspended: every person on record holds an e-voucher."""
+    found = _STATUS.scalar_or_none(uow.hot, {"person_id": person_id})
+    return ACTIVE if found is None else str(found)
+
+
+def suspended() -> EvoucherSuspended:
+    return EvoucherSuspended("this e-voucher is suspended; the person must resume it first")
 
 
 def electronic_card_payload(*, person_id: int, now: dt.datetime, seconds: int, secret: str) -> str:
@@ -135,6 +189,9 @@ _SPEND = HotStatement(  # a nonce spent before inserts nothing
     lambda dialect: (
         insert_skipping_duplicates(dialect, USES).on_conflict_do_nothing().returning(USES.c.id)
     )
+)
+_STATUS = HotStatement(
+    select(EVOUCHERS.c.status).where(EVOUCHERS.c.person_id == bindparam("person_id"))
 )
 _SPENT_BY = HotStatement(
     select(USES.c.institution_id, USES.c.ref).where(USES.c.nonce == bindparam("nonce"))

@@ -36,6 +36,7 @@ from yibao.ledger import accounts
 from yibao.ledger.kinds import CREDITS, TransferKind, reversal
 from yibao.services import audit
 from yibao.services.audit import Actor, AuditEvent
+from yibao.services.inquiry.pooled_fund import fund_paid_this_year
 from yibao.services.registry import person_by_id_number, policy_schedule, scheme_on
 from yibao.services.registry.record_links import split_records
 from yibao.services.uow import UnitOfWork
@@ -82,6 +83,7 @@ def gather_records(
     family_spent = totals.get(TransferKind.FAMILY_SETTLEMENT, 0) + totals.get(
         reversal(TransferKind.FAMILY_SETTLEMENT), 0
     )
+    fund_fen, fund_bills = fund_paid_this_year(uow=uow, person_id=person.id, as_of=as_of)
     return PersonRecords(
         id_number=person.id_number,
         as_of=as_of,
@@ -103,6 +105,8 @@ def gather_records(
         + totals.get(reversal(TransferKind.SETTLEMENT), 0),
         family_spent_fen=family_spent,
         credited_fen=-sum(totals.get(kind, 0) for kind in CREDITING),
+        fund_paid_fen=fund_fen,
+        fund_bills=fund_bills,
         own_credit_rate=_percent(policy.employee_rate * policy.employee_share) if policy else None,
         policy_from=str(policy.effective_from) if policy else None,
         split_records=tuple(

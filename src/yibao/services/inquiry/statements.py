@@ -36,6 +36,7 @@ from yibao.domain.statement import (
     year_statement_from,
 )
 from yibao.ledger import accounts
+from yibao.services.inquiry.pooled_fund import fund_paid_by_patient
 from yibao.services.registry import person_by_id_number, require_area
 from yibao.services.uow import UnitOfWork
 
@@ -165,6 +166,7 @@ def _gather(
     opening = _balances_through(uow, area_code, low, high, first - dt.timedelta(days=1))
     movements = _movements(uow, area_code, low, high, first, last)
     paid = _contributions(uow, low, high, year)
+    fund = fund_paid_by_patient(uow=uow, low=low, high=high, first=first, last=last)
     retired = _retiree_months(uow, low, high, year)
     return [
         year_statement_from(
@@ -178,6 +180,7 @@ def _gather(
             movements=movements.get(account_of.get(h.id, -1), ()),
             contributions=paid.get(h.id, ()),
             has_personal_account=h.id in account_of,
+            fund_paid_fen=fund.get(h.id, 0),
             retiree_months=retired.get(h.id, ()),
         )
         for h in holders

@@ -34,6 +34,7 @@ from yibao.domain.errors import (
 from yibao.domain.idnumber import IdNumber
 from yibao.domain.months import Month
 from yibao.domain.policy import PolicySchedule, area_code_of, policy_from_dict, schedule_from_list
+from yibao.domain.pooled import parse_level
 from yibao.domain.schemes import Scheme
 from yibao.services.registry import fields
 from yibao.services.uow import UnitOfWork
@@ -209,9 +210,11 @@ def employer_by_code(*, uow: UnitOfWork, code: str) -> Employer:
 
 
 def add_institution(
-    *, uow: UnitOfWork, code: str, name: str, kind: str, area_code: str
+    *, uow: UnitOfWork, code: str, name: str, kind: str, area_code: str, level: object = 1
 ) -> Institution:
+    """A designated institution of a kind and grade (level 1, 2 or 3: the fund's ratio)."""
     code = fields.code(code, field="code", column=Institution.code)
+    grade = parse_level(level)
     name = fields.text(name, field="name", column=Institution.name)
     require_area(uow=uow, area_code=area_code)
     if kind not in INSTITUTION_KINDS:
@@ -221,10 +224,10 @@ def add_institution(
     ).one_or_none()
     if existing is not None:
         _same_as_recorded(
-            f"institution {code}", existing, name=name, kind=kind, area_code=area_code
+            f"institution {code}", existing, name=name, kind=kind, area_code=area_code, level=grade
         )
         return existing
-    institution = Institution(code=code, name=name, kind=kind, area_code=area_code)
+    institution = Institution(code=code, name=name, kind=kind, area_code=area_code, level=grade)
     uow.session.add(institution)
     uow.session.flush()
     return institution
@@ -237,7 +240,7 @@ def institution_by_code(*, uow: UnitOfWork, code: str) -> Institution:
     return found
 
 
-def _same_as_recorded(what: str, existing: object, **given: str) -> None:
+def _same_as_recorded(what: str, existing: object, **given: object) -> None:
     """Adding what is recorded again is a no-op (retries are safe); adding it with other data
     would silently keep the old, so it is a conflict naming the first field that differs."""
     for field, value in given.items():

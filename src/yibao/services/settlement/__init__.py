@@ -9,11 +9,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, select, update
 
-from yibao.adapters.hot import HotStatement
-from yibao.adapters.tables import Card, Institution, Person, Settlement, SettlementLine
-from yibao.domain.cards import ELECTRONIC_CARD_SECONDS, CardNotActivated
+from yibao.adapters.hot import AutocommitConnection, HotStatement
+from yibao.adapters.tables import (
+    Card,
+    Evoucher,
+    Institution,
+    Person,
+    Settlement,
+    SettlementLine,
+)
+from yibao.domain.cards import ELECTRONIC_CARD_SECONDS, CardNotActivated, CardStatus
 from yibao.domain.errors import (
     Conflict,
     InvalidInput,
@@ -21,7 +28,8 @@ from yibao.domain.errors import (
     UnknownPerson,
     YibaoError,
 )
-from yibao.domain.idnumber import mask
+from yibao.domain.idnumber import IdNumber, mask
+from yibao.domain.pooled import Visit
 from yibao.domain.settlement import LineItem as LineItem  # callers take it from the service
 from yibao.domain.settlement import check_lines, line_values, total_fen
 from yibao.ledger import accounts
@@ -30,17 +38,38 @@ from yibao.ledger.rules import value_date_refusal
 from yibao.services import cards
 from yibao.services.cards import electronic_card, family
 from yibao.services.registry import fields, person_by_id_number, person_by_key
+from yibao.services.settlement import pooled
+from yibao.services.settlement.pooled import add_usage, pooled_terms
 from yibao.services.settlement.posting import SaleToPost, post_sale
 from yibao.services.uow import UnitOfWork
 
 P = cast(Table, Person.__table__)
 INST = cast(Table, Institution.__table__)
 CARD = cast(Table, Card.__table__)
+EVOUCHER = cast(Table, Evoucher.__table__)
 
 # The POS path's reads: who is paying, and at which institution, in one query.
 _AT_INSTITUTION = INST.c.code == bindparam("institution")
+_CURRENT_CARD_STATUS = (  # as `cards.current_card` finds it
+    select(CARD.c.status)
+    .where(CARD.c.person_id == P.c.id, CARD.c.status != str(CardStatus.REPLACED))
+    .order_by(CARD.c.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_EVOUCHER_STATUS = select(EVOUCHER.c.status).where(EVOUCHER.c.person_id == P.c.id).scalar_subquery()
 _PERSON_AT_INSTITUTION = HotStatement(
-    select(P.c.id, P.c.id_number, P.c.area_code, INST.c.id, INST.c.code, INST.c.area_code)
+    select(
+        P.c.id,
+        P.c.id_number,
+        P.c.area_code,
+        INST.c.id,
+        INST.c.code,
+        INST.c.area_code,
+        _CURRENT_CARD_STATUS,
+        _EVOUCHER_STATUS,
+        *pooled.FACT_COLUMNS,
+    )
     .select_from(P)
     .outerjoin(INST, _AT_INSTITUTION)
     .where(P.c.id == bindparam("id"))
@@ -87,6 +116,8 @@ class SettleCmd:
     lines: tuple[LineItem, ...]
     on: dt.date
     payer_id_number: str | None = None  # family mutual aid: another person's account pays
+    visit: Visit | None = None  # default: pharmacy at a pharmacy, outpatient elsewhere
+    patient_id_number: str | None = None  # if given, the credential must be this person's
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +129,13 @@ class Receipt:
     payer: str
     total_fen: int
     personal_fen: int  # paid by the personal account
-    own_fen: int  # paid by the person
+    own_fen: int  # paid by the person (cash)
     balance_after_fen: int
     family_aid: bool
+    fund_fen: int = 0  # paid by the pooled fund
+    deductible_fen: int = 0  # the part of the bill the deductible took
+    ratio: str = "0"  # the fund's ratio for this bill
+    visit: str = "pharmacy"
 
 
 def settle(
@@ -128,33 +163,105 @@ def settle(
         return uow_factory().statement_by_statement()
 
     if isinstance(credential, CardAndPin):
-        with cards.pin_checked(
-            uow_factory=pos_uow,
-            card_no=credential.card_no,
-            pin=credential.pin,
-            on=cmd.on,
-            read_holder=_card_holder_at(cmd.institution_code),
-        ) as (uow, holder):
-            patient = _Party(holder.person_id, holder.id_number, holder.area_code)
-            _require_card_active_on(holder, cmd.on)
-            return _settle_in(uow, cmd, patient, holder.card_id, holder.institution)
+        if cmd.payer_id_number is not None:
+            _require_family_first(uow_factory, cmd, card_no=credential.card_no)
+        return _settle_with_card(pos_uow, cmd, credential)
     claim = electronic_card.read_electronic_card(
         payload=credential.payload,
         now=now,
         secret=card_secret,
         longest_seconds=electronic_card_seconds,
     )
+    if cmd.payer_id_number is not None:
+        _require_family_first(uow_factory, cmd, person_id=claim.person_id)
     with pos_uow() as uow:
         row = _PERSON_AT_INSTITUTION.one_or_none(
-            uow.hot, {"id": claim.person_id, "institution": cmd.institution_code}
+            uow.hot,
+            {
+                "id": claim.person_id,
+                "institution": cmd.institution_code,
+                **pooled.fact_params(cmd.on),
+            },
         )
         if row is None:
             raise UnknownPerson(f"no insured person with internal id {claim.person_id}")
-        patient, institution = _Party(*row[:3]), _institution(row[3:], cmd.institution_code)
-        electronic_card.require_not_stopped_by_lost_card(
-            uow=uow, person_id=patient.id, area_code=patient.area_code, on=cmd.on
+        patient, institution = _Party(*row[:3]), _institution(row[3:6], cmd.institution_code)
+        if row[7] not in (None, electronic_card.ACTIVE):  # the e-voucher's own status
+            raise electronic_card.suspended()
+        if row[6] == str(CardStatus.LOST):  # only a lost card can stop it: the policy says if
+            electronic_card.require_not_stopped_by_lost_card(
+                uow=uow, person_id=patient.id, area_code=patient.area_code, on=cmd.on
+            )
+        facts = pooled.facts_of(row[8:14])
+        return _settle_in(
+            uow, cmd, patient, None, institution, evoucher_nonce=claim.nonce, facts=facts
         )
-        return _settle_in(uow, cmd, patient, None, institution, evoucher_nonce=claim.nonce)
+
+
+def _require_family_first(
+    uow_factory: Callable[[], UnitOfWork],
+    cmd: SettleCmd,
+    *,
+    card_no: str | None = None,
+    person_id: int | None = None,
+) -> None:
+    """Family aid: a patient not bound to the payer is refused before anything else (PIN,
+    card, e-voucher status); the sale checks the binding again in its own transaction."""
+    assert cmd.payer_id_number is not None
+    with uow_factory() as uow:
+        if card_no is not None:
+            person_id = uow.session.scalar(select(Card.person_id).where(Card.card_no == card_no))
+        if person_id is None:
+            return  # an unknown card or person: the sale names it
+        payer = person_by_id_number(uow=uow, id_number=cmd.payer_id_number)
+        patient = uow.session.get(Person, person_id)
+        if patient is not None and patient.id != payer.id:
+            family.require_bound(uow=uow, payer=payer, member=patient, on=cmd.on)
+
+
+def _settle_with_card(
+    pos_uow: Callable[[], UnitOfWork], cmd: SettleCmd, credential: CardAndPin
+) -> Receipt:
+    """On PostgreSQL one transaction: the PIN's try counted by the statement that reads the card,
+    then the sale, which clears the count; a refusal commits what was done before it (a wrong
+    PIN's try). Elsewhere, or for a card that cannot pay, `cards.pin_checked` takes over."""
+    first = pos_uow()
+    if first.each_statement_commits and first.dialect == "postgresql":
+        with first as uow:
+            hot = uow.hot
+            assert isinstance(hot, AutocommitConnection)
+            with hot.transaction(commit_on=(YibaoError,)):
+                holder = cards.pin_counted_first(
+                    uow=uow,
+                    card_no=credential.card_no,
+                    pin=credential.pin,
+                    on=cmd.on,
+                    count_and_read=_count_try_at(cmd.institution_code, cmd.on),
+                )
+                if holder is not None:
+                    try:
+                        return _settle_card_holder(uow, cmd, holder)
+                    except YibaoError:
+                        cards.clear_pin_tries(uow=uow, card_id=holder.card_id)  # it was right
+                        raise
+    with cards.pin_checked(
+        uow_factory=pos_uow,
+        card_no=credential.card_no,
+        pin=credential.pin,
+        on=cmd.on,
+        read_holder=_card_holder_at(cmd.institution_code),
+    ) as (uow, holder):
+        return _settle_card_holder(uow, cmd, holder)
+
+
+def _settle_card_holder(
+    uow: UnitOfWork,
+    cmd: SettleCmd,
+    holder: _CardHolderAtInstitution,
+) -> Receipt:
+    patient = _Party(holder.person_id, holder.id_number, holder.area_code)
+    _require_card_active_on(holder, cmd.on)
+    return _settle_in(uow, cmd, patient, holder.card_id, holder.institution, facts=holder.facts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +291,7 @@ def _institution(columns: Sequence[Any], code: str) -> _Institution:
 class _CardHolderAtInstitution(cards.CardHolder):
     institution: _Institution
     medical_activated_on: dt.date | None
+    facts: pooled.PatientFacts | None = None  # read with the card, where the read can
 
 
 def _require_card_active_on(holder: _CardHolderAtInstitution, on: dt.date) -> None:
@@ -218,6 +326,49 @@ def _card_holder_at(
     return read
 
 
+# PostgreSQL only: one try counted on an active card with a PIN, presented at a known
+# institution, and the card read with its holder and the institution (see `_card_holder_at`).
+_COUNT_TRY_AT_INSTITUTION = HotStatement(  # with the fund's facts: no round trip of their own
+    update(CARD)
+    .values(failed_pin_tries=CARD.c.failed_pin_tries + 1)
+    .where(
+        CARD.c.card_no == bindparam("presented_card"),
+        P.c.id == CARD.c.person_id,
+        INST.c.code == bindparam("at_institution"),
+        CARD.c.status == str(CardStatus.ACTIVE),
+        CARD.c.pin_hash.is_not(None),
+    )
+    .returning(
+        CARD.c.id, CARD.c.card_no, CARD.c.status, CARD.c.financial_activated_on,
+        CARD.c.failed_pin_tries - 1, CARD.c.pin_hash, P.c.id, P.c.id_number, P.c.area_code,
+        INST.c.id, INST.c.code, INST.c.area_code, CARD.c.medical_activated_on,
+        *pooled.FACT_COLUMNS,
+    )
+)  # fmt: skip
+
+
+def _count_try_at(
+    institution_code: str, on: dt.date
+) -> Callable[[UnitOfWork, str], _CardHolderAtInstitution | None]:
+    fact_params = pooled.fact_params(on)
+
+    def count(uow: UnitOfWork, card_no: str) -> _CardHolderAtInstitution | None:
+        row = _COUNT_TRY_AT_INSTITUTION.one_or_none(
+            uow.hot,
+            {"presented_card": card_no, "at_institution": institution_code, **fact_params},
+        )
+        if row is None:
+            return None
+        return _CardHolderAtInstitution(
+            *row[:9],
+            institution=_Institution(*row[9:12]),
+            medical_activated_on=row[12],
+            facts=pooled.facts_of(row[13:19]),
+        )
+
+    return count
+
+
 def _settle_in(
     uow: UnitOfWork,
     cmd: SettleCmd,
@@ -225,7 +376,12 @@ def _settle_in(
     card_id: int | None,
     institution: _Institution,
     evoucher_nonce: str | None = None,
+    facts: pooled.PatientFacts | None = None,
 ) -> Receipt:
+    if cmd.patient_id_number is not None and _other_person(cmd.patient_id_number, patient):
+        raise InvalidInput(
+            "patient", mask(cmd.patient_id_number), "is not the person the credential identifies"
+        )
     payer = patient
     if cmd.payer_id_number is not None:
         found = person_by_id_number(uow=uow, id_number=cmd.payer_id_number)
@@ -239,6 +395,14 @@ def _settle_in(
             "is in another planning area; cross-area settlement is not supported",
         )
     fingerprint = _fingerprint(cmd, payer.id, patient.id)
+    fund_terms = pooled_terms(
+        uow=uow,
+        patient_id=patient.id,
+        institution_id=institution.id,
+        visit=cmd.visit,
+        on=cmd.on,
+        facts=facts,
+    )
     posted = post_sale(
         uow,
         SaleToPost(
@@ -259,6 +423,9 @@ def _settle_in(
                 else TransferKind.SETTLEMENT
             ),
             memo=f"{institution.code} {cmd.ref}",
+            pooled=fund_terms,
+            pool=accounts.pooled_fund(institution.area_code),
+            fund_key=_fund_key(institution.code, cmd.ref),
             evoucher_nonce=evoucher_nonce,
         ),
     )
@@ -275,16 +442,22 @@ def _settle_in(
         mask(payer.id_number),
         total,
         posted.personal_fen,
-        total - posted.personal_fen,
+        total - posted.fund_fen - posted.personal_fen,
         posted.balance_after_fen,
         payer.id != patient.id,
+        posted.fund_fen,
+        posted.deductible_fen,
+        str(fund_terms.terms.ratio),
+        str(fund_terms.terms.visit),
     )
 
 
 def refund(
     *, uow: UnitOfWork, ref: str, on: dt.date, institution_code: str | None = None
 ) -> Receipt:
-    """Refund a whole settlement, once: what the personal account paid goes back to it."""
+    """Refund a whole settlement, once: all three parts go back (the account's to the account,
+    the fund's to the pooled fund, the cash to the person) and the deductible and the cap room
+    the bill used are free again."""
     query = select(Settlement, Institution.code).join(Institution).where(Settlement.ref == ref)
     if institution_code is not None:
         query = query.where(Institution.code == institution_code)
@@ -306,6 +479,21 @@ def refund(
             value_date=on,
             memo=f"refund {code} {ref}",
         )
+    if row.fund_fen > 0:
+        uow.ledger.reverse(
+            original_key=_fund_key(code, ref),
+            key=f"fund-refund:{code}:{ref}",
+            value_date=on,
+            memo=f"refund {code} {ref}",
+        )
+    add_usage(  # the usage of the sale's year, taken back
+        uow=uow,
+        person_id=row.patient_person_id,
+        visit=Visit(row.visit),
+        on=row.settled_on,
+        eligible=-row.eligible_fen,
+        fund=-row.fund_fen,
+    )
     row.refunded_on = on
     uow.session.flush()
     payer = person_by_key(uow=uow, person_id=row.payer_person_id)
@@ -332,6 +520,7 @@ def _fingerprint(cmd: SettleCmd, payer_id: int, patient_id: int) -> str:
         "lines": [line_values(line) for line in cmd.lines],
         "payer": payer_id,
         "patient": patient_id,
+        **({} if cmd.visit is None else {"visit": str(cmd.visit)}),
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
@@ -364,8 +553,21 @@ def _receipt(uow: UnitOfWork, row: Settlement, code: str, balance_after: int) ->
         row.own_fen,
         balance_after,
         row.payer_person_id != row.patient_person_id,
+        row.fund_fen,
+        row.deductible_fen,
+        row.ratio,
+        row.visit,
     )
 
 
 def _settle_key(institution_code: str, ref: str) -> str:
     return f"settle:{institution_code}:{ref}"
+
+
+def _fund_key(institution_code: str, ref: str) -> str:
+    return f"fund:{institution_code}:{ref}"
+
+
+def _other_person(id_number: str, patient: _Party) -> bool:
+    """Whether the ID number given is someone else's than the patient's (in any accepted form)."""
+    return IdNumber.parse(id_number, field="patient").value != patient.id_number

@@ -24,26 +24,32 @@ class DailyStatement:
     refunds: int
     refunded_personal_fen: int
     ledger_net_fen: int  # what the ledger moved into the payable that day
+    fund_fen: int = 0  # what the pooled fund paid for that day's sales
+    refunded_fund_fen: int = 0  # ... and took back with that day's refunds
 
     @property
     def reconciled(self) -> bool:
-        return self.ledger_net_fen == self.personal_fen - self.refunded_personal_fen
+        owed = self.personal_fen + self.fund_fen
+        return self.ledger_net_fen == owed - self.refunded_personal_fen - self.refunded_fund_fen
 
 
 def daily_statement(*, uow: UnitOfWork, institution_code: str, day: dt.date) -> DailyStatement:
     institution = institution_by_code(uow=uow, code=institution_code)
     s = Settlement
-    count, personal, own = uow.session.execute(
+    count, personal, own, fund = uow.session.execute(
         select(
             func.count(),
             func.coalesce(func.sum(s.personal_fen), 0),
             func.coalesce(func.sum(s.own_fen), 0),
+            func.coalesce(func.sum(s.fund_fen), 0),
         ).where(s.institution_id == institution.id, s.settled_on == day)
     ).one()
-    refunds, refunded = uow.session.execute(
-        select(func.count(), func.coalesce(func.sum(s.personal_fen), 0)).where(
-            s.institution_id == institution.id, s.refunded_on == day
-        )
+    refunds, refunded, refunded_fund = uow.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(s.personal_fen), 0),
+            func.coalesce(func.sum(s.fund_fen), 0),
+        ).where(s.institution_id == institution.id, s.refunded_on == day)
     ).one()
     payable = uow.ledger.account_id(
         accounts.institution_payable(institution.area_code, institution.code)
@@ -66,6 +72,8 @@ def daily_statement(*, uow: UnitOfWork, institution_code: str, day: dt.date) -> 
         int(refunds),
         int(refunded),
         int(into or 0) - int(out or 0),
+        int(fund),
+        int(refunded_fund),
     )
 
 

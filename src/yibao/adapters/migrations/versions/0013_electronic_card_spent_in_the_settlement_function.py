@@ -24,6 +24,12 @@ BEFORE = (
     "bigint, bigint, json, text, text, text, date)"
 )
 
+# The signature this revision installs (the file's has changed since: 0014).
+INSTALLED = (
+    "post_settlement(text, text, text, bigint, text, bigint, bigint, bigint, date, text, "
+    "bigint, bigint, json, text, text, text, date, text)"
+)
+
 # The function as 0008 installed it, restored by the downgrade.
 PREVIOUS = r"""
 -- One POS sale on PostgreSQL, in one server call: lock the paying personal account, read where
@@ -128,5 +134,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP FUNCTION IF EXISTS {settlement_function.SIGNATURE}")
+        op.execute(f"DROP FUNCTION IF EXISTS {INSTALLED}")
         op.execute(PREVIOUS)

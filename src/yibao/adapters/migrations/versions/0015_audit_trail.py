@@ -1,7 +1,7 @@
 """audit trail: hash-chained, append-only; the inquiry log moves into it
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 
 `audit_entry` holds who read or wrote whose data, through which channel, when, and the outcome;
 `audit_chain` the head (last position and hash) of each of its hash chains (domain.audit). The
@@ -19,7 +19,7 @@ from alembic import op
 from yibao.domain.audit import CHAINS, Actor, AuditEvent, content, genesis, next_hash
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"  # assigned 0013; after the pooled fund (0014) on main
 branch_labels = None
 depends_on = None
 
