@@ -1,7 +1,7 @@
 """A person's spending: each settlement that touched them, its lines and how it was split.
 
-The split is what the personal account paid and what was paid in person (cash); the pooled
-fund's part joins it when the settlement service records one.
+The split is the bill's three parts: what the pooled fund paid, what the personal account
+paid, and what was paid in person (cash).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class Spending:
     institution: str  # its name
     ref: str
     total_fen: int
+    fund_fen: int  # paid by the pooled fund
     account_fen: int  # from the payer's personal account
     cash_fen: int  # paid in person
     refunded_on: dt.date | None
@@ -68,6 +69,7 @@ def spending_of(*, uow: UnitOfWork, id_number: str, since: dt.date | None = None
             institution=name,
             ref=row.ref,
             total_fen=row.total_fen,
+            fund_fen=row.fund_fen,
             account_fen=row.personal_fen,
             cash_fen=row.own_fen,
             refunded_on=row.refunded_on,
