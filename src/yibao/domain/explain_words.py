@@ -66,7 +66,6 @@ NEXT_STEP_ZH: dict[str, str] = {
     "reform_employer_share_not_credited": "没有少钱：门诊费用现在也可以通过门诊统筹报销。",
     "pooled_fund_paid": "每张结算单都列出统筹基金支付的部分、起付线和报销比例。",
     "retiree_fixed_credit": "每月月末划入。",
-    "pooled_fund_paid": "每张收据都列明统筹基金支付部分、起付线和报销比例。",
     "no_records": "请核对身份证号，或询问您的记录是否在另一个号码或统筹区。",
 }
 
