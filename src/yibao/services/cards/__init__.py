@@ -294,16 +294,19 @@ def pin_counted_first(
     on: dt.date,
     count_and_read: Callable[[UnitOfWork, str], HolderT | None],
 ) -> HolderT | None:
-    """On PostgreSQL, statement by statement: the holder of a card whose PIN was right, or None.
+    """On PostgreSQL, inside the sale's transaction: the holder of a card whose PIN was right,
+    or None.
 
-    `count_and_read` counts the try and reads the card with its holder in one statement that
-    commits on its own (an `UPDATE ... RETURNING`, the holder's `failed_pin_tries` the count
-    before this try): the try is counted before the PIN meets its hash, so however many
-    terminals try at once no more wrong PINs are compared than the policy allows, without a
-    transaction held around the comparison. A right PIN's count is cleared by the sale it pays
-    (`post_settlement`), or by `clear_pin_tries` if the sale is refused. None when the card is
-    not an active card with a PIN (or the caller's other conditions fail): nothing was counted,
-    and the caller takes `pin_checked`, which names the refusal.
+    `count_and_read` counts the try and reads the card with its holder in one statement (an
+    `UPDATE ... RETURNING`, the holder's `failed_pin_tries` the count before this try), which
+    holds the card's row lock until the transaction ends: the try is counted before the PIN
+    meets its hash, and tries on one card are compared one after the other, so however many
+    terminals try at once no more wrong PINs are compared than the policy allows. A wrong PIN's
+    refusal commits its try (`AutocommitConnection.transaction(commit_on=...)`); a right PIN's
+    count is cleared by the sale it pays (`post_settlement`), or by `clear_pin_tries` if the
+    sale is refused. None when the card is not an active card with a PIN (or the caller's other
+    conditions fail): nothing was counted, and the caller takes `pin_checked`, which names the
+    refusal.
     """
     holder = count_and_read(uow, card_no)
     if holder is None:
