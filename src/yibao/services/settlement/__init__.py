@@ -317,13 +317,21 @@ def _card_holder_at(
         )
         if row is None:
             raise cards.unknown_card(card_no)
-        return _CardHolderAtInstitution(
-            *row[:9],
-            institution=_institution(row[9:12], institution_code),
-            medical_activated_on=row[12],
-        )
+        return _holder_at(row, institution_code)
 
     return read
+
+
+def _holder_at(
+    row: Sequence[Any], institution_code: str, facts: pooled.PatientFacts | None = None
+) -> _CardHolderAtInstitution:
+    """The card, its holder and the institution, as both card reads return them."""
+    return _CardHolderAtInstitution(
+        *row[:9],
+        institution=_institution(row[9:12], institution_code),
+        medical_activated_on=row[12],
+        facts=facts,
+    )
 
 
 # PostgreSQL only: one try counted on an active card with a PIN, presented at a known
@@ -359,12 +367,7 @@ def _count_try_at(
         )
         if row is None:
             return None
-        return _CardHolderAtInstitution(
-            *row[:9],
-            institution=_Institution(*row[9:12]),
-            medical_activated_on=row[12],
-            facts=pooled.facts_of(row[13:19]),
-        )
+        return _holder_at(row, institution_code, pooled.facts_of(row[13:19]))
 
     return count
 

@@ -14,7 +14,7 @@ from yibao.entrypoints.api.schemas import Body, OnDay, day_or_today, router
 from yibao.services import cards
 from yibao.services.accounts.access import Target
 from yibao.services.cards import electronic_card
-from yibao.services.registry import person_by_id_number, person_by_key
+from yibao.services.registry import person_by_key
 from yibao.services.uow import UnitOfWork
 
 api = router("cards")
@@ -136,14 +136,14 @@ def electronic(id_number: str, caller: CallerDep) -> ElectronicCardPublic:
     """A short-lived signed electronic card (QR) payload, good for one sale."""
     settings = caller.settings
     with guarded(caller, "cards.electronic", Target(person=id_number), "electronic_card") as g:
-        person = person_by_id_number(uow=g.uow, id_number=id_number)
-    payload = electronic_card.electronic_card_payload(
-        person_id=person.id,
-        now=dt.datetime.now(dt.UTC),
-        seconds=settings.electronic_card_seconds,
-        secret=settings.card_secret,
-    )
-    return ElectronicCardPublic(payload=payload, expires_in=settings.electronic_card_seconds)
+        issued = electronic_card.issue_evoucher(
+            uow=g.uow,
+            id_number=id_number,
+            now=dt.datetime.now(dt.UTC),
+            seconds=settings.electronic_card_seconds,
+            secret=settings.card_secret,
+        )
+    return ElectronicCardPublic(payload=issued.token, expires_in=settings.electronic_card_seconds)
 
 
 def _holder(caller: Caller, card_no: str) -> str:

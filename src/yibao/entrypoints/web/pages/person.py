@@ -30,7 +30,7 @@ from yibao.services.cards import electronic_card, family
 from yibao.services.contributions.payment_records import payment_records
 from yibao.services.inquiry.explain import explain_balance
 from yibao.services.inquiry.spending import spending_of
-from yibao.services.inquiry.statements import year_statement
+from yibao.services.inquiry.statements import statement_file_name, year_statement
 from yibao.services.inquiry.transfers import account_history
 from yibao.services.registry import person_by_id_number
 
@@ -119,13 +119,13 @@ def ecard(id_number: str, request: Request) -> Response:
     caller = web_caller(request)
     settings = caller.settings
     with guarded(caller, "cards.electronic", Target(person=id_number), "electronic_card") as g:
-        person = person_by_id_number(uow=g.uow, id_number=id_number)
-    payload = electronic_card.electronic_card_payload(
-        person_id=person.id,
-        now=dt.datetime.now(dt.UTC),
-        seconds=settings.electronic_card_seconds,
-        secret=settings.card_secret,
-    )
+        payload = electronic_card.issue_evoucher(
+            uow=g.uow,
+            id_number=id_number,
+            now=dt.datetime.now(dt.UTC),
+            seconds=settings.electronic_card_seconds,
+            secret=settings.card_secret,
+        ).token
     t = i18n.translator(language(request))
     return page(
         request,
@@ -145,7 +145,7 @@ def statement(id_number: str, year: int, request: Request) -> Response:
         found = year_statement(uow=g.uow, year=year, id_number=id_number)
     from yibao.adapters.pdf import render_statement  # ReportLab loads only when rendering
 
-    name = f"{mask(id_number.upper())}-{year}.pdf".replace("*", "x")
+    name = statement_file_name(found.masked_id, year)
     return Response(
         render_statement(found),
         media_type="application/pdf",
