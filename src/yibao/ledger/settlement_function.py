@@ -1,7 +1,7 @@
 """The PostgreSQL `post_settlement` function, behind the ledger: its SQL and its one call.
 
 Its text lives in one versioned file, `sql/post_settlement.sql`, shipped with the package;
-migrations 0008, 0013, 0017 and 0014 install it and a test compares it with the body the
+migrations 0008, 0013, 0017, 0014 and 0021 install it and a test compares it with the body the
 database holds.
 SQLite has no such function: `services.settlement.posting` takes the same steps through `Ledger`.
 """
@@ -19,18 +19,19 @@ from yibao.adapters.hot import HotStatement, Runner
 SIGNATURE = (
     "post_settlement(text, text, text, bigint, text, bigint, bigint, bigint, date, text, "
     "bigint, bigint, json, text, text, text, date, text, text, text, bigint, bigint, text, "
-    "text, text, text, text, text, text)"
+    "text, text, text, text, text, text, text, integer)"
 )
 
 _CALL = HotStatement(
     text(
         "SELECT outcome, new_settlement_id, new_personal_fen, new_balance_after_fen, "
-        "last_posted_on, new_fund_fen, new_deductible_fen "
+        "last_posted_on, new_fund_fen, new_deductible_fen, pin_tries "
         "FROM post_settlement(:book, :account_code, :payable_code, :institution_id, :ref, "
         ":payer_person_id, :patient_person_id, :card_id, :settled_on, :fingerprint, "
         ":total_fen, :eligible_fen, :lines, :transfer_key, :transfer_kind, :memo, :today, "
         ":evoucher_nonce, :visit, :ratio, :deductible_rule_fen, :annual_cap_fen, :pool_code, "
-        ":fund_key, :fund_kind, :insutype, :psn_type, :med_type, :clr_type)"
+        ":fund_key, :fund_kind, :insutype, :psn_type, :med_type, :clr_type, :pin_hash, "
+        ":pin_max_tries)"
     )
 )
 
@@ -47,7 +48,7 @@ def body() -> str:
 
 def call(runner: Runner, params: Mapping[str, Any]) -> Sequence[Any]:
     """(outcome, settlement id, personal fen, balance after, last posted on, fund fen,
-    deductible fen) of one sale."""
+    deductible fen, wrong PIN tries) of one sale."""
     row = _CALL.one_or_none(runner, params)
     assert row is not None  # the function returns one row
     return row

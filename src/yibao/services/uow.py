@@ -109,10 +109,11 @@ class StatementByStatement(UnitOfWork):
 
     The writes allowed on it, each atomic by itself: a POS sale's one `post_settlement` call
     (settlement, lines, ledger transfer and an e-card payload's use in one server-side statement),
-    the account a sale opens on first use, and a card sale's PIN try, counted by the statement
-    that reads the card (`cards.pin_counted_first`), which runs with the sale in an explicit
-    transaction on the same connection (`AutocommitConnection.transaction()`; if the sale needs
-    the session, the try is committed first). Anything else whose
+    the account a sale opens on first use, and a card sale's PIN try: counted and compared by
+    that same call (`cards.PresentedPin`), or, where it cannot be, with the card locked in an
+    explicit transaction on the same connection (`cards.pin_checked`,
+    `AutocommitConnection.transaction()`; if the sale needs the session, the try is committed
+    first). Anything else whose
     writes must agree with each other (a refund, a payment, a crediting batch) runs in a
     `UnitOfWork`.
     """

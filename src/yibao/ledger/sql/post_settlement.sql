@@ -19,11 +19,17 @@
 -- The fund's terms come resolved from the policy (p_visit, p_ratio as written, p_deductible_fen,
 -- p_cap_fen; ratio 0 when the fund pays nothing); the national codes are stored as given.
 -- An electronic card sale passes its payload's nonce: its use is recorded with the sale, and a
--- retry of that sale finds it spent by itself. A card sale passes NULL, and its card: the PIN
--- was right, so the try counted before it was compared (services.cards.pin_counted_first) and
--- any wrong ones before it are cleared, whatever the outcome.
--- The ledger owns this file (ledger/settlement_function.py); migrations 0008, 0013, 0017 and
--- 0014 install it and a test compares it with the function the database holds.
+-- retry of that sale finds it spent by itself. A card sale passes NULL, and its card with the
+-- PIN entered, hashed by the caller with the salt and parameters of the card's stored hash
+-- (services.cards.presented_pin_hash) and the policy's number of tries. One UPDATE counts the
+-- try and compares it under the card's row lock, before anything else: a right PIN clears the
+-- count, a wrong one is counted and the sale stops (its try commits with the call). Two more
+-- outcomes, before anything is written:
+--   wrong_pin              the try counted: pin_tries wrong tries now
+--   pin_not_tried          nothing counted: the card is locked, no longer active, or its PIN
+--                          was changed since the caller read it; the caller reads it again
+-- The ledger owns this file (ledger/settlement_function.py); migrations 0008, 0013, 0017, 0014
+-- and 0021 install it and a test compares it with the function the database holds.
 CREATE OR REPLACE FUNCTION post_settlement(
     p_book text, p_account_code text, p_payable_code text,
     p_institution_id bigint, p_ref text, p_payer_person_id bigint, p_patient_person_id bigint,
@@ -33,9 +39,10 @@ CREATE OR REPLACE FUNCTION post_settlement(
     p_visit text, p_ratio text, p_deductible_fen bigint, p_cap_fen bigint,
     p_pool_code text, p_fund_key text, p_fund_kind text,
     p_insutype text, p_psn_type text, p_med_type text, p_clr_type text,
+    p_pin_hash text, p_pin_max_tries integer,
     OUT outcome text, OUT new_settlement_id bigint, OUT new_personal_fen bigint,
     OUT new_balance_after_fen bigint, OUT last_posted_on date,
-    OUT new_fund_fen bigint, OUT new_deductible_fen bigint)
+    OUT new_fund_fen bigint, OUT new_deductible_fen bigint, OUT pin_tries integer)
 LANGUAGE plpgsql VOLATILE AS $body$
 DECLARE
     v_payable bigint;
@@ -48,8 +55,22 @@ DECLARE
     v_eligible_used bigint := 0;
     v_cap_used bigint := 0;
 BEGIN
-    IF p_card_id IS NOT NULL THEN
-        UPDATE card SET failed_pin_tries = 0 WHERE id = p_card_id AND failed_pin_tries <> 0;
+    IF p_pin_hash IS NOT NULL THEN  -- tries on one card wait here for each other
+        UPDATE card c
+           SET failed_pin_tries = CASE WHEN c.pin_hash = p_pin_hash THEN 0
+                                       ELSE c.failed_pin_tries + 1 END
+         WHERE c.id = p_card_id AND c.status = 'active'
+           AND c.failed_pin_tries < p_pin_max_tries
+           AND starts_with(c.pin_hash, regexp_replace(p_pin_hash, '[^$]*$', ''))
+        RETURNING c.failed_pin_tries INTO pin_tries;
+        IF NOT FOUND THEN
+            outcome := 'pin_not_tried';
+            RETURN;
+        END IF;
+        IF pin_tries > 0 THEN
+            outcome := 'wrong_pin';
+            RETURN;
+        END IF;
     END IF;
     SELECT a.id INTO v_payable FROM ledger_account a
      WHERE a.book = p_book AND a.code = p_payable_code;

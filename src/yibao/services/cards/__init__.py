@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -10,9 +11,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NoReturn, TypeVar, cast
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import VerificationError
-from sqlalchemy import Table, bindparam, select, update
+from argon2.low_level import hash_secret
+from sqlalchemy import BindParameter, Table, bindparam, case, func, select, update
 
 from yibao.adapters.hot import AutocommitConnection, HotStatement
 from yibao.adapters.tables import Card, Person
@@ -286,51 +288,71 @@ def pin_checked(
         yield uow, holder
 
 
-def pin_counted_first(
-    *,
-    uow: UnitOfWork,
-    card_no: str,
-    pin: str,
-    on: dt.date,
-    count_and_read: Callable[[UnitOfWork, str], HolderT | None],
-) -> HolderT | None:
-    """On PostgreSQL, inside the sale's transaction: the holder of a card whose PIN was right,
-    or None.
+@dataclass(frozen=True, slots=True)
+class PresentedPin:
+    """A PIN entered at a terminal, hashed as the card's stored hash was (its salt and
+    parameters), to be tried inside the sale it pays.
 
-    `count_and_read` counts the try and reads the card with its holder in one statement (an
-    `UPDATE ... RETURNING`, the holder's `failed_pin_tries` the count before this try), which
-    holds the card's row lock until the transaction ends: the try is counted before the PIN
-    meets its hash, and tries on one card are compared one after the other, so however many
-    terminals try at once no more wrong PINs are compared than the policy allows. A wrong PIN's
-    refusal commits its try (`AutocommitConnection.transaction(commit_on=...)`); a right PIN's
-    count is cleared by the sale it pays (`post_settlement`), or by `clear_pin_tries` if the
-    sale is refused. None when the card is not an active card with a PIN (or the caller's other
-    conditions fail): nothing was counted, and the caller takes `pin_checked`, which names the
-    refusal.
+    On PostgreSQL the settlement function counts the try and compares the two hashes in one
+    UPDATE under the card's row lock, before it writes anything (`post_settlement`): the PIN
+    meets its hash only there, so however many terminals try at once no more wrong PINs are
+    compared than the policy allows, and a card sale costs no transaction of its own.
     """
-    holder = count_and_read(uow, card_no)
-    if holder is None:
+
+    card_no: str
+    card_id: int
+    pin_hash: str
+    max_tries: int
+
+
+class PinNotTried(Exception):
+    """Nothing was counted: the card changed since it was read (its PIN locked or changed, the
+    card no longer active). The caller tries the PIN with the card locked (`pin_checked`)."""
+
+
+def presented_pin(holder: CardHolder, pin: str, max_tries: int) -> PresentedPin | None:
+    """The PIN to try inside the sale, or None where `pin_checked` must try it: a card that is
+    not active or has no PIN, a locked PIN (it names the refusal), a hash to be renewed."""
+    pin_hash = holder.pin_hash
+    if (
+        holder.status != CardStatus.ACTIVE
+        or pin_hash is None
+        or _needs_renewal(pin_hash)
+        or pin_locked(int(holder.failed_pin_tries), max_tries)
+    ):
         return None
-    tries, pin_hash = int(holder.failed_pin_tries), holder.pin_hash
-    assert pin_hash is not None  # `count_and_read` counts only cards with a PIN
-    max_tries = _max_tries(uow, holder.area_code, on) if tries else 0
-    if tries and pin_locked(tries, max_tries):
-        _UNCOUNT_TRY.rows(uow.hot, {"card_id": holder.card_id})  # not compared: not a try
-        raise PinLocked(
-            f"the PIN of card {holder.card_no} is locked; reset it at an agency counter"
-        )
-    if not _pin_matches(pin_hash, pin):
-        _refuse_wrong_pin(
-            holder.card_no, tries + 1, max_tries or _max_tries(uow, holder.area_code, on)
-        )
-    if _needs_renewal(pin_hash):
-        _SET_PIN_HASH.rows(uow.hot, {"card_id": holder.card_id, "hash": hash_pin(pin)})
-    return holder
+    encoded = pin_hash.removeprefix(_PEPPERED)
+    salt = encoded.split("$")[4]
+    parameters = extract_parameters(encoded)
+    presented = hash_secret(
+        _peppered(pin).encode(),
+        base64.b64decode(salt + "=" * (-len(salt) % 4)),
+        time_cost=parameters.time_cost,
+        memory_cost=parameters.memory_cost,
+        parallelism=parameters.parallelism,
+        hash_len=parameters.hash_len,
+        type=parameters.type,
+        version=parameters.version,
+    )
+    return PresentedPin(holder.card_no, holder.card_id, _PEPPERED + presented.decode(), max_tries)
 
 
-def clear_pin_tries(*, uow: UnitOfWork, card_id: int) -> None:
-    """The PIN was right: its try, counted first, and the wrong ones before it are cleared."""
-    _SET_TRIES.rows(uow.hot, {"card_id": card_id, "tries": 0})
+def refuse_presented_pin(pin: PresentedPin, wrong_tries: int | None) -> NoReturn:
+    """The try was counted wrong (`wrong_tries` now), or not counted at all (None)."""
+    if wrong_tries is None:
+        raise PinNotTried(pin.card_no)
+    _refuse_wrong_pin(pin.card_no, wrong_tries, pin.max_tries)
+
+
+def try_presented_pin(*, uow: UnitOfWork, pin: PresentedPin) -> None:
+    """The try alone, as `post_settlement` makes it: for a sale refused before it was written, so
+    that a wrong PIN is counted and named before the refusal, which tells more about the holder."""
+    row = _TRY_PRESENTED.one_or_none(
+        uow.hot,
+        {"card_id": pin.card_id, "presented_hash": pin.pin_hash, "max_tries": pin.max_tries},
+    )
+    if row is None or row[0] > 0:
+        refuse_presented_pin(pin, None if row is None else int(row[0]))
 
 
 def _checked(
@@ -374,10 +396,21 @@ _SET_TRIES = HotStatement(
     .where(_CARD.c.id == bindparam("card_id"))
     .values(failed_pin_tries=bindparam("tries"))
 )
-_UNCOUNT_TRY = HotStatement(
+_PRESENTED: BindParameter[str] = bindparam("presented_hash")
+_TRY_PRESENTED = HotStatement(  # PostgreSQL: post_settlement's first statement, on its own
     update(_CARD)
-    .where(_CARD.c.id == bindparam("card_id"))
-    .values(failed_pin_tries=_CARD.c.failed_pin_tries - 1)
+    .where(
+        _CARD.c.id == bindparam("card_id"),
+        _CARD.c.status == str(CardStatus.ACTIVE),
+        _CARD.c.failed_pin_tries < bindparam("max_tries"),
+        func.starts_with(_CARD.c.pin_hash, func.regexp_replace(_PRESENTED, "[^$]*$", "")),
+    )
+    .values(
+        failed_pin_tries=case(
+            (_CARD.c.pin_hash == _PRESENTED, 0), else_=_CARD.c.failed_pin_tries + 1
+        )
+    )
+    .returning(_CARD.c.failed_pin_tries)
 )
 _SET_PIN_HASH = HotStatement(
     update(_CARD).where(_CARD.c.id == bindparam("card_id")).values(pin_hash=bindparam("hash"))

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select
 
-from yibao.adapters.hot import AutocommitConnection, HotStatement
+from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import (
     Card,
     Evoucher,
@@ -222,28 +224,20 @@ def _require_family_first(
 def _settle_with_card(
     pos_uow: Callable[[], UnitOfWork], cmd: SettleCmd, credential: CardAndPin
 ) -> Receipt:
-    """On PostgreSQL one transaction: the PIN's try counted by the statement that reads the card,
-    then the sale, which clears the count; a refusal commits what was done before it (a wrong
-    PIN's try). Elsewhere, or for a card that cannot pay, `cards.pin_checked` takes over."""
+    """On PostgreSQL two statements, each its own transaction: the card read with its holder,
+    the institution and the fund's facts, without a lock; then the sale, which tries the PIN
+    first (`cards.PresentedPin`). Elsewhere, or where the PIN cannot be tried inside the sale,
+    `cards.pin_checked` tries it with the card locked, in a transaction of its own, and names
+    every refusal."""
     first = pos_uow()
     if first.each_statement_commits and first.dialect == "postgresql":
         with first as uow:
-            hot = uow.hot
-            assert isinstance(hot, AutocommitConnection)
-            with hot.transaction(commit_on=(YibaoError,)):
-                holder = cards.pin_counted_first(
-                    uow=uow,
-                    card_no=credential.card_no,
-                    pin=credential.pin,
-                    on=cmd.on,
-                    count_and_read=_count_try_at(cmd.institution_code, cmd.on),
-                )
-                if holder is not None:
-                    try:
-                        return _settle_card_holder(uow, cmd, holder)
-                    except YibaoError:
-                        cards.clear_pin_tries(uow=uow, card_id=holder.card_id)  # it was right
-                        raise
+            holder = _card_for_sale(uow, credential, cmd)
+            if holder is not None:
+                try:
+                    return _settle_card_holder(uow, cmd, holder)
+                except cards.PinNotTried:
+                    pass  # the card changed since it was read
     with cards.pin_checked(
         uow_factory=pos_uow,
         card_no=credential.card_no,
@@ -254,14 +248,54 @@ def _settle_with_card(
         return _settle_card_holder(uow, cmd, holder)
 
 
+def _card_for_sale(
+    uow: UnitOfWork, credential: CardAndPin, cmd: SettleCmd
+) -> _CardHolderAtInstitution | None:
+    """The card, its holder, the institution and the fund's facts, with the PIN to try inside
+    the sale; None where `pin_checked` must try it (see `cards.presented_pin`), or the card
+    is unknown, or it is presented outside its holder's area."""
+    row = _CARD_FOR_SALE.one_or_none(
+        uow.hot,
+        {
+            "card_no": credential.card_no,
+            "institution": cmd.institution_code,
+            **pooled.fact_params(cmd.on),
+        },
+    )
+    if row is None or row[9] is None or row[8] != row[11]:
+        return None
+    facts = pooled.facts_of(row[13:19])
+    max_tries = pooled.pin_max_tries(facts)
+    if max_tries is None:
+        return None
+    holder = _holder_at(row, cmd.institution_code, facts)
+    pin = cards.presented_pin(holder, credential.pin, max_tries)
+    return None if pin is None else dataclasses.replace(holder, pin=pin)
+
+
 def _settle_card_holder(
     uow: UnitOfWork,
     cmd: SettleCmd,
     holder: _CardHolderAtInstitution,
 ) -> Receipt:
     patient = _Party(holder.person_id, holder.id_number, holder.area_code)
-    _require_card_active_on(holder, cmd.on)
-    return _settle_in(uow, cmd, patient, holder.card_id, holder.institution, facts=holder.facts)
+    with _pin_named_first(uow, holder.pin):
+        _require_card_active_on(holder, cmd.on)
+    return _settle_in(
+        uow, cmd, patient, holder.card_id, holder.institution, facts=holder.facts, pin=holder.pin
+    )
+
+
+@contextmanager
+def _pin_named_first(uow: UnitOfWork, pin: cards.PresentedPin | None) -> Iterator[None]:
+    """A sale refused before it is written, with a PIN not yet tried: the PIN is tried first,
+    and a wrong one is what the cashier is told (the refusal would tell more of the holder)."""
+    try:
+        yield
+    except YibaoError:
+        if pin is not None:
+            cards.try_presented_pin(uow=uow, pin=pin)
+        raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +326,7 @@ class _CardHolderAtInstitution(cards.CardHolder):
     institution: _Institution
     medical_activated_on: dt.date | None
     facts: pooled.PatientFacts | None = None  # read with the card, where the read can
+    pin: cards.PresentedPin | None = None  # PostgreSQL: the PIN, to be tried by the sale
 
 
 def _require_card_active_on(holder: _CardHolderAtInstitution, on: dt.date) -> None:
@@ -334,42 +369,20 @@ def _holder_at(
     )
 
 
-# PostgreSQL only: one try counted on an active card with a PIN, presented at a known
-# institution, and the card read with its holder and the institution (see `_card_holder_at`).
-_COUNT_TRY_AT_INSTITUTION = HotStatement(  # with the fund's facts: no round trip of their own
-    update(CARD)
-    .values(failed_pin_tries=CARD.c.failed_pin_tries + 1)
-    .where(
-        CARD.c.card_no == bindparam("presented_card"),
-        P.c.id == CARD.c.person_id,
-        INST.c.code == bindparam("at_institution"),
-        CARD.c.status == str(CardStatus.ACTIVE),
-        CARD.c.pin_hash.is_not(None),
-    )
-    .returning(
+# PostgreSQL: the card presented, its holder, the institution and the fund's facts, in one
+# read without a lock (the sale tries the PIN under the card's lock: `cards.PresentedPin`).
+_CARD_FOR_SALE = HotStatement(
+    select(
         CARD.c.id, CARD.c.card_no, CARD.c.status, CARD.c.financial_activated_on,
-        CARD.c.failed_pin_tries - 1, CARD.c.pin_hash, P.c.id, P.c.id_number, P.c.area_code,
+        CARD.c.failed_pin_tries, CARD.c.pin_hash, P.c.id, P.c.id_number, P.c.area_code,
         INST.c.id, INST.c.code, INST.c.area_code, CARD.c.medical_activated_on,
         *pooled.FACT_COLUMNS,
     )
+    .select_from(CARD)
+    .join(P, P.c.id == CARD.c.person_id)
+    .outerjoin(INST, _AT_INSTITUTION)
+    .where(CARD.c.card_no == bindparam("card_no"))
 )  # fmt: skip
-
-
-def _count_try_at(
-    institution_code: str, on: dt.date
-) -> Callable[[UnitOfWork, str], _CardHolderAtInstitution | None]:
-    fact_params = pooled.fact_params(on)
-
-    def count(uow: UnitOfWork, card_no: str) -> _CardHolderAtInstitution | None:
-        row = _COUNT_TRY_AT_INSTITUTION.one_or_none(
-            uow.hot,
-            {"presented_card": card_no, "at_institution": institution_code, **fact_params},
-        )
-        if row is None:
-            return None
-        return _holder_at(row, institution_code, pooled.facts_of(row[13:19]))
-
-    return count
 
 
 def _settle_in(
@@ -380,7 +393,43 @@ def _settle_in(
     institution: _Institution,
     evoucher_nonce: str | None = None,
     facts: pooled.PatientFacts | None = None,
+    pin: cards.PresentedPin | None = None,
 ) -> Receipt:
+    with _pin_named_first(uow, pin):
+        payer, sale = _sale_to_post(uow, cmd, patient, card_id, institution, facts)
+    posted = post_sale(uow, dataclasses.replace(sale, evoucher_nonce=evoucher_nonce, pin=pin))
+    if posted is None:  # a retry, or the same reference settled concurrently
+        first = _find(uow, institution.id, cmd.ref)
+        assert first is not None
+        return _same_or_conflict(uow, first, sale.fingerprint, institution.code)
+    total = total_fen(cmd.lines)
+    return Receipt(
+        posted.settlement_id,
+        institution.code,
+        cmd.ref,
+        mask(patient.id_number),
+        mask(payer.id_number),
+        total,
+        posted.personal_fen,
+        total - posted.fund_fen - posted.personal_fen,
+        posted.balance_after_fen,
+        payer.id != patient.id,
+        posted.fund_fen,
+        posted.deductible_fen,
+        str(sale.pooled.terms.ratio),
+        str(sale.pooled.terms.visit),
+    )
+
+
+def _sale_to_post(
+    uow: UnitOfWork,
+    cmd: SettleCmd,
+    patient: _Party,
+    card_id: int | None,
+    institution: _Institution,
+    facts: pooled.PatientFacts | None,
+) -> tuple[_Party, SaleToPost]:
+    """Who pays, and the sale as the ledger will post it; the refusals found before it is."""
     if cmd.patient_id_number is not None and _other_person(cmd.patient_id_number, patient):
         raise InvalidInput(
             "patient", mask(cmd.patient_id_number), "is not the person the credential identifies"
@@ -406,52 +455,25 @@ def _settle_in(
         on=cmd.on,
         facts=facts,
     )
-    posted = post_sale(
-        uow,
-        SaleToPost(
-            institution_id=institution.id,
-            ref=cmd.ref,
-            payer_person_id=payer.id,
-            patient_person_id=patient.id,
-            card_id=card_id,
-            settled_on=cmd.on,
-            fingerprint=fingerprint,
-            lines=cmd.lines,
-            account=accounts.personal_account(payer.area_code, payer.id),
-            payable=accounts.institution_payable(institution.area_code, institution.code),
-            transfer_key=_settle_key(institution.code, cmd.ref),
-            transfer_kind=(
-                TransferKind.FAMILY_SETTLEMENT
-                if payer.id != patient.id
-                else TransferKind.SETTLEMENT
-            ),
-            memo=f"{institution.code} {cmd.ref}",
-            pooled=fund_terms,
-            pool=accounts.pooled_fund(institution.area_code),
-            fund_key=_fund_key(institution.code, cmd.ref),
-            evoucher_nonce=evoucher_nonce,
+    return payer, SaleToPost(
+        institution_id=institution.id,
+        ref=cmd.ref,
+        payer_person_id=payer.id,
+        patient_person_id=patient.id,
+        card_id=card_id,
+        settled_on=cmd.on,
+        fingerprint=fingerprint,
+        lines=cmd.lines,
+        account=accounts.personal_account(payer.area_code, payer.id),
+        payable=accounts.institution_payable(institution.area_code, institution.code),
+        transfer_key=_settle_key(institution.code, cmd.ref),
+        transfer_kind=(
+            TransferKind.FAMILY_SETTLEMENT if payer.id != patient.id else TransferKind.SETTLEMENT
         ),
-    )
-    if posted is None:  # a retry, or the same reference settled concurrently
-        first = _find(uow, institution.id, cmd.ref)
-        assert first is not None
-        return _same_or_conflict(uow, first, fingerprint, institution.code)
-    total = total_fen(cmd.lines)
-    return Receipt(
-        posted.settlement_id,
-        institution.code,
-        cmd.ref,
-        mask(patient.id_number),
-        mask(payer.id_number),
-        total,
-        posted.personal_fen,
-        total - posted.fund_fen - posted.personal_fen,
-        posted.balance_after_fen,
-        payer.id != patient.id,
-        posted.fund_fen,
-        posted.deductible_fen,
-        str(fund_terms.terms.ratio),
-        str(fund_terms.terms.visit),
+        memo=f"{institution.code} {cmd.ref}",
+        pooled=fund_terms,
+        pool=accounts.pooled_fund(institution.area_code),
+        fund_key=_fund_key(institution.code, cmd.ref),
     )
 
 

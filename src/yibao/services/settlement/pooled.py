@@ -30,7 +30,7 @@ from yibao.adapters.tables import (
 from yibao.domain.errors import InvalidInput
 from yibao.domain.months import Month
 from yibao.domain.national_codes import NationalCodes, national_codes
-from yibao.domain.policy import policy_from_dict
+from yibao.domain.policy import Policy, policy_from_dict
 from yibao.domain.pooled import (
     NOTHING,
     FundTerms,
@@ -114,8 +114,19 @@ def facts_of(row: Sequence[Any]) -> PatientFacts:
 
 
 @lru_cache(maxsize=256)
+def _policy(document: str) -> Policy:
+    return policy_from_dict(json.loads(document))
+
+
 def _pooled_policy(document: str) -> PooledPolicy:
-    return policy_from_dict(json.loads(document)).pooled
+    return _policy(document).pooled
+
+
+def pin_max_tries(facts: PatientFacts) -> int | None:
+    """The PIN's number of tries under the policy the facts were read with (the institution's
+    area, the visit's month); None before the area's first policy."""
+    document = facts.policy_document
+    return None if document is None else _policy(document).pin_max_tries
 
 
 @dataclass(frozen=True, slots=True)

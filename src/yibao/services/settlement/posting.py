@@ -36,6 +36,7 @@ from yibao.ledger.accounts import AccountRef
 from yibao.ledger.errors import IdempotencyConflict
 from yibao.ledger.kinds import TransferKind
 from yibao.ledger.rules import value_date_refusal
+from yibao.services import cards
 from yibao.services.cards import electronic_card
 from yibao.services.settlement.pooled import PooledTerms, add_usage, locked_usage
 from yibao.services.uow import UnitOfWork
@@ -72,6 +73,7 @@ class SaleToPost:
     pool: AccountRef  # the area's pooled fund
     fund_key: str  # the fund's transfer to the payable
     evoucher_nonce: str | None = None  # the electronic card payload this sale spends
+    pin: cards.PresentedPin | None = None  # PostgreSQL: the card's PIN, tried by the sale
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,16 +109,21 @@ def _post_in_one_call(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
         "fund_kind": str(TransferKind.FUND_SETTLEMENT),
         "deductible_rule_fen": sale.pooled.terms.deductible_fen,
         "annual_cap_fen": sale.pooled.terms.annual_cap_fen,
+        "pin_hash": None if sale.pin is None else sale.pin.pin_hash,
+        "pin_max_tries": None if sale.pin is None else sale.pin.max_tries,
     }
-    outcome, settlement_id, personal, balance_after, last, fund, deductible = (
+    outcome, settlement_id, personal, balance_after, last, fund, deductible, tries = (
         settlement_function.call(uow.hot, params)
     )
     if outcome == "no_payable_account":  # the institution's first sale paid from this book
         uow.ledger.account_id(sale.payable)
         uow.ledger.account_id(sale.pool)
-        outcome, settlement_id, personal, balance_after, last, fund, deductible = (
+        outcome, settlement_id, personal, balance_after, last, fund, deductible, tries = (
             settlement_function.call(uow.hot, params)
         )
+    if outcome in ("wrong_pin", "pin_not_tried"):
+        assert sale.pin is not None
+        cards.refuse_presented_pin(sale.pin, tries)
     if outcome == "value_date_refused":
         refusal = _date_refusal(uow, sale, last if personal > 0 else None)
         assert refusal is not None, (sale.settled_on, last)
@@ -132,6 +139,7 @@ def _post_in_one_call(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
 
 
 def _post_step_by_step(uow: UnitOfWork, sale: SaleToPost) -> Posted | None:
+    assert sale.pin is None  # the PIN was tried before: `cards.pin_checked`
     terms = sale.pooled.terms
     eligible = eligible_fen(sale.lines)
     share = FundShare(0, 0)

@@ -162,6 +162,13 @@ END
 $body$
 """
 
+# The function as this revision leaves it, dropped by the downgrade (0021 changed it since).
+AFTER = (
+    "post_settlement(text, text, text, bigint, text, bigint, bigint, bigint, date, text, "
+    "bigint, bigint, json, text, text, text, date, text, text, text, bigint, bigint, text, "
+    "text, text, text, text, text, text)"
+)
+
 
 def upgrade() -> None:
     with op.batch_alter_table("institution") as batch:
@@ -216,7 +223,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP FUNCTION IF EXISTS {settlement_function.SIGNATURE}")
+        op.execute(f"DROP FUNCTION IF EXISTS {AFTER}")
         op.execute(PREVIOUS)
     op.drop_table("evoucher")
     op.drop_table("pooled_usage")
