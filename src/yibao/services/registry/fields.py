@@ -14,11 +14,17 @@ from yibao.domain.errors import InvalidInput
 KEY_SEPARATOR = ":"  # joins the parts of posting keys: "settle:P001:R1", "deposit:D7"
 
 
+_LENGTHS: dict[int, int] = {}  # by the mapped column's identity: read on every POS sale
+
+
 def column_length(column: Any) -> int:
     """The VARCHAR length of a mapped column such as `Employer.code`."""
-    length = column.type.length
-    assert isinstance(length, int), f"{column} has no length"
-    return length
+    found = _LENGTHS.get(id(column))
+    if found is None:
+        found = column.type.length
+        assert isinstance(found, int), f"{column} has no length"
+        _LENGTHS[id(column)] = found
+    return found
 
 
 def text(value: object, *, field: str, column: Any) -> str:

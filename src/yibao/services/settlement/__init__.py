@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -270,7 +269,7 @@ def _card_for_sale(
         return None
     holder = _holder_at(row, cmd.institution_code, facts)
     pin = cards.presented_pin(holder, credential.pin, max_tries)
-    return None if pin is None else dataclasses.replace(holder, pin=pin)
+    return None if pin is None else _holder_at(row, cmd.institution_code, facts, pin)
 
 
 def _settle_card_holder(
@@ -358,7 +357,10 @@ def _card_holder_at(
 
 
 def _holder_at(
-    row: Sequence[Any], institution_code: str, facts: pooled.PatientFacts | None = None
+    row: Sequence[Any],
+    institution_code: str,
+    facts: pooled.PatientFacts | None = None,
+    pin: cards.PresentedPin | None = None,
 ) -> _CardHolderAtInstitution:
     """The card, its holder and the institution, as both card reads return them."""
     return _CardHolderAtInstitution(
@@ -366,6 +368,7 @@ def _holder_at(
         institution=_institution(row[9:12], institution_code),
         medical_activated_on=row[12],
         facts=facts,
+        pin=pin,
     )
 
 
@@ -396,8 +399,8 @@ def _settle_in(
     pin: cards.PresentedPin | None = None,
 ) -> Receipt:
     with _pin_named_first(uow, pin):
-        payer, sale = _sale_to_post(uow, cmd, patient, card_id, institution, facts)
-    posted = post_sale(uow, dataclasses.replace(sale, evoucher_nonce=evoucher_nonce, pin=pin))
+        payer, sale = _sale_to_post(uow, cmd, patient, card_id, institution, facts, pin)
+    posted = post_sale(uow, sale if evoucher_nonce is None else sale.spending(evoucher_nonce))
     if posted is None:  # a retry, or the same reference settled concurrently
         first = _find(uow, institution.id, cmd.ref)
         assert first is not None
@@ -428,6 +431,7 @@ def _sale_to_post(
     card_id: int | None,
     institution: _Institution,
     facts: pooled.PatientFacts | None,
+    pin: cards.PresentedPin | None,
 ) -> tuple[_Party, SaleToPost]:
     """Who pays, and the sale as the ledger will post it; the refusals found before it is."""
     if cmd.patient_id_number is not None and _other_person(cmd.patient_id_number, patient):
@@ -474,6 +478,7 @@ def _sale_to_post(
         pooled=fund_terms,
         pool=accounts.pooled_fund(institution.area_code),
         fund_key=_fund_key(institution.code, cmd.ref),
+        pin=pin,
     )
 
 

@@ -13,6 +13,7 @@ account, so two bills of one patient never both use the same deductible or cap r
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -74,6 +75,10 @@ class SaleToPost:
     fund_key: str  # the fund's transfer to the payable
     evoucher_nonce: str | None = None  # the electronic card payload this sale spends
     pin: cards.PresentedPin | None = None  # PostgreSQL: the card's PIN, tried by the sale
+
+    def spending(self, nonce: str) -> SaleToPost:
+        """The same sale, paid with the electronic card payload `nonce` (spent with it)."""
+        return dataclasses.replace(self, evoucher_nonce=nonce)
 
 
 @dataclass(frozen=True, slots=True)
