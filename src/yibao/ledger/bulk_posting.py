@@ -5,7 +5,8 @@ transfer's accounts are found in the debit's book. No overdraft: the debit may g
 pooled fund, contribution income), since a set-based balance check per row would cost more than
 the posting; a debit of an account that may not overdraw goes through `Ledger.transfer`. The
 key: a row whose key was posted before is skipped (ON CONFLICT DO NOTHING), so a retried or
-resumed run posts each key once. Value dates bind only debits of no-overdraft accounts: none here.
+resumed run posts each key once. An owner new to the book gets its account as its first row is
+posted. Value dates bind only debits of no-overdraft accounts: none here.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
     true,
 )
 from sqlalchemy import cast as sql_cast
@@ -93,9 +95,11 @@ def post_to_owners(
 ) -> tuple[int, int]:
     """Post each row from `debit` to its owner's `credit_kind` account in the same book.
 
-    `rows` selects (key, owner_person_id, amount_fen, value_date, kind, memo). A row whose owner
-    has no such account is not posted (`open_accounts` first). Returns (how many, how many fen)
-    were posted now.
+    `rows` selects (key, owner_person_id, amount_fen, value_date, kind, memo). An owner without
+    such an account gets one: the rows are joined to the accounts without a pass to find who
+    lacks one, since an owner without an account is rare (a person new to the book) and makes
+    the insert fail on its NOT NULL account; then the accounts are opened and the rows posted
+    again. Returns (how many, how many fen) were posted now.
     """
     _require_may_overdraw(debit)
     given = rows.subquery()
@@ -111,7 +115,8 @@ def post_to_owners(
             kind,
             memo,
         )
-        .join(
+        .select_from(given)
+        .outerjoin(
             A,
             and_(
                 A.c.owner_person_id == owner, A.c.book == debit.book, A.c.kind == str(credit_kind)
@@ -119,10 +124,31 @@ def post_to_owners(
         )
         .where(amount > 0)
     )
+    try:
+        return _insert(session, postings)
+    except IntegrityError as refused:
+        if _column(refused) != "credit_account_id" and "credit_account_id" not in str(refused):
+            raise
+    opened = open_accounts(
+        session, book=debit.book, kind=credit_kind, owners=select(owner).where(amount > 0)
+    )
+    if opened > ANALYZE_AFTER_OPENING and _dialect(session) == "postgresql":
+        session.execute(text("ANALYZE ledger_account"))  # plan what follows for the table as it is
+    return _insert(session, postings)
+
+
+ANALYZE_AFTER_OPENING = 10_000  # accounts opened at once before the statistics are refreshed
+
+
+def _insert(session: Session, postings: Select[Any]) -> tuple[int, int]:
+    """(how many, how many fen) of `postings` were inserted; a key posted before is skipped.
+
+    A key posted before is rare (a run resumed or repeated): on PostgreSQL, checking each row
+    for it as it is inserted (ON CONFLICT) costs a quarter of the insert. The rows are inserted
+    plainly under a savepoint; only if the unique key refuses one are they inserted again,
+    skipping those.
+    """
     if _dialect(session) == "postgresql":
-        # A key posted before is rare (a run resumed or repeated): checking each row for it as
-        # it is inserted (ON CONFLICT) costs a quarter of the insert. Insert plainly under a
-        # savepoint; only if the unique key refuses a row, insert the batch again skipping those.
         try:
             with session.begin_nested():
                 plain = insert(T).from_select(list(TRANSFER_COLUMNS), postings)
@@ -130,12 +156,13 @@ def post_to_owners(
         except IntegrityError as refused:
             if _constraint(refused) != KEY_CONSTRAINT:
                 raise
-    statement = (
-        insert_skipping_duplicates(_dialect(session), T)
-        .from_select(list(TRANSFER_COLUMNS), postings)
-        .on_conflict_do_nothing(index_elements=["key"])  # posted before: by a run that died
-    )
-    return insert_counting(session, statement, T.c.amount_fen)
+    with session.begin_nested():
+        statement = (
+            insert_skipping_duplicates(_dialect(session), T)
+            .from_select(list(TRANSFER_COLUMNS), postings)
+            .on_conflict_do_nothing(index_elements=["key"])  # posted before: by a run that died
+        )
+        return insert_counting(session, statement, T.c.amount_fen)
 
 
 KEY_CONSTRAINT = "uq_ledger_transfer_key"
@@ -144,6 +171,12 @@ KEY_CONSTRAINT = "uq_ledger_transfer_key"
 def _constraint(error: IntegrityError) -> str | None:
     diagnostics = getattr(error.orig, "diag", None)
     return getattr(diagnostics, "constraint_name", None)
+
+
+def _column(error: IntegrityError) -> str | None:
+    """The column a NOT NULL violation names (PostgreSQL; SQLite names it in its message)."""
+    diagnostics = getattr(error.orig, "diag", None)
+    return getattr(diagnostics, "column_name", None)
 
 
 def append_between(

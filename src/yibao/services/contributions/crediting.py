@@ -5,9 +5,10 @@ Every credit is one ledger transfer with the key `credit:c<contribution id>` (or
 re-run, or a run resumed after a crash, credit each contribution exactly once. A person-month is
 credited once whatever is stored: of two contributions of one person and month that both pay
 medical (old data), only the first received is credited. A month is credited once it has
-ended. Each batch is its own transaction, so memory stays flat and a killed run loses at most
-one batch of work; the run row remembers the last id its committed batches reached, so a
-resumed run starts at its first unfinished batch.
+ended. A person credited for the first time gets the personal account as the batch posts
+(`bulk_posting.post_to_owners`). Each batch is its own transaction, so memory stays flat and a
+killed run loses at most one batch of work; the run row remembers the last id its committed
+batches reached, so a resumed run starts at its first unfinished batch.
 """
 
 from __future__ import annotations
@@ -27,11 +28,9 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
-    union,
     update,
 )
-from sqlalchemy.sql import ColumnElement, CompoundSelect, Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from yibao.adapters.tables import Contribution, CreditingRun, Enrollment
 from yibao.domain.errors import InvalidInput
@@ -46,7 +45,6 @@ C = Contribution.__table__
 E = Enrollment.__table__
 
 Progress = Callable[[int, int], None]
-ANALYZE_AFTER_OPENING = 10_000  # accounts opened in one run before statistics are refreshed
 
 
 class MonthNotEnded(InvalidInput):
@@ -107,8 +105,6 @@ def run_crediting(
             _retirees_on(area_code, run_date).where(E.c.id > plan.retirees_done_through),
             batch_size,
         )
-    with uow_factory() as uow:
-        _open_accounts_for_run(uow, area_code, run_date, plan)
     total = sum(batch.rows for batch in contributions + retirees)
     done = 0
     counts = [0, 0]
@@ -203,27 +199,6 @@ def _finish(uow: UnitOfWork, area_code: str, month: Month) -> int:
     ).one()
     run.completed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     return run.credited_fen
-
-
-def _open_accounts_for_run(uow: UnitOfWork, area_code: str, run_date: dt.date, plan: _Plan) -> None:
-    """Open, in one statement, every personal account the run will credit.
-
-    Opening many at once changes the table a lot: on PostgreSQL its statistics are refreshed
-    so the batches that follow are planned for the table as it now is.
-    """
-    pending = (
-        _pending_contributions(area_code, run_date, plan.since)
-        .where(C.c.id > plan.contributions_done_through)
-        .with_only_columns(C.c.person_id)
-    )
-    retirees = (
-        _retirees_on(area_code, run_date)
-        .where(E.c.id > plan.retirees_done_through)
-        .with_only_columns(E.c.person_id)
-    )
-    opened = _open_personal_accounts(uow, plan.book, union(pending, retirees))
-    if opened > ANALYZE_AFTER_OPENING and uow.dialect == "postgresql":
-        uow.session.execute(text("ANALYZE ledger_account"))
 
 
 # -- what is pending -----------------------------------------------------------------------
@@ -333,11 +308,4 @@ def _post(uow: UnitOfWork, area_code: str, plan: _Plan, rows: Select) -> tuple[i
         debit_id=plan.pooled_fund_id,
         credit_kind=accounts.AccountKind.PERSONAL,
         rows=rows,
-    )
-
-
-def _open_personal_accounts(uow: UnitOfWork, book: str, person_ids: Select | CompoundSelect) -> int:  # type: ignore[type-arg]
-    """Open, in one statement, the personal account of each of these persons that has none."""
-    return bulk_posting.open_accounts(
-        uow.session, book=book, kind=accounts.AccountKind.PERSONAL, owners=person_ids
     )
