@@ -24,6 +24,7 @@ from yibao.domain.cards import ELECTRONIC_CARD_SECONDS, CardNotActivated, CardSt
 from yibao.domain.errors import (
     Conflict,
     InvalidInput,
+    NotEnrolled,
     UnknownInstitution,
     UnknownPerson,
     YibaoError,
@@ -126,6 +127,8 @@ class SettleCmd:
     visit: Visit | None = None  # default: pharmacy at a pharmacy, outpatient elsewhere
     patient_id_number: str | None = None  # if given, the credential must be this person's
     by_catalogue: bool = False  # the lines carry the catalogue's verdict already
+    patient_person_id: int | None = None  # if given, the credential must be this person's
+    require_scheme: bool = False  # refuse a patient in no scheme on the day
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,6 +418,12 @@ def _settle_in(
         facts = pooled.patient_facts(
             uow=uow, patient_id=patient.id, institution_id=institution.id, on=cmd.on
         )
+    if cmd.patient_person_id is not None and cmd.patient_person_id != patient.id:
+        raise InvalidInput(
+            "psn_no", cmd.patient_person_id, "is not the person the credential identifies"
+        )
+    if cmd.require_scheme and facts.scheme is None:
+        raise NotEnrolled(f"person {mask(patient.id_number)} is in no insurance scheme on {cmd.on}")
     if facts.catalogue_month is not None and not cmd.by_catalogue:
         cmd = replace(
             cmd,

@@ -235,3 +235,20 @@ def add_usage(
             }
         ],
     )
+
+
+_USAGE = HotStatement(
+    select(U.c.outpatient_eligible_fen, U.c.outpatient_fund_fen, U.c.inpatient_fund_fen).where(
+        U.c.person_id == bindparam("person_id"), U.c.year == bindparam("year")
+    )
+)
+
+
+def usage_of(*, uow: UnitOfWork, person_id: int, visit: Visit, on: dt.date) -> YearToDate:
+    """The patient's usage in the visit's year, read without a lock: for a pre-settlement."""
+    row = _USAGE.one_or_none(uow.hot, {"person_id": person_id, "year": on.year})
+    if row is None:
+        return YearToDate()
+    eligible, outpatient_fund, inpatient_fund = (int(v) for v in row)
+    fund = outpatient_fund if visit is Visit.OUTPATIENT else inpatient_fund
+    return YearToDate(outpatient_eligible_fen=eligible, fund_paid_fen=fund)
