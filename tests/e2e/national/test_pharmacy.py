@@ -124,7 +124,9 @@ def test_presettlement_moves_nothing_and_settlement_moves_once(world: World, his
     assert setl["acct_pay"] * 100 == paid
     assert balance(world) == before - paid
     assert setl["balc"] * 100 == before - paid
-    assert setl["medfee_sumamt"] == setl["fund_pay_sumamt"] + setl["acct_pay"] + setl["psn_cash_pay"]
+    assert (
+        setl["medfee_sumamt"] == setl["fund_pay_sumamt"] + setl["acct_pay"] + setl["psn_cash_pay"]
+    )
     assert setl["psn_part_amt"] == setl["medfee_sumamt"] - setl["fund_pay_sumamt"]
     assert '"medfee_sumamt":30.00' in his.send(body).text  # two decimals, and: a repeat
     again = his.send(body).json()
