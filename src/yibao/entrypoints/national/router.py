@@ -76,7 +76,13 @@ ON_ITS_OWN: dict[str, OnItsOwn] = {  # commits by itself: a settlement, a PIN's 
 router = APIRouter(tags=["national"])
 
 
-@router.post(PATH)
+@router.post(
+    PATH,
+    responses={
+        200: {"description": "The answer envelope: infcode 0, or -1 with err_msg"},
+        401: {"description": "The x-tif gateway signature is missing, wrong, stale or replayed"},
+    },
+)
 async def call_service(request: Request) -> Response:
     """One message of the national institution interface."""
     body = await request.body()
