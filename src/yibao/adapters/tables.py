@@ -410,3 +410,108 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[str] = mapped_column(Text)  # the JSON body answered
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+# -- the national institution interface (国家医保信息平台 protocol) ---------------------------
+class CatalogueItem(Base):
+    """One line of an area's medical insurance catalogue, in force from `from_month` until
+    the area's next load."""
+
+    __tablename__ = "catalogue_item"
+    __table_args__ = (
+        UniqueConstraint("area_code", "from_month", "code"),
+        Index("ix_catalogue_item_code", "area_code", "code", "from_month"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("area.code"))
+    from_month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    code: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(200))
+    item_class: Mapped[str] = mapped_column(String(1))  # A, B or C
+    selfpay_prop: Mapped[str] = mapped_column(String(12))  # as written, e.g. "0.10"
+
+
+class InstitutionCredential(Base):
+    """The gateway's credential of a designated institution: its paasid and token.
+
+    The token is kept as issued: verifying a signature needs it. It is never logged.
+    """
+
+    __tablename__ = "institution_credential"
+    paasid: Mapped[str] = mapped_column(String(40), primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), unique=True)
+    token: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class GatewayNonce(Base):
+    """A nonce a signed request used, with its timestamp: it cannot sign another request."""
+
+    __tablename__ = "gateway_nonce"
+    __table_args__ = (Index("ix_gateway_nonce_time", "signed_at"),)
+    paasid: Mapped[str] = mapped_column(String(40), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    signed_at: Mapped[int] = mapped_column(BigInteger)  # Unix seconds, as signed
+
+
+class NationalSignIn(Base):
+    """An operator's sign-in (9001) at an institution; its sign_no goes with every message."""
+
+    __tablename__ = "national_sign_in"
+    sign_no: Mapped[str] = mapped_column(String(30), primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    opter_no: Mapped[str] = mapped_column(String(30))
+    signed_in_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    signed_out_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class NationalMessage(Base):
+    """The first answer to a message, by the institution's msgid: a repeat gets it again."""
+
+    __tablename__ = "national_message"
+    __table_args__ = (UniqueConstraint("institution_id", "msgid"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    msgid: Mapped[str] = mapped_column(String(30))
+    infno: Mapped[str] = mapped_column(String(4))
+    response: Mapped[str] = mapped_column(Text)  # the JSON `output` answered
+    answered_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class NationalVisit(Base):
+    """An outpatient registration (2201) or an admission (2401): the `mdtrt_id` of the
+    protocol, its fee lines and, once settled, its settlement."""
+
+    __tablename__ = "national_visit"
+    __table_args__ = (Index("ix_national_visit_person", "person_id", "begins_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    mdtrt_id: Mapped[str] = mapped_column(String(30), unique=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    kind: Mapped[str] = mapped_column(String(12))  # outpatient or inpatient
+    status: Mapped[str] = mapped_column(String(12))  # open, discharged, settled, cancelled
+    insutype: Mapped[str] = mapped_column(String(3))
+    med_type: Mapped[str] = mapped_column(String(6))
+    begins_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    ends_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    details: Mapped[str] = mapped_column(Text)  # the registration's other fields, as JSON
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"))
+
+
+class NationalFeeLine(Base):
+    """An uploaded fee detail line of a visit (2204, 2301), cut by the catalogue on upload."""
+
+    __tablename__ = "national_fee_line"
+    __table_args__ = (UniqueConstraint("visit_id", "feedetl_sn"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("national_visit.id"))
+    feedetl_sn: Mapped[str] = mapped_column(String(30))
+    chrg_bchno: Mapped[str] = mapped_column(String(30))
+    med_list_codg: Mapped[str] = mapped_column(String(60))
+    quantity: Mapped[str] = mapped_column(String(20))  # `cnt` as written (may be 0.5)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    item_class: Mapped[str] = mapped_column(String(1))
+    selfpay_prop: Mapped[str] = mapped_column(String(12))
+    preselfpay_fen: Mapped[int] = mapped_column(BigInteger)
+    fulamt_ownpay_fen: Mapped[int] = mapped_column(BigInteger)
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"))

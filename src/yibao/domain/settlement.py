@@ -17,16 +17,26 @@ class LineItem:
     quantity: int
     amount_fen: int
     account_may_pay: bool  # within the catalogue: the personal account may pay for it
+    preselfpay_fen: int = 0  # a class B line's part the person pays first (domain.catalogue)
 
 
 def line_values(line: LineItem) -> dict[str, object]:
-    """The line as stored and as fingerprinted (without `dataclasses.asdict`'s deep copy)."""
+    """The line as stored (without `dataclasses.asdict`'s deep copy)."""
     return {
         "catalogue_code": line.catalogue_code,
         "quantity": line.quantity,
         "amount_fen": line.amount_fen,
         "account_may_pay": line.account_may_pay,
     }
+
+
+def line_fingerprint(line: LineItem) -> dict[str, object]:
+    """The line as fingerprinted: a part paid first only where there is one, so the
+    fingerprints of lines without one stay as they were."""
+    values = line_values(line)
+    if line.preselfpay_fen:
+        values["preselfpay_fen"] = line.preselfpay_fen
+    return values
 
 
 def check_lines(lines: Sequence[LineItem]) -> None:
@@ -41,6 +51,10 @@ def check_lines(lines: Sequence[LineItem]) -> None:
             raise InvalidInput("amount", line.amount_fen, "must not be negative")
         if line.amount_fen > MAX_FEN:
             raise InvalidInput("amount", line.amount_fen, "is too large for an amount of money")
+        if not 0 <= line.preselfpay_fen <= line.amount_fen:
+            raise InvalidInput(
+                "preselfpay", line.preselfpay_fen, "must lie between 0 and the amount"
+            )
     if total_fen(lines) > MAX_FEN:
         raise InvalidInput(
             "total", fen_to_yuan(total_fen(lines)), "is too large for an amount of money"
@@ -52,8 +66,9 @@ def total_fen(lines: Sequence[LineItem]) -> int:
 
 
 def eligible_fen(lines: Sequence[LineItem]) -> int:
-    """What the personal account may pay for: the lines within its catalogue."""
-    return sum(line.amount_fen for line in lines if line.account_may_pay)
+    """What the fund and the personal account may pay for: the lines within the catalogue,
+    less the parts their class B lines leave to the person first."""
+    return sum(line.amount_fen - line.preselfpay_fen for line in lines if line.account_may_pay)
 
 
 def personal_share(eligible: int, balance: int) -> int:

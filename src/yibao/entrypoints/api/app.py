@@ -30,6 +30,7 @@ from yibao.entrypoints.api.routes import (
     pos,
     records,
 )
+from yibao.entrypoints.national import router as national
 
 PREFIX = "/api/v1"
 ROUTERS = (
@@ -78,6 +79,7 @@ def create_app(app: App, settings: Settings) -> FastAPI:
     problems.install(api)
     for module in ROUTERS:
         api.include_router(module.api, prefix=PREFIX)
+    api.include_router(national.router)  # the national institution interface
     api.add_middleware(AccessLog)
     from yibao.entrypoints.web.app import install as install_pages
 

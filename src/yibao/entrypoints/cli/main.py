@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "card": ("card", "app", "Social security cards: issue, activation, PIN, loss, bank account."),
     "evoucher": ("evoucher", "app", "The medical insurance e-voucher."),
     "pos": ("pos", "app", "Point of sale at designated institutions."),
+    "catalogue": ("catalogue", "app", "The medical insurance catalogue of each area."),
     "inquire": (
         "inquire",
         "inquire",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
@@ -161,3 +162,23 @@ def person_merge(id_number: str, other: str, on: OnOption, db: DbOption = None) 
         audit=Audited("person.merge", f"record merge:{mask(other)}", id_number),
     )
     console.print(f"records merged; {fen_to_yuan(moved)} yuan moved")
+
+
+@institution_app.command("credentials")
+def institution_credentials(
+    code: str,
+    rotate: Annotated[bool, typer.Option("--rotate", help="Issue a new token.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {paasid, token} as JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """The institution's gateway credentials for the national interface (x-tif-paasid and
+    the token its client signs with); issued on first use, renewed with --rotate."""
+    from yibao.services.national import gateway
+
+    found = in_one_transaction(
+        db, lambda uow: gateway.credentials(uow=uow, institution_code=code, rotate=rotate)
+    )
+    if as_json:
+        typer.echo(json.dumps({"paasid": found.paasid, "token": found.token}))
+    else:
+        console.print(f"paasid {found.paasid}\ntoken  {found.token}", highlight=False)

@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select
@@ -25,6 +25,7 @@ from yibao.domain.cards import ELECTRONIC_CARD_SECONDS, CardNotActivated, CardSt
 from yibao.domain.errors import (
     Conflict,
     InvalidInput,
+    NotEnrolled,
     UnknownInstitution,
     UnknownPerson,
     YibaoError,
@@ -32,11 +33,11 @@ from yibao.domain.errors import (
 from yibao.domain.idnumber import IdNumber, mask
 from yibao.domain.pooled import Visit
 from yibao.domain.settlement import LineItem as LineItem  # callers take it from the service
-from yibao.domain.settlement import check_lines, line_values, total_fen
+from yibao.domain.settlement import check_lines, line_fingerprint, total_fen
 from yibao.ledger import accounts
 from yibao.ledger.kinds import TransferKind
 from yibao.ledger.rules import value_date_refusal
-from yibao.services import cards
+from yibao.services import cards, catalogue
 from yibao.services.cards import electronic_card, family
 from yibao.services.registry import fields, person_by_id_number, person_by_key
 from yibao.services.settlement import pooled
@@ -110,15 +111,25 @@ class ElectronicCard:
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityCard:
+    """A resident ID card read at the counter (the national interface's certificate type 02)."""
+
+    id_number: str
+
+
+@dataclass(frozen=True, slots=True)
 class SettleCmd:
     institution_code: str
     ref: str
-    credential: CardAndPin | ElectronicCard  # identifies the patient
+    credential: CardAndPin | ElectronicCard | IdentityCard  # identifies the patient
     lines: tuple[LineItem, ...]
     on: dt.date
     payer_id_number: str | None = None  # family mutual aid: another person's account pays
     visit: Visit | None = None  # default: pharmacy at a pharmacy, outpatient elsewhere
     patient_id_number: str | None = None  # if given, the credential must be this person's
+    by_catalogue: bool = False  # the lines carry the catalogue's verdict already
+    patient_person_id: int | None = None  # if given, the credential must be this person's
+    require_scheme: bool = False  # refuse a patient in no scheme on the day
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,35 +178,53 @@ def settle(
         if cmd.payer_id_number is not None:
             _require_family_first(uow_factory, cmd, card_no=credential.card_no)
         return _settle_with_card(pos_uow, cmd, credential)
+    if isinstance(credential, IdentityCard):
+        return _settle_without_card(pos_uow, uow_factory, cmd, id_number=credential.id_number)
     claim = electronic_card.read_electronic_card(
         payload=credential.payload,
         now=now,
         secret=card_secret,
         longest_seconds=electronic_card_seconds,
     )
+    return _settle_without_card(
+        pos_uow, uow_factory, cmd, person_id=claim.person_id, evoucher_nonce=claim.nonce
+    )
+
+
+def _settle_without_card(
+    pos_uow: Callable[[], UnitOfWork],
+    uow_factory: Callable[[], UnitOfWork],
+    cmd: SettleCmd,
+    *,
+    person_id: int | None = None,
+    id_number: str | None = None,
+    evoucher_nonce: str | None = None,
+) -> Receipt:
+    """An e-voucher (its payload verified) or a resident ID card read at the counter: no PIN.
+    A lost card stops either only where the area's policy says so."""
+    if person_id is None:
+        assert id_number is not None
+        with uow_factory() as uow:
+            person_id = person_by_id_number(uow=uow, id_number=id_number).id
     if cmd.payer_id_number is not None:
-        _require_family_first(uow_factory, cmd, person_id=claim.person_id)
+        _require_family_first(uow_factory, cmd, person_id=person_id)
     with pos_uow() as uow:
         row = _PERSON_AT_INSTITUTION.one_or_none(
             uow.hot,
-            {
-                "id": claim.person_id,
-                "institution": cmd.institution_code,
-                **pooled.fact_params(cmd.on),
-            },
+            {"id": person_id, "institution": cmd.institution_code, **pooled.fact_params(cmd.on)},
         )
         if row is None:
-            raise UnknownPerson(f"no insured person with internal id {claim.person_id}")
+            raise UnknownPerson(f"no insured person with internal id {person_id}")
         patient, institution = _Party(*row[:3]), _institution(row[3:6], cmd.institution_code)
-        if row[7] not in (None, electronic_card.ACTIVE):  # the e-voucher's own status
-            raise electronic_card.suspended()
+        if evoucher_nonce is not None and row[7] not in (None, electronic_card.ACTIVE):
+            raise electronic_card.suspended()  # the e-voucher's own status
         if row[6] == str(CardStatus.LOST):  # only a lost card can stop it: the policy says if
             electronic_card.require_not_stopped_by_lost_card(
                 uow=uow, person_id=patient.id, area_code=patient.area_code, on=cmd.on
             )
-        facts = pooled.facts_of(row[8:14])
+        facts = pooled.facts_of(row[8:15])
         return _settle_in(
-            uow, cmd, patient, None, institution, evoucher_nonce=claim.nonce, facts=facts
+            uow, cmd, patient, None, institution, evoucher_nonce=evoucher_nonce, facts=facts
         )
 
 
@@ -263,7 +292,7 @@ def _card_for_sale(
     )
     if row is None or row[9] is None or row[8] != row[11]:
         return None
-    facts = pooled.facts_of(row[13:19])
+    facts = pooled.facts_of(row[13:20])
     max_tries = pooled.pin_max_tries(facts)
     if max_tries is None:
         return None
@@ -405,7 +434,7 @@ def _settle_in(
         first = _find(uow, institution.id, cmd.ref)
         assert first is not None
         return _same_or_conflict(uow, first, sale.fingerprint, institution.code)
-    total = total_fen(cmd.lines)
+    total = total_fen(sale.lines)
     return Receipt(
         posted.settlement_id,
         institution.code,
@@ -437,6 +466,23 @@ def _sale_to_post(
     if cmd.patient_id_number is not None and _other_person(cmd.patient_id_number, patient):
         raise InvalidInput(
             "patient", mask(cmd.patient_id_number), "is not the person the credential identifies"
+        )
+    if facts is None:
+        facts = pooled.patient_facts(
+            uow=uow, patient_id=patient.id, institution_id=institution.id, on=cmd.on
+        )
+    if cmd.patient_person_id is not None and cmd.patient_person_id != patient.id:
+        raise InvalidInput(
+            "psn_no", cmd.patient_person_id, "is not the person the credential identifies"
+        )
+    if cmd.require_scheme and facts.scheme is None:
+        raise NotEnrolled(f"person {mask(patient.id_number)} is in no insurance scheme on {cmd.on}")
+    if facts.catalogue_month is not None and not cmd.by_catalogue:
+        cmd = replace(
+            cmd,
+            lines=catalogue.lines_by_catalogue(
+                uow=uow, area_code=institution.area_code, on=cmd.on, lines=cmd.lines
+            ),
         )
     payer = patient
     if cmd.payer_id_number is not None:
@@ -547,7 +593,7 @@ def _require_refund_date(uow: UnitOfWork, row: Settlement, on: dt.date) -> None:
 
 def _fingerprint(cmd: SettleCmd, payer_id: int, patient_id: int) -> str:
     content = {
-        "lines": [line_values(line) for line in cmd.lines],
+        "lines": [line_fingerprint(line) for line in cmd.lines],
         "payer": payer_id,
         "patient": patient_id,
         **({} if cmd.visit is None else {"visit": str(cmd.visit)}),

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Table, bindparam, exists, or_, select, update
+from sqlalchemy import BindParameter, Table, bindparam, exists, func, or_, select, update
 
 from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import (
     AreaPolicy,
+    CatalogueItem,
     Contribution,
     Enrollment,
     Institution,
@@ -49,6 +50,7 @@ E = cast(Table, Enrollment.__table__)
 C = cast(Table, Contribution.__table__)
 U = cast(Table, PooledUsage.__table__)
 AP = cast(Table, AreaPolicy.__table__)
+CI = cast(Table, CatalogueItem.__table__)
 
 _DAY: BindParameter[dt.date] = bindparam("day")
 _MONTH: BindParameter[str] = bindparam("month")
@@ -78,8 +80,14 @@ _POLICY_OF_MONTH = (  # the area's entry with the latest `from` not after the vi
     .limit(1)
     .scalar_subquery()
 )
+_CATALOGUE_OF_MONTH = (  # the month of the area's catalogue in force, if it has one
+    select(func.max(CI.c.from_month))
+    .where(CI.c.area_code == I.c.area_code, CI.c.from_month <= _MONTH)
+    .scalar_subquery()
+)
 FACT_COLUMNS = (
     P.c.birth_date, _SCHEME, _RESIDENT_YEAR_PAID, I.c.kind, I.c.level, _POLICY_OF_MONTH,
+    _CATALOGUE_OF_MONTH,
 )  # fmt: skip
 """What the fund's terms depend on, correlated with `person` and `institution` rows (`P`, `I`):
 read with the credential's other reads (`:day`, `:month` bound), they cost no round trip."""
@@ -102,6 +110,7 @@ class PatientFacts:
     institution_kind: str
     level: int
     policy_document: str | None  # of the visit's month; None before the area's first policy
+    catalogue_month: str | None = None  # of the catalogue in force; None: the area has none
 
 
 def fact_params(on: dt.date) -> dict[str, object]:
@@ -109,8 +118,8 @@ def fact_params(on: dt.date) -> dict[str, object]:
 
 
 def facts_of(row: Sequence[Any]) -> PatientFacts:
-    birth, scheme, paid, kind, level, document = row
-    return PatientFacts(birth, scheme, bool(paid), str(kind), int(level), document)
+    birth, scheme, paid, kind, level, document, catalogue_month = row
+    return PatientFacts(birth, scheme, bool(paid), str(kind), int(level), document, catalogue_month)
 
 
 @lru_cache(maxsize=256)
@@ -147,13 +156,18 @@ def pooled_terms(
     """What the fund pays of this patient's bill at this institution on `on`, and its codes;
     the facts are read here unless they came with the credential's reads."""
     if facts is None:
-        row = _PATIENT_AT.one_or_none(
-            uow.hot,
-            {"person_id": patient_id, "institution_id": institution_id, **fact_params(on)},
-        )
-        assert row is not None  # both were read before
-        facts = facts_of(row)
+        facts = patient_facts(uow=uow, patient_id=patient_id, institution_id=institution_id, on=on)
     return terms_from_facts(facts=facts, visit=visit, on=on)
+
+
+def patient_facts(
+    *, uow: UnitOfWork, patient_id: int, institution_id: int, on: dt.date
+) -> PatientFacts:
+    row = _PATIENT_AT.one_or_none(
+        uow.hot, {"person_id": patient_id, "institution_id": institution_id, **fact_params(on)}
+    )
+    assert row is not None  # both were read before
+    return facts_of(row)
 
 
 def terms_from_facts(*, facts: PatientFacts, visit: Visit | None, on: dt.date) -> PooledTerms:
@@ -232,3 +246,20 @@ def add_usage(
             }
         ],
     )
+
+
+_USAGE = HotStatement(
+    select(U.c.outpatient_eligible_fen, U.c.outpatient_fund_fen, U.c.inpatient_fund_fen).where(
+        U.c.person_id == bindparam("person_id"), U.c.year == bindparam("year")
+    )
+)
+
+
+def usage_of(*, uow: UnitOfWork, person_id: int, visit: Visit, on: dt.date) -> YearToDate:
+    """The patient's usage in the visit's year, read without a lock: for a pre-settlement."""
+    row = _USAGE.one_or_none(uow.hot, {"person_id": person_id, "year": on.year})
+    if row is None:
+        return YearToDate()
+    eligible, outpatient_fund, inpatient_fund = (int(v) for v in row)
+    fund = outpatient_fund if visit is Visit.OUTPATIENT else inpatient_fund
+    return YearToDate(outpatient_eligible_fen=eligible, fund_paid_fen=fund)

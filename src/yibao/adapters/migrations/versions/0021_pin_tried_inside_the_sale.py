@@ -1,7 +1,7 @@
 """the PIN's try is counted and compared inside the settlement function
 
 Revision ID: 0021
-Revises: 0016
+Revises: 0018
 
 On PostgreSQL a POS sale with card and PIN was four round trips: BEGIN, the try counted by the
 statement that read the card, the sale, COMMIT. Now the card is read without a lock, the PIN
@@ -16,7 +16,7 @@ from alembic import op
 from yibao.ledger import settlement_function
 
 revision = "0021"
-down_revision = "0016"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,104 @@
+"""2101 pre-settlement, 2102 settlement and 2103 cancellation at a designated pharmacy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from yibao.domain.errors import InvalidInput
+from yibao.domain.national import yuan
+from yibao.domain.pooled import Visit
+from yibao.entrypoints.national.context import Context, Output
+from yibao.entrypoints.national.envelope import TIME_FORMAT, pin_of, rows, section, text
+from yibao.entrypoints.national.fees import amount, fee_line, flag, psn_no
+from yibao.entrypoints.national.outputs import settlement_output
+from yibao.services.audit import record, record_in_own_transaction
+from yibao.services.national import bills, people
+from yibao.services.uow import UnitOfWork
+
+PHARMACY_MED_TYPE = "41"  # 定点药店购药
+
+
+def _bill(data: Mapping[str, Any]) -> bills.Bill:
+    info = section(data, "druginfo")
+    med_type = text(info, "med_type", required=False) or PHARMACY_MED_TYPE
+    if med_type != PHARMACY_MED_TYPE:
+        raise InvalidInput("med_type", med_type, "is not 41 (a pharmacy purchase)")
+    lines = tuple(
+        fee_line(row, index, "drugdetail") for index, row in enumerate(rows(data, "drugdetail"))
+    )
+    return bills.Bill(
+        psn_no(info),
+        people.Certificate(
+            text(info, "mdtrt_cert_type"),
+            text(info, "mdtrt_cert_no"),
+            pin_of(info) or pin_of(data),
+        ),
+        lines,
+        amount(info, "medfee_sumamt"),
+        flag(info, "acct_used_flag"),
+        Visit.PHARMACY,
+    )
+
+
+def presettle(ctx: Context, data: Mapping[str, Any]) -> Output:
+    bill = bills.presettle(
+        uow_factory=ctx.app.uow,
+        caller=ctx.caller,
+        bill=_bill(data),
+        on=ctx.today,
+        now=ctx.now,
+        keys=ctx.keys,
+    )
+    return settlement_output(
+        bill,
+        mdtrt_id=ctx.envelope.msgid,
+        setl_time=ctx.now.strftime(TIME_FORMAT),
+        on=ctx.today,
+        clr_optins=ctx.caller.area_code,
+    )
+
+
+def settle(ctx: Context, data: Mapping[str, Any]) -> Output:
+    bill = bills.settle(
+        uow_factory=ctx.app.uow,
+        caller=ctx.caller,
+        bill=_bill(data),
+        msgid=ctx.envelope.msgid,
+        on=ctx.today,
+        now=ctx.now,
+        keys=ctx.keys,
+    )
+    record_in_own_transaction(
+        uow_factory=ctx.app.uow,
+        event=ctx.event("2102", bill.person.id_number, f"sale:{ctx.caller.code}:{bill.setl_id}"),
+    )
+    return settlement_output(
+        bill,
+        mdtrt_id=ctx.envelope.msgid,
+        setl_time=ctx.now.strftime(TIME_FORMAT),
+        on=ctx.today,
+        clr_optins=ctx.caller.area_code,
+    )
+
+
+def cancel(ctx: Context, uow: UnitOfWork, data: Mapping[str, Any]) -> Output:
+    given = section(data, "data")
+    done = bills.cancel(
+        uow=uow, caller=ctx.caller, setl_id=text(given, "setl_id"), psn_no=psn_no(given)
+    )
+    record(uow=uow, event=ctx.event(ctx.envelope.infno, None, f"cancel:{done.setl_id}"))
+    return {"setlinfo": cancelled_info(done)}
+
+
+def cancelled_info(done: bills.Cancelled) -> dict[str, Any]:
+    receipt = done.receipt
+    return {
+        "setl_id": str(done.setl_id),
+        "psn_no": str(done.psn_no),
+        "medfee_sumamt": yuan(-receipt.total_fen),
+        "fund_pay_sumamt": yuan(-receipt.fund_fen),
+        "acct_pay": yuan(-receipt.personal_fen),
+        "psn_cash_pay": yuan(-receipt.own_fen),
+        "balc": yuan(receipt.balance_after_fen),
+    }

@@ -1,0 +1,182 @@
+"""`POST /fsi/api/rsfComIfsService/callService`: the national platform's one endpoint.
+
+The gateway's signature first (HTTP 401 and nothing done if it fails), then the envelope,
+the institution, the sign-in and the msgid's first answer, then the transaction. Every
+refusal after the gateway answers `infcode: -1` naming the field and the value, and writes
+nothing; no traceback reaches the caller.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from yibao.bootstrap import App
+from yibao.config import Settings
+from yibao.domain.errors import InvalidInput, YibaoError
+from yibao.entrypoints.national import (
+    person_info,
+    pharmacy,
+    reconciliation,
+    reversal,
+    signin,
+    visits,
+)
+from yibao.entrypoints.national.context import Context, InClaim, OnItsOwn
+from yibao.entrypoints.national.envelope import (
+    envelope_of,
+    failure,
+    parse_body,
+    response,
+    success,
+)
+from yibao.services.national import NationalRefusal, gateway, messages
+from yibao.services.national import signin as signins
+from yibao.services.national.gateway import Caller, GatewayRefused
+from yibao.services.national.people import Secrets
+
+PATH = "/fsi/api/rsfComIfsService/callService"
+SIGN_IN = "9001"
+log = logging.getLogger("yibao.national")
+
+IN_CLAIM: dict[str, InClaim] = {  # writes in the transaction that claims the msgid
+    "9001": signin.sign_in,
+    "9002": signin.sign_out,
+    "2103": pharmacy.cancel,
+    "2201": visits.register,
+    "2202": visits.cancel_registration,
+    "2203": visits.visit_information,
+    "2204": visits.upload_fees,
+    "2205": visits.delete_fees,
+    "2208": visits.cancel_settlement,
+    "2401": visits.admit,
+    "2301": visits.upload_fees,
+    "2402": visits.discharge,
+    "2305": visits.cancel_settlement,
+    "3201": reconciliation.reconcile,
+    "2601": reversal.reverse,
+}
+ON_ITS_OWN: dict[str, OnItsOwn] = {  # commits by itself: a settlement, a PIN's try
+    "1101": person_info.person_info,
+    "2101": pharmacy.presettle,
+    "2102": pharmacy.settle,
+    "2206": visits.presettle,
+    "2207": visits.settle,
+    "2303": visits.presettle,
+    "2304": visits.settle,
+}
+
+router = APIRouter(tags=["national"])
+
+
+@router.post(
+    PATH,
+    responses={
+        200: {"description": "The answer envelope: infcode 0, or -1 with err_msg"},
+        401: {"description": "The x-tif gateway signature is missing, wrong, stale or replayed"},
+    },
+)
+async def call_service(request: Request) -> Response:
+    """One message of the national institution interface."""
+    body = await request.body()
+    headers = {name: request.headers.get(name) for name in _HEADERS}
+    app: App = request.app.state.yibao
+    settings: Settings = request.app.state.settings
+    status, content = await run_in_threadpool(serve, app, settings, headers, body)
+    return Response(content, status_code=status, media_type="application/json")
+
+
+_HEADERS = ("x-tif-paasid", "x-tif-timestamp", "x-tif-nonce", "x-tif-signature")
+
+
+def serve(
+    app: App, settings: Settings, headers: Mapping[str, str | None], body: bytes
+) -> tuple[int, bytes]:
+    try:
+        with app.uow().statement_by_statement() as uow:
+            caller = gateway.authenticate(
+                uow=uow,
+                paasid=headers["x-tif-paasid"],
+                timestamp=headers["x-tif-timestamp"],
+                nonce=headers["x-tif-nonce"],
+                signature=headers["x-tif-signature"],
+                now=time.time(),
+            )
+    except GatewayRefused as refusal:
+        return 401, response(None, failure(refusal.message))
+    msgid: str | None = None
+    try:
+        envelope = envelope_of(parse_body(body))
+        msgid = envelope.msgid
+        if envelope.fixmedins_code != caller.code:
+            raise InvalidInput(
+                "fixmedins_code", envelope.fixmedins_code, "is not the institution of the paasid"
+            )
+        keys = Secrets(settings.card_secret, settings.electronic_card_seconds)
+        context = Context(app, keys, caller, envelope, dt.datetime.now())
+        answer = _answer(context)
+    except YibaoError as error:
+        answer = failure(error.message)
+    except Exception:
+        log.exception("national message %s failed", msgid)
+        answer = failure("yibao could not answer this message; it was not done, try again")
+    return 200, response(msgid, answer)
+
+
+def _answer(ctx: Context) -> dict[str, Any]:
+    infno, caller = ctx.envelope.infno, ctx.caller
+    in_claim, on_its_own = IN_CLAIM.get(infno), ON_ITS_OWN.get(infno)
+    if in_claim is None and on_its_own is None:
+        raise InvalidInput("infno", infno, "is not a transaction yibao answers")
+    if in_claim is not None:
+        with ctx.app.uow() as uow:
+            first = _first(uow, ctx)
+            if first is not None:
+                return first
+            claim = messages.claim(
+                uow=uow, institution_id=caller.institution_id, msgid=ctx.envelope.msgid, infno=infno
+            )
+            if claim is None:  # another copy answered meanwhile
+                found = _first(uow, ctx)
+                assert found is not None
+                return found
+            answer = success(in_claim(ctx, uow, ctx.envelope.input))
+            messages.answer(uow=uow, claim_id=claim, response=answer)
+            return answer
+    assert on_its_own is not None
+    with ctx.app.uow().statement_by_statement() as uow:
+        first = _first(uow, ctx)
+        if first is not None:
+            return first
+    answer = success(on_its_own(ctx, ctx.envelope.input))
+    with ctx.app.uow() as uow:
+        return messages.keep(
+            uow=uow,
+            institution_id=caller.institution_id,
+            msgid=ctx.envelope.msgid,
+            infno=infno,
+            response=answer,
+        )
+
+
+def _first(uow: Any, ctx: Context) -> dict[str, Any] | None:
+    """The msgid's first answer; else, the sign-in the message needs is checked."""
+    caller: Caller = ctx.caller
+    first = messages.first_answer(
+        uow=uow, institution_id=caller.institution_id, msgid=ctx.envelope.msgid
+    )
+    if first is not None:
+        return first
+    if ctx.envelope.infno != SIGN_IN:
+        signins.require_signed_in(uow=uow, caller=caller, sign_no=ctx.envelope.sign_no)
+    return None
+
+
+__all__ = ["PATH", "NationalRefusal", "router", "serve"]

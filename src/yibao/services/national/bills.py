@@ -1,0 +1,318 @@
+"""A bill through the national interface: its fee lines cut by the catalogue, pre-settled
+(nothing moves) or settled through `services.settlement` (the ledger moves the money once:
+the settlement's reference is the message's msgid), and cancelled whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal
+
+from sqlalchemy import select, update
+
+from yibao.adapters.tables import Institution, NationalFeeLine, NationalVisit, Settlement
+from yibao.domain.catalogue import NOT_LISTED, CatalogueEntry, LineVerdict, verdict
+from yibao.domain.errors import InvalidInput
+from yibao.domain.national import SettlementCut, cut_settlement
+from yibao.domain.pooled import Visit, fund_share
+from yibao.domain.settlement import LineItem, check_lines, split_bill
+from yibao.services import catalogue, settlement
+from yibao.services.national.gateway import Caller
+from yibao.services.national.people import (
+    EVOUCHER,
+    ID_CARD,
+    Certificate,
+    Insured,
+    Secrets,
+    check_certificate,
+    identify,
+    insured,
+)
+from yibao.services.settlement import (
+    CardAndPin,
+    ElectronicCard,
+    IdentityCard,
+    Receipt,
+    SettleCmd,
+    UnknownRef,
+    pooled,
+)
+from yibao.services.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class FeeLine:
+    feedetl_sn: str
+    code: str  # med_list_codg
+    quantity: Decimal  # cnt
+    price: Decimal  # pric, yuan
+    amount_fen: int  # det_item_fee_sumamt
+
+
+@dataclass(frozen=True, slots=True)
+class Bill:
+    psn_no: int
+    cert: Certificate
+    lines: tuple[FeeLine, ...]
+    medfee_sumamt_fen: int
+    account_used: bool
+    visit: Visit
+
+
+@dataclass(frozen=True, slots=True)
+class CutLine:
+    line: FeeLine
+    verdict: LineVerdict
+
+
+@dataclass(frozen=True, slots=True)
+class SettledBill:
+    """What 2101/2102 (and the visits' pre-settlement and settlement) answer."""
+
+    setl_id: int | None  # None: a pre-settlement
+    person: Insured
+    cert_type: str
+    visit: Visit
+    lines: tuple[CutLine, ...]
+    cut: SettlementCut
+    balance_after_fen: int
+    family_fen: int  # what a bound family member's account paid
+    insutype: str
+    psn_type: str
+    med_type: str
+    clr_type: str
+
+
+def check_bill(bill: Bill) -> None:
+    if not bill.lines:
+        raise InvalidInput("drugdetail", [], "must hold at least one fee line")
+    seen: set[str] = set()
+    for line in bill.lines:
+        if line.feedetl_sn in seen:
+            raise InvalidInput("feedetl_sn", line.feedetl_sn, "is given twice")
+        seen.add(line.feedetl_sn)
+        if line.quantity <= 0:
+            raise InvalidInput("cnt", str(line.quantity), "must be more than 0")
+    total = sum(line.amount_fen for line in bill.lines)
+    if total != bill.medfee_sumamt_fen:
+        raise InvalidInput(
+            "medfee_sumamt",
+            str(Decimal(bill.medfee_sumamt_fen) / 100),
+            f"is not the sum of the lines' det_item_fee_sumamt ({Decimal(total) / 100})",
+        )
+    if not bill.account_used and bill.visit is not Visit.PHARMACY:
+        raise InvalidInput(
+            "acct_used_flag", "0", "is supported at pharmacies only; send 1 at a hospital"
+        )
+
+
+def cut_lines(
+    *, uow: UnitOfWork, area_code: str, on: dt.date, lines: Sequence[FeeLine]
+) -> tuple[CutLine, ...]:
+    """Each line's verdict from the area's catalogue in force; a code it lacks (or every
+    code, where the area has none) is class C."""
+    found = catalogue.entries_in_force(
+        uow=uow, area_code=area_code, on=on, codes=[line.code for line in lines]
+    )
+    entries: dict[str, CatalogueEntry] = found or {}
+    return tuple(
+        CutLine(line, verdict(entries.get(line.code, NOT_LISTED), line.amount_fen))
+        for line in lines
+    )
+
+
+def _line_items(cut: Sequence[CutLine], account_used: bool) -> tuple[LineItem, ...]:
+    return tuple(
+        LineItem(
+            c.line.code,
+            int(c.line.quantity.to_integral_value(ROUND_CEILING)),  # 0.5 box: one line of 1
+            c.line.amount_fen,
+            account_may_pay=account_used and c.verdict.eligible_fen + c.verdict.preselfpay_fen > 0,
+            preselfpay_fen=c.verdict.preselfpay_fen if account_used else 0,
+        )
+        for c in cut
+    )
+
+
+def presettle(
+    *,
+    uow_factory: Callable[[], UnitOfWork],
+    caller: Caller,
+    bill: Bill,
+    on: dt.date,
+    now: dt.datetime,
+    keys: Secrets,
+) -> SettledBill:
+    """What the settlement would be now: nothing is written (a card's PIN try is counted)."""
+    check_bill(bill)
+    person_id = identify(uow_factory=uow_factory, cert=bill.cert, on=on, now=now, keys=keys)
+    _require_same(bill.psn_no, person_id)
+    with uow_factory() as uow:
+        person = insured(uow=uow, person_id=person_id, on=on)
+        _require_same_area(person, caller)
+        lines = cut_lines(uow=uow, area_code=caller.area_code, on=on, lines=bill.lines)
+        items = _line_items(lines, bill.account_used)
+        check_lines(items)
+        facts = pooled.patient_facts(
+            uow=uow, patient_id=person_id, institution_id=caller.institution_id, on=on
+        )
+        terms = pooled.terms_from_facts(facts=facts, visit=bill.visit, on=on)
+        usage = pooled.usage_of(uow=uow, person_id=person_id, visit=terms.terms.visit, on=on)
+        eligible = sum(c.verdict.eligible_fen for c in lines) if bill.account_used else 0
+        share = fund_share(terms.terms, eligible_fen=eligible, usage=usage)
+        split = split_bill(
+            total=bill.medfee_sumamt_fen,
+            eligible=eligible,
+            fund=share.fund_fen,
+            balance=person.balance_fen if bill.account_used else 0,
+        )
+        uow.session.rollback()  # a pre-settlement leaves nothing behind
+    cut = cut_settlement(
+        verdicts=[c.verdict for c in lines],
+        deductible_fen=share.deductible_fen,
+        ratio=terms.terms.ratio,
+        fund_fen=split.fund_fen,
+        account_fen=split.account_fen,
+        cash_fen=split.cash_fen,
+    )
+    codes = terms.codes
+    return SettledBill(
+        None, person, bill.cert.cert_type, bill.visit, lines, cut,
+        person.balance_fen - split.account_fen, 0,
+        codes.insutype or "", codes.psn_type or "", codes.med_type, codes.clr_type,
+    )  # fmt: skip
+
+
+def settle(
+    *,
+    uow_factory: Callable[[], UnitOfWork],
+    caller: Caller,
+    bill: Bill,
+    msgid: str,
+    on: dt.date,
+    now: dt.datetime,
+    keys: Secrets,
+) -> SettledBill:
+    """Settle the bill once, its reference the msgid: a repeat settles nothing again."""
+    check_bill(bill)
+    check_certificate(bill.cert, pin_required=True)
+    with uow_factory().statement_by_statement() as uow:
+        lines = cut_lines(uow=uow, area_code=caller.area_code, on=on, lines=bill.lines)
+    credential: CardAndPin | ElectronicCard | IdentityCard
+    if bill.cert.cert_type == EVOUCHER:
+        credential = ElectronicCard(bill.cert.cert_no)
+    elif bill.cert.cert_type == ID_CARD:
+        credential = IdentityCard(bill.cert.cert_no)
+    else:
+        credential = CardAndPin(bill.cert.cert_no, str(bill.cert.pin))
+    receipt = settlement.settle(
+        uow_factory=uow_factory,
+        cmd=SettleCmd(
+            caller.code,
+            msgid,
+            credential,
+            _line_items(lines, bill.account_used),
+            on,
+            visit=bill.visit,
+            by_catalogue=True,
+            patient_person_id=bill.psn_no,
+            require_scheme=True,
+        ),
+        now=now,
+        card_secret=keys.card_secret,
+        electronic_card_seconds=keys.electronic_card_seconds,
+    )
+    return settled_bill(
+        uow_factory=uow_factory, receipt=receipt, cert_type=bill.cert.cert_type, lines=lines, on=on
+    )
+
+
+def settled_bill(
+    *,
+    uow_factory: Callable[[], UnitOfWork],
+    receipt: Receipt,
+    cert_type: str,
+    lines: tuple[CutLine, ...],
+    on: dt.date,
+) -> SettledBill:
+    with uow_factory() as uow:
+        row = uow.session.get(Settlement, receipt.settlement_id)
+        assert row is not None
+        person = insured(uow=uow, person_id=row.patient_person_id, on=row.settled_on)
+    cut = cut_settlement(
+        verdicts=[c.verdict for c in lines],
+        deductible_fen=receipt.deductible_fen,
+        ratio=Decimal(receipt.ratio),
+        fund_fen=receipt.fund_fen,
+        account_fen=receipt.personal_fen,
+        cash_fen=receipt.own_fen,
+    )
+    return SettledBill(
+        receipt.settlement_id, person, cert_type, Visit(receipt.visit), lines, cut,
+        receipt.balance_after_fen, receipt.personal_fen if receipt.family_aid else 0,
+        row.insutype or "", row.psn_type or "", row.med_type, row.clr_type,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    setl_id: int
+    psn_no: int
+    receipt: Receipt
+
+
+def cancel(*, uow: UnitOfWork, caller: Caller, setl_id: object, psn_no: int) -> Cancelled:
+    """Cancel a settlement of this institution whole (2103, 2208, 2305, and 2601's reversal):
+    every part goes back through `settlement.refund`."""
+    written = "" if setl_id is None else str(setl_id)
+    if not written.isdigit():
+        raise InvalidInput("setl_id", setl_id, "is not a settlement id")
+    row = uow.session.execute(
+        select(Settlement.ref, Settlement.patient_person_id)
+        .join(Institution)
+        .where(Settlement.id == int(written), Institution.id == caller.institution_id)
+    ).one_or_none()
+    if row is None:
+        raise UnknownRef(f"setl_id: {written!r} is no settlement of {caller.code}")
+    _require_same(psn_no, row.patient_person_id)
+    receipt = settlement.refund(uow=uow, ref=row.ref, on=uow.today(), institution_code=caller.code)
+    unlink(uow=uow, settlement_id=int(written))
+    return Cancelled(int(written), psn_no, receipt)
+
+
+def unlink(*, uow: UnitOfWork, settlement_id: int) -> None:
+    """A cancelled settlement's lines are unsettled again; an admission is discharged again."""
+    uow.session.execute(
+        update(NationalFeeLine)
+        .where(NationalFeeLine.settlement_id == settlement_id)
+        .values(settlement_id=None)
+    )
+    for visit in uow.session.scalars(
+        select(NationalVisit).where(NationalVisit.settlement_id == settlement_id)
+    ):
+        visit.settlement_id = None
+        if visit.status == "settled":
+            visit.status = "discharged"
+
+
+def settlement_of_msgid(*, uow: UnitOfWork, caller: Caller, msgid: str) -> Settlement | None:
+    return uow.session.scalars(
+        select(Settlement).where(
+            Settlement.institution_id == caller.institution_id, Settlement.ref == msgid
+        )
+    ).one_or_none()
+
+
+def _require_same(psn_no: int, person_id: int) -> None:
+    if psn_no != person_id:
+        raise InvalidInput("psn_no", str(psn_no), "is not the person the certificate identifies")
+
+
+def _require_same_area(person: Insured, caller: Caller) -> None:
+    if person.area_code != caller.area_code:
+        raise InvalidInput(
+            "insuplc_admdvs",
+            person.area_code,
+            "is another planning area; cross-area settlement is not supported",
+        )

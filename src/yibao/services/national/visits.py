@@ -1,0 +1,247 @@
+"""Outpatient registrations (2201) and admissions (2401): the visit's `mdtrt_id`, its fee
+lines uploaded and cut by the catalogue (2204, 2301), deleted while unsettled (2205), the
+discharge (2402), and the link to the settlement that paid them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from yibao.adapters.tables import NationalFeeLine, NationalVisit
+from yibao.domain.errors import Conflict, InvalidInput
+from yibao.domain.pooled import Visit
+from yibao.services.national import bills, people
+from yibao.services.national.gateway import Caller
+from yibao.services.uow import UnitOfWork
+
+OPEN, DISCHARGED, SETTLED, CANCELLED = "open", "discharged", "settled", "cancelled"
+ALL_BATCHES = "0000"  # chrg_bchno of 2205: every unsettled line
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedLine:
+    line: bills.FeeLine
+    chrg_bchno: str
+
+
+def register(
+    *,
+    uow: UnitOfWork,
+    caller: Caller,
+    psn_no: int,
+    kind: Visit,
+    med_type: str,
+    begins_at: dt.datetime,
+    details: Mapping[str, Any],
+) -> str:
+    """A new visit of an insured person of this area; its mdtrt_id."""
+    person = people.insured(uow=uow, person_id=psn_no, on=begins_at.date())
+    if person.area_code != caller.area_code:
+        raise InvalidInput("psn_no", str(psn_no), "is insured in another planning area")
+    if caller.kind == "pharmacy":
+        raise InvalidInput("infno", "2201", "is for hospitals and clinics, not a pharmacy")
+    mdtrt_id = begins_at.strftime("%Y%m%d%H%M%S") + secrets.token_hex(8)
+    uow.session.add(
+        NationalVisit(
+            mdtrt_id=mdtrt_id,
+            institution_id=caller.institution_id,
+            person_id=psn_no,
+            kind=str(kind),
+            status=OPEN,
+            insutype=person.codes.insutype or "",
+            med_type=med_type[:6],
+            begins_at=begins_at,
+            details=json.dumps(dict(details), ensure_ascii=False, default=str),
+        )
+    )
+    uow.session.flush()
+    return mdtrt_id
+
+
+def visit_of(
+    *, uow: UnitOfWork, caller: Caller, mdtrt_id: str, psn_no: int, lock: bool = True
+) -> NationalVisit:
+    query = select(NationalVisit).where(
+        NationalVisit.mdtrt_id == mdtrt_id, NationalVisit.institution_id == caller.institution_id
+    )
+    found = uow.session.scalars(query.with_for_update() if lock else query).one_or_none()
+    if found is None:
+        raise InvalidInput("mdtrt_id", mdtrt_id, f"is no visit at {caller.code}")
+    if found.person_id != psn_no:
+        raise InvalidInput("psn_no", str(psn_no), f"is not the patient of visit {mdtrt_id}")
+    return found
+
+
+def _require_status(visit: NationalVisit, *allowed: str) -> None:
+    if visit.status not in allowed:
+        raise Conflict(
+            f"visit {visit.mdtrt_id} is {visit.status}; this needs it {'/'.join(allowed)}"
+        )
+
+
+def cancel_registration(*, uow: UnitOfWork, caller: Caller, mdtrt_id: str, psn_no: int) -> None:
+    visit = visit_of(uow=uow, caller=caller, mdtrt_id=mdtrt_id, psn_no=psn_no)
+    _require_status(visit, OPEN, DISCHARGED)
+    if visit.settlement_id is not None or _settled_lines(uow, visit.id):
+        raise Conflict(f"visit {mdtrt_id} has settled fees; cancel the settlement first")
+    uow.session.execute(delete(NationalFeeLine).where(NationalFeeLine.visit_id == visit.id))
+    visit.status = CANCELLED
+
+
+def update_information(
+    *,
+    uow: UnitOfWork,
+    caller: Caller,
+    mdtrt_id: str,
+    psn_no: int,
+    med_type: str | None,
+    details: Mapping[str, Any],
+) -> None:
+    visit = visit_of(uow=uow, caller=caller, mdtrt_id=mdtrt_id, psn_no=psn_no)
+    _require_status(visit, OPEN)
+    if med_type:
+        visit.med_type = med_type[:6]
+    merged = {**json.loads(visit.details), **details}
+    visit.details = json.dumps(merged, ensure_ascii=False, default=str)
+
+
+def upload(
+    *,
+    uow: UnitOfWork,
+    caller: Caller,
+    mdtrt_id: str,
+    psn_no: int,
+    lines: Sequence[UploadedLine],
+    on: dt.date,
+) -> tuple[bills.CutLine, ...]:
+    """Add fee lines to an open visit, each cut by the catalogue; a feedetl_sn given before
+    is refused (delete it first)."""
+    visit = visit_of(uow=uow, caller=caller, mdtrt_id=mdtrt_id, psn_no=psn_no)
+    _require_status(visit, OPEN)
+    numbers = [u.line.feedetl_sn for u in lines]
+    if len(set(numbers)) != len(numbers):
+        raise InvalidInput("feedetl_sn", numbers, "repeats a number")
+    taken = uow.session.scalars(
+        select(NationalFeeLine.feedetl_sn).where(
+            NationalFeeLine.visit_id == visit.id, NationalFeeLine.feedetl_sn.in_(numbers)
+        )
+    ).first()
+    if taken is not None:
+        raise InvalidInput("feedetl_sn", taken, f"was uploaded before for visit {mdtrt_id}")
+    cut = bills.cut_lines(uow=uow, area_code=caller.area_code, on=on, lines=[u.line for u in lines])
+    for uploaded, c in zip(lines, cut, strict=True):
+        uow.session.add(
+            NationalFeeLine(
+                visit_id=visit.id,
+                feedetl_sn=uploaded.line.feedetl_sn,
+                chrg_bchno=uploaded.chrg_bchno[:30],
+                med_list_codg=uploaded.line.code,
+                quantity=str(uploaded.line.quantity),
+                amount_fen=uploaded.line.amount_fen,
+                item_class=str(c.verdict.item_class),
+                selfpay_prop=str(c.verdict.selfpay_prop),
+                preselfpay_fen=c.verdict.preselfpay_fen,
+                fulamt_ownpay_fen=c.verdict.fulamt_ownpay_fen,
+            )
+        )
+    uow.session.flush()
+    return cut
+
+
+def delete_lines(
+    *, uow: UnitOfWork, caller: Caller, mdtrt_id: str, psn_no: int, chrg_bchno: str
+) -> int:
+    visit = visit_of(uow=uow, caller=caller, mdtrt_id=mdtrt_id, psn_no=psn_no)
+    _require_status(visit, OPEN)
+    query = delete(NationalFeeLine).where(
+        NationalFeeLine.visit_id == visit.id, NationalFeeLine.settlement_id.is_(None)
+    )
+    if chrg_bchno != ALL_BATCHES:
+        query = query.where(NationalFeeLine.chrg_bchno == chrg_bchno)
+    return int(uow.session.execute(query).rowcount)  # type: ignore[attr-defined]
+
+
+def discharge(
+    *, uow: UnitOfWork, caller: Caller, mdtrt_id: str, psn_no: int, ends_at: dt.datetime
+) -> None:
+    visit = visit_of(uow=uow, caller=caller, mdtrt_id=mdtrt_id, psn_no=psn_no)
+    if visit.kind != str(Visit.INPATIENT):
+        raise InvalidInput("mdtrt_id", mdtrt_id, "is not an admission")
+    _require_status(visit, OPEN)
+    if ends_at < visit.begins_at:
+        raise InvalidInput("endtime", str(ends_at), "is before the admission")
+    visit.status = DISCHARGED
+    visit.ends_at = ends_at
+
+
+@dataclass(frozen=True, slots=True)
+class VisitBill:
+    visit_id: int
+    kind: Visit
+    line_ids: tuple[int, ...]
+    lines: tuple[bills.FeeLine, ...]
+
+
+def unsettled(
+    *, uow: UnitOfWork, caller: Caller, mdtrt_id: str, psn_no: int, chrg_bchno: str | None
+) -> VisitBill:
+    """The visit's fee lines not settled yet (of one batch, if given): what 2206/2207 and
+    2303/2304 settle. An admission is settled once discharged."""
+    visit = visit_of(uow=uow, caller=caller, mdtrt_id=mdtrt_id, psn_no=psn_no, lock=False)
+    kind = Visit(visit.kind)
+    _require_status(visit, *((OPEN,) if kind is Visit.OUTPATIENT else (DISCHARGED,)))
+    query = select(NationalFeeLine).where(
+        NationalFeeLine.visit_id == visit.id, NationalFeeLine.settlement_id.is_(None)
+    )
+    if chrg_bchno:
+        query = query.where(NationalFeeLine.chrg_bchno == chrg_bchno)
+    rows = uow.session.scalars(query.order_by(NationalFeeLine.id)).all()
+    if not rows:
+        raise InvalidInput("mdtrt_id", mdtrt_id, "has no unsettled fee lines; upload them first")
+    return VisitBill(
+        visit.id,
+        kind,
+        tuple(r.id for r in rows),
+        tuple(
+            bills.FeeLine(
+                r.feedetl_sn,
+                r.med_list_codg,
+                Decimal(r.quantity),
+                (Decimal(r.amount_fen) / 100 / Decimal(r.quantity)).quantize(Decimal("0.0001")),
+                r.amount_fen,
+            )
+            for r in rows
+        ),
+    )
+
+
+def link(*, uow: UnitOfWork, bill: VisitBill, settlement_id: int) -> None:
+    """The settled lines and the visit point at their settlement (idempotent)."""
+    uow.session.execute(
+        update(NationalFeeLine)
+        .where(NationalFeeLine.id.in_(bill.line_ids), NationalFeeLine.settlement_id.is_(None))
+        .values(settlement_id=settlement_id)
+    )
+    visit = uow.session.get(NationalVisit, bill.visit_id)
+    assert visit is not None
+    visit.settlement_id = settlement_id
+    if bill.kind is Visit.INPATIENT:
+        visit.status = SETTLED
+
+
+def _settled_lines(uow: UnitOfWork, visit_id: int) -> bool:
+    return (
+        uow.session.scalars(
+            select(NationalFeeLine.id).where(
+                NationalFeeLine.visit_id == visit_id, NationalFeeLine.settlement_id.is_not(None)
+            )
+        ).first()
+        is not None
+    )

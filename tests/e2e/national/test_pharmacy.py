@@ -1,0 +1,227 @@
+"""The national interface end to end: sign-in, person info, pharmacy pre-settlement,
+settlement, a repeated msgid, cancel, reversal, reconciliation, and the refusals."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.e2e.api.world import CARD, INSIDE, PIN, World
+from tests.e2e.national.client import Client, written
+from yibao.domain.months import age_on
+from yibao.ledger import accounts
+from yibao.services import catalogue
+from yibao.services.registry import person_by_id_number
+
+
+@pytest.fixture(scope="module")
+def his(world: World) -> Client:
+    client = Client(world.app, world.client, "P001")
+    client.sign_in()
+    with world.app.uow() as uow:
+        catalogue.load(
+            uow=uow,
+            area_code="420100",
+            from_month="2024-01",
+            entries=catalogue.parse_csv(
+                "code,name,class,selfpay_prop\nDRUG-A,Aspirin,A,0\nDRUG-B,Statin,B,0.10\n"
+                "DRUG-C,Tonic,C,0\n"
+            ),
+        )
+    return client
+
+
+def balance(world: World) -> int:
+    with world.app.uow() as uow:
+        person = person_by_id_number(uow=uow, id_number=INSIDE)
+        return uow.ledger.balance_of(accounts.personal_account(person.area_code, person.id))
+
+
+def psn_no(world: World) -> str:
+    with world.app.uow() as uow:
+        return str(person_by_id_number(uow=uow, id_number=INSIDE).id)
+
+
+def purchase(world: World, *, pin: str = PIN, card: str = CARD) -> dict[str, Any]:
+    return {
+        "druginfo": {
+            "psn_no": psn_no(world),
+            "mdtrt_cert_type": "03",
+            "mdtrt_cert_no": card,
+            "begntime": "2024-03-01 10:00:00",
+            "medfee_sumamt": Decimal("30.00"),
+            "insutype": "310",
+            "acct_used_flag": "1",
+            "med_type": "41",
+            "invono": "",
+            "dise_codg": "",
+            "dise_name": "",
+            "exp_content": {"card_pin": pin},
+        },
+        "drugdetail": [
+            _line("1", "DRUG-A", "10.00"),
+            _line("2", "DRUG-B", "10.00"),
+            _line("3", "DRUG-C", "10.00"),
+        ],
+    }
+
+
+def _line(sn: str, code: str, amount: str) -> dict[str, Any]:
+    return {
+        "feedetl_sn": sn,
+        "rxno": "",
+        "rx_circ_flag": "0",
+        "fee_ocur_time": "2024-03-01 10:00:00",
+        "med_list_codg": code,
+        "medins_list_codg": code,
+        "det_item_fee_sumamt": Decimal(amount),
+        "cnt": 1,
+        "pric": Decimal(amount),
+        "bilg_dr_codg": "D1",
+        "bilg_dr_name": "Dr",
+    }
+
+
+def test_person_info_reads_the_person_and_the_balance(world: World, his: Client) -> None:
+    out = his.call(
+        "1101",
+        {"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": CARD, "card_sn": "",
+                  "begntime": "", "psn_cert_type": "", "certno": "", "psn_name": "",
+                  "exp_content": {"card_pin": PIN}}},
+    )  # fmt: skip
+    assert out["infcode"] == 0, out
+    base, insu = out["output"]["baseinfo"], out["output"]["insuinfo"][0]
+    assert base["certno"] == INSIDE
+    assert base["psn_no"] == psn_no(world)
+    assert base["gend"] == "1"
+    assert base["brdy"] == "1985-05-01"
+    assert base["age"] == age_on(__import__("datetime").date(1985, 5, 1), world.app.today())
+    assert insu["insutype"] == "310"
+    assert Decimal(str(insu["balc"])) * 100 == balance(world)
+
+
+def test_presettlement_moves_nothing_and_settlement_moves_once(world: World, his: Client) -> None:
+    before, counts = balance(world), written(world.app)
+    pre = his.call("2101", purchase(world))
+    assert pre["infcode"] == 0, pre
+    assert balance(world) == before
+    assert written(world.app)[:2] == counts[:2]
+    info = pre["output"]["setlinfo"]
+    # A 10.00 eligible, B 10.00 with 1.00 paid first, C 10.00 outside: 19.00 eligible
+    assert info["inscp_scp_amt"] == 19.0
+    assert info["preselfpay_amt"] == 1.0
+    assert info["fulamt_ownpay_amt"] == 10.0
+    assert [c["chrgitm_lv"] for c in pre["output"]["detlcutinfo"]] == ["01", "02", "03"]
+
+    body = his.envelope("2102", purchase(world))
+    first = his.send(body).json()
+    assert first["infcode"] == 0, first
+    setl = first["output"]["setlinfo"]
+    paid = min(1900, before)
+    assert setl["acct_pay"] * 100 == paid
+    assert balance(world) == before - paid
+    assert setl["balc"] * 100 == before - paid
+    assert (
+        setl["medfee_sumamt"] == setl["fund_pay_sumamt"] + setl["acct_pay"] + setl["psn_cash_pay"]
+    )
+    assert setl["psn_part_amt"] == setl["medfee_sumamt"] - setl["fund_pay_sumamt"]
+    assert '"medfee_sumamt":30.00' in his.send(body).text  # two decimals, and: a repeat
+    again = his.send(body).json()
+    assert again["output"] == first["output"]
+    assert balance(world) == before - paid  # the repeated msgid moved nothing
+
+    cancel = his.call("2103", {"data": {"setl_id": setl["setl_id"], "psn_no": setl["psn_no"]}})
+    assert cancel["infcode"] == 0, cancel
+    assert balance(world) == before
+
+
+def test_reversal_gives_a_lost_settlement_back_and_bars_one_never_arrived(
+    world: World, his: Client
+) -> None:
+    before = balance(world)
+    body = his.envelope("2102", purchase(world))
+    assert his.send(body).json()["infcode"] == 0
+    assert balance(world) < before
+    out = his.call("2601", {"data": {"psn_no": psn_no(world), "omsgid": body["msgid"],
+                                     "oinfno": "2102"}})  # fmt: skip
+    assert out["infcode"] == 0, out
+    assert balance(world) == before
+    never = his.envelope("2102", purchase(world))
+    out = his.call("2601", {"data": {"psn_no": psn_no(world), "omsgid": never["msgid"],
+                                     "oinfno": "2102"}})  # fmt: skip
+    assert out["infcode"] == 0, out
+    late = his.send(never).json()
+    assert late["infcode"] == -1
+    assert balance(world) == before
+
+
+def test_reconciliation_balances_without_cancelled_settlements(world: World, his: Client) -> None:
+    body = his.envelope("2102", purchase(world))
+    setl = his.send(body).json()["output"]["setlinfo"]
+    from sqlalchemy import func, select
+
+    from yibao.adapters.tables import Settlement
+
+    with world.app.uow() as uow:
+        total, fund, acct, count = uow.session.execute(
+            select(func.sum(Settlement.total_fen), func.sum(Settlement.fund_fen),
+                   func.sum(Settlement.personal_fen), func.count())
+            .where(Settlement.refunded_on.is_(None), Settlement.clr_type == "41",
+                   Settlement.insutype == "310", Settlement.ref.like("P001%"))
+        ).one()  # fmt: skip
+    assert total >= 3000
+    day = setl["setl_time"][:10]
+    data = {"insutype": "310", "clr_type": "41", "setl_optins": "420100",
+            "stmt_begndate": day, "stmt_enddate": day,
+            "medfee_sumamt": Decimal(total) / 100, "fund_pay_sumamt": Decimal(fund) / 100,
+            "acct_pay": Decimal(acct) / 100, "fixmedins_setl_cnt": count}  # fmt: skip
+    ok = his.call("3201", {"data": data})
+    assert ok["output"]["stmtinfo"]["stmt_rslt"] == "0", ok
+    off = his.call("3201", {"data": {**data, "fixmedins_setl_cnt": count + 1}})
+    assert off["output"]["stmtinfo"]["stmt_rslt"] == "1"
+    assert "fixmedins_setl_cnt" in off["output"]["stmtinfo"]["stmt_rslt_dscr"]
+
+
+def test_gateway_refusals_answer_401_and_write_nothing(world: World, his: Client) -> None:
+    counts, before = written(world.app), balance(world)
+    body = his.envelope("2102", purchase(world))
+    bad = his.headers()
+    bad["x-tif-signature"] = "0" * 64
+    assert his.send(body, bad).status_code == 401
+    assert his.send(body, his.headers(timestamp=int(time.time()) - 301)).status_code == 401
+    used = his.headers(nonce="the-same-nonce")
+    assert his.send(his.envelope("9001", {}), used).status_code == 200  # refused in the envelope
+    assert his.send(body, used).status_code == 401
+    missing = his.headers()
+    del missing["x-tif-nonce"]
+    assert his.send(body, missing).status_code == 401
+    assert written(world.app) == counts
+    assert balance(world) == before
+
+
+@pytest.mark.parametrize(
+    ("change", "word"),
+    [
+        (lambda b: b.update(fixmedins_code="P900"), "fixmedins_code"),
+        (lambda b: b.update(sign_no="nosuchsign"), "sign_no"),
+        (lambda b: b.update(infno="9999"), "infno"),
+        (lambda b: b["input"]["druginfo"].pop("medfee_sumamt"), "medfee_sumamt"),
+        (lambda b: b["input"]["druginfo"].update(exp_content={"card_pin": "000000"}), "PIN"),
+        (lambda b: b["input"]["druginfo"].update(psn_no="999999"), "psn_no"),
+    ],
+)
+def test_envelope_refusals_answer_minus_one_naming_the_field_and_write_nothing(
+    world: World, his: Client, change: Any, word: str
+) -> None:
+    before = balance(world)
+    body = his.envelope("2102", purchase(world))
+    change(body)
+    counts = written(world.app)
+    out = his.send(body).json()
+    assert out["infcode"] == -1
+    assert word.lower() in out["err_msg"].lower(), out
+    assert written(world.app) == counts
+    assert balance(world) == before
