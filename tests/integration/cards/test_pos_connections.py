@@ -11,6 +11,7 @@ from sqlalchemy import Engine, event
 from tests.integration.cards.cardholders import (
     DAY,
     NOW,
+    PIN,
     SECRET,
     card_of,
     cardholder,
@@ -20,7 +21,8 @@ from tests.integration.cards.cardholders import (
 )
 from yibao.adapters.hot import AutocommitConnection
 from yibao.bootstrap import App
-from yibao.domain.cards import WrongPin
+from yibao.domain.cards import PinLocked, WrongPin
+from yibao.services import cards
 from yibao.services.cards import family
 from yibao.services.cards.electronic_card import ElectronicCardUsed, electronic_card_payload
 from yibao.services.settlement import CardAndPin, ElectronicCard
@@ -137,3 +139,51 @@ def test_a_retry_with_an_electronic_card_another_sale_spent_is_refused(city: App
 
     with pytest.raises(ElectronicCardUsed):
         settle(city, spent, "R1", line(12_000))
+
+
+def test_a_pin_changed_after_the_card_was_read_is_tried_again_with_the_card_locked(
+    city: App,
+) -> None:
+    """The PIN is hashed with the salt of the hash the card had when it was read; if the PIN
+    was reset since, that try is not counted (it would be wrong for a reason not the
+    cashier's): the general path tries the PIN entered against the new hash."""
+    if city.engine.dialect.name != "postgresql":
+        pytest.skip("the PIN is tried inside the sale on PostgreSQL only")
+    cardholder(city, 1, "C1", fen=10_000)
+    with city.uow() as uow:
+        holder = cards.read_card_holder(uow, "C1")
+    stale = cards.presented_pin(holder, PIN, 6)
+    assert stale is not None
+    with city.uow() as uow:
+        cards.reset_pin(uow=uow, card_no="C1", new_pin="112233")
+    with city.uow().statement_by_statement() as uow, pytest.raises(cards.PinNotTried):
+        cards.try_presented_pin(uow=uow, pin=stale)
+    assert card_of(city, "C1").failed_pin_tries == 0
+    with pytest.raises(WrongPin):  # the old PIN, against the new hash: one wrong try
+        settle(city, CardAndPin("C1", PIN), "R1", line(1_000))
+    assert card_of(city, "C1").failed_pin_tries == 1
+    receipt = settle(city, CardAndPin("C1", "112233"), "R2", line(1_000))
+    assert receipt.personal_fen == 1_000
+    assert card_of(city, "C1").failed_pin_tries == 0
+
+
+def test_a_locked_pin_is_not_tried_inside_the_sale(city: App) -> None:
+    """A PIN locked after the card was read: the sale's try finds it locked and counts
+    nothing; the refusal names the lock."""
+    cardholder(city, 1, "C1", fen=10_000)
+    with city.uow() as uow:
+        holder = cards.read_card_holder(uow, "C1")
+    presented = cards.presented_pin(holder, PIN, 6)
+    assert presented is not None
+    for ref in ("W1", "W2", "W3", "W4", "W5"):
+        with pytest.raises(WrongPin):
+            settle(city, CardAndPin("C1", "000000"), ref, line(1_000))
+    with pytest.raises(PinLocked):
+        settle(city, CardAndPin("C1", "000000"), "W6", line(1_000))
+    assert card_of(city, "C1").failed_pin_tries == 6
+    if city.engine.dialect.name == "postgresql":
+        with city.uow().statement_by_statement() as uow, pytest.raises(cards.PinNotTried):
+            cards.try_presented_pin(uow=uow, pin=presented)
+    with pytest.raises(PinLocked):  # the right PIN, but locked: not compared, not counted
+        settle(city, "C1", "R1", line(1_000))
+    assert card_of(city, "C1").failed_pin_tries == 6
