@@ -63,13 +63,15 @@ IN_CLAIM: dict[str, InClaim] = {  # writes in the transaction that claims the ms
     "3201": reconciliation.reconcile,
     "2601": reversal.reverse,
 }
-ON_ITS_OWN: dict[str, OnItsOwn] = {  # commits by itself: a settlement, a PIN's try
+ON_ITS_OWN: dict[str, OnItsOwn] = {  # commits by itself: a PIN's try
     "1101": person_info.person_info,
     "2101": pharmacy.presettle,
-    "2102": pharmacy.settle,
     "2206": visits.presettle,
-    "2207": visits.settle,
     "2303": visits.presettle,
+}
+SETTLES: dict[str, OnItsOwn] = {  # keeps its answer in the settlement's transaction
+    "2102": pharmacy.settle,
+    "2207": visits.settle,
     "2304": visits.settle,
 }
 
@@ -133,8 +135,24 @@ def serve(
 def _answer(ctx: Context) -> dict[str, Any]:
     infno, caller = ctx.envelope.infno, ctx.caller
     in_claim, on_its_own = IN_CLAIM.get(infno), ON_ITS_OWN.get(infno)
-    if in_claim is None and on_its_own is None:
+    settles = SETTLES.get(infno)
+    if in_claim is None and on_its_own is None and settles is None:
         raise InvalidInput("infno", infno, "is not a transaction yibao answers")
+    if settles is not None:
+        with ctx.app.uow().statement_by_statement() as uow:
+            first = _first(uow, ctx)
+        if first is not None:
+            return first
+        try:
+            return settles(ctx, ctx.envelope.input)
+        except YibaoError:  # a copy of this message that settled meanwhile has the answer
+            with ctx.app.uow().statement_by_statement() as uow:
+                first = messages.first_answer(
+                    uow=uow, institution_id=caller.institution_id, msgid=ctx.envelope.msgid
+                )
+            if first is None:
+                raise
+            return first
     if in_claim is not None:
         with ctx.app.uow() as uow:
             first = _first(uow, ctx)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, cast
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, bindparam, select, update
 
@@ -41,7 +42,7 @@ from yibao.services.cards import electronic_card, family
 from yibao.services.registry import fields, person_by_id_number, person_by_key
 from yibao.services.settlement import pooled
 from yibao.services.settlement.pooled import add_usage, pooled_terms
-from yibao.services.settlement.posting import SaleToPost, post_sale
+from yibao.services.settlement.posting import Posted, SaleToPost, post_sale
 from yibao.services.uow import UnitOfWork
 
 P = cast(Table, Person.__table__)
@@ -116,6 +117,19 @@ class IdentityCard:
     id_number: str
 
 
+class Alongside(Protocol):
+    """A caller's own statements in the sale's transaction: they commit with it or not at all.
+
+    `before` runs ahead of the posting (a lock, a check that may refuse); `after` gets the
+    receipt (the new sale's, or for a reference settled before the first one's). Both run
+    on `uow.hot` only: a Session taking the connection would end the transaction early.
+    """
+
+    def before(self, uow: UnitOfWork) -> None: ...
+
+    def after(self, uow: UnitOfWork, receipt: Receipt) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SettleCmd:
     institution_code: str
@@ -129,6 +143,7 @@ class SettleCmd:
     by_catalogue: bool = False  # the lines carry the catalogue's verdict already
     patient_person_id: int | None = None  # if given, the credential must be this person's
     require_scheme: bool = False  # refuse a patient in no scheme on the day
+    alongside: Alongside | None = field(default=None, compare=False)  # in the sale's transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +222,7 @@ def _settle_without_card(
             person_id = person_by_id_number(uow=uow, id_number=id_number).id
     if cmd.payer_id_number is not None:
         _require_family_first(uow_factory, cmd, person_id=person_id)
-    with pos_uow() as uow:
+    with pos_uow() as uow, _transaction_for(uow, cmd):
         row = _PERSON_AT_INSTITUTION.one_or_none(
             uow.hot,
             {"id": person_id, "institution": cmd.institution_code, **pooled.fact_params(cmd.on)},
@@ -225,6 +240,18 @@ def _settle_without_card(
         return _settle_in(
             uow, cmd, patient, None, institution, evoucher_nonce=evoucher_nonce, facts=facts
         )
+
+
+@contextmanager
+def _transaction_for(uow: UnitOfWork, cmd: SettleCmd) -> Iterator[None]:
+    """A sale with statements alongside is one transaction also where each statement would
+    commit on its own."""
+    hot = uow.hot
+    if cmd.alongside is not None and isinstance(hot, AutocommitConnection):
+        with hot.transaction():
+            yield
+    else:
+        yield
 
 
 def _require_family_first(
@@ -444,6 +471,8 @@ def _settle_in(
             "is in another planning area; cross-area settlement is not supported",
         )
     fingerprint = _fingerprint(cmd, payer.id, patient.id)
+    if cmd.alongside is not None:
+        cmd.alongside.before(uow)
     fund_terms = pooled_terms(
         uow=uow,
         patient_id=patient.id,
@@ -481,7 +510,22 @@ def _settle_in(
     if posted is None:  # a retry, or the same reference settled concurrently
         first = _find(uow, institution.id, cmd.ref)
         assert first is not None
-        return _same_or_conflict(uow, first, fingerprint, institution.code)
+        receipt = _same_or_conflict(uow, first, fingerprint, institution.code)
+    else:
+        receipt = _receipt_of(posted, cmd, patient, payer, institution, fund_terms)
+    if cmd.alongside is not None:
+        cmd.alongside.after(uow, receipt)
+    return receipt
+
+
+def _receipt_of(
+    posted: Posted,
+    cmd: SettleCmd,
+    patient: _Party,
+    payer: _Party,
+    institution: _Institution,
+    fund_terms: pooled.PooledTerms,
+) -> Receipt:
     total = total_fen(cmd.lines)
     return Receipt(
         posted.settlement_id,
