@@ -5,12 +5,13 @@ the settlement's reference is the message's msgid), and cancelled whole."""
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from typing import Protocol, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Engine, Table, bindparam, select, update
 
 from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import Institution, NationalFeeLine, NationalVisit, Person, Settlement
@@ -19,6 +20,7 @@ from yibao.domain.errors import InvalidInput
 from yibao.domain.national import SettlementCut, cut_settlement
 from yibao.domain.pooled import Visit, fund_share
 from yibao.domain.settlement import LineItem, check_lines, split_bill
+from yibao.ledger import accounts
 from yibao.services import catalogue, settlement
 from yibao.services.national.gateway import Caller
 from yibao.services.national.people import (
@@ -232,6 +234,7 @@ def settle(
         credential = IdentityCard(bill.cert.cert_no)
     else:
         credential = CardAndPin(bill.cert.cert_no, str(bill.cert.pin))
+    _open_payable(uow_factory, caller)
     sale = _Sale(alongside, bill.cert.cert_type, lines)
     settlement.settle(
         uow_factory=uow_factory,
@@ -253,6 +256,25 @@ def settle(
     )
     assert sale.settled is not None
     return sale.settled
+
+
+_PAYABLES_OPEN: weakref.WeakKeyDictionary[Engine, set[tuple[str, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _open_payable(uow_factory: Callable[[], UnitOfWork], caller: Caller) -> None:
+    """The institution's payable and the area's pooled fund opened before its first sale: if the
+    sale opened them, it would do so on a Session, ending the sale's transaction (and its
+    visit lock) early. Accounts are never closed, so each process remembers them."""
+    factory = uow_factory()
+    known = _PAYABLES_OPEN.setdefault(factory.engine, set())
+    if (caller.area_code, caller.code) in known:
+        return
+    with factory as uow:
+        uow.ledger.account_id(accounts.institution_payable(caller.area_code, caller.code))
+        uow.ledger.account_id(accounts.pooled_fund(caller.area_code))
+    known.add((caller.area_code, caller.code))
 
 
 class _Sale:
