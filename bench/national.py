@@ -133,9 +133,13 @@ def sign_in(port: int, paasid: str, token: str) -> str:
     answer = httpx2.post(
         f"http://127.0.0.1:{port}{PATH}",
         content=to_json(body),
-        headers={"Content-Type": "application/json", "x-tif-paasid": paasid,
-                 "x-tif-timestamp": stamp, "x-tif-nonce": nonce,
-                 "x-tif-signature": gateway_signature(stamp, token, nonce)},  # fmt: skip
+        headers={
+            "Content-Type": "application/json",
+            "x-tif-paasid": paasid,
+            "x-tif-timestamp": stamp,
+            "x-tif-nonce": nonce,
+            "x-tif-signature": gateway_signature(stamp, token, nonce),
+        },
         timeout=30,
     ).json()
     if answer["infcode"] != 0:
@@ -261,8 +265,13 @@ def main() -> None:
             found = replay(
                 port,
                 REPLAY_LUA
-                % {"path": PATH, "paasid": paasid, "stamp": stamp, "requests": requests,
-                   "threads": 2},  # fmt: skip
+                % {
+                    "path": PATH,
+                    "paasid": paasid,
+                    "stamp": stamp,
+                    "requests": requests,
+                    "threads": 2,
+                },
                 args.clients,
                 seconds,
             )

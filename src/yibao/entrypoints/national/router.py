@@ -187,12 +187,15 @@ def _answer(ctx: Context) -> dict[str, Any]:
 def _first(uow: Any, ctx: Context) -> dict[str, Any] | None:
     """The msgid's first answer; else, the sign-in the message needs is checked."""
     caller: Caller = ctx.caller
-    first = messages.first_answer(
-        uow=uow, institution_id=caller.institution_id, msgid=ctx.envelope.msgid
+    first, signed_in = messages.first_answer_and_sign_in(
+        uow=uow,
+        institution_id=caller.institution_id,
+        msgid=ctx.envelope.msgid,
+        sign_no=ctx.envelope.sign_no or "",
     )
     if first is not None:
         return first
-    if ctx.envelope.infno != SIGN_IN:
+    if ctx.envelope.infno != SIGN_IN and not signed_in:  # the refusal names what is wrong
         signins.require_signed_in(uow=uow, caller=caller, sign_no=ctx.envelope.sign_no)
     return None
 
