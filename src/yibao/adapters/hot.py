@@ -38,17 +38,22 @@ class AutocommitConnection:
         self._in_transaction = False
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, commit_on: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
         """BEGIN, and COMMIT on success or ROLLBACK on any error: statements that must agree.
 
         On this same connection, so a short transaction inside a sale (a PIN try with the card
-        locked) costs two round trips rather than a Session and a second pooled connection. If a
-        Session takes the connection's place inside it (`close`), what was done is committed then.
+        locked) costs two round trips rather than a Session and a second pooled connection. An
+        error of a class in `commit_on` commits what was done before it (a wrong PIN's counted
+        try) and is raised. If a Session takes the connection's place inside it (`close`), what
+        was done is committed then.
         """
         self.target.cursor.execute("BEGIN")
         self._in_transaction = True
         try:
             yield
+        except commit_on:
+            self._end("COMMIT")
+            raise
         except BaseException:
             self._end("ROLLBACK")
             raise

@@ -6,9 +6,8 @@ import datetime as dt
 import itertools
 import time
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from yibao.adapters.tables import LedgerTransfer, NationalMessage, Settlement
@@ -25,8 +24,14 @@ def msgid(code: str) -> str:
     return f"{code:0<12}"[:12] + stamp + f"{next(_SEQ) % 10000:04d}"
 
 
+class Http(Protocol):
+    """What the client needs of an HTTP client: FastAPI's TestClient, or one to a real server."""
+
+    def post(self, url: str, *, content: str, headers: dict[str, str]) -> Any: ...
+
+
 class Client:
-    def __init__(self, app: App, http: TestClient, code: str) -> None:
+    def __init__(self, app: App, http: Http, code: str) -> None:
         with app.uow() as uow:
             found = gateway.credentials(uow=uow, institution_code=code, rotate=False)
         self.app, self.http, self.code = app, http, code

@@ -13,7 +13,7 @@ from tests.e2e.api.world import CARD, INSIDE, PIN, World
 from tests.e2e.national.client import Client, written
 from yibao.domain.months import age_on
 from yibao.ledger import accounts
-from yibao.services import catalogue
+from yibao.services import cards, catalogue
 from yibao.services.registry import person_by_id_number
 
 
@@ -225,3 +225,22 @@ def test_envelope_refusals_answer_minus_one_naming_the_field_and_write_nothing(
     assert word.lower() in out["err_msg"].lower(), out
     assert written(world.app) == counts
     assert balance(world) == before
+
+
+def test_a_wrong_pin_in_a_settlement_is_counted_and_the_right_one_clears_it(
+    world: World, his: Client
+) -> None:
+    """The PIN pad's PIN is tried as at yibao's own POS: a wrong one stays counted although
+    the settlement it refused wrote nothing else; a right one clears the count."""
+    before = _tries(world)  # the world is shared: an earlier test may have left one
+    for attempt in (1, 2):
+        out = his.send(his.envelope("2102", purchase(world, pin="000000"))).json()
+        assert out["infcode"] == -1
+        assert _tries(world) == before + attempt
+    assert his.send(his.envelope("2102", purchase(world))).json()["infcode"] == 0
+    assert _tries(world) == 0
+
+
+def _tries(world: World) -> int:
+    with world.app.uow() as uow:
+        return int(cards.card_by_number(uow=uow, card_no=CARD).failed_pin_tries)

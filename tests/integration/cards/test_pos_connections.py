@@ -89,6 +89,27 @@ def test_a_transaction_on_an_autocommit_connection_commits_or_rolls_back(
         hot.close()
 
 
+def test_a_refusal_named_by_the_transaction_commits_what_was_done_before_it(
+    pg_engine: Engine,
+) -> None:
+    hot = AutocommitConnection(pg_engine)
+    try:
+        cursor = hot.target.cursor
+        cursor.execute("CREATE TEMP TABLE t (n int)")
+
+        def count_then_refuse() -> None:
+            with hot.transaction(commit_on=(_Refused,)):
+                cursor.execute("INSERT INTO t VALUES (1)")
+                raise _Refused
+
+        with pytest.raises(_Refused):
+            count_then_refuse()
+        cursor.execute("SELECT n FROM t")
+        assert cursor.fetchall() == [(1,)]
+    finally:
+        hot.close()
+
+
 def test_a_sale_with_a_wrong_pin_commits_its_try_and_a_family_sale_hands_over_to_a_session(
     city: App,
 ) -> None:

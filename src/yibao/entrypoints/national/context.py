@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from yibao.bootstrap import App
-from yibao.entrypoints.national.envelope import Envelope
-from yibao.services.audit import Actor, AuditEvent
+from yibao.entrypoints.national.envelope import Envelope, success
+from yibao.services.audit import Actor, AuditEvent, record
+from yibao.services.national import messages
+from yibao.services.national.bills import SettledBill
 from yibao.services.national.gateway import Caller
 from yibao.services.national.people import Secrets
 from yibao.services.uow import UnitOfWork
@@ -43,3 +45,43 @@ class Context:
 Output = dict[str, Any]
 InClaim = Callable[[Context, UnitOfWork, Mapping[str, Any]], Output]  # writes with the claim
 OnItsOwn = Callable[[Context, Mapping[str, Any]], Output]  # commits by itself (a settlement)
+
+
+class AnswerKept:
+    """A settlement's answer kept for its msgid, and its audit entry, in the settlement's own
+    transaction (`bills.InTheSale`): the sale, the answer and the entry commit together. A
+    copy of the message settled meanwhile gets the first answer, and writes nothing."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        output_of: Callable[[SettledBill], Output],
+        resource: Callable[[SettledBill], str],
+        *,
+        before: Callable[[UnitOfWork], None] | None = None,
+        link: Callable[[UnitOfWork, SettledBill], None] | None = None,
+    ) -> None:
+        self.ctx, self.output_of, self.resource = ctx, output_of, resource
+        self._before, self._link = before, link
+        self.answer: Output | None = None
+
+    def before(self, uow: UnitOfWork) -> None:
+        if self._before is not None:
+            self._before(uow)
+
+    def after(self, uow: UnitOfWork, bill: SettledBill) -> None:
+        ctx = self.ctx
+        answer = success(self.output_of(bill))
+        kept = messages.keep(
+            uow=uow,
+            institution_id=ctx.caller.institution_id,
+            msgid=ctx.envelope.msgid,
+            infno=ctx.envelope.infno,
+            response=answer,
+        )
+        if kept is answer:  # the first: its links and audit entry, last in the transaction
+            if self._link is not None:
+                self._link(uow, bill)
+            event = ctx.event(ctx.envelope.infno, bill.person.id_number, self.resource(bill))
+            record(uow=uow, event=event)
+        self.answer = kept

@@ -8,11 +8,11 @@ from typing import Any
 from yibao.domain.errors import InvalidInput
 from yibao.domain.national import yuan
 from yibao.domain.pooled import Visit
-from yibao.entrypoints.national.context import Context, Output
+from yibao.entrypoints.national.context import AnswerKept, Context, Output
 from yibao.entrypoints.national.envelope import TIME_FORMAT, pin_of, rows, section, text
 from yibao.entrypoints.national.fees import amount, fee_line, flag, psn_no
 from yibao.entrypoints.national.outputs import settlement_output
-from yibao.services.audit import record, record_in_own_transaction
+from yibao.services.audit import record
 from yibao.services.national import bills, people
 from yibao.services.uow import UnitOfWork
 
@@ -60,7 +60,19 @@ def presettle(ctx: Context, data: Mapping[str, Any]) -> Output:
 
 
 def settle(ctx: Context, data: Mapping[str, Any]) -> Output:
-    bill = bills.settle(
+    """The settlement, its answer kept and its audit entry, in one transaction: the answer."""
+    kept = AnswerKept(
+        ctx,
+        lambda bill: settlement_output(
+            bill,
+            mdtrt_id=ctx.envelope.msgid,
+            setl_time=ctx.now.strftime(TIME_FORMAT),
+            on=ctx.today,
+            clr_optins=ctx.caller.area_code,
+        ),
+        lambda bill: f"sale:{ctx.caller.code}:{bill.setl_id}",
+    )
+    bills.settle(
         uow_factory=ctx.app.uow,
         caller=ctx.caller,
         bill=_bill(data),
@@ -68,18 +80,10 @@ def settle(ctx: Context, data: Mapping[str, Any]) -> Output:
         on=ctx.today,
         now=ctx.now,
         keys=ctx.keys,
+        alongside=kept,
     )
-    record_in_own_transaction(
-        uow_factory=ctx.app.uow,
-        event=ctx.event("2102", bill.person.id_number, f"sale:{ctx.caller.code}:{bill.setl_id}"),
-    )
-    return settlement_output(
-        bill,
-        mdtrt_id=ctx.envelope.msgid,
-        setl_time=ctx.now.strftime(TIME_FORMAT),
-        on=ctx.today,
-        clr_optins=ctx.caller.area_code,
-    )
+    assert kept.answer is not None
+    return kept.answer
 
 
 def cancel(ctx: Context, uow: UnitOfWork, data: Mapping[str, Any]) -> Output:

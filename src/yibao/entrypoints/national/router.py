@@ -63,13 +63,15 @@ IN_CLAIM: dict[str, InClaim] = {  # writes in the transaction that claims the ms
     "3201": reconciliation.reconcile,
     "2601": reversal.reverse,
 }
-ON_ITS_OWN: dict[str, OnItsOwn] = {  # commits by itself: a settlement, a PIN's try
+ON_ITS_OWN: dict[str, OnItsOwn] = {  # commits by itself: a PIN's try
     "1101": person_info.person_info,
     "2101": pharmacy.presettle,
-    "2102": pharmacy.settle,
     "2206": visits.presettle,
-    "2207": visits.settle,
     "2303": visits.presettle,
+}
+SETTLES: dict[str, OnItsOwn] = {  # keeps its answer in the settlement's transaction
+    "2102": pharmacy.settle,
+    "2207": visits.settle,
     "2304": visits.settle,
 }
 
@@ -133,8 +135,24 @@ def serve(
 def _answer(ctx: Context) -> dict[str, Any]:
     infno, caller = ctx.envelope.infno, ctx.caller
     in_claim, on_its_own = IN_CLAIM.get(infno), ON_ITS_OWN.get(infno)
-    if in_claim is None and on_its_own is None:
+    settles = SETTLES.get(infno)
+    if in_claim is None and on_its_own is None and settles is None:
         raise InvalidInput("infno", infno, "is not a transaction yibao answers")
+    if settles is not None:
+        with ctx.app.uow().statement_by_statement() as uow:
+            first = _first(uow, ctx)
+        if first is not None:
+            return first
+        try:
+            return settles(ctx, ctx.envelope.input)
+        except YibaoError:  # a copy of this message that settled meanwhile has the answer
+            with ctx.app.uow().statement_by_statement() as uow:
+                first = messages.first_answer(
+                    uow=uow, institution_id=caller.institution_id, msgid=ctx.envelope.msgid
+                )
+            if first is None:
+                raise
+            return first
     if in_claim is not None:
         with ctx.app.uow() as uow:
             first = _first(uow, ctx)
@@ -169,12 +187,15 @@ def _answer(ctx: Context) -> dict[str, Any]:
 def _first(uow: Any, ctx: Context) -> dict[str, Any] | None:
     """The msgid's first answer; else, the sign-in the message needs is checked."""
     caller: Caller = ctx.caller
-    first = messages.first_answer(
-        uow=uow, institution_id=caller.institution_id, msgid=ctx.envelope.msgid
+    first, signed_in = messages.first_answer_and_sign_in(
+        uow=uow,
+        institution_id=caller.institution_id,
+        msgid=ctx.envelope.msgid,
+        sign_no=ctx.envelope.sign_no or "",
     )
     if first is not None:
         return first
-    if ctx.envelope.infno != SIGN_IN:
+    if ctx.envelope.infno != SIGN_IN and not signed_in:  # the refusal names what is wrong
         signins.require_signed_in(uow=uow, caller=caller, sign_no=ctx.envelope.sign_no)
     return None
 

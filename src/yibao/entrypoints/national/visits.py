@@ -7,12 +7,12 @@ from typing import Any
 
 from yibao.domain.errors import InvalidInput
 from yibao.domain.pooled import Visit
-from yibao.entrypoints.national.context import Context, Output
+from yibao.entrypoints.national.context import AnswerKept, Context, Output
 from yibao.entrypoints.national.envelope import TIME_FORMAT, pin_of, rows, section, text, time_of
 from yibao.entrypoints.national.fees import amount, fee_line, flag, psn_no
 from yibao.entrypoints.national.outputs import detlcutinfo_of_cut, settlement_output
 from yibao.entrypoints.national.pharmacy import cancelled_info
-from yibao.services.audit import record, record_in_own_transaction
+from yibao.services.audit import record
 from yibao.services.national import bills, people, visits
 from yibao.services.uow import UnitOfWork
 
@@ -170,25 +170,33 @@ def presettle(ctx: Context, data: Mapping[str, Any]) -> Output:
 
 
 def settle(ctx: Context, data: Mapping[str, Any]) -> Output:
+    """The visit's unsettled lines settled once: the visit's row is locked in the settlement's
+    transaction, which also links the lines and keeps the answer. The answer."""
     mdtrt_id, found, bill = _visit_bill(ctx, data)
-    settled = bills.settle(
-        uow_factory=ctx.app.uow, caller=ctx.caller, bill=bill, msgid=ctx.envelope.msgid,
-        on=ctx.today, now=ctx.now, keys=ctx.keys,
-    )  # fmt: skip
-    assert settled.setl_id is not None
-    with ctx.app.uow() as uow:
+
+    def link(uow: UnitOfWork, settled: bills.SettledBill) -> None:
+        assert settled.setl_id is not None
         visits.link(uow=uow, bill=found, settlement_id=settled.setl_id)
-    record_in_own_transaction(
-        uow_factory=ctx.app.uow,
-        event=ctx.event(ctx.envelope.infno, settled.person.id_number, f"visit:{mdtrt_id}"),
+
+    kept = AnswerKept(
+        ctx,
+        lambda settled: settlement_output(
+            settled,
+            mdtrt_id=mdtrt_id,
+            setl_time=ctx.now.strftime(TIME_FORMAT),
+            on=ctx.today,
+            clr_optins=ctx.caller.area_code,
+        ),
+        lambda _: f"visit:{mdtrt_id}",
+        before=lambda uow: visits.lock_unchanged(uow=uow, bill=found),
+        link=link,
     )
-    return settlement_output(
-        settled,
-        mdtrt_id=mdtrt_id,
-        setl_time=ctx.now.strftime(TIME_FORMAT),
-        on=ctx.today,
-        clr_optins=ctx.caller.area_code,
-    )
+    bills.settle(
+        uow_factory=ctx.app.uow, caller=ctx.caller, bill=bill, msgid=ctx.envelope.msgid,
+        on=ctx.today, now=ctx.now, keys=ctx.keys, alongside=kept,
+    )  # fmt: skip
+    assert kept.answer is not None
+    return kept.answer
 
 
 def cancel_settlement(ctx: Context, uow: UnitOfWork, data: Mapping[str, Any]) -> Output:

@@ -5,18 +5,22 @@ the settlement's reference is the message's msgid), and cancelled whole."""
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
+from typing import Protocol, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, Table, bindparam, select, update
 
-from yibao.adapters.tables import Institution, NationalFeeLine, NationalVisit, Settlement
+from yibao.adapters.hot import HotStatement
+from yibao.adapters.tables import Institution, NationalFeeLine, NationalVisit, Person, Settlement
 from yibao.domain.catalogue import NOT_LISTED, CatalogueEntry, LineVerdict, verdict
 from yibao.domain.errors import InvalidInput
 from yibao.domain.national import SettlementCut, cut_settlement
 from yibao.domain.pooled import Visit, fund_share
 from yibao.domain.settlement import LineItem, check_lines, split_bill
+from yibao.ledger import accounts
 from yibao.services import catalogue, settlement
 from yibao.services.national.gateway import Caller
 from yibao.services.national.people import (
@@ -67,11 +71,22 @@ class CutLine:
 
 
 @dataclass(frozen=True, slots=True)
+class Patient:
+    """Who a settlement's answer names."""
+
+    person_id: int
+    id_number: str
+    name: str
+    birth_date: dt.date
+    sex: str  # M or F
+
+
+@dataclass(frozen=True, slots=True)
 class SettledBill:
     """What 2101/2102 (and the visits' pre-settlement and settlement) answer."""
 
     setl_id: int | None  # None: a pre-settlement
-    person: Insured
+    person: Patient
     cert_type: str
     visit: Visit
     lines: tuple[CutLine, ...]
@@ -177,11 +192,22 @@ def presettle(
         cash_fen=split.cash_fen,
     )
     codes = terms.codes
+    patient = Patient(person.person_id, person.id_number, person.name, person.birth_date,
+                      person.sex)  # fmt: skip
     return SettledBill(
-        None, person, bill.cert.cert_type, bill.visit, lines, cut,
+        None, patient, bill.cert.cert_type, bill.visit, lines, cut,
         person.balance_fen - split.account_fen, 0,
         codes.insutype or "", codes.psn_type or "", codes.med_type, codes.clr_type,
     )  # fmt: skip
+
+
+class InTheSale(Protocol):
+    """The caller's statements in the settlement's transaction (`settlement.Alongside`), with
+    the settled bill: the msgid's answer, its audit entry, a visit's lock and its lines."""
+
+    def before(self, uow: UnitOfWork) -> None: ...
+
+    def after(self, uow: UnitOfWork, bill: SettledBill) -> None: ...
 
 
 def settle(
@@ -193,8 +219,10 @@ def settle(
     on: dt.date,
     now: dt.datetime,
     keys: Secrets,
+    alongside: InTheSale,
 ) -> SettledBill:
-    """Settle the bill once, its reference the msgid: a repeat settles nothing again."""
+    """Settle the bill once, its reference the msgid: a repeat settles nothing again. What
+    `alongside` writes commits in the same transaction as the sale."""
     check_bill(bill)
     check_certificate(bill.cert, pin_required=True)
     with uow_factory().statement_by_statement() as uow:
@@ -206,7 +234,9 @@ def settle(
         credential = IdentityCard(bill.cert.cert_no)
     else:
         credential = CardAndPin(bill.cert.cert_no, str(bill.cert.pin))
-    receipt = settlement.settle(
+    _open_payable(uow_factory, caller)
+    sale = _Sale(alongside, bill.cert.cert_type, lines)
+    settlement.settle(
         uow_factory=uow_factory,
         cmd=SettleCmd(
             caller.code,
@@ -218,28 +248,70 @@ def settle(
             by_catalogue=True,
             patient_person_id=bill.psn_no,
             require_scheme=True,
+            alongside=sale,
         ),
         now=now,
         card_secret=keys.card_secret,
         electronic_card_seconds=keys.electronic_card_seconds,
     )
-    return settled_bill(
-        uow_factory=uow_factory, receipt=receipt, cert_type=bill.cert.cert_type, lines=lines, on=on
+    assert sale.settled is not None
+    return sale.settled
+
+
+_PAYABLES_OPEN: weakref.WeakKeyDictionary[Engine, set[tuple[str, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _open_payable(uow_factory: Callable[[], UnitOfWork], caller: Caller) -> None:
+    """The institution's payable and the area's pooled fund opened before its first sale: if the
+    sale opened them, it would do so on a Session, ending the sale's transaction (and its
+    visit lock) early. Accounts are never closed, so each process remembers them."""
+    factory = uow_factory()
+    known = _PAYABLES_OPEN.setdefault(factory.engine, set())
+    if (caller.area_code, caller.code) in known:
+        return
+    with factory as uow:
+        uow.ledger.account_id(accounts.institution_payable(caller.area_code, caller.code))
+        uow.ledger.account_id(accounts.pooled_fund(caller.area_code))
+    known.add((caller.area_code, caller.code))
+
+
+class _Sale:
+    """`settlement.Alongside` for a national bill: the receipt becomes the settled bill."""
+
+    def __init__(self, given: InTheSale, cert_type: str, lines: tuple[CutLine, ...]) -> None:
+        self.given, self.cert_type, self.lines = given, cert_type, lines
+        self.settled: SettledBill | None = None
+
+    def before(self, uow: UnitOfWork) -> None:
+        self.given.before(uow)
+
+    def after(self, uow: UnitOfWork, receipt: Receipt) -> None:
+        self.settled = settled_bill(uow=uow, receipt=receipt, cert_type=self.cert_type,
+                                    lines=self.lines)  # fmt: skip
+        self.given.after(uow, self.settled)
+
+
+S = cast(Table, Settlement.__table__)
+P = cast(Table, Person.__table__)
+_SETTLED_PATIENT = HotStatement(
+    select(
+        P.c.id, P.c.id_number, P.c.name, P.c.birth_date, P.c.sex,
+        S.c.insutype, S.c.psn_type, S.c.med_type, S.c.clr_type,
     )
+    .join(P, P.c.id == S.c.patient_person_id)
+    .where(S.c.id == bindparam("settlement_id"))
+)  # fmt: skip
 
 
 def settled_bill(
-    *,
-    uow_factory: Callable[[], UnitOfWork],
-    receipt: Receipt,
-    cert_type: str,
-    lines: tuple[CutLine, ...],
-    on: dt.date,
+    *, uow: UnitOfWork, receipt: Receipt, cert_type: str, lines: tuple[CutLine, ...]
 ) -> SettledBill:
-    with uow_factory() as uow:
-        row = uow.session.get(Settlement, receipt.settlement_id)
-        assert row is not None
-        person = insured(uow=uow, person_id=row.patient_person_id, on=row.settled_on)
+    """The bill as settled, read in the sale's transaction (one statement)."""
+    row = _SETTLED_PATIENT.one_or_none(uow.hot, {"settlement_id": receipt.settlement_id})
+    assert row is not None
+    birth = row[3] if isinstance(row[3], dt.date) else dt.date.fromisoformat(str(row[3]))
     cut = cut_settlement(
         verdicts=[c.verdict for c in lines],
         deductible_fen=receipt.deductible_fen,
@@ -249,9 +321,10 @@ def settled_bill(
         cash_fen=receipt.own_fen,
     )
     return SettledBill(
-        receipt.settlement_id, person, cert_type, Visit(receipt.visit), lines, cut,
+        receipt.settlement_id, Patient(int(row[0]), str(row[1]), str(row[2]), birth, str(row[4])),
+        cert_type, Visit(receipt.visit), lines, cut,
         receipt.balance_after_fen, receipt.personal_fen if receipt.family_aid else 0,
-        row.insutype or "", row.psn_type or "", row.med_type, row.clr_type,
+        row[5] or "", row[6] or "", str(row[7]), str(row[8]),
     )  # fmt: skip
 
 

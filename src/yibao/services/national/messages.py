@@ -17,16 +17,33 @@ from sqlalchemy import Table, bindparam, select, update
 
 from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.hot import HotStatement
-from yibao.adapters.tables import NationalMessage
+from yibao.adapters.tables import NationalMessage, NationalSignIn
 from yibao.domain.national import to_json
 from yibao.services.uow import UnitOfWork
 
 MSG = cast(Table, NationalMessage.__table__)
+SIGN = cast(Table, NationalSignIn.__table__)
 PENDING = ""  # a claimed msgid whose answer its transaction has not written yet
 
 _ANSWER = HotStatement(
     select(MSG.c.response).where(
         MSG.c.institution_id == bindparam("institution_id"), MSG.c.msgid == bindparam("msgid")
+    )
+)
+_ANSWER_AND_SIGN_IN = HotStatement(  # a message's two reads before its work, in one
+    select(
+        select(MSG.c.response)
+        .where(
+            MSG.c.institution_id == bindparam("institution_id"), MSG.c.msgid == bindparam("msgid")
+        )
+        .scalar_subquery(),
+        select(SIGN.c.sign_no)
+        .where(
+            SIGN.c.sign_no == bindparam("sign_no"),
+            SIGN.c.institution_id == bindparam("institution_id"),
+            SIGN.c.signed_out_at.is_(None),
+        )
+        .scalar_subquery(),
     )
 )
 _CLAIM = HotStatement(
@@ -43,6 +60,19 @@ def first_answer(*, uow: UnitOfWork, institution_id: int, msgid: str) -> dict[st
         return None
     answer: dict[str, Any] = json.loads(found, parse_float=Decimal)
     return answer
+
+
+def first_answer_and_sign_in(
+    *, uow: UnitOfWork, institution_id: int, msgid: str, sign_no: str
+) -> tuple[dict[str, Any] | None, bool]:
+    """The msgid's first answer, if any, and whether `sign_no` is a sign-in in force of the
+    institution: one round trip."""
+    row = _ANSWER_AND_SIGN_IN.one_or_none(
+        uow.hot, {"institution_id": institution_id, "msgid": msgid, "sign_no": sign_no}
+    )
+    assert row is not None
+    found: dict[str, Any] | None = json.loads(row[0], parse_float=Decimal) if row[0] else None
+    return found, row[1] is not None
 
 
 def claim(

@@ -10,10 +10,11 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, or_, select, update
 
+from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import NationalFeeLine, NationalVisit
 from yibao.domain.errors import Conflict, InvalidInput
 from yibao.domain.pooled import Visit
@@ -184,7 +185,9 @@ def discharge(
 @dataclass(frozen=True, slots=True)
 class VisitBill:
     visit_id: int
+    mdtrt_id: str
     kind: Visit
+    chrg_bchno: str  # "": every unsettled line
     line_ids: tuple[int, ...]
     lines: tuple[bills.FeeLine, ...]
 
@@ -207,7 +210,9 @@ def unsettled(
         raise InvalidInput("mdtrt_id", mdtrt_id, "has no unsettled fee lines; upload them first")
     return VisitBill(
         visit.id,
+        mdtrt_id,
         kind,
+        chrg_bchno or "",
         tuple(r.id for r in rows),
         tuple(
             bills.FeeLine(
@@ -222,18 +227,57 @@ def unsettled(
     )
 
 
-def link(*, uow: UnitOfWork, bill: VisitBill, settlement_id: int) -> None:
-    """The settled lines and the visit point at their settlement (idempotent)."""
-    uow.session.execute(
-        update(NationalFeeLine)
-        .where(NationalFeeLine.id.in_(bill.line_ids), NationalFeeLine.settlement_id.is_(None))
-        .values(settlement_id=settlement_id)
+V = cast(Table, NationalVisit.__table__)
+L = cast(Table, NationalFeeLine.__table__)
+_LOCK_VISIT = HotStatement(
+    select(V.c.status).where(V.c.id == bindparam("visit_id")).with_for_update()
+)
+_UNSETTLED_IDS = HotStatement(
+    select(L.c.id)
+    .where(
+        L.c.visit_id == bindparam("visit_id"),
+        L.c.settlement_id.is_(None),
+        or_(bindparam("batch") == "", L.c.chrg_bchno == bindparam("batch")),
     )
-    visit = uow.session.get(NationalVisit, bill.visit_id)
-    assert visit is not None
-    visit.settlement_id = settlement_id
-    if bill.kind is Visit.INPATIENT:
-        visit.status = SETTLED
+    .order_by(L.c.id)
+)
+_LINK_LINE = HotStatement(
+    update(L)
+    .where(L.c.id == bindparam("line_id"), L.c.settlement_id.is_(None))
+    .values(settlement_id=bindparam("paid_by"))
+)
+_LINK_VISIT = HotStatement(
+    update(V)
+    .where(V.c.id == bindparam("visit_id"))
+    .values(settlement_id=bindparam("paid_by"), status=bindparam("new_status"))
+)
+
+
+def lock_unchanged(*, uow: UnitOfWork, bill: VisitBill) -> None:
+    """In the settlement's transaction, before it posts: the visit's row locked, and its
+    lines still the bill's. Two messages settling one batch at once settle it once: the
+    second waits for the first's lock, then finds the lines settled and is refused."""
+    status = _LOCK_VISIT.scalar_or_none(uow.hot, {"visit_id": bill.visit_id})
+    needed = OPEN if bill.kind is Visit.OUTPATIENT else DISCHARGED
+    if status != needed:
+        raise Conflict(f"visit {bill.mdtrt_id} is {status}; this needs it {needed}")
+    found = _UNSETTLED_IDS.rows(uow.hot, {"visit_id": bill.visit_id, "batch": bill.chrg_bchno})
+    if tuple(int(row[0]) for row in found) != bill.line_ids:
+        raise Conflict(
+            f"the unsettled fee lines of visit {bill.mdtrt_id} changed meanwhile (settled or "
+            "uploaded by another message); pre-settle and settle again"
+        )
+
+
+def link(*, uow: UnitOfWork, bill: VisitBill, settlement_id: int) -> None:
+    """In the settlement's transaction: the settled lines and the visit point at it."""
+    _LINK_LINE.write_many(
+        uow.hot, [{"line_id": line, "paid_by": settlement_id} for line in bill.line_ids]
+    )
+    status = SETTLED if bill.kind is Visit.INPATIENT else OPEN
+    _LINK_VISIT.rows(
+        uow.hot, {"visit_id": bill.visit_id, "paid_by": settlement_id, "new_status": status}
+    )
 
 
 def _settled_lines(uow: UnitOfWork, visit_id: int) -> bool:

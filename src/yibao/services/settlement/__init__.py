@@ -7,12 +7,12 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from typing import Any, cast
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, bindparam, select
 
-from yibao.adapters.hot import HotStatement
+from yibao.adapters.hot import AutocommitConnection, HotStatement
 from yibao.adapters.tables import (
     Card,
     Evoucher,
@@ -21,7 +21,13 @@ from yibao.adapters.tables import (
     Settlement,
     SettlementLine,
 )
-from yibao.domain.cards import ELECTRONIC_CARD_SECONDS, CardNotActivated, CardStatus
+from yibao.domain.cards import (
+    ELECTRONIC_CARD_SECONDS,
+    CardNotActivated,
+    CardStatus,
+    PinLocked,
+    WrongPin,
+)
 from yibao.domain.errors import (
     Conflict,
     InvalidInput,
@@ -42,7 +48,7 @@ from yibao.services.cards import electronic_card, family
 from yibao.services.registry import fields, person_by_id_number, person_by_key
 from yibao.services.settlement import pooled
 from yibao.services.settlement.pooled import add_usage, pooled_terms
-from yibao.services.settlement.posting import SaleToPost, post_sale
+from yibao.services.settlement.posting import Posted, SaleToPost, post_sale
 from yibao.services.uow import UnitOfWork
 
 P = cast(Table, Person.__table__)
@@ -117,6 +123,19 @@ class IdentityCard:
     id_number: str
 
 
+class Alongside(Protocol):
+    """A caller's own statements in the sale's transaction: they commit with it or not at all.
+
+    `before` runs ahead of the posting (a lock, a check that may refuse); `after` gets the
+    receipt (the new sale's, or for a reference settled before the first one's). Both run
+    on `uow.hot` only: a Session taking the connection would end the transaction early.
+    """
+
+    def before(self, uow: UnitOfWork) -> None: ...
+
+    def after(self, uow: UnitOfWork, receipt: Receipt) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SettleCmd:
     institution_code: str
@@ -130,6 +149,7 @@ class SettleCmd:
     by_catalogue: bool = False  # the lines carry the catalogue's verdict already
     patient_person_id: int | None = None  # if given, the credential must be this person's
     require_scheme: bool = False  # refuse a patient in no scheme on the day
+    alongside: Alongside | None = field(default=None, compare=False)  # in the sale's transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +228,7 @@ def _settle_without_card(
             person_id = person_by_id_number(uow=uow, id_number=id_number).id
     if cmd.payer_id_number is not None:
         _require_family_first(uow_factory, cmd, person_id=person_id)
-    with pos_uow() as uow:
+    with pos_uow() as uow, _transaction_for(uow, cmd):
         row = _PERSON_AT_INSTITUTION.one_or_none(
             uow.hot,
             {"id": person_id, "institution": cmd.institution_code, **pooled.fact_params(cmd.on)},
@@ -226,6 +246,21 @@ def _settle_without_card(
         return _settle_in(
             uow, cmd, patient, None, institution, evoucher_nonce=evoucher_nonce, facts=facts
         )
+
+
+@contextmanager
+def _transaction_for(
+    uow: UnitOfWork, cmd: SettleCmd, commit_on: tuple[type[BaseException], ...] = ()
+) -> Iterator[None]:
+    """A sale with statements alongside is one transaction also where each statement would
+    commit on its own. A refusal of a class in `commit_on` commits what was done before it:
+    a wrong PIN's try, counted by the sale it refused, stays counted."""
+    hot = uow.hot
+    if cmd.alongside is not None and isinstance(hot, AutocommitConnection):
+        with hot.transaction(commit_on=commit_on):
+            yield
+    else:
+        yield
 
 
 def _require_family_first(
@@ -259,20 +294,23 @@ def _settle_with_card(
     every refusal."""
     first = pos_uow()
     if first.each_statement_commits and first.dialect == "postgresql":
-        with first as uow:
-            holder = _card_for_sale(uow, credential, cmd)
-            if holder is not None:
-                try:
+        try:
+            with first as uow, _transaction_for(uow, cmd, commit_on=(WrongPin, PinLocked)):
+                holder = _card_for_sale(uow, credential, cmd)
+                if holder is not None:
                     return _settle_card_holder(uow, cmd, holder)
-                except cards.PinNotTried:
-                    pass  # the card changed since it was read
-    with cards.pin_checked(
-        uow_factory=pos_uow,
-        card_no=credential.card_no,
-        pin=credential.pin,
-        on=cmd.on,
-        read_holder=_card_holder_at(cmd.institution_code),
-    ) as (uow, holder):
+        except cards.PinNotTried:
+            pass  # the card changed since it was read
+    with (
+        cards.pin_checked(
+            uow_factory=pos_uow,
+            card_no=credential.card_no,
+            pin=credential.pin,
+            on=cmd.on,
+            read_holder=_card_holder_at(cmd.institution_code),
+        ) as (uow, holder),
+        _transaction_for(uow, cmd),
+    ):
         return _settle_card_holder(uow, cmd, holder)
 
 
@@ -433,7 +471,22 @@ def _settle_in(
     if posted is None:  # a retry, or the same reference settled concurrently
         first = _find(uow, institution.id, cmd.ref)
         assert first is not None
-        return _same_or_conflict(uow, first, sale.fingerprint, institution.code)
+        receipt = _same_or_conflict(uow, first, sale.fingerprint, institution.code)
+    else:
+        receipt = _receipt_of(posted, sale, cmd, patient, payer, institution)
+    if cmd.alongside is not None:
+        cmd.alongside.after(uow, receipt)
+    return receipt
+
+
+def _receipt_of(
+    posted: Posted,
+    sale: SaleToPost,
+    cmd: SettleCmd,
+    patient: _Party,
+    payer: _Party,
+    institution: _Institution,
+) -> Receipt:
     total = total_fen(sale.lines)
     return Receipt(
         posted.settlement_id,
@@ -497,6 +550,8 @@ def _sale_to_post(
             "is in another planning area; cross-area settlement is not supported",
         )
     fingerprint = _fingerprint(cmd, payer.id, patient.id)
+    if cmd.alongside is not None:
+        cmd.alongside.before(uow)
     fund_terms = pooled_terms(
         uow=uow,
         patient_id=patient.id,
