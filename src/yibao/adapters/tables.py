@@ -167,8 +167,8 @@ class LedgerTransfer(Base):
     __table_args__ = (
         CheckConstraint("amount_fen > 0", name="positive_amount"),
         CheckConstraint("debit_account_id <> credit_account_id", name="two_accounts"),
-        Index("ix_ledger_transfer_credit", "credit_account_id", "value_date"),
-        Index("ix_ledger_transfer_debit", "debit_account_id", "value_date"),
+        Index("ix_ledger_transfer_credit", "credit_account_id"),
+        Index("ix_ledger_transfer_debit", "debit_account_id"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     key: Mapped[str] = mapped_column(String(160), unique=True)  # idempotency key
