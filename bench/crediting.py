@@ -40,7 +40,7 @@ from yibao.demo import (
 )
 from yibao.domain.months import Month
 from yibao.ledger import accounts
-from yibao.services.contributions.crediting import run_crediting
+from yibao.services.contributions.crediting import BATCH_SIZE, run_crediting
 from yibao.services.uow import UnitOfWork
 
 AREA = "420100"
@@ -119,7 +119,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--start", default="2024-01", help="first month of a new city")
     parser.add_argument("--schema", default="yibao_bench")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=50_000)
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     return parser.parse_args(argv)
 
 

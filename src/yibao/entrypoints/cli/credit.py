@@ -22,8 +22,11 @@ def run_command(
     month: Annotated[str, typer.Option("--month", help="The month to credit, YYYY-MM.")],
     area: Annotated[str | None, typer.Option("--area", help="Area code (default: all).")] = None,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Contributions per transaction.")
-    ] = 50_000,
+        int | None,
+        typer.Option(
+            "--batch-size", min=1, help="Contributions per transaction (default 200,000)."
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Credit every contribution received by the month's last day, and each retiree.
@@ -56,8 +59,8 @@ def run_command(
                     uow_factory=app_.uow,
                     area_code=code,
                     month=chosen,
-                    batch_size=batch_size,
                     progress=advance,
+                    **({} if batch_size is None else {"batch_size": batch_size}),
                 )
             console.print(
                 f"area {code} {chosen}: {summary.contributions_credited} contributions and "

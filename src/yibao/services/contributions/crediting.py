@@ -80,12 +80,19 @@ class _Plan:
     retirees_done_through: int
 
 
+# Rows per batch, each batch one transaction. Fewer, larger batches let PostgreSQL join a batch
+# to the accounts and to earlier payments by hashing rather than one probe per row: on the
+# 1M-person bench city a month's run took 2.8-3.6 s in batches of 200,000 against 3.1-5.6 s in
+# batches of 50,000 or 100,000. A killed run loses at most one batch: a few seconds of work.
+BATCH_SIZE = 200_000
+
+
 def run_crediting(
     *,
     uow_factory: Callable[[], UnitOfWork],
     area_code: str,
     month: Month,
-    batch_size: int = 50_000,
+    batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
 ) -> CreditingSummary:
     """Credit every medical contribution received by the month's last day and each retiree."""
