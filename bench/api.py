@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx2
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from settle import PIN, audit, cardholders, log, open_schema, pgbench_tps, populate
 from yibao.bootstrap import App
@@ -174,20 +174,27 @@ def wrk(port: int, script: str, clients: int, seconds: int) -> dict[str, float]:
     return found
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def served_bench_arguments(
+    doc: str | None, schema: str, *, seconds_help: str = ""
+) -> argparse.ArgumentParser:
+    """The options every benchmark of a served yibao takes (bench/api.py, bench/national.py)."""
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed as the load generator: apt-get install -y wrk")
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
     parser.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--accounts", type=int, default=2_000)
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--seconds", type=int, default=15, help="per phase (at most 20)")
+    parser.add_argument(
+        "--seconds", type=int, default=15, help=" ".join((seconds_help, "(at most 20)")).strip()
+    )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--schema", default="yibao_bench_api")
+    parser.add_argument("--schema", default=schema)
     parser.add_argument("--pgbench-db", default="pgbench_yibao")
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is needed as the load generator: apt-get install -y wrk")
-    seconds = min(args.seconds, 20)
+    return parser
 
+
+def bench_city(args: argparse.Namespace) -> tuple[Engine, App, list[tuple[int, str]]]:
+    """The bench's schema with `--accounts` cardholders (populated once, reused afterwards)."""
     engine = open_schema(args.db, args.schema, 8)
     app = App(engine)
     holders = cardholders(engine, args.accounts)
@@ -195,6 +202,14 @@ def main() -> None:
         log(f"populating {args.accounts} cardholders in schema {args.schema} ...")
         populate(app, args.accounts)
         holders = cardholders(engine, args.accounts)
+    return engine, app, holders
+
+
+def main() -> None:
+    parser = served_bench_arguments(__doc__, "yibao_bench_api", seconds_help="per phase")
+    args = parser.parse_args()
+    seconds = min(args.seconds, 20)
+    engine, app, holders = bench_city(args)
     with engine.connect() as connection:
         persons = [
             str(row[0])

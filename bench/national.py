@@ -17,14 +17,11 @@ progress goes to stderr.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -35,9 +32,8 @@ from typing import Any
 import httpx2
 from sqlalchemy import text
 
-from api import free_port, schema_url, start_server
-from settle import AREA, INSTITUTION, PIN, audit, cardholders, log, open_schema, pgbench_tps
-from settle import populate as populate_cardholders
+from api import bench_city, free_port, schema_url, served_bench_arguments, start_server
+from settle import AREA, INSTITUTION, PIN, audit, log, pgbench_tps
 from yibao.bootstrap import App
 from yibao.domain.national import gateway_signature, to_json
 from yibao.services import catalogue
@@ -228,27 +224,11 @@ def settled_in_run(app: App, first_msgid: str) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--accounts", type=int, default=2_000)
-    parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--seconds", type=int, default=15, help="at most 20")
-    parser.add_argument("--workers", type=int, default=2)
+    parser = served_bench_arguments(__doc__, "yibao_bench_national")
     parser.add_argument("--requests", type=int, default=30_000, help="made before the clock")
-    parser.add_argument("--schema", default="yibao_bench_national")
-    parser.add_argument("--pgbench-db", default="pgbench_yibao")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is needed as the load generator: apt-get install -y wrk")
     seconds = min(args.seconds, 20)
-
-    engine = open_schema(args.db, args.schema, 8)
-    app = App(engine)
-    holders = cardholders(engine, args.accounts)
-    if len(holders) < args.accounts:
-        log(f"populating {args.accounts} cardholders in schema {args.schema} ...")
-        populate_cardholders(app, args.accounts)
-        holders = cardholders(engine, args.accounts)
+    engine, app, holders = bench_city(args)
     paasid, token = prepare(app)
     port = free_port()
     log(f"yibao serve --workers {args.workers} on port {port} ...")
