@@ -17,6 +17,16 @@ from typer.core import TyperCommand, TyperGroup
 # in the order `yibao --help` lists them
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "db": ("db", "app", "Database schema."),
+    "backup": (
+        "backup",
+        "backup",
+        "Back up the database: pg_dump -Fc on PostgreSQL, the online backup API on SQLite.",
+    ),
+    "restore": (
+        "backup",
+        "restore",
+        "Restore a backup into a new, empty database (a non-empty one is refused).",
+    ),
     "area": ("area", "app", "Planning areas and policies."),
     "employer": ("people", "employer_app", "Employers."),
     "institution": ("people", "institution_app", "Designated hospitals, clinics and pharmacies."),
