@@ -32,7 +32,12 @@ def bootstrap(database_url: str | None = None, *, migrate: bool = True) -> App:
     """Open the configured database and bring its schema up to date."""
     settings = load_settings(database_url)
     cards.use_pin_pepper(settings.pin_pepper)
-    engine = make_engine(settings.database_url)
+    pool = (
+        {}
+        if settings.database_url.startswith("sqlite")
+        else {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
+    )
+    engine = make_engine(settings.database_url, **pool)
     check_connection(engine)
     if migrate:
         upgrade_unless_current(engine)

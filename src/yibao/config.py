@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from yibao.domain.cards import ELECTRONIC_CARD_SECONDS
@@ -36,6 +37,18 @@ class Settings(BaseSettings):
     token_secret: str = DEVELOPMENT_TOKEN_SECRET
     # How long an access token lives: short, so a stolen one is soon useless.
     token_seconds: int = 900
+    # PostgreSQL connections each process keeps (pool) and may open beyond it (overflow):
+    # `yibao serve` holds workers x (pool + overflow) at most; keep it under max_connections.
+    db_pool_size: int = Field(40, ge=1)
+    db_max_overflow: int = Field(10, ge=0)
+    # `yibao serve` worker processes on PostgreSQL when --workers is not given (default: cores)
+    workers: int | None = Field(None, ge=1)
+    # Who may read GET /metrics (no login): `loopback` clients only, `open` to anyone who can
+    # reach the port (a scraper on another host; the figures name no person), or `off`.
+    metrics: Literal["loopback", "open", "off"] = "loopback"
+    # prometheus-client's own variable: the folder where each worker process writes its
+    # figures, summed at scrape time; `yibao serve` makes a fresh one when it is unset.
+    prometheus_multiproc_dir: str | None = Field(None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
 
     @property
     def development(self) -> bool:

@@ -136,6 +136,19 @@ def upgrade_unless_current(engine: Engine) -> None:
         upgrade(engine)
 
 
+def schema_behind(engine: Engine) -> str | None:
+    """Why the database is not at the migrations' head (None: it is). Connects once; a
+    database that cannot be reached raises DBAPIError."""
+    heads = _head_revisions()
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    stamped = _stamped_revisions(engine)
+    if heads is None or stamped == heads:
+        return None
+    shown = ", ".join(sorted(stamped)) if stamped else "none (no schema)"
+    return f"schema at revision {shown}, migrations at {', '.join(sorted(heads))}"
+
+
 def _head_revisions() -> set[str] | None:
     """The heads of the migration scripts, read from their `revision`/`down_revision` lines."""
     revisions: set[str] = set()

@@ -12,6 +12,7 @@ from yibao.config import Settings
 from yibao.entrypoints.api import problems
 from yibao.entrypoints.api.access_log import AccessLog
 from yibao.entrypoints.api.crediting_jobs import CreditingJobs
+from yibao.entrypoints.api.metrics import RequestMetrics, watch_pool
 from yibao.entrypoints.api.routes import (
     areas,
     audit,
@@ -26,6 +27,7 @@ from yibao.entrypoints.api.routes import (
     inquiry,
     institutions,
     ledger,
+    metrics,
     persons,
     pos,
     records,
@@ -80,7 +82,10 @@ def create_app(app: App, settings: Settings) -> FastAPI:
     for module in ROUTERS:
         api.include_router(module.api, prefix=PREFIX)
     api.include_router(national.router)  # the national institution interface
+    api.include_router(metrics.api)  # /metrics, outside /api/v1 where scrapers look for it
+    api.add_middleware(RequestMetrics)
     api.add_middleware(AccessLog)
+    watch_pool(app.engine)
     from yibao.entrypoints.web.app import install as install_pages
 
     install_pages(api)  # the web pages (/, /login, ...) on the same services

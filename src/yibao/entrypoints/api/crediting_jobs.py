@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from yibao.bootstrap import App
 from yibao.domain.errors import YibaoError
 from yibao.domain.months import Month
+from yibao.entrypoints.api import metrics
 from yibao.services.contributions.crediting import run_crediting
 
 
@@ -54,8 +55,10 @@ class CreditingJobs:
 
     def _run(self, app: App, area_code: str, month: Month, job: Job) -> None:
         def progress(done: int, total: int) -> None:
+            metrics.persons_credited(done - job.done)
             job.done, job.total = done, total
 
+        metrics.crediting_started()
         try:
             run_crediting(uow_factory=app.uow, area_code=area_code, month=month, progress=progress)
         except YibaoError as error:
@@ -64,6 +67,7 @@ class CreditingJobs:
             job.failure = f"[error] {type(error).__name__}: {error}"
         finally:
             job.finished = True
+            metrics.crediting_stopped()
 
     def wait(self, timeout: float = 30.0) -> None:
         """Let running threads finish (shutdown, tests)."""

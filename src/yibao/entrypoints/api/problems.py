@@ -43,7 +43,7 @@ TITLES = {
     409: "Refused",
     422: "Invalid input",
     429: "Too many attempts",
-    503: "Storage unavailable",
+    503: "Unavailable",
 }
 
 
@@ -114,7 +114,7 @@ def install(api: FastAPI) -> None:
 
     @api.exception_handler(DataError)
     async def _data(_: Request, error: DataError) -> JSONResponse:
-        return problem(422, "invalid_input", _first_line(error))
+        return problem(422, "invalid_input", first_line(error))
 
     @api.exception_handler(OverflowError)
     async def _overflow(_: Request, error: OverflowError) -> JSONResponse:
@@ -122,9 +122,10 @@ def install(api: FastAPI) -> None:
 
     @api.exception_handler(DBAPIError)
     async def _storage(_: Request, error: DBAPIError) -> JSONResponse:
-        return problem(503, "storage", _first_line(error))
+        return problem(503, "storage", first_line(error))
 
 
-def _first_line(error: DBAPIError) -> str:
+def first_line(error: DBAPIError) -> str:
+    """The driver's first line: what went wrong, without the SQL and parameters after it."""
     text = str(error.orig or error).strip()
     return text.splitlines()[0] if text else type(error).__name__

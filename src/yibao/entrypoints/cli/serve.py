@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from yibao.bootstrap import App
-from yibao.config import load_settings
+from yibao.config import Settings, load_settings
 from yibao.demo import DEFAULT_AREA, count_persons, load_demo_city
 from yibao.demo.logins import DemoLogin, demo_logins
 from yibao.domain.errors import InvalidInput
@@ -23,7 +26,11 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", min=1, help="Worker processes (PostgreSQL; default: cores)."),
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Worker processes (PostgreSQL; default: YIBAO_WORKERS, else the cores).",
+        ),
     ] = None,
     demo: Annotated[
         bool, typer.Option("--demo", help="Development: load a demo city and demo logins.")
@@ -39,7 +46,7 @@ def serve(
                 "--demo", "production", "is for development only (YIBAO_ENV=development)"
             )
     on_sqlite = settings.database_url.startswith("sqlite")
-    chosen = 1 if on_sqlite else (workers or os.cpu_count() or 1)
+    chosen = 1 if on_sqlite else (workers or settings.workers or os.cpu_count() or 1)
     if on_sqlite and workers and workers > 1:
         console.print("SQLite has one writer at a time: serving with one worker")
     app = open_app(settings.database_url)  # migrates the schema
@@ -55,15 +62,34 @@ def serve(
         f"with {chosen} worker{'s' if chosen > 1 else ''}",
         highlight=False,
     )
-    from yibao.entrypoints.api.server import serve as run_server
+    made = _prepare_metrics_folder(settings)
+    from yibao.entrypoints.api.server import serve as run_server  # after the folder is set
 
-    run_server(
-        database_url=settings.database_url,
-        host=host,
-        port=port,
-        workers=chosen,
-        log_level=log_level,
-    )
+    try:
+        run_server(
+            database_url=settings.database_url,
+            host=host,
+            port=port,
+            workers=chosen,
+            log_level=log_level,
+        )
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+
+
+def _prepare_metrics_folder(settings: Settings) -> Path | None:
+    """The folder where each worker writes its metrics (prometheus-client's multiprocess
+    mode), emptied of a previous run's files; it must be in the environment before any
+    process imports prometheus-client. Returns the folder if it was made here (removed at exit).
+    """
+    given = settings.prometheus_multiproc_dir
+    folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="yibao-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)  # what the workers' metrics read
+    return None if given else folder
 
 
 def _prepare_demo(app: App) -> list[DemoLogin]:

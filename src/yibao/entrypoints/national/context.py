@@ -64,6 +64,7 @@ class AnswerKept:
         self.ctx, self.output_of, self.resource = ctx, output_of, resource
         self._before, self._link = before, link
         self.answer: Output | None = None
+        self.settled_fen: int | None = None  # the bill's total, when this message settled it
 
     def before(self, uow: UnitOfWork) -> None:
         if self._before is not None:
@@ -80,6 +81,7 @@ class AnswerKept:
             response=answer,
         )
         if kept is answer:  # the first: its links and audit entry, last in the transaction
+            self.settled_fen = bill.cut.medfee_sumamt
             if self._link is not None:
                 self._link(uow, bill)
             event = ctx.event(ctx.envelope.infno, bill.person.id_number, self.resource(bill))

@@ -8,6 +8,7 @@ from typing import Any
 from yibao.domain.errors import InvalidInput
 from yibao.domain.national import yuan
 from yibao.domain.pooled import Visit
+from yibao.entrypoints.api import metrics
 from yibao.entrypoints.national.context import AnswerKept, Context, Output
 from yibao.entrypoints.national.envelope import TIME_FORMAT, pin_of, rows, section, text
 from yibao.entrypoints.national.fees import amount, fee_line, flag, psn_no
@@ -72,16 +73,18 @@ def settle(ctx: Context, data: Mapping[str, Any]) -> Output:
         ),
         lambda bill: f"sale:{ctx.caller.code}:{bill.setl_id}",
     )
-    bills.settle(
-        uow_factory=ctx.app.uow,
-        caller=ctx.caller,
-        bill=_bill(data),
-        msgid=ctx.envelope.msgid,
-        on=ctx.today,
-        now=ctx.now,
-        keys=ctx.keys,
-        alongside=kept,
-    )
+    with metrics.settlement("national") as settled:
+        bills.settle(
+            uow_factory=ctx.app.uow,
+            caller=ctx.caller,
+            bill=_bill(data),
+            msgid=ctx.envelope.msgid,
+            on=ctx.today,
+            now=ctx.now,
+            keys=ctx.keys,
+            alongside=kept,
+        )
+        settled.fen = kept.settled_fen
     assert kept.answer is not None
     return kept.answer
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from yibao.domain.errors import InvalidInput
 from yibao.domain.pooled import Visit
+from yibao.entrypoints.api import metrics
 from yibao.entrypoints.national.context import AnswerKept, Context, Output
 from yibao.entrypoints.national.envelope import TIME_FORMAT, pin_of, rows, section, text, time_of
 from yibao.entrypoints.national.fees import amount, fee_line, flag, psn_no
@@ -191,10 +192,12 @@ def settle(ctx: Context, data: Mapping[str, Any]) -> Output:
         before=lambda uow: visits.lock_unchanged(uow=uow, bill=found),
         link=link,
     )
-    bills.settle(
-        uow_factory=ctx.app.uow, caller=ctx.caller, bill=bill, msgid=ctx.envelope.msgid,
-        on=ctx.today, now=ctx.now, keys=ctx.keys, alongside=kept,
-    )  # fmt: skip
+    with metrics.settlement("national") as settled:
+        bills.settle(
+            uow_factory=ctx.app.uow, caller=ctx.caller, bill=bill, msgid=ctx.envelope.msgid,
+            on=ctx.today, now=ctx.now, keys=ctx.keys, alongside=kept,
+        )  # fmt: skip
+        settled.fen = kept.settled_fen
     assert kept.answer is not None
     return kept.answer
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from yibao.domain.errors import InvalidInput
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
+from yibao.entrypoints.api import metrics
 from yibao.entrypoints.api.deps import CallerDep, IdempotencyKey
 from yibao.entrypoints.api.gate import (
     Guard,
@@ -109,13 +110,15 @@ def settle(
     settings = caller.settings
 
     def work() -> tuple[int, object]:
-        receipt = settlement.settle(
-            uow_factory=caller.app.uow,
-            cmd=_command(body, caller.app.today()),
-            now=dt.datetime.now(dt.UTC),
-            card_secret=settings.card_secret,
-            electronic_card_seconds=settings.electronic_card_seconds,
-        )
+        with metrics.settlement("pos") as settled:
+            receipt = settlement.settle(
+                uow_factory=caller.app.uow,
+                cmd=_command(body, caller.app.today()),
+                now=dt.datetime.now(dt.UTC),
+                card_secret=settings.card_secret,
+                electronic_card_seconds=settings.electronic_card_seconds,
+            )
+            settled.fen = receipt.total_fen
         return 201, _public(receipt)
 
     return idempotent_committed_alone(
