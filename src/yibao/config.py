@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from yibao.domain.cards import ELECTRONIC_CARD_SECONDS
@@ -92,7 +92,13 @@ def load_settings(database_url: str | None = None) -> Settings:
 
     Outside development the keys must be real ones (`Settings.require_real_keys`).
     """
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:  # a malformed variable: named, never a traceback
+        first = error.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "settings"
+        variable = name if name.isupper() else f"YIBAO_{name.upper()}"
+        raise InvalidInput(variable, first.get("input"), first["msg"]) from None
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
     settings.require_real_keys()
