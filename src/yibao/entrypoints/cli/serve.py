@@ -86,8 +86,9 @@ def _prepare_metrics_folder(settings: Settings) -> Path | None:
     given = settings.prometheus_multiproc_dir
     folder = Path(given) if given else Path(tempfile.mkdtemp(prefix="yibao-metrics-"))
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.glob("*.db"):
-        stale.unlink()
+    for kind in ("counter", "gauge", "histogram", "summary"):  # prometheus-client's files only
+        for stale in folder.glob(f"{kind}_*.db"):
+            stale.unlink()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)  # what the workers' metrics read
     return None if given else folder
 
