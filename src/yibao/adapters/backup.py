@@ -143,7 +143,7 @@ def _run(command: list[str], url: URL, *, what: str) -> None:
     )
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
-        reason = lines[0] if lines else f"exit status {done.returncode}"
+        reason = lines[0].removeprefix(f"{what}: ") if lines else f"exit {done.returncode}"
         raise InvalidInput("db", url.render_as_string(hide_password=True), f"{what}: {reason}")
 
 
