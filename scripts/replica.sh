@@ -72,7 +72,8 @@ standby_conf() {
         as_pg tee "$REPLICA_DIR/pg_hba.conf" >/dev/null
 }
 
-# The data directory, owned by the postgres OS user (its parent may be root's).
+# The data directory, owned by the postgres OS user (its parent may be root's, so it is made and
+# removed by whoever runs this script).
 make_dir() {
     if [ "$(id -u)" -eq 0 ]; then
         install -d -o "$PG_OS_USER" -g "$PG_OS_USER" -m 700 "$REPLICA_DIR"
@@ -85,7 +86,7 @@ setup() {
     check_primary
     allow_replication
     if [ ! -f "$REPLICA_DIR/standby.signal" ]; then
-        as_pg rm -rf "$REPLICA_DIR"
+        rm -rf "$REPLICA_DIR"
         make_dir
         if [ "$(primary "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$SLOT' AND NOT active")" -eq 1 ]; then
             primary "SELECT pg_drop_replication_slot('$SLOT')" >/dev/null  # a removed replica's
@@ -113,7 +114,7 @@ stop() {
 
 remove() {
     stop
-    as_pg rm -rf "$REPLICA_DIR"
+    rm -rf "$REPLICA_DIR"
     if [ "$(primary "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$SLOT'")" -eq 1 ]; then
         primary "SELECT pg_drop_replication_slot('$SLOT')" >/dev/null
     fi

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from yibao.adapters.db import check_connection, make_engine, upgrade_unless_current
-from yibao.config import load_settings
+from yibao.adapters.replica import Replica
+from yibao.config import Settings, load_settings
 from yibao.services import cards
 from yibao.services.uow import UnitOfWork
 
@@ -16,12 +17,19 @@ from yibao.services.uow import UnitOfWork
 class App:
     """What an entrypoint needs: the engine and a way to open units of work."""
 
-    def __init__(self, engine: Engine, *, today: Callable[[], dt.date] = dt.date.today) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        today: Callable[[], dt.date] = dt.date.today,
+        replica: Replica | None = None,
+    ) -> None:
         self.engine = engine
         self.today = today  # tests fix the date; everything else reads the real one
+        self.replica = replica  # where inquiries read, when it keeps up (UnitOfWork.reading)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, today=self.today)
+        return UnitOfWork(self.engine, today=self.today, replica=self.replica)
 
     @property
     def uow_factory(self) -> Callable[[], UnitOfWork]:
@@ -36,4 +44,12 @@ def bootstrap(database_url: str | None = None, *, migrate: bool = True) -> App:
     check_connection(engine)
     if migrate:
         upgrade_unless_current(engine)
-    return App(engine)
+    return App(engine, replica=_replica(settings, engine))
+
+
+def _replica(settings: Settings, primary: Engine) -> Replica | None:
+    """The configured streaming replica; one that is down now is used once it is back."""
+    if not settings.replica_url:
+        return None
+    engine = make_engine(settings.replica_url, pool_pre_ping=True)
+    return Replica(engine, primary=primary, max_lag_seconds=settings.replica_max_lag_seconds)

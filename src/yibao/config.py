@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     token_secret: str = DEVELOPMENT_TOKEN_SECRET
     # How long an access token lives: short, so a stolen one is soon useless.
     token_seconds: int = 900
+    # A streaming replica (scripts/replica.sh) that serves inquiries, payment records,
+    # transfers and statements; writes, and the audit entry of each read, go to the primary.
+    replica_url: str | None = None
+    # Beyond this lag the replica serves nothing and the reads go to the primary.
+    replica_max_lag_seconds: float = 5.0
 
     @property
     def development(self) -> bool:
