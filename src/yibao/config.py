@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     replica_url: str | None = None
     # Beyond this lag the replica serves nothing and the reads go to the primary.
     replica_max_lag_seconds: float = 5.0
+    # One database per planning area: a JSON map of area code to database URL
+    # ({"420100": "postgresql://...", "110000": "postgresql://..."}); see services/areas.py.
+    area_databases: str | None = None
 
     @property
     def development(self) -> bool:
