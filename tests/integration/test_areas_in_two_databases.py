@@ -7,14 +7,17 @@ its own, and B's receivable from A is A's payable to B.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import PG_URL
 from tests.integration.cards.cardholders import AREA, DAY, area_document, credit, ledger_problems
 from yibao.adapters.db import scratch_database
-from yibao.bootstrap import App
+from yibao.bootstrap import App, area_databases
+from yibao.config import Settings
 from yibao.domain.errors import Conflict, InvalidInput
 from yibao.domain.idnumber import make_id_number
 from yibao.ledger import accounts
@@ -127,3 +130,18 @@ def test_the_same_bill_with_other_content_and_an_unrouted_area_are_refused(
             areas=areas, bill=CrossAreaBill(ID_NUMBER, TREATING, "B001", "X", 1, DAY)
         )
     assert _positions(a, b) == (1_000, 1_000, 1_000)
+
+
+def test_the_area_databases_setting_opens_each_area_and_refuses_a_malformed_map(
+    tmp_path: Path,
+) -> None:
+    urls = {code: f"sqlite:///{tmp_path}/{code}.db" for code in (AREA, TREATING)}
+    areas = area_databases(Settings(area_databases=json.dumps(urls)))
+    assert areas is not None
+    assert areas.areas == (TREATING, AREA)
+    with areas.uow(TREATING) as uow:  # migrated: its tables are there
+        assert registry.area_codes(uow=uow) == []
+    for malformed in ("[1, 2]", "{not json", json.dumps({"42": urls[AREA]})):
+        with pytest.raises(InvalidInput, match="YIBAO_AREA_DATABASES"):
+            area_databases(Settings(area_databases=malformed))
+    assert area_databases(Settings()) is None
