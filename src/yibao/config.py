@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     # prometheus-client's own variable: the folder where each worker process writes its
     # figures, summed at scrape time; `yibao serve` makes a fresh one when it is unset.
     prometheus_multiproc_dir: str | None = Field(None, validation_alias="PROMETHEUS_MULTIPROC_DIR")
+    # A streaming replica (scripts/replica.sh) that serves inquiries, payment records,
+    # transfers and statements; writes, and the audit entry of each read, go to the primary.
+    replica_url: str | None = None
+    # Beyond this lag the replica serves nothing and the reads go to the primary.
+    replica_max_lag_seconds: float = 5.0
+    # One database per planning area: a JSON map of area code to database URL
+    # ({"420100": "postgresql://...", "110000": "postgresql://..."}); see services/areas.py.
+    area_databases: str | None = None
 
     @property
     def development(self) -> bool:

@@ -357,6 +357,29 @@ class RecordLink(Base):
     merged_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
+class InterAreaBill(Base):
+    """One bill settled across planning areas (异地就医), as this area's book sees it.
+
+    The insured area's row (`side` "insured") names its person and what their personal account
+    paid, owed to the treating area; the treating area's row ("treating") names its institution
+    and the same amount, owed to it by the insured area. Each database holds only its side.
+    """
+
+    __tablename__ = "inter_area_bill"
+    __table_args__ = (UniqueConstraint("side", "other_area", "institution_code", "ref"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    side: Mapped[str] = mapped_column(String(8))  # insured or treating
+    area_code: Mapped[str] = mapped_column(String(6))  # this book's area
+    other_area: Mapped[str] = mapped_column(String(6))
+    institution_code: Mapped[str] = mapped_column(String(40))  # of the treating area
+    ref: Mapped[str] = mapped_column(String(80))  # the institution's bill reference
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))  # insured side only
+    id_number: Mapped[str] = mapped_column(String(18))  # the insured person's
+    settled_on: Mapped[dt.date] = mapped_column(Date)
+    total_fen: Mapped[int] = mapped_column(BigInteger)
+    personal_fen: Mapped[int] = mapped_column(BigInteger)  # paid by the personal account
+
+
 class ElectronicCardUse(Base):
     """The sale an electronic card payload paid for: a payload is spent once (by its nonce)."""
 

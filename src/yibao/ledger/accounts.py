@@ -73,5 +73,10 @@ def settlement_clearing(area_code: str) -> AccountRef:
     return AccountRef(medical_book(area_code), AccountKind.SETTLEMENT_CLEARING)
 
 
+def inter_area(area_code: str, other_area: str) -> AccountRef:
+    """The area's account with another area: what it owes it (credit) or is owed (debit)."""
+    return AccountRef(medical_book(area_code), AccountKind.INTER_AREA, other_area)
+
+
 def bank_cash() -> AccountRef:
     return AccountRef(BANK_BOOK, AccountKind.BANK_CASH)

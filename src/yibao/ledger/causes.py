@@ -37,6 +37,7 @@ from yibao.adapters.tables import (
     CreditingRun,
     Enrollment,
     Institution,
+    InterAreaBill,
     Person,
     RecordLink,
     Settlement,
@@ -52,6 +53,7 @@ S = Settlement.__table__
 I = Institution.__table__  # noqa: E741 - the institution table, as in the SQL it mirrors
 P = Person.__table__
 L = RecordLink.__table__
+B = InterAreaBill.__table__
 
 KINDS = (
     "contribution",
@@ -66,6 +68,7 @@ KINDS = (
     "records_merge",
     "records_transfer_out",
     "records_transfer_in",
+    "inter_area_settlement",
 )
 """The kinds of posting a cause below expects."""
 
@@ -87,6 +90,7 @@ def expected_postings(session: Session) -> Any:
         _credits(),
         *_settlements(),
         *_merges(),
+        *_inter_area_bills(),
     ]
     retirees = _retiree_credits(session)
     if retirees is not None:
@@ -354,4 +358,34 @@ def _merges() -> Sequence[Select[Any]]:
             literal("inter_area:", String) + other.c.area_code,
             staying_account,
         ).where(~same_area),
+    )
+
+
+def _inter_area_bills() -> Sequence[Select[Any]]:
+    """A bill settled across areas: the insured side's personal account pays the treating area's
+    inter-area account; the treating side's inter-area account pays the institution."""
+    cause = literal("inter-area bill ", String) + _text(B.c.id)
+    bill = _text(B.c.other_area) + literal(":", String) + B.c.institution_code
+    bill = bill + literal(":", String) + B.c.ref
+    inter_area = literal("inter_area:", String) + B.c.other_area
+
+    def leg(side: str, prefix: str, debit: Any, credit: Any) -> Select[Any]:
+        return select(
+            *_row(
+                key=literal(prefix, String) + bill,
+                kind=literal("inter_area_settlement", String),
+                book=_medical_book(B.c.area_code),
+                amount=B.c.personal_fen,
+                debit_code=debit,
+                credit_code=credit,
+                cause=cause,
+                required=true(),
+            )
+        ).where(B.c.side == side, B.c.personal_fen > 0)
+
+    personal = literal("personal:", String) + _text(B.c.person_id)
+    payable = literal("payable:", String) + B.c.institution_code
+    return (
+        leg("insured", "inter-area-out:", personal, inter_area),
+        leg("treating", "inter-area-in:", inter_area, payable),
     )

@@ -19,6 +19,10 @@ class TransferKind(StrEnum):
     RECORDS_MERGE = "records_merge"  # two records of one person merged in one area
     RECORDS_TRANSFER_OUT = "records_transfer_out"  # merged across areas: out of the old book
     RECORDS_TRANSFER_IN = "records_transfer_in"  # ... into the new one
+    # a bill settled in another planning area (异地就医): in the insured area's book the personal
+    # account pays the inter-area account of the treating area; in the treating area's book
+    # the insured area's inter-area account pays the institution's payable
+    INTER_AREA_SETTLEMENT = "inter_area_settlement"
 
 
 SPENDING = (TransferKind.SETTLEMENT, TransferKind.FAMILY_SETTLEMENT)

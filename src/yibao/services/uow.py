@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from yibao.adapters.hot import AutocommitConnection, Runner
+from yibao.adapters.replica import Replica
 from yibao.ledger.ledger import Ledger
 
 
@@ -22,10 +24,25 @@ class UnitOfWork:
         *,
         each_statement_commits: bool = False,
         today: Callable[[], dt.date] = dt.date.today,
+        replica: Replica | None = None,
     ) -> None:
         self.engine = engine
         self.each_statement_commits = each_statement_commits
         self.today = today  # the real date: no money leaves an account later than this
+        self.replica = replica
+        self.read_from = "primary"  # where the last `reading()` went
+
+    @contextmanager
+    def reading(self) -> Iterator[UnitOfWork]:
+        """Where an inquiry's read-only queries run: on the replica when one is configured and
+        within its lag bound, else in this unit of work. Writes (an audit entry) stay here."""
+        if self.replica is None or not self.replica.serves():
+            self.read_from = "primary"
+            yield self
+            return
+        self.read_from = "replica"
+        with UnitOfWork(self.replica.engine, today=self.today) as reads:
+            yield reads
 
     def statement_by_statement(self) -> StatementByStatement:
         """The same database, where on PostgreSQL each statement commits on its own."""

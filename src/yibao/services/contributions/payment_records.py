@@ -45,20 +45,32 @@ def payment_records(
 
     With `employer_code`, only what that employer paid: all an employer may see of a person.
     """
-    person = person_by_id_number(uow=uow, id_number=id_number)
+    with uow.reading() as reads:
+        person = person_by_id_number(uow=reads, id_number=id_number)
+        lines = _lines(reads, person.id, year, employer_code)
+    resource = "payment records" if year is None else f"payment records:{year}"
+    audit.record(
+        uow=uow, event=AuditEvent(actor, "payment_records", channel, person.id_number, resource)
+    )
+    return lines
+
+
+def _lines(
+    uow: UnitOfWork, person_id: int, year: int | None, employer_code: str | None
+) -> list[PaymentLine]:
     key = literal("credit:c", String) + cast(Contribution.id, String)
     query = (
         select(Contribution, Employer.name, LedgerTransfer.value_date)
         .outerjoin(Employer, Employer.id == Contribution.employer_id)
         .outerjoin(LedgerTransfer, and_(LedgerTransfer.key == key))
-        .where(Contribution.person_id == person.id)
+        .where(Contribution.person_id == person_id)
         .order_by(Contribution.month, Contribution.received_on, Contribution.id)
     )
     if year is not None:
         query = query.where(Contribution.month.between(f"{year}-01", f"{year}-12"))
     if employer_code is not None:
         query = query.where(Employer.code == employer_code)
-    lines = [
+    return [
         PaymentLine(
             month=c.month,
             through_month=c.through_month,
@@ -74,8 +86,3 @@ def payment_records(
         )
         for c, employer_name, credited_on in uow.session.execute(query).all()
     ]
-    resource = "payment records" if year is None else f"payment records:{year}"
-    audit.record(
-        uow=uow, event=AuditEvent(actor, "payment_records", channel, person.id_number, resource)
-    )
-    return lines

@@ -54,8 +54,9 @@ def explain_balance(
     """
     if channel not in CHANNELS:
         raise InvalidInput("channel", channel, f"is not one of {', '.join(CHANNELS)}")
-    person = person_by_id_number(uow=uow, id_number=id_number)
-    records = gather_records(uow=uow, person=person, as_of=as_of, channel=channel)
+    with uow.reading() as reads:  # the replica's, when one serves; the audit entry stays here
+        person = person_by_id_number(uow=reads, id_number=id_number)
+        records = gather_records(uow=reads, person=person, as_of=as_of, channel=channel)
     explanation = explain(records)
     audit.record(
         uow=uow,

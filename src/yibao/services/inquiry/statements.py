@@ -66,10 +66,11 @@ def year_statement(
     """The statement of one person's personal account for `year`."""
     if (id_number is None) == (person is None):
         raise InvalidInput("person", None, "give either an ID number or a person")
-    if person is None:
-        person = person_by_id_number(uow=uow, id_number=str(id_number))
-    holder = _Holder(person.id, person.id_number, person.name)
-    found = _gather(uow, person.area_code, [holder], check_year(year), issued_on)
+    with uow.reading() as reads:
+        if person is None:
+            person = person_by_id_number(uow=reads, id_number=str(id_number))
+        holder = _Holder(person.id, person.id_number, person.name)
+        found = _gather(reads, person.area_code, [holder], check_year(year), issued_on)
     return found[0]
 
 
@@ -110,9 +111,9 @@ def write_statements(
     written, after = 0, 0
     taken: set[str] = set()
     while True:
-        with uow_factory() as uow:
-            holders = _persons_after(uow, area_code, after, batch_size)
-            statements = _gather(uow, area_code, holders, year, issued_on)
+        with uow_factory() as uow, uow.reading() as reads:
+            holders = _persons_after(reads, area_code, after, batch_size)
+            statements = _gather(reads, area_code, holders, year, issued_on)
         if not holders:
             break
         for statement in statements:

@@ -24,6 +24,13 @@ def account_history(
     *, uow: UnitOfWork, id_number: str, since: dt.date | None = None, until: dt.date | None = None
 ) -> list[TransferLine]:
     """Both accounts' postings in value-date order, each with the account's balance after it."""
+    with uow.reading() as reads:
+        return _history(reads, id_number, since, until)
+
+
+def _history(
+    uow: UnitOfWork, id_number: str, since: dt.date | None, until: dt.date | None
+) -> list[TransferLine]:
     person = person_by_id_number(uow=uow, id_number=id_number)
     lines: list[TransferLine] = []
     for label, ref in (

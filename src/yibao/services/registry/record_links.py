@@ -17,7 +17,7 @@ from yibao.adapters.tables import Contribution, Employment, Enrollment, Person, 
 from yibao.domain.errors import Conflict, InvalidInput
 from yibao.domain.idnumber import mask
 from yibao.ledger import accounts
-from yibao.ledger.accounts import AccountKind, AccountRef, medical_book
+from yibao.ledger.accounts import AccountRef
 from yibao.ledger.kinds import TransferKind
 from yibao.services.registry import person_by_id_number, person_by_key
 from yibao.services.uow import UnitOfWork
@@ -144,7 +144,7 @@ def _move_balance(
 
 def _transfer_account(area_code: str, other_area: str) -> AccountRef:
     """The area's account for balances moved to or from another area (inter-area clearing)."""
-    return AccountRef(medical_book(area_code), AccountKind.INTER_AREA, other_area)
+    return accounts.inter_area(area_code, other_area)
 
 
 def _link(uow: UnitOfWork, person_id: int, other_id: int) -> RecordLink | None:

@@ -1,0 +1,54 @@
+"""One database per planning area, the legal boundary of a fund: where each request runs.
+
+The router maps an area code to the units of work of that area's database; a request is sent by
+the area it concerns (the person's insured area, the institution's area, the area in the path).
+Nothing joins two areas' databases: money between areas moves through inter-area accounts
+(`services.settlement.across_areas`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from sqlalchemy import select
+
+from yibao.adapters.tables import Institution
+from yibao.domain.errors import InvalidInput, UnknownInstitution
+from yibao.services.uow import UnitOfWork
+
+
+class AreaDatabases:
+    """Each planning area's units of work (YIBAO_AREA_DATABASES)."""
+
+    def __init__(self, factories: Mapping[str, Callable[[], UnitOfWork]]) -> None:
+        if not factories:
+            raise InvalidInput("YIBAO_AREA_DATABASES", {}, "names no area")
+        self._factories = dict(factories)
+
+    @property
+    def areas(self) -> tuple[str, ...]:
+        return tuple(sorted(self._factories))
+
+    def uow(self, area_code: str) -> UnitOfWork:
+        """A unit of work on the area's own database."""
+        factory = self._factories.get(area_code)
+        if factory is None:
+            raise InvalidInput(
+                "area", area_code, f"has no database here (areas: {', '.join(self.areas)})"
+            )
+        return factory()
+
+    def factory(self, area_code: str) -> Callable[[], UnitOfWork]:
+        """What a service that opens its own units of work is given for the area."""
+        self.uow(area_code)  # an unknown area is refused now, not at the first transaction
+        return self._factories[area_code]
+
+    def area_of_institution(self, institution_code: str) -> str:
+        """The area whose database designates the institution (a POS knows only its code)."""
+        query = select(Institution.area_code).where(Institution.code == institution_code)
+        for area_code in self.areas:
+            with self.uow(area_code) as uow:
+                found = uow.session.scalar(query)
+            if found is not None:
+                return str(found)
+        raise UnknownInstitution(f"no designated institution with code {institution_code!r}")

@@ -1,0 +1,147 @@
+"""One database per planning area: a person of A settles at B's pharmacy (异地就医).
+
+Two areas in two databases (two SQLite files, or two PostgreSQL schemas): each book checks on
+its own, and B's receivable from A is A's payable to B.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PG_URL
+from tests.integration.cards.cardholders import AREA, DAY, area_document, credit, ledger_problems
+from yibao.adapters.db import scratch_database
+from yibao.bootstrap import App, area_databases
+from yibao.config import Settings
+from yibao.domain.errors import Conflict, InvalidInput
+from yibao.domain.idnumber import make_id_number
+from yibao.ledger import accounts
+from yibao.services import registry
+from yibao.services.areas import AreaDatabases
+from yibao.services.settlement.across_areas import CrossAreaBill, settle_across_areas
+from yibao.services.uow import UnitOfWork
+
+TREATING = "110000"
+ID_NUMBER = make_id_number("420102", dt.date(1975, 6, 1), 17)
+
+
+@pytest.fixture
+def books(backend: str) -> Iterator[tuple[App, App]]:
+    """Area A (the insured person's) and area B (the pharmacy's), each in its own database."""
+    url = PG_URL if backend == "postgresql" else None
+    with scratch_database(url) as insured, scratch_database(url) as treating:
+        a, b = App(insured, today=lambda: DAY), App(treating, today=lambda: DAY)
+        with a.uow() as uow:
+            registry.load_area(uow=uow, document=area_document(AREA))
+            registry.add_person(uow=uow, id_number=ID_NUMBER, name="Sun Mei", area_code=AREA)
+        with b.uow() as uow:
+            registry.load_area(uow=uow, document=area_document(TREATING))
+            registry.add_institution(
+                uow=uow, code="B001", name="Capital Pharmacy", kind="pharmacy", area_code=TREATING
+            )
+        with a.uow() as uow:
+            person = registry.person_by_id_number(uow=uow, id_number=ID_NUMBER)
+        credit(a, person, 5_000)
+        yield a, b
+
+
+def _router(a: App, b: App, treating: Callable[[], UnitOfWork] | None = None) -> AreaDatabases:
+    return AreaDatabases({AREA: a.uow, TREATING: treating or b.uow})
+
+
+def _bill(ref: str, fen: int) -> CrossAreaBill:
+    return CrossAreaBill(ID_NUMBER, AREA, "B001", ref, fen, DAY)
+
+
+def _balance(app: App, ref: accounts.AccountRef) -> int:
+    with app.uow() as uow:
+        return uow.ledger.balance_of(ref)
+
+
+def _positions(a: App, b: App) -> tuple[int, int, int]:
+    """A's payable to B, B's receivable from A, and what B owes its pharmacy."""
+    return (
+        _balance(a, accounts.inter_area(AREA, TREATING)),
+        -_balance(b, accounts.inter_area(TREATING, AREA)),
+        _balance(b, accounts.institution_payable(TREATING, "B001")),
+    )
+
+
+def test_a_bill_in_another_area_is_paid_by_the_insured_book_and_owed_by_area_to_area(
+    books: tuple[App, App],
+) -> None:
+    a, b = books
+    areas = _router(a, b)
+    first = settle_across_areas(areas=areas, bill=_bill("RX-1", 3_000))
+    assert (first.treating_area, first.personal_fen, first.own_fen) == (TREATING, 3_000, 0)
+    assert settle_across_areas(areas=areas, bill=_bill("RX-1", 3_000)) == first  # a retry
+    second = settle_across_areas(areas=areas, bill=_bill("RX-2", 4_000))
+    assert (second.personal_fen, second.own_fen) == (2_000, 2_000)  # up to the balance
+
+    with a.uow() as uow:
+        person = registry.person_by_id_number(uow=uow, id_number=ID_NUMBER)
+    assert _balance(a, accounts.personal_account(AREA, person.id)) == 0
+    assert _positions(a, b) == (5_000, 5_000, 5_000)
+    assert ledger_problems(a) == []
+    assert ledger_problems(b) == []
+
+
+def test_a_crash_between_the_two_books_is_completed_by_the_retry(
+    books: tuple[App, App],
+) -> None:
+    a, b = books
+    calls = 0
+
+    def crashing() -> UnitOfWork:  # the treating area's database goes away after the lookup
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise ConnectionError("the treating area's database is unreachable")
+        return b.uow()
+
+    with pytest.raises(ConnectionError):
+        settle_across_areas(areas=_router(a, b, crashing), bill=_bill("RX-9", 1_500))
+    assert _positions(a, b) == (1_500, 0, 0)  # A paid; B does not know it yet
+
+    receipt = settle_across_areas(areas=_router(a, b), bill=_bill("RX-9", 1_500))
+    assert receipt.personal_fen == 1_500
+    assert _positions(a, b) == (1_500, 1_500, 1_500)
+    assert ledger_problems(a) == []
+    assert ledger_problems(b) == []
+
+
+def test_the_same_bill_with_other_content_and_an_unrouted_area_are_refused(
+    books: tuple[App, App],
+) -> None:
+    a, b = books
+    areas = _router(a, b)
+    settle_across_areas(areas=areas, bill=_bill("RX-3", 1_000))
+    with pytest.raises(Conflict):
+        settle_across_areas(areas=areas, bill=_bill("RX-3", 1_200))
+    with pytest.raises(InvalidInput, match="has no database here"):
+        areas.uow("310000")
+    with pytest.raises(InvalidInput, match="is in the insured area"):
+        settle_across_areas(
+            areas=areas, bill=CrossAreaBill(ID_NUMBER, TREATING, "B001", "X", 1, DAY)
+        )
+    assert _positions(a, b) == (1_000, 1_000, 1_000)
+
+
+def test_the_area_databases_setting_opens_each_area_and_refuses_a_malformed_map(
+    tmp_path: Path,
+) -> None:
+    urls = {code: f"sqlite:///{tmp_path}/{code}.db" for code in (AREA, TREATING)}
+    areas = area_databases(Settings(area_databases=json.dumps(urls)))
+    assert areas is not None
+    assert areas.areas == (TREATING, AREA)
+    with areas.uow(TREATING) as uow:  # migrated: its tables are there
+        assert registry.area_codes(uow=uow) == []
+    for malformed in ("[1, 2]", "{not json", json.dumps({"42": urls[AREA]})):
+        with pytest.raises(InvalidInput, match="YIBAO_AREA_DATABASES"):
+            area_databases(Settings(area_databases=malformed))
+    assert area_databases(Settings()) is None
