@@ -103,12 +103,12 @@ def _settlements(engine: Engine, outcomes: list[Outcome]) -> list[str]:
         there = rows.get((outcome.institution, outcome.ref))
         if outcome.acknowledged and there is None:
             found.append(f"acknowledged settlement {outcome.institution}/{outcome.ref} is missing")
-        if outcome.acknowledged and there is not None and outcome.paid_fen is not None:
-            if there[0] != outcome.paid_fen:
-                found.append(
-                    f"settlement {outcome.institution}/{outcome.ref}: answered "
-                    f"{outcome.paid_fen} fen from the account, recorded {there[0]}"
-                )
+        paid = None if there is None else there[0]
+        if outcome.acknowledged and outcome.paid_fen not in (None, paid) and paid is not None:
+            found.append(
+                f"settlement {outcome.institution}/{outcome.ref}: answered "
+                f"{outcome.paid_fen} fen from the account, recorded {paid}"
+            )
         if outcome.refused and there is not None:
             found.append(f"refused settlement {outcome.institution}/{outcome.ref} is recorded")
     return found
