@@ -83,6 +83,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 40)  # enough for 32 concurrent clients in the benchmarks
     kwargs.setdefault("max_overflow", 10)
+    # A pooled connection is tried before it is handed out: after PostgreSQL restarts, a worker's
+    # (or a test's) pool would otherwise hand out dead connections, one failed request each.
+    kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 
 
