@@ -45,13 +45,22 @@ class Plan:
     clients: int = 6
     persons: int = 2_000
     workers: int = 2
+    postgres_restarts: int = 1  # the first with the crediting run started just before it
+    serve_restarts: int = 1
 
     def schedule(self) -> list[tuple[float, str]]:
         rng = random.Random(self.seed)
         events = [
             (rng.uniform(0.03, 0.97) * self.seconds, "worker_kill") for _ in range(self.kills)
         ]
-        events += [(0.35 * self.seconds, "postgres_restart"), (0.7 * self.seconds, "serve_restart")]
+        events += [
+            ((i + 0.35) / self.postgres_restarts * self.seconds, "postgres_restart")
+            for i in range(self.postgres_restarts)
+        ]
+        events += [
+            ((i + 0.7) / self.serve_restarts * self.seconds, "serve_restart")
+            for i in range(self.serve_restarts)
+        ]
         return sorted(events)
 
 
@@ -98,7 +107,7 @@ def _drive(served: Served, city: Any, plan: Plan, db_url: str) -> dict[str, Any]
     ]
     for thread in threads:
         thread.start()
-    faults: dict[str, int] = {"worker_kill": 0, "worker_replaced": 0, "postgres_restart": 0,
+    faults: dict[str, Any] = {"worker_kill": 0, "worker_replaced": 0, "postgres_restart": 0,
                               "serve_restart": 0}  # fmt: skip
     crediting: dict[str, Any] = {}
     credit_thread = None
@@ -108,6 +117,11 @@ def _drive(served: Served, city: Any, plan: Plan, db_url: str) -> dict[str, Any]
         time.sleep(max(0.0, started + at - time.monotonic()))
         if kind == "worker_kill":
             faults["worker_replaced"] += served.kill_worker(victims)
+        elif kind == "postgres_restart" and credit_thread is not None:
+            restarted = restart_postgres(host, port)
+            faults["postgres_restart_seconds"] = round(
+                faults["postgres_restart_seconds"] + restarted, 2
+            )
         elif kind == "postgres_restart":
             ready, interrupt = threading.Event(), threading.Event()
 
