@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Dialect, Engine, Executable
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 Params = Mapping[str, Any]
@@ -30,7 +31,8 @@ class AutocommitConnection:
     """
 
     def __init__(self, engine: Engine) -> None:
-        self._pooled = engine.raw_connection()
+        with driver_errors(engine.dialect, "connect"):
+            self._pooled = engine.raw_connection()
         driver = cast(Any, self._pooled.driver_connection)
         driver.autocommit = True
         self._driver = driver
@@ -47,7 +49,8 @@ class AutocommitConnection:
         try) and is raised. If a Session takes the connection's place inside it (`close`), what
         was done is committed then.
         """
-        self.target.cursor.execute("BEGIN")
+        with driver_errors(self.target.sqlalchemy_dialect, "BEGIN"):
+            self.target.cursor.execute("BEGIN")
         self._in_transaction = True
         try:
             yield
@@ -62,13 +65,18 @@ class AutocommitConnection:
     def _end(self, command: str) -> None:
         if self._in_transaction:  # else a Session took over and committed it
             self._in_transaction = False
-            self.target.cursor.execute(command)
+            with driver_errors(self.target.sqlalchemy_dialect, command):
+                self.target.cursor.execute(command)
 
     def close(self) -> None:
         """Back to the pool, as the pool lends connections: not autocommitting.
 
         Inside `transaction()`, what was done is committed first: a Session takes over from here.
+        A connection PostgreSQL dropped is thrown away instead.
         """
+        if self._driver.broken:
+            self._pooled.invalidate()
+            return
         try:
             self._end("COMMIT")
             self._driver.autocommit = False
@@ -77,6 +85,17 @@ class AutocommitConnection:
 
 
 Runner = Session | AutocommitConnection  # where a hot statement runs
+
+
+@contextmanager
+def driver_errors(dialect: Dialect, sql: str) -> Iterator[None]:
+    """The driver's errors raised as SQLAlchemy's (OperationalError, DataError, ...), as a
+    Session raises them: the entrypoints answer a lost database with 503, not a bare 500."""
+    driver_error = dialect.loaded_dbapi.Error
+    try:
+        yield
+    except driver_error as error:
+        raise DBAPIError.instance(sql, None, error, driver_error) from error
 
 
 class HotStatement:
@@ -104,9 +123,10 @@ class HotStatement:
             return result.all() if cast(CursorResult[Any], result).returns_rows else []
         sql, constants = self._postgresql(target.sqlalchemy_dialect, params)
         cursor = target.cursor
-        cursor.execute(sql, {**constants, **params})
-        # pgresult's field count, not `description`: that builds a column object per field
-        return cursor.fetchall() if cursor.pgresult.nfields else []
+        with driver_errors(target.sqlalchemy_dialect, sql):
+            cursor.execute(sql, {**constants, **params})
+            # pgresult's field count, not `description`: that builds a column object per field
+            return cursor.fetchall() if cursor.pgresult.nfields else []
 
     def one_or_none(self, runner: Runner, params: Params) -> Sequence[Any] | None:
         found = self.rows(runner, params)
@@ -127,10 +147,11 @@ class HotStatement:
             runner.execute(self.statement(target.dialect), [dict(p) for p in many])
             return
         sql, constants = self._postgresql(target.sqlalchemy_dialect, many[0])
-        if len(many) == 1:  # psycopg's executemany costs twice an execute for one row
-            target.cursor.execute(sql, {**constants, **many[0]})
-        else:
-            target.cursor.executemany(sql, [{**constants, **params} for params in many])
+        with driver_errors(target.sqlalchemy_dialect, sql):
+            if len(many) == 1:  # psycopg's executemany costs twice an execute for one row
+                target.cursor.execute(sql, {**constants, **many[0]})
+            else:
+                target.cursor.executemany(sql, [{**constants, **params} for params in many])
 
     def _postgresql(self, dialect: Dialect, params: Params) -> tuple[str, dict[str, Any]]:
         """The SQL for these parameter names, and the values of the statement's own constants."""

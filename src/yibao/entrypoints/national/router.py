@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from yibao.bootstrap import App
@@ -98,7 +99,27 @@ async def call_service(request: Request) -> Response:
 _HEADERS = ("x-tif-paasid", "x-tif-timestamp", "x-tif-nonce", "x-tif-signature")
 
 
+STORAGE_UNAVAILABLE = 503
+UNKNOWN_OUTCOME = (
+    "yibao's storage did not answer; whether the message was done is not known: "
+    "send it again with the same msgid"
+)
+
+
 def serve(
+    app: App, settings: Settings, headers: Mapping[str, str | None], body: bytes
+) -> tuple[int, bytes]:
+    """The answer to one message. A storage failure is no answer (HTTP 503, infcode -1): the
+    message may have been done (a commit whose acknowledgement was lost), so the institution is
+    told to send the same msgid again, which the first answer kept by msgid then settles."""
+    try:
+        return _serve(app, settings, headers, body)
+    except (OperationalError, InterfaceError) as error:
+        log.warning("national message: storage unavailable: %s", type(error.orig).__name__)
+        return STORAGE_UNAVAILABLE, response(None, failure(UNKNOWN_OUTCOME))
+
+
+def _serve(
     app: App, settings: Settings, headers: Mapping[str, str | None], body: bytes
 ) -> tuple[int, bytes]:
     try:
@@ -126,6 +147,8 @@ def serve(
         answer = _answer(context)
     except YibaoError as error:
         answer = failure(error.message)
+    except (OperationalError, InterfaceError):
+        raise  # no answer: see serve
     except Exception:
         log.exception("national message %s failed", msgid)
         answer = failure("yibao could not answer this message; it was not done, try again")
