@@ -261,7 +261,6 @@ class _Judge:
     ) -> Row | None:
         if row.person_id is None:
             raise UnknownPerson(f"no insured person with ID number {mask(row.id_number)}")
-        label = person_label(Person(name=row.name, id_number=row.id_number))
         received_on = _day(row.received_on)
         cmd = ContributionCmd(
             id_number=row.id_number,
@@ -272,7 +271,7 @@ class _Judge:
             base_fen=row.base_fen,
             key=row.ref,
         )
-        scheme = require_scheme(label, self._scheme(row), cmd)
+        scheme = require_scheme(_label(row) if row.scheme is None else "", self._scheme(row), cmd)
         if self.employer_code is not None and row.employer_code != self.employer_code:
             raise _OutsideScope
         first, last = months_paid(scheme.scheme, cmd)
@@ -292,7 +291,7 @@ class _Judge:
             if same_key and _same_payment(same_key[0], priced):
                 return None  # recorded before with this key and content: a retry
             raise Conflict(f"payment reference {key!r} was recorded with other content")
-        refuse_repeated(label, cmd.insurances, paid_before)
+        refuse_repeated(_label(row) if paid_before else "", cmd.insurances, paid_before)
         return priced
 
     def _scheme(self, row: Any) -> SchemeOnDay | None:
@@ -348,6 +347,11 @@ class _Judge:
             row.insurances,
             *amounts,
         )
+
+
+def _label(row: Any) -> str:
+    """The person as refusals name them (made only for a refusal: it builds a Person)."""
+    return person_label(Person(name=row.name, id_number=row.id_number))
 
 
 class _OutsideScope(Exception):
