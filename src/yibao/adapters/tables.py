@@ -538,3 +538,19 @@ class NationalFeeLine(Base):
     preselfpay_fen: Mapped[int] = mapped_column(BigInteger)
     fulamt_ownpay_fen: Mapped[int] = mapped_column(BigInteger)
     settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"))
+
+
+class ImportBatch(Base):
+    """A file applied by `yibao import`: its kind and content hash, so the same file applied
+    again is recognised and changes nothing. Written in the transaction that applies the file:
+    an import that died left no row, and simply runs again."""
+
+    __tablename__ = "import_batch"
+    __table_args__ = (UniqueConstraint("kind", "content_sha256"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(200))
+    rows: Mapped[int] = mapped_column(BigInteger)
+    applied: Mapped[int] = mapped_column(BigInteger)  # rows that wrote something new
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())

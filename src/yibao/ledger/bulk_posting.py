@@ -15,10 +15,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    Date,
     String,
     Table,
+    TextClause,
     and_,
+    column,
     exists,
     false,
     insert,
@@ -37,6 +41,7 @@ from yibao.adapters.db import insert_counting, insert_skipping_duplicates
 from yibao.adapters.tables import LedgerAccount, LedgerTransfer
 from yibao.domain.errors import InvalidInput
 from yibao.ledger.accounts import NO_OVERDRAFT, AccountKind, AccountRef
+from yibao.ledger.kinds import TransferKind
 
 A = cast(Table, LedgerAccount.__table__)
 T = cast(Table, LedgerTransfer.__table__)
@@ -230,3 +235,37 @@ def _require_may_overdraw(debit: AccountRef) -> None:
 
 def _dialect(session: Session) -> str:
     return str(session.get_bind().dialect.name)
+
+
+def post_between(
+    session: Session,
+    *,
+    debit: AccountRef,
+    debit_id: int,
+    credit_id: int,
+    rows: TextClause,
+    kind: TransferKind,
+) -> tuple[int, int]:
+    """Post each row from `debit` to one account of the same book, set-based (an import).
+
+    `rows` selects (key, amount_fen, value_date, memo); a key posted before is skipped, as in
+    `post_to_owners`. Returns (how many, how many fen) were posted now.
+    """
+    _require_may_overdraw(debit)
+    given = rows.columns(
+        column("key", String),
+        column("amount_fen", BigInteger),
+        column("value_date", Date),
+        column("memo", String),
+    ).subquery()
+    postings = select(
+        given.c.key,
+        literal(debit.book, String),
+        literal(debit_id, BigInteger),
+        literal(credit_id, BigInteger),
+        given.c.amount_fen,
+        given.c.value_date,
+        literal(str(kind), String),
+        given.c.memo,
+    ).where(given.c.amount_fen > 0)
+    return _insert(session, postings)

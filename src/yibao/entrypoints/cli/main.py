@@ -32,6 +32,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "institution": ("people", "institution_app", "Designated hospitals, clinics and pharmacies."),
     "person": ("people", "person_app", "Insured persons, employment and schemes."),
     "contribution": ("contributions", "app", "Contributions per month and insurance type."),
+    "import": (
+        "imports",
+        "import_file",
+        "Employers, persons, employment or contributions from a CSV or .xlsx file.",
+    ),
     "credit": ("credit", "app", "Monthly crediting of personal accounts."),
     "ledger": ("ledger", "app", "The double-entry ledger."),
     "scenario": ("scenario", "app", "Acceptance scenarios."),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import func, select
 
@@ -16,6 +17,7 @@ from yibao.domain.schemes import INSURANCE_TYPES, Scheme
 from yibao.ledger import accounts
 from yibao.ledger.kinds import TransferKind
 from yibao.services.registry import (
+    SchemeOnDay,
     fields,
     lock_area,
     person_by_id_number,
@@ -75,16 +77,11 @@ def record_contribution(*, uow: UnitOfWork, cmd: ContributionCmd) -> Contributio
         raise InvalidInput("year", cmd.year, "is not a year from 1900 to 9999")
     person = person_by_id_number(uow=uow, id_number=cmd.id_number)
     insurances = normalize_insurances(cmd.insurances)
-    scheme = scheme_on(uow=uow, person_id=person.id, day=cmd.received_on)
-    if scheme is None:
-        raise NotEnrolled(
-            f"{person_label(person)} has no insurance scheme on {cmd.received_on}: "
-            "register the employee or enrol the person first"
-        )
-    _refuse_closed_period(uow, person.area_code, cmd.received_on)
-    first, last = _months_paid(scheme.scheme, cmd)
-    if scheme.scheme is not Scheme.RESIDENT and (cmd.base_fen is None or cmd.base_fen <= 0):
-        raise InvalidInput("base", cmd.base_fen, "is required: the monthly wage base in yuan")
+    scheme = require_scheme(
+        person_label(person), scheme_on(uow=uow, person_id=person.id, day=cmd.received_on), cmd
+    )
+    refuse_closed_period(uow, person.area_code, cmd.received_on)
+    first, last = months_paid(scheme.scheme, cmd)
     policy = policy_schedule(uow=uow, area_code=person.area_code).for_month(first)
     priced = price_payment(
         policy=policy,
@@ -137,7 +134,21 @@ def record_contribution(*, uow: UnitOfWork, cmd: ContributionCmd) -> Contributio
     return _receipt(row)
 
 
-def _months_paid(scheme: Scheme, cmd: ContributionCmd) -> tuple[Month, Month]:
+def require_scheme(label: str, scheme: SchemeOnDay | None, cmd: ContributionCmd) -> SchemeOnDay:
+    """A payment is recorded for a person in a scheme on the day it is received."""
+    if scheme is None:
+        raise NotEnrolled(
+            f"{label} has no insurance scheme on {cmd.received_on}: "
+            "register the employee or enrol the person first"
+        )
+    return scheme
+
+
+def months_paid(scheme: Scheme, cmd: ContributionCmd) -> tuple[Month, Month]:
+    """The first and last month a payment covers; its base is required outside the resident
+    scheme (residents pay a flat amount for a calendar year)."""
+    if scheme is not Scheme.RESIDENT and (cmd.base_fen is None or cmd.base_fen <= 0):
+        raise InvalidInput("base", cmd.base_fen, "is required: the monthly wage base in yuan")
     if scheme is Scheme.RESIDENT:
         if cmd.year is None:
             raise InvalidInput("year", None, "is required: residents pay for a calendar year")
@@ -160,9 +171,13 @@ def closed_through(uow: UnitOfWork, area_code: str) -> dt.date | None:
     )
 
 
-def _refuse_closed_period(uow: UnitOfWork, area_code: str, received_on: dt.date) -> None:
+def refuse_closed_period(uow: UnitOfWork, area_code: str, received_on: dt.date) -> None:
     """A payment cannot be received on a day whose month-end crediting has started or ran."""
-    closed = closed_through(uow, area_code)
+    refuse_closed(area_code, closed_through(uow, area_code), received_on)
+
+
+def refuse_closed(area_code: str, closed: dt.date | None, received_on: dt.date) -> None:
+    """`refuse_closed_period` once the area's closed day is known (many payments of one area)."""
     if closed is not None and received_on <= closed:
         raise Conflict(
             f"crediting for area {area_code} has run (or is running) for the days up to "
@@ -192,6 +207,21 @@ def _refuse_repeated_insurances(
         )
         .order_by(Contribution.id)
     )
+    refuse_repeated(person_label(person), insurances, covering)
+
+
+class PaidBefore(Protocol):
+    """A recorded payment as `refuse_repeated` reads it (a Contribution, or a row of one)."""
+
+    id: int
+    month: str
+    through_month: str
+    insurances: str
+    received_on: dt.date
+
+
+def refuse_repeated(label: str, insurances: Iterable[str], covering: Iterable[PaidBefore]) -> None:
+    """Raise `AlreadyPaid` if a payment covering the same months paid one of `insurances`."""
     for paid in covering:
         repeated = sorted(set(insurances) & set(paid.insurances.split(",")))
         if repeated:
@@ -199,7 +229,7 @@ def _refuse_repeated_insurances(
             if paid.month == paid.through_month:
                 months = paid.month
             raise AlreadyPaid(
-                f"{person_label(person)} has {', '.join(repeated)} paid for {months} already "
+                f"{label} has {', '.join(repeated)} paid for {months} already "
                 f"(contribution {paid.id}, received on {paid.received_on}); "
                 "pay only the insurances not yet paid"
             )

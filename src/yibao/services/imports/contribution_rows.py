@@ -1,0 +1,460 @@
+"""Contributions from a file, set-based: a month's declaration of a city, or a migration.
+
+Three steps, in the caller's one transaction: (1) each row's own fields are parsed by the domain
+(ID number, month or year, insurances, base in yuan, received day, ref) and the good ones are
+appended to a staging table (COPY on PostgreSQL); (2) the staged rows are read back in chunks
+joined to the person, the scheme on the day received, the file's earlier rows and the payments
+already recorded, and each row is judged by the contribution service's own rules
+(`require_scheme`, `months_paid`, `refuse_closed_period`, `refuse_repeated`) and priced by
+`price_payment`; (3) if no row was refused, the priced rows become contributions and their ledger
+transfers in two set-based statements. A row that repeats a recorded payment with the same
+reference and content is skipped, as `record_contribution` returns the first receipt on a retry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from yibao.adapters.bulk import BulkLoader, Row
+from yibao.adapters.tables import Contribution, Person
+from yibao.domain.crediting import price_payment
+from yibao.domain.errors import Conflict, InvalidInput, UnknownPerson, YibaoError
+from yibao.domain.idnumber import IdNumber, mask
+from yibao.domain.money import yuan_to_fen
+from yibao.domain.months import Month, age_on, parse_date
+from yibao.domain.policy import PolicySchedule
+from yibao.domain.schemes import Scheme
+from yibao.ledger import accounts
+from yibao.ledger.bulk_posting import post_between
+from yibao.ledger.kinds import TransferKind
+from yibao.services.contributions import (
+    ContributionCmd,
+    closed_through,
+    months_paid,
+    normalize_insurances,
+    refuse_closed,
+    refuse_repeated,
+    require_scheme,
+)
+from yibao.services.imports.rows import Refuse, RowError, SheetRow, row_error
+from yibao.services.registry import SchemeOnDay, fields, lock_area, person_label, policy_schedule
+from yibao.services.uow import UnitOfWork
+
+REQUIRED = ("id_number", "insurances")  # and month (or year), base, received_on, ref
+CHUNK = 50_000
+
+STAGED = "import_contribution"
+PRICED = "import_priced"
+STAGED_COLUMNS = (
+    "row_no",
+    "id_number",
+    "first_month",
+    "through_month",
+    "month",
+    "year",
+    "received_on",
+    "base_fen",
+    "insurances",
+    "ref",
+)
+PRICED_COLUMNS = (
+    "key",
+    "person_id",
+    "area_code",
+    "month",
+    "through_month",
+    "received_on",
+    "scheme",
+    "tier",
+    "employer_id",
+    "base_fen",
+    "insurances",
+    "medical_employer_fen",
+    "medical_person_fen",
+    "credit_fen",
+)
+
+
+def import_contributions(
+    uow: UnitOfWork, rows: Iterable[SheetRow], refuse: Refuse, employer_code: str | None
+) -> int:
+    connection = uow.session.connection()
+    loader = BulkLoader(connection)
+    _create_staging(connection, loader.postgres)
+    count = _Counter()
+    loader.append(STAGED, STAGED_COLUMNS, _parsed(count.of(rows), refuse, uow.today()))
+    connection.exec_driver_sql(f"CREATE INDEX ix_{STAGED}_person ON {STAGED} (id_number)")
+    connection.exec_driver_sql(f"CREATE UNIQUE INDEX ix_{STAGED}_row ON {STAGED} (row_no)")
+    if loader.postgres:
+        connection.exec_driver_sql(f"ANALYZE {STAGED}")
+        _lock_payers(uow, connection)
+    judge = _Judge(uow, refuse, employer_code)
+    last = connection.exec_driver_sql(f"SELECT max(row_no) FROM {STAGED}").scalar() or 0
+    for low in range(0, int(last), CHUNK):
+        priced = list(judge.chunk(connection, low, low + CHUNK))  # it queries: not inside COPY
+        loader.append(PRICED, PRICED_COLUMNS, priced)
+    if not judge.refused:
+        _apply(uow, connection)
+    _drop_staging(connection)
+    return count.rows
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.rows = 0
+
+    def of(self, rows: Iterable[SheetRow]) -> Iterator[SheetRow]:
+        for row in rows:
+            self.rows += 1
+            yield row
+
+
+# -- step 1: each row's own fields -------------------------------------------------------------
+def _parsed(rows: Iterable[SheetRow], refuse: Refuse, today: dt.date) -> Iterator[Row]:
+    for number, cells in rows:
+        try:
+            yield _staged_row(number, cells, today)
+        except YibaoError as error:
+            refuse(row_error(number, cells, error))
+
+
+def _staged_row(number: int, cells: dict[str, str], today: dt.date) -> Row:
+    id_number = IdNumber.parse(cells["id_number"]).value
+    month_text, year_text = cells.get("month", ""), cells.get("year", "")
+    if month_text and year_text:
+        raise InvalidInput("year", year_text, "is given with a month: give one of them")
+    month = Month.parse(month_text) if month_text else None
+    year = _year(year_text) if year_text else None
+    if month is None and year is None:
+        raise InvalidInput("month", "", "is required: the month paid for, as YYYY-MM")
+    insurances = normalize_insurances(
+        i.strip() for i in cells["insurances"].split(",") if i.strip()
+    )
+    base = cells.get("base", "")
+    base_fen = yuan_to_fen(base, field="base") if base else None
+    received = cells.get("received_on", "")
+    received_on = parse_date(received, field="received_on") if received else today
+    ref = cells.get("ref", "") or None
+    if ref is not None:
+        fields.ref(ref, column=Contribution.key)
+    first = month or Month(year or 0, 1)
+    through = month or Month(year or 0, 12)
+    return (
+        number,
+        id_number,
+        str(first),
+        str(through),
+        str(month) if month else None,
+        year,
+        received_on.isoformat(),
+        base_fen,
+        ",".join(insurances),
+        ref,
+    )
+
+
+def _year(written: str) -> int:
+    if not written.isdigit() or not 1900 <= int(written) <= 9999:
+        raise InvalidInput("year", written, "is not a year from 1900 to 9999")
+    return int(written)
+
+
+# -- step 2: each row against the registry and the payments recorded -----------------------------
+_ROWS = f"""
+SELECT s.row_no, s.id_number, s.first_month, s.through_month, s.month, s.year, s.received_on,
+       s.base_fen, s.insurances, s.ref, p.id AS person_id, p.name, p.area_code, p.birth_date,
+       e.scheme, e.tier, e.employer_id, e.starts_on, emp.code AS employer_code
+FROM {STAGED} s
+LEFT JOIN person p ON p.id_number = s.id_number
+LEFT JOIN enrollment e ON e.id = (
+    SELECT e2.id FROM enrollment e2
+    WHERE e2.person_id = p.id AND e2.starts_on <= s.received_on
+      AND (e2.ends_on IS NULL OR e2.ends_on > s.received_on)
+    ORDER BY e2.starts_on DESC, e2.id DESC LIMIT 1)
+LEFT JOIN employer emp ON emp.id = e.employer_id
+WHERE s.row_no > :low AND s.row_no <= :high
+ORDER BY s.row_no
+"""
+_EARLIER_IN_FILE = f"""
+SELECT b.row_no, a.row_no AS earlier, a.insurances, a.ref, b.ref AS own_ref
+FROM {STAGED} b JOIN {STAGED} a
+  ON a.id_number = b.id_number AND a.row_no < b.row_no
+ AND a.first_month <= b.through_month AND a.through_month >= b.first_month
+WHERE b.row_no > :low AND b.row_no <= :high
+"""
+_SAME_REF_IN_FILE = f"""
+SELECT b.row_no, min(a.row_no) AS earlier FROM {STAGED} b JOIN {STAGED} a
+  ON a.ref = b.ref AND a.row_no < b.row_no
+WHERE b.row_no > :low AND b.row_no <= :high GROUP BY b.row_no
+"""
+_RECORDED = f"""
+SELECT s.row_no, c.id, c.key, c.month, c.through_month, c.insurances, c.received_on, c.base_fen
+FROM {STAGED} s JOIN person p ON p.id_number = s.id_number
+JOIN contribution c ON c.person_id = p.id
+ AND c.month <= s.through_month AND c.through_month >= s.first_month
+WHERE s.row_no > :low AND s.row_no <= :high
+"""
+_RECORDED_REF = f"""
+SELECT s.row_no, c.person_id, p.id_number FROM {STAGED} s JOIN contribution c ON c.key = s.ref
+JOIN person p ON p.id = c.person_id
+WHERE s.row_no > :low AND s.row_no <= :high
+"""
+
+
+class _Judge:
+    """Judges the staged rows chunk by chunk; yields the priced rows of the good ones."""
+
+    def __init__(self, uow: UnitOfWork, refuse: Refuse, employer_code: str | None) -> None:
+        self.uow, self.employer_code = uow, employer_code
+        self._refuse = refuse
+        self.refused = 0
+        self.schedules: dict[str, PolicySchedule] = {}
+        self.closed: dict[str, dt.date | None] = {}
+        self.prices: dict[tuple[Any, ...], tuple[int | None, int, int, int]] = {}
+
+    def refuse(self, error: RowError) -> None:
+        self.refused += 1
+        self._refuse(error)
+
+    def chunk(self, connection: Connection, low: int, high: int) -> Iterator[Row]:
+        bounds = {"low": low, "high": high}
+        rows = connection.execute(text(_ROWS), bounds).all()
+        earlier = _grouped(connection.execute(text(_EARLIER_IN_FILE), bounds))
+        same_ref = {
+            r.row_no: r.earlier for r in connection.execute(text(_SAME_REF_IN_FILE), bounds)
+        }
+        recorded = _grouped(connection.execute(text(_RECORDED), bounds))
+        ref_owner = {r.row_no: r for r in connection.execute(text(_RECORDED_REF), bounds)}
+        for row in rows:
+            cells = _cells(row)
+            try:
+                priced = self._judged(row, earlier, same_ref, recorded, ref_owner)
+            except YibaoError as error:
+                self.refuse(row_error(row.row_no, cells, error))
+                continue
+            except _OutsideScope:
+                self.refuse(
+                    RowError(
+                        row.row_no,
+                        "id_number",
+                        row.id_number,
+                        f"is not an employee of {self.employer_code} on {row.received_on}: "
+                        "an employer declares its own employees only",
+                        outside_scope=True,
+                    )
+                )
+                continue
+            if priced is not None:
+                yield priced
+
+    def _judged(
+        self,
+        row: Any,
+        earlier: dict[int, list[Any]],
+        same_ref: dict[int, int],
+        recorded: dict[int, list[Any]],
+        ref_owner: dict[int, Any],
+    ) -> Row | None:
+        if row.person_id is None:
+            raise UnknownPerson(f"no insured person with ID number {mask(row.id_number)}")
+        received_on = _day(row.received_on)
+        cmd = ContributionCmd(
+            id_number=row.id_number,
+            received_on=received_on,
+            insurances=tuple(row.insurances.split(",")),
+            month=Month.parse(row.month) if row.month else None,
+            year=row.year,
+            base_fen=row.base_fen,
+            key=row.ref,
+        )
+        scheme = require_scheme(_label(row) if row.scheme is None else "", self._scheme(row), cmd)
+        if self.employer_code is not None and row.employer_code != self.employer_code:
+            raise _OutsideScope
+        first, last = months_paid(scheme.scheme, cmd)
+        if row.area_code not in self.closed:
+            self.closed[row.area_code] = closed_through(self.uow, row.area_code)
+        refuse_closed(row.area_code, self.closed[row.area_code], received_on)
+        for twin in earlier.get(row.row_no, ()):
+            if set(twin.insurances.split(",")) & set(cmd.insurances):
+                raise InvalidInput("id_number", row.id_number, f"repeats row {twin.earlier}")
+        if row.row_no in same_ref:
+            raise InvalidInput("ref", row.ref, f"repeats row {same_ref[row.row_no]}")
+        key = row.ref or f"{row.person_id}:{first}:{received_on}:{row.insurances}"
+        priced = self._priced(row, scheme, first, last, key, received_on)
+        paid_before = recorded.get(row.row_no, [])
+        same_key = [paid for paid in paid_before if paid.key == key]
+        if same_key or row.row_no in ref_owner:
+            if same_key and _same_payment(same_key[0], priced):
+                return None  # recorded before with this key and content: a retry
+            raise Conflict(f"payment reference {key!r} was recorded with other content")
+        refuse_repeated(_label(row) if paid_before else "", cmd.insurances, paid_before)
+        return priced
+
+    def _scheme(self, row: Any) -> SchemeOnDay | None:
+        if row.scheme is None:
+            return None
+        return SchemeOnDay(Scheme(row.scheme), row.tier, row.employer_id, _day(row.starts_on))
+
+    def _priced(
+        self, row: Any, scheme: SchemeOnDay, first: Month, last: Month, key: str, day: dt.date
+    ) -> Row:
+        schedule = self.schedules.get(row.area_code)
+        if schedule is None:
+            schedule = self.schedules[row.area_code] = policy_schedule(
+                uow=self.uow, area_code=row.area_code
+            )
+        policy = schedule.for_month(first)
+        birth = _day(row.birth_date)
+        clamped = policy.clamp_base(row.base_fen or 0)
+        age = age_on(birth, first.first_day)
+        memo = (first, scheme.scheme, scheme.tier, clamped, age, row.insurances)
+        found = self.prices.get(memo)
+        if found is None:
+            priced = price_payment(
+                policy=policy,
+                month=first,
+                scheme=scheme.scheme,
+                tier=scheme.tier,
+                base_fen=row.base_fen or 0,
+                insurances=tuple(row.insurances.split(",")),
+                birth_date=birth,
+            )
+            found = (
+                priced.base_fen,
+                priced.medical_employer_fen,
+                priced.medical_person_fen,
+                priced.credit_fen,
+            )
+            if len(self.prices) > 100_000:
+                self.prices.clear()  # memory stays flat over a long file
+            self.prices[memo] = found
+        stored_base, *amounts = found
+        return (
+            key,
+            row.person_id,
+            row.area_code,
+            str(first),
+            str(last),
+            day.isoformat(),
+            str(scheme.scheme),
+            scheme.tier,
+            scheme.employer_id,
+            stored_base,
+            row.insurances,
+            *amounts,
+        )
+
+
+def _label(row: Any) -> str:
+    """The person as refusals name them (made only for a refusal: it builds a Person)."""
+    return person_label(Person(name=row.name, id_number=row.id_number))
+
+
+class _OutsideScope(Exception):
+    pass
+
+
+def _same_payment(paid: Any, priced: Row) -> bool:
+    """The recorded payment is the one the row describes (as `record_contribution` compares)."""
+    recorded = (
+        paid.month,
+        paid.through_month,
+        _day(paid.received_on),
+        paid.base_fen,
+        paid.insurances,
+    )
+    given = (priced[3], priced[4], dt.date.fromisoformat(priced[5]), priced[9], priced[10])
+    return recorded == given
+
+
+def _grouped(result: Iterable[Any]) -> dict[int, list[Any]]:
+    found: dict[int, list[Any]] = defaultdict(list)
+    for row in result:
+        found[row.row_no].append(row)
+    return found
+
+
+def _cells(row: Any) -> dict[str, str]:
+    return {
+        "id_number": row.id_number,
+        "month": row.month or "",
+        "year": "" if row.year is None else str(row.year),
+        "received_on": str(row.received_on),
+        "base": "" if row.base_fen is None else str(row.base_fen / 100),
+        "insurances": row.insurances,
+        "ref": row.ref or "",
+    }
+
+
+def _day(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+# -- step 3: all of the file at once ----------------------------------------------------------
+def _apply(uow: UnitOfWork, connection: Connection) -> None:
+    names = ", ".join(PRICED_COLUMNS)
+    connection.exec_driver_sql(f"INSERT INTO contribution ({names}) SELECT {names} FROM {PRICED}")
+    areas = [a for (a,) in connection.exec_driver_sql(f"SELECT DISTINCT area_code FROM {PRICED}")]
+    for area in areas:
+        debit, credit = accounts.contribution_income(area), accounts.pooled_fund(area)
+        post_between(
+            uow.session,
+            debit=debit,
+            debit_id=uow.ledger.account_id(debit),
+            credit_id=uow.ledger.account_id(credit),
+            rows=text(
+                "SELECT 'contribution:' || CAST(c.id AS VARCHAR(20)) AS key, "
+                "c.medical_employer_fen + c.medical_person_fen AS amount_fen, "
+                "c.received_on AS value_date, 'medical ' || c.month AS memo "
+                f"FROM {PRICED} n JOIN contribution c ON c.key = n.key "
+                "WHERE n.area_code = :area AND n.medical_employer_fen + n.medical_person_fen > 0"
+            ).bindparams(area=area),
+            kind=TransferKind.CONTRIBUTION,
+        )
+
+
+def _lock_payers(uow: UnitOfWork, connection: Connection) -> None:
+    """Lock the file's areas (shared) and persons, as `record_contribution` locks one payer.
+
+    A payment recorded for the same person and month while the file is judged would otherwise
+    pass both checks and pay twice; in the single path's order (areas, then persons by id), so
+    an import and a payment, or two imports, wait for each other and never deadlock.
+    """
+    areas = connection.exec_driver_sql(
+        f"SELECT DISTINCT p.area_code FROM person p JOIN {STAGED} s ON s.id_number = p.id_number "
+        "ORDER BY p.area_code"
+    ).scalars()
+    for area in list(areas):
+        lock_area(uow, area, exclusive=False)
+    connection.exec_driver_sql(
+        f"SELECT p.id FROM person p WHERE p.id_number IN (SELECT id_number FROM {STAGED}) "
+        "ORDER BY p.id FOR UPDATE OF p"
+    )
+
+
+def _create_staging(connection: Connection, postgres: bool) -> None:
+    _drop_staging(connection)
+    temporary = "TEMPORARY" if postgres else "TEMP"
+    ending = " ON COMMIT DROP" if postgres else ""
+    connection.exec_driver_sql(
+        f"CREATE {temporary} TABLE {STAGED} (row_no BIGINT NOT NULL, id_number VARCHAR(18), "
+        "first_month VARCHAR(7), through_month VARCHAR(7), month VARCHAR(7), year INTEGER, "
+        "received_on DATE, base_fen BIGINT, insurances VARCHAR(80), ref VARCHAR(120))" + ending
+    )
+    connection.exec_driver_sql(
+        f"CREATE {temporary} TABLE {PRICED} (key VARCHAR(120), person_id BIGINT, "
+        "area_code VARCHAR(12), month VARCHAR(7), through_month VARCHAR(7), received_on DATE, "
+        "scheme VARCHAR(12), tier VARCHAR(40), employer_id BIGINT, base_fen BIGINT, "
+        "insurances VARCHAR(80), medical_employer_fen BIGINT, medical_person_fen BIGINT, "
+        "credit_fen BIGINT)" + ending
+    )
+
+
+def _drop_staging(connection: Connection) -> None:
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGED}")
+    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {PRICED}")
