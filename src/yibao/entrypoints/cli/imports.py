@@ -29,7 +29,11 @@ def import_file(
     file: Annotated[Path, typer.Argument(help="A .csv (UTF-8, header row) or .xlsx file.")],
     db: DbOption = None,
 ) -> None:
-    """Check every row of FILE, then apply it whole, or write FILE.errors.csv and apply nothing."""
+    """Employers, persons, employment or contributions from a CSV or .xlsx file.
+
+    Every row of FILE is checked first; then the file is applied whole, or FILE.errors.csv is
+    written and nothing is applied.
+    """
     with reported_errors():
         required = imports.required_columns(kind)
         if not file.is_file():
