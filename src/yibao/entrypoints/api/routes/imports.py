@@ -18,6 +18,7 @@ from pathlib import Path
 from fastapi import UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from yibao.adapters.tabular import content_sha256, read_rows
 from yibao.domain.errors import InvalidInput
@@ -28,7 +29,7 @@ from yibao.entrypoints.api.schemas import router
 from yibao.services import imports
 from yibao.services.accounts import Role
 from yibao.services.accounts.access import RULES, Forbidden, Scope, Target
-from yibao.services.imports import ImportRefused, RowError
+from yibao.services.imports import ImportOutcome, ImportRefused, RowError
 from yibao.services.imports.scope import areas_of_rows, outside_employer
 
 api = router("imports")
@@ -60,42 +61,51 @@ class ImportProblem(Problem):
 )
 def import_file(kind: str, file: UploadFile, caller: CallerDep) -> ImportPublic | JSONResponse:
     """Check every row of the file (.csv or .xlsx), then apply it whole, or nothing of it."""
-    required = imports.required_columns(kind)  # an unknown kind: 422 naming it
-    action = f"imports.{kind}"
-    with _saved(file) as path:
-        digest = content_sha256(path)
-        target = _target(caller, action, kind, path, required)
-        errors: list[RowError] = []
+    errors: list[RowError] = []
+    with saved_upload(file) as path:
         try:
-            with guarded(caller, action, target, f"import:{kind}:{digest[:16]}") as guard:
-                user = caller.user
-                employer = user.scope if user.role is Role.EMPLOYER else None
-                outside = Forbidden(f"{action}: rows outside what the {user.name!r} may declare")
-                try:
-                    outcome = imports.import_rows(
-                        uow=guard.uow,
-                        kind=kind,
-                        rows=read_rows(path, required=required),
-                        content_sha256=digest,
-                        file_name=file.filename or path.name,
-                        refuse=errors.append,
-                        employer_code=employer,
-                    )
-                except ImportRefused as refused:
-                    if refused.outside_scope:
-                        raise outside from None
-                    raise
-                if outcome.already_imported and employer is not None:
-                    rows = read_rows(path, required=required)
-                    if outside_employer(uow=guard.uow, rows=rows, employer_code=employer):
-                        raise outside
+            outcome = import_saved(caller, kind, path, file.filename or path.name, errors)
         except ImportRefused as refused:
             return _refusal(refused, errors)
     return ImportPublic(kind=kind, rows=outcome.rows, already_imported=outcome.already_imported)
 
 
+def import_saved(
+    caller: Caller, kind: str, path: Path, file_name: str, errors: list[RowError]
+) -> ImportOutcome:
+    """The import of a saved file, within the caller's scope, in one audited transaction;
+    `ImportRefused` (the row errors appended to `errors`), or Forbidden, leaves nothing."""
+    required = imports.required_columns(kind)  # an unknown kind: 422 naming it
+    action = f"imports.{kind}"
+    digest = content_sha256(path)
+    target = _target(caller, action, kind, path, required)
+    with guarded(caller, action, target, f"import:{kind}:{digest[:16]}") as guard:
+        user = caller.user
+        employer = user.scope if user.role is Role.EMPLOYER else None
+        outside = Forbidden(f"{action}: rows outside what the {user.name!r} may declare")
+        try:
+            outcome = imports.import_rows(
+                uow=guard.uow,
+                kind=kind,
+                rows=read_rows(path, required=required),
+                content_sha256=digest,
+                file_name=file_name,
+                refuse=errors.append,
+                employer_code=employer,
+            )
+        except ImportRefused as refused:
+            if refused.outside_scope:
+                raise outside from None
+            raise
+        if outcome.already_imported and employer is not None:
+            rows = read_rows(path, required=required)
+            if outside_employer(uow=guard.uow, rows=rows, employer_code=employer):
+                raise outside
+    return outcome
+
+
 @contextmanager
-def _saved(upload: UploadFile) -> Iterator[Path]:
+def saved_upload(upload: StarletteUpload) -> Iterator[Path]:
     """The upload as a file of its own kind (.csv or .xlsx), read as the CLI reads one."""
     suffix = Path(upload.filename or "").suffix.lower()
     if suffix not in (".csv", ".txt", ".xlsx"):
