@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -129,3 +130,40 @@ def error_report(path: Path) -> Iterator[ErrorReport]:
         yield report
     finally:
         report.close()
+
+
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def write_rows(
+    path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]], *, fmt: str
+) -> int:
+    """Write `rows` under `header` as CSV (UTF-8 with Excel's BOM) or .xlsx (openpyxl's
+    write-only mode: rows go to disk as they come); returns how many. The file appears whole
+    or not at all: it is written beside `path` and renamed when complete."""
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidInput("--format", fmt, "is neither csv nor xlsx")
+    partial = path.with_name(path.name + ".part")
+    count = 0
+    try:
+        if fmt == "csv":
+            with partial.open("w", newline="", encoding="utf-8-sig") as stream:
+                writer = csv.writer(stream)
+                writer.writerow(header)
+                for row in rows:
+                    writer.writerow(row)
+                    count += 1
+        else:
+            from openpyxl import Workbook
+
+            book = Workbook(write_only=True)
+            sheet = book.create_sheet()
+            sheet.append(list(header))
+            for row in rows:
+                sheet.append(list(row))
+                count += 1
+            book.save(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count

@@ -50,6 +50,12 @@ class Call:
     json: dict[str, Any] | None = None
     moves_money: bool = False
     params: dict[str, str] = field(default_factory=dict)
+    files: dict[str, tuple[str, bytes, str]] | None = None
+
+
+def _upload(path: str, *lines: str) -> Call:
+    content = "\n".join(lines).encode()
+    return Call("POST", path, files={"file": ("rows.csv", content, "text/csv")})
 
 
 def _ref() -> str:
@@ -91,6 +97,20 @@ CALLS: dict[str, Callable[[Place], Call]] = {
         "/contributions",
         {"person": p.person, "insurances": ["medical"], "month": "2024-03", "base": "8000"},
         moves_money=True,
+    ),
+    "imports.employers": lambda p: _upload(
+        "/imports/employers", "code,name,area", f"M{p.area},New Co.,{p.area}"
+    ),
+    "imports.persons": lambda p: _upload(
+        "/imports/persons", "id_number,name,area", f"{p.person},Zhang San,{p.area}"
+    ),
+    "imports.employment": lambda p: _upload(
+        "/imports/employment", "id_number,employer,hired_on", f"{p.person},{p.employer},2024-01-05"
+    ),
+    "imports.contributions": lambda p: _upload(
+        "/imports/contributions",
+        "id_number,month,insurances,base",
+        f"{p.person},2024-03,medical,8000",
     ),
     "crediting.start": lambda p: Call(
         "POST", "/crediting-runs", {"area": p.area, "month": "2024-02"}, moves_money=True
@@ -174,6 +194,7 @@ def call(world: World, role: Role, request: Call) -> Any:
         f"/api/v1{request.path}",
         json=request.json,
         params=request.params,
+        files=request.files,
         headers=world.headers(role, key=request.moves_money),
     )
 

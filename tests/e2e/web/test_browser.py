@@ -102,6 +102,38 @@ def test_the_employer_sees_a_late_registration_flagged(served: Served, page: Any
     assert serious_violations(page) == []
 
 
+def test_the_employer_uploads_a_declaration_and_sees_each_row_error(
+    served: Served, page: Any
+) -> None:
+    log_in(page, served.base, "the-employer")
+    rows = [
+        "id_number,month,insurances,base",
+        f"{INSIDE},2024-04,medical,8000",
+        f"{INSIDE},2024-13,medical,8000",
+        f"{INSIDE},2024-05,medical,80.001",
+    ]
+    declaration = {"name": "四月申报.csv", "mimeType": "text/csv", "buffer": _csv(rows)}
+    page.get_by_label("申报文件", exact=True).set_input_files(declaration)
+    page.get_by_role("button", name="上传并申报").click()
+    page.wait_for_load_state("networkidle")
+    errors = page.locator("#import-errors tbody tr")
+    assert errors.count() == 2
+    assert "2024-13" in errors.nth(0).inner_text()
+    assert "80.001" in errors.nth(1).inner_text()
+    assert "整个文件未入账" in page.get_by_role("alert").inner_text()
+    shot(page, "employer-declaration-errors-zh")
+    assert serious_violations(page) == []
+    declaration["buffer"] = _csv(rows[:2])
+    page.get_by_label("申报文件", exact=True).set_input_files(declaration)
+    page.get_by_role("button", name="上传并申报").click()
+    page.wait_for_load_state("networkidle")
+    assert "已导入 1 条缴费记录" in page.get_by_role("status").inner_text()
+
+
+def _csv(lines: list[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode()
+
+
 def test_the_clerk_runs_a_crediting_run_to_completion(served: Served, page: Any) -> None:
     log_in(page, served.base, "the-clerk")
     assert page.url.endswith("/desk")

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from tests.e2e.api.world import CARD, INSIDE, NEIGHBOUR, OUTSIDE, PASSWORD, PIN, World
 from tests.e2e.web.conftest import csrf_of
+from yibao.adapters.tables import Contribution
 from yibao.domain.idnumber import mask
 from yibao.services import audit
 from yibao.services.cards import family
@@ -288,3 +291,43 @@ def _medical_fen(html: str) -> int:
     marker = 'id="medical-account"'
     start = html.index('data-fen="', html.index(marker)) + len('data-fen="')
     return int(html[start : html.index('"', start)])
+
+
+def _declaration(client: TestClient, name: str, content: bytes) -> Any:
+    csrf = csrf_of(client.get("/employer").text)
+    return client.post(
+        "/employer/declarations/file",
+        data={"csrf": csrf},
+        files={"file": (name, content, "text/csv")},
+        follow_redirects=False,
+    )
+
+
+def test_the_employer_uploads_a_declaration_and_sees_its_row_errors(
+    world: World, browser_of: Browser
+) -> None:
+    client = browser_of("the-employer")
+    with world.app.uow() as uow:
+        before = uow.session.scalar(select(func.count()).select_from(Contribution))
+    bad = b"id_number,month,insurances,base\n" + f"{INSIDE},2024-10,medical,8k\n".encode()
+    refused = _declaration(client, "october.csv", bad)
+    assert refused.status_code == 422
+    assert 'id="import-errors"' in refused.text
+    assert "8k" in refused.text  # the value as written
+    assert ">2<" in refused.text  # its row
+    good = f"id_number,month,insurances,base\n{INSIDE},2024-10,medical,8000\n".encode()
+    accepted = _declaration(client, "october.csv", good)
+    assert accepted.status_code == 303
+    assert "已导入 1 条缴费记录" in client.get(accepted.headers["location"]).text
+    again = _declaration(client, "october-again.csv", good)
+    assert "该文件已导入过" in client.get(again.headers["location"]).text
+    with world.app.uow() as uow:
+        after = uow.session.scalar(select(func.count()).select_from(Contribution))
+    assert after == (before or 0) + 1
+    forged = client.post(
+        "/employer/declarations/file",
+        data={"csrf": "forged"},
+        files={"file": ("x.csv", good, "text/csv")},
+        follow_redirects=False,
+    )
+    assert forged.status_code == 403

@@ -62,7 +62,9 @@ def _audited(action: str, target: Target, person: str | None) -> bool:
     return (
         person is not None
         or target.card is not None
-        or action.startswith(("persons.", "cards.", "financial.", "family.", "pos.", "hotline."))
+        or action.startswith(
+            ("persons.", "cards.", "financial.", "family.", "pos.", "hotline.", "imports.")
+        )
     )
 
 

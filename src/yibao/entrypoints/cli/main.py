@@ -37,6 +37,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "import_file",
         "Employers, persons, employment or contributions from a CSV or .xlsx file.",
     ),
+    "export": (
+        "exports",
+        "export_file",
+        "An area's payment records, transfers or statements as a CSV or .xlsx file.",
+    ),
     "credit": ("credit", "app", "Monthly crediting of personal accounts."),
     "ledger": ("ledger", "app", "The double-entry ledger."),
     "scenario": ("scenario", "app", "Acceptance scenarios."),

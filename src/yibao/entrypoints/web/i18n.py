@@ -148,6 +148,28 @@ WORDS: dict[str, tuple[str, str]] = {
     "declare_submit": ("为以上职工申报", "Declare for these employees"),
     "declared_month": ("{month} 的缴费已申报。", "Contributions for {month} declared."),
     "declared_paid": ("申报与缴费（按月、按险种）", "Declared and paid, by month and insurance"),
+    "declare_file": ("上传月度申报文件", "Upload a monthly declaration file"),
+    "declare_file_note": (
+        "CSV 或 Excel（.xlsx）文件，首行为列名：id_number, month, insurances, base"
+        "（可选 received_on, ref）。逐行检查，任一行有误则整个文件不入账。",
+        "A CSV or Excel (.xlsx) file whose first row names the columns: id_number, month, "
+        "insurances, base (and received_on, ref if wanted). Every row is checked; if any is "
+        "wrong, nothing of the file is recorded.",
+    ),
+    "declaration_file": ("申报文件", "Declaration file"),
+    "upload": ("上传并申报", "Upload and declare"),
+    "imported_rows": ("已导入 {rows} 条缴费记录。", "{rows} contribution rows recorded."),
+    "imported_before": (
+        "该文件已导入过（{rows} 条），未重复入账。",
+        "This file was imported before ({rows} rows): nothing was recorded twice.",
+    ),
+    "import_refused": (
+        "文件中有 {count} 行错误，整个文件未入账。请改正后重新上传：",
+        "{count} row error(s): nothing of the file was recorded. Correct them and upload again:",
+    ),
+    "row": ("行号", "Row"),
+    "value": ("内容", "Value"),
+    "reason": ("原因", "Reason"),
     "persons_paid": ("缴费人数", "Persons paid"),
     "medical_employer": ("医保单位缴费", "Medical, employer"),
     "medical_person": ("医保个人缴费", "Medical, employee"),

@@ -54,6 +54,12 @@ RULES: dict[str, dict[Role, Scope]] = {
     "persons.enrol": _AGENCY,
     "persons.link": _AGENCY,
     "persons.merge": _AGENCY,
+    # files of rows (月度申报, migrations): a clerk's rows all of its area, an employer's all
+    # of its own employees
+    "imports.employers": _AGENCY,
+    "imports.persons": _AGENCY,
+    "imports.employment": {**_AGENCY, EMPLOYER: OWN_EMPLOYER},
+    "imports.contributions": {**_AGENCY, EMPLOYER: OWN_EMPLOYER},
     # contributions and crediting
     "contributions.pay": {**_AGENCY, EMPLOYER: OWN_EMPLOYER},
     "crediting.start": _AGENCY,
@@ -97,6 +103,7 @@ class Target:
     institution: str | None = None  # code
     area: str | None = None  # code
     card: str | None = None  # card number
+    areas: tuple[str | None, ...] = ()  # the areas a file's rows touch (None: not on file)
 
 
 def authorize(*, uow: UnitOfWork, user: User, action: str, target: Target) -> Scope:
@@ -153,6 +160,7 @@ def _areas_of(uow: UnitOfWork, target: Target) -> list[str | None]:
     found: list[str | None] = []
     if target.area is not None:
         found.append(target.area)
+    found.extend(target.areas)
     lookups = (
         (target.person, select(Person.area_code).where(Person.id_number == _upper(target.person))),
         (target.employer, select(Employer.area_code).where(Employer.code == target.employer)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -124,6 +124,30 @@ def write_statements(
         if progress is not None:
             progress(written, max(total, written))
     return written
+
+
+def area_statements(
+    *,
+    uow_factory: Callable[[], UnitOfWork],
+    area_code: str,
+    year: int,
+    batch_size: int = 1_000,
+    issued_on: dt.date | None = None,
+) -> Iterator[tuple[str, YearStatement]]:
+    """Each person of the area with their statement for `year`, in batches of persons (one
+    read transaction each), so an area of millions streams in bounded memory."""
+    check_year(year)
+    with uow_factory() as uow:
+        require_area(uow=uow, area_code=area_code)
+    after = 0
+    while True:
+        with uow_factory() as uow, uow.reading() as reads:
+            holders = _persons_after(reads, area_code, after, batch_size)
+            found = _gather(reads, area_code, holders, year, issued_on)
+        if not holders:
+            return
+        yield from zip((h.id_number for h in holders), found, strict=True)
+        after = holders[-1].id
 
 
 def _default_render() -> Render:

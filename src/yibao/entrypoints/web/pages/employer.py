@@ -1,17 +1,21 @@
 """The employer portal: its employees with the art. 58 registration deadline, what it declared
 and paid month by month and insurance type, the months lacking medical insurance, and the
-monthly declaration of contributions for all its employees in one form."""
+monthly declaration of contributions for all its employees in one form, or as a file."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
+from starlette.datastructures import UploadFile
 
 from yibao.domain.errors import InvalidInput
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
 from yibao.domain.months import Month
 from yibao.entrypoints.api.deps import Caller
 from yibao.entrypoints.api.gate import actor_of, guarded
+from yibao.entrypoints.api.routes.imports import SHOWN_ERRORS, import_saved, saved_upload
 from yibao.entrypoints.web.pages import router
 from yibao.entrypoints.web.render import page
 from yibao.entrypoints.web.session import posted_by, web_caller
@@ -21,6 +25,7 @@ from yibao.services.accounts.access import Forbidden, Target
 from yibao.services.audit import AuditEvent
 from yibao.services.contributions import ContributionCmd, record_contribution
 from yibao.services.contributions.declared import declared_by_month
+from yibao.services.imports import ImportRefused, RowError
 from yibao.services.registry import employer_by_code
 from yibao.services.registry.employees import employees_of
 
@@ -37,7 +42,16 @@ def _employer_code(caller: Caller) -> str:
 
 @web.get("/employer")
 def portal(request: Request) -> Response:
-    caller = web_caller(request)
+    imported = request.query_params.get("imported")
+    return _portal(
+        request,
+        web_caller(request),
+        imported=int(imported) if imported and imported.isdigit() else None,
+        imported_before=request.query_params.get("again") == "1",
+    )
+
+
+def _portal(request: Request, caller: Caller, *, status: int = 200, **extra: Any) -> Response:
     code = _employer_code(caller)
     with guarded(caller, "employers.read", Target(employer=code), "employer") as guard:
         today = guard.uow.today()
@@ -50,6 +64,7 @@ def portal(request: Request) -> Response:
         request,
         "employer.html",
         caller=caller,
+        status=status,
         employer=employer,
         employees=employees,
         current=current,
@@ -58,7 +73,34 @@ def portal(request: Request) -> Response:
         insurances=INSURANCES,
         this_month=str(Month.of(today)),
         declared=request.query_params.get("declared"),
+        **({"imported": None} | extra),
     )
+
+
+@web.post("/employer/declarations/file")
+async def declare_file(request: Request) -> Response:
+    """The monthly declaration (月度申报) as a file: the API's import of contributions, held to
+    the employer's own employees; a refused file shows its row errors and records nothing."""
+    form = await request.form()
+    try:
+        caller = await posted_by(request)
+        _employer_code(caller)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise InvalidInput("file", "", "no file was chosen")
+        errors: list[RowError] = []
+        try:
+            with saved_upload(upload) as path:
+                outcome = import_saved(caller, "contributions", path, upload.filename, errors)
+        except ImportRefused as refused:
+            shown = errors[:SHOWN_ERRORS]
+            return _portal(
+                request, caller, status=422, import_errors=shown, refused=refused.refused
+            )
+    finally:
+        await form.close()  # the upload's spooled file
+    again = int(outcome.already_imported)
+    return RedirectResponse(f"/employer?imported={outcome.rows}&again={again}", status_code=303)
 
 
 @web.post("/employer/declarations")
