@@ -40,7 +40,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "export": (
         "exports",
         "export_file",
-        "An area's payment records, transfers or statements as a CSV or .xlsx file.",
+        "An area's payment records, ledger transfers or yearly statements, streamed to a file.",
     ),
     "credit": ("credit", "app", "Monthly crediting of personal accounts."),
     "ledger": ("ledger", "app", "The double-entry ledger."),
