@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, text
 
@@ -27,7 +27,7 @@ from yibao.domain.errors import Conflict, InvalidInput, UnknownPerson, YibaoErro
 from yibao.domain.idnumber import IdNumber, mask
 from yibao.domain.money import yuan_to_fen
 from yibao.domain.months import Month, age_on, parse_date
-from yibao.domain.policy import PolicySchedule
+from yibao.domain.policy import Policy, PolicySchedule
 from yibao.domain.schemes import Scheme
 from yibao.ledger import accounts
 from yibao.ledger.bulk_posting import post_between
@@ -47,6 +47,10 @@ from yibao.services.uow import UnitOfWork
 
 REQUIRED = ("id_number", "insurances")  # and month (or year), base, received_on, ref
 CHUNK = 50_000
+MEMO_LIMIT = 100_000  # distinct texts a memo keeps before it starts afresh: memory stays flat
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 STAGED = "import_contribution"
 PRICED = "import_priced"
@@ -115,47 +119,96 @@ class _Counter:
 
 
 # -- step 1: each row's own fields -------------------------------------------------------------
-def _parsed(rows: Iterable[SheetRow], refuse: Refuse, today: dt.date) -> Iterator[Row]:
-    for number, cells in rows:
+class _Memo(Generic[K, V]):
+    """A pure function's results by argument: a file repeats few months, bases, days, schemes.
+
+    A call that raises keeps nothing, so a bad value is refused each time with the same error.
+    """
+
+    def __init__(self, function: Callable[[K], V]) -> None:
+        self.function = function
+        self.found: dict[K, V] = {}
+
+    def __call__(self, argument: K) -> V:
         try:
-            yield _staged_row(number, cells, today)
-        except YibaoError as error:
-            refuse(row_error(number, cells, error))
+            return self.found[argument]
+        except KeyError:
+            pass
+        value = self.function(argument)
+        if len(self.found) >= MEMO_LIMIT:
+            self.found.clear()
+        self.found[argument] = value
+        return value
 
 
-def _staged_row(number: int, cells: dict[str, str], today: dt.date) -> Row:
-    id_number = IdNumber.parse(cells["id_number"]).value
-    month_text, year_text = cells.get("month", ""), cells.get("year", "")
+def _period(written: tuple[str, str]) -> tuple[str, str, str | None, int | None]:
+    """First and last month paid, the month and the year, from the month and year cells."""
+    month_text, year_text = written
     if month_text and year_text:
         raise InvalidInput("year", year_text, "is given with a month: give one of them")
     month = Month.parse(month_text) if month_text else None
     year = _year(year_text) if year_text else None
     if month is None and year is None:
         raise InvalidInput("month", "", "is required: the month paid for, as YYYY-MM")
-    insurances = normalize_insurances(
-        i.strip() for i in cells["insurances"].split(",") if i.strip()
-    )
-    base = cells.get("base", "")
-    base_fen = yuan_to_fen(base, field="base") if base else None
-    received = cells.get("received_on", "")
-    received_on = parse_date(received, field="received_on") if received else today
-    ref = cells.get("ref", "") or None
-    if ref is not None:
-        fields.ref(ref, column=Contribution.key)
     first = month or Month(year or 0, 1)
     through = month or Month(year or 0, 12)
-    return (
-        number,
-        id_number,
-        str(first),
-        str(through),
-        str(month) if month else None,
-        year,
-        received_on.isoformat(),
-        base_fen,
-        ",".join(insurances),
-        ref,
-    )
+    return str(first), str(through), str(month) if month else None, year
+
+
+def _insurances(written: str) -> str:
+    return ",".join(normalize_insurances(i.strip() for i in written.split(",") if i.strip()))
+
+
+def _base_fen(written: str) -> int:
+    return yuan_to_fen(written, field="base")
+
+
+def _received_on(written: str) -> str:
+    return parse_date(written, field="received_on").isoformat()
+
+
+class _RowParser:
+    """Each row's own fields, as the staging table holds them (memoized per distinct text)."""
+
+    def __init__(self, today: dt.date) -> None:
+        self.today = today.isoformat()
+        self.period = _Memo(_period)
+        self.insurances = _Memo(_insurances)
+        self.base_fen = _Memo(_base_fen)
+        self.received_on = _Memo(_received_on)
+
+    def __call__(self, number: int, cells: dict[str, str]) -> Row:
+        id_number = IdNumber.parse(cells["id_number"]).value
+        first, through, month, year = self.period((cells.get("month", ""), cells.get("year", "")))
+        insurances = self.insurances(cells["insurances"])
+        base = cells.get("base", "")
+        base_fen = self.base_fen(base) if base else None
+        received = cells.get("received_on", "")
+        received_on = self.received_on(received) if received else self.today
+        ref = cells.get("ref", "") or None
+        if ref is not None:
+            fields.ref(ref, column=Contribution.key)
+        return (
+            number,
+            id_number,
+            first,
+            through,
+            month,
+            year,
+            received_on,
+            base_fen,
+            insurances,
+            ref,
+        )
+
+
+def _parsed(rows: Iterable[SheetRow], refuse: Refuse, today: dt.date) -> Iterator[Row]:
+    parsed = _RowParser(today)
+    for number, cells in rows:
+        try:
+            yield parsed(number, cells)
+        except YibaoError as error:
+            refuse(row_error(number, cells, error))
 
 
 def _year(written: str) -> int:
@@ -216,6 +269,9 @@ class _Judge:
         self.schedules: dict[str, PolicySchedule] = {}
         self.closed: dict[str, dt.date | None] = {}
         self.prices: dict[tuple[Any, ...], tuple[int | None, int, int, int]] = {}
+        self.months = _Memo(Month.parse)
+        self.schemes = _Memo(_scheme_on_day)
+        self.policies: dict[tuple[str, Month], Policy] = {}
 
     def refuse(self, error: RowError) -> None:
         self.refused += 1
@@ -231,11 +287,10 @@ class _Judge:
         recorded = _grouped(connection.execute(text(_RECORDED), bounds))
         ref_owner = {r.row_no: r for r in connection.execute(text(_RECORDED_REF), bounds)}
         for row in rows:
-            cells = _cells(row)
             try:
                 priced = self._judged(row, earlier, same_ref, recorded, ref_owner)
             except YibaoError as error:
-                self.refuse(row_error(row.row_no, cells, error))
+                self.refuse(row_error(row.row_no, _cells(row), error))
                 continue
             except _OutsideScope:
                 self.refuse(
@@ -267,7 +322,7 @@ class _Judge:
             id_number=row.id_number,
             received_on=received_on,
             insurances=tuple(row.insurances.split(",")),
-            month=Month.parse(row.month) if row.month else None,
+            month=self.months(row.month) if row.month else None,
             year=row.year,
             base_fen=row.base_fen,
             key=row.ref,
@@ -298,17 +353,23 @@ class _Judge:
     def _scheme(self, row: Any) -> SchemeOnDay | None:
         if row.scheme is None:
             return None
-        return SchemeOnDay(Scheme(row.scheme), row.tier, row.employer_id, _day(row.starts_on))
+        return self.schemes((row.scheme, row.tier, row.employer_id, row.starts_on))
+
+    def _policy(self, area_code: str, month: Month) -> Policy:
+        policy = self.policies.get((area_code, month))
+        if policy is None:
+            schedule = self.schedules.get(area_code)
+            if schedule is None:
+                schedule = self.schedules[area_code] = policy_schedule(
+                    uow=self.uow, area_code=area_code
+                )
+            policy = self.policies[(area_code, month)] = schedule.for_month(month)
+        return policy
 
     def _priced(
         self, row: Any, scheme: SchemeOnDay, first: Month, last: Month, key: str, day: dt.date
     ) -> Row:
-        schedule = self.schedules.get(row.area_code)
-        if schedule is None:
-            schedule = self.schedules[row.area_code] = policy_schedule(
-                uow=self.uow, area_code=row.area_code
-            )
-        policy = schedule.for_month(first)
+        policy = self._policy(row.area_code, first)
         birth = _day(row.birth_date)
         clamped = policy.clamp_base(row.base_fen or 0)
         age = age_on(birth, first.first_day)
@@ -338,8 +399,8 @@ class _Judge:
             key,
             row.person_id,
             row.area_code,
-            str(first),
-            str(last),
+            row.first_month,  # as `months_paid` gave them: staged from the same cells
+            row.through_month,
             day.isoformat(),
             str(scheme.scheme),
             scheme.tier,
@@ -348,6 +409,11 @@ class _Judge:
             row.insurances,
             *amounts,
         )
+
+
+def _scheme_on_day(found: tuple[str, str | None, int | None, Any]) -> SchemeOnDay:
+    scheme, tier, employer_id, starts_on = found
+    return SchemeOnDay(Scheme(scheme), tier, employer_id, _day(starts_on))
 
 
 def _label(row: Any) -> str:
