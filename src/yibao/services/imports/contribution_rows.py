@@ -97,6 +97,7 @@ def import_contributions(
     if loader.postgres:
         connection.exec_driver_sql(f"ANALYZE {STAGED}")
         _lock_payers(uow, connection)
+    _find_met(connection, loader.postgres)
     judge = _Judge(uow, refuse, employer_code)
     last = connection.exec_driver_sql(f"SELECT max(row_no) FROM {STAGED}").scalar() or 0
     for low in range(0, int(last), CHUNK):
@@ -233,30 +234,48 @@ LEFT JOIN employer emp ON emp.id = e.employer_id
 WHERE s.row_no > :low AND s.row_no <= :high
 ORDER BY s.row_no
 """
-_EARLIER_IN_FILE = f"""
+# What a row meets besides its person, found for the whole file at once (each a join of the
+# staged rows, scanned once rather than once a chunk) and read back chunk by chunk by row_no.
+# A good file meets none of it, so these tables stay small.
+MET = {
+    "import_earlier": f"""
 SELECT b.row_no, a.row_no AS earlier, a.insurances, a.ref, b.ref AS own_ref
 FROM {STAGED} b JOIN {STAGED} a
   ON a.id_number = b.id_number AND a.row_no < b.row_no
  AND a.first_month <= b.through_month AND a.through_month >= b.first_month
-WHERE b.row_no > :low AND b.row_no <= :high
-"""
-_SAME_REF_IN_FILE = f"""
+""",
+    "import_same_ref": f"""
 SELECT b.row_no, min(a.row_no) AS earlier FROM {STAGED} b JOIN {STAGED} a
   ON a.ref = b.ref AND a.row_no < b.row_no
-WHERE b.row_no > :low AND b.row_no <= :high GROUP BY b.row_no
-"""
-_RECORDED = f"""
+GROUP BY b.row_no
+""",
+    "import_recorded": f"""
 SELECT s.row_no, c.id, c.key, c.month, c.through_month, c.insurances, c.received_on, c.base_fen
 FROM {STAGED} s JOIN person p ON p.id_number = s.id_number
 JOIN contribution c ON c.person_id = p.id
  AND c.month <= s.through_month AND c.through_month >= s.first_month
-WHERE s.row_no > :low AND s.row_no <= :high
-"""
-_RECORDED_REF = f"""
+""",
+    "import_recorded_ref": f"""
 SELECT s.row_no, c.person_id, p.id_number FROM {STAGED} s JOIN contribution c ON c.key = s.ref
 JOIN person p ON p.id = c.person_id
-WHERE s.row_no > :low AND s.row_no <= :high
-"""
+""",
+}
+
+
+def _met(name: str) -> str:
+    """A chunk's rows of a MET table, the earliest row or payment met first."""
+    return f"SELECT * FROM {name} WHERE row_no > :low AND row_no <= :high ORDER BY 1, 2"
+
+
+def _find_met(connection: Connection, postgres: bool) -> None:
+    """Fill the MET tables (after the payers are locked: nobody records for them meanwhile)."""
+    temporary = "TEMPORARY" if postgres else "TEMP"
+    ending = " ON COMMIT DROP" if postgres else ""
+    for name, query in MET.items():
+        connection.exec_driver_sql(f"CREATE {temporary} TABLE {name}{ending} AS {query}")
+        connection.exec_driver_sql(f"CREATE INDEX ix_{name} ON {name} (row_no)")
+        if postgres:
+            connection.exec_driver_sql(f"ANALYZE {name}")
 
 
 class _Judge:
@@ -280,12 +299,14 @@ class _Judge:
     def chunk(self, connection: Connection, low: int, high: int) -> Iterator[Row]:
         bounds = {"low": low, "high": high}
         rows = connection.execute(text(_ROWS), bounds).all()
-        earlier = _grouped(connection.execute(text(_EARLIER_IN_FILE), bounds))
+        earlier = _grouped(connection.execute(text(_met("import_earlier")), bounds))
         same_ref = {
-            r.row_no: r.earlier for r in connection.execute(text(_SAME_REF_IN_FILE), bounds)
+            r.row_no: r.earlier for r in connection.execute(text(_met("import_same_ref")), bounds)
         }
-        recorded = _grouped(connection.execute(text(_RECORDED), bounds))
-        ref_owner = {r.row_no: r for r in connection.execute(text(_RECORDED_REF), bounds)}
+        recorded = _grouped(connection.execute(text(_met("import_recorded")), bounds))
+        ref_owner = {
+            r.row_no: r for r in connection.execute(text(_met("import_recorded_ref")), bounds)
+        }
         for row in rows:
             try:
                 priced = self._judged(row, earlier, same_ref, recorded, ref_owner)
@@ -522,5 +543,7 @@ def _create_staging(connection: Connection, postgres: bool) -> None:
 
 
 def _drop_staging(connection: Connection) -> None:
+    for name in MET:
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGED}")
     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {PRICED}")
