@@ -288,7 +288,8 @@ class _Judge:
         self.schedules: dict[str, PolicySchedule] = {}
         self.closed: dict[str, dt.date | None] = {}
         self.prices: dict[tuple[Any, ...], tuple[int | None, int, int, int]] = {}
-        self.months = _Memo(Month.parse)
+        self.periods = _Memo(_months_paid)
+        self.insurances = _Memo(_split)
         self.schemes = _Memo(_scheme_on_day)
         self.policies: dict[tuple[str, Month], Policy] = {}
 
@@ -339,28 +340,21 @@ class _Judge:
         if row.person_id is None:
             raise UnknownPerson(f"no insured person with ID number {mask(row.id_number)}")
         received_on = _day(row.received_on)
-        cmd = ContributionCmd(
-            id_number=row.id_number,
-            received_on=received_on,
-            insurances=tuple(row.insurances.split(",")),
-            month=self.months(row.month) if row.month else None,
-            year=row.year,
-            base_fen=row.base_fen,
-            key=row.ref,
-        )
-        scheme = require_scheme(_label(row) if row.scheme is None else "", self._scheme(row), cmd)
+        # without a scheme on the day, require_scheme refuses the row (the command is made then)
+        scheme = self._scheme(row) or require_scheme(_label(row), None, _cmd(row))
         if self.employer_code is not None and row.employer_code != self.employer_code:
             raise _OutsideScope
-        first, last = months_paid(scheme.scheme, cmd)
+        first, last = self._months_paid(scheme.scheme, row)
         if row.area_code not in self.closed:
             self.closed[row.area_code] = closed_through(self.uow, row.area_code)
         refuse_closed(row.area_code, self.closed[row.area_code], received_on)
+        insurances = self.insurances(row.insurances)
         for twin in earlier.get(row.row_no, ()):
-            if set(twin.insurances.split(",")) & set(cmd.insurances):
+            if set(twin.insurances.split(",")) & set(insurances):
                 raise InvalidInput("id_number", row.id_number, f"repeats row {twin.earlier}")
         if row.row_no in same_ref:
             raise InvalidInput("ref", row.ref, f"repeats row {same_ref[row.row_no]}")
-        key = row.ref or f"{row.person_id}:{first}:{received_on}:{row.insurances}"
+        key = row.ref or f"{row.person_id}:{row.first_month}:{received_on}:{row.insurances}"
         priced = self._priced(row, scheme, first, last, key, received_on)
         paid_before = recorded.get(row.row_no, [])
         same_key = [paid for paid in paid_before if paid.key == key]
@@ -368,8 +362,15 @@ class _Judge:
             if same_key and _same_payment(same_key[0], priced):
                 return None  # recorded before with this key and content: a retry
             raise Conflict(f"payment reference {key!r} was recorded with other content")
-        refuse_repeated(_label(row) if paid_before else "", cmd.insurances, paid_before)
+        if paid_before:
+            refuse_repeated(_label(row), insurances, paid_before)
         return priced
+
+    def _months_paid(self, scheme: Scheme, row: Any) -> tuple[Month, Month]:
+        """`months_paid` of the row: it reads the scheme, month, year and base (whose value
+        only a refusal names, so any base above zero is the same to it)."""
+        base = row.base_fen if row.base_fen is None or row.base_fen <= 0 else 1
+        return self.periods((scheme, row.month, row.year, base))
 
     def _scheme(self, row: Any) -> SchemeOnDay | None:
         if row.scheme is None:
@@ -430,6 +431,36 @@ class _Judge:
             row.insurances,
             *amounts,
         )
+
+
+def _cmd(row: Any) -> ContributionCmd:
+    """The row as the single payment command takes it."""
+    return ContributionCmd(
+        id_number=row.id_number,
+        received_on=_day(row.received_on),
+        insurances=tuple(row.insurances.split(",")),
+        month=Month.parse(row.month) if row.month else None,
+        year=row.year,
+        base_fen=row.base_fen,
+        key=row.ref,
+    )
+
+
+def _months_paid(given: tuple[Scheme, str | None, int | None, int | None]) -> tuple[Month, Month]:
+    scheme, month, year, base_fen = given
+    cmd = ContributionCmd(
+        id_number="",
+        received_on=dt.date.min,
+        insurances=(),
+        month=Month.parse(month) if month else None,
+        year=year,
+        base_fen=base_fen,
+    )
+    return months_paid(scheme, cmd)
+
+
+def _split(insurances: str) -> tuple[str, ...]:
+    return tuple(insurances.split(","))
 
 
 def _scheme_on_day(found: tuple[str, str | None, int | None, Any]) -> SchemeOnDay:
