@@ -219,6 +219,10 @@ def _year(written: str) -> int:
 
 
 # -- step 2: each row against the registry and the payments recorded -----------------------------
+# Each staged row with its person, the scheme on the day received and the employer: joined once
+# for the whole file (a join per chunk would read the person and enrollment tables each time)
+# into JOINED, read back chunk by chunk in row order.
+JOINED = "import_joined"
 _ROWS = f"""
 SELECT s.row_no, s.id_number, s.first_month, s.through_month, s.month, s.year, s.received_on,
        s.base_fen, s.insurances, s.ref, p.id AS person_id, p.name, p.area_code, p.birth_date,
@@ -231,8 +235,6 @@ LEFT JOIN enrollment e ON e.id = (
       AND (e2.ends_on IS NULL OR e2.ends_on > s.received_on)
     ORDER BY e2.starts_on DESC, e2.id DESC LIMIT 1)
 LEFT JOIN employer emp ON emp.id = e.employer_id
-WHERE s.row_no > :low AND s.row_no <= :high
-ORDER BY s.row_no
 """
 # What a row meets besides its person, found for the whole file at once (each a join of the
 # staged rows, scanned once rather than once a chunk) and read back chunk by chunk by row_no.
@@ -263,15 +265,15 @@ JOIN person p ON p.id = c.person_id
 
 
 def _met(name: str) -> str:
-    """A chunk's rows of a MET table, the earliest row or payment met first."""
+    """A chunk's rows of JOINED or a MET table, in row order, the earliest met first."""
     return f"SELECT * FROM {name} WHERE row_no > :low AND row_no <= :high ORDER BY 1, 2"
 
 
 def _find_met(connection: Connection, postgres: bool) -> None:
-    """Fill the MET tables (after the payers are locked: nobody records for them meanwhile)."""
+    """Fill JOINED and the MET tables (after the payers are locked: nobody records meanwhile)."""
     temporary = "TEMPORARY" if postgres else "TEMP"
     ending = " ON COMMIT DROP" if postgres else ""
-    for name, query in MET.items():
+    for name, query in {JOINED: _ROWS, **MET}.items():
         connection.exec_driver_sql(f"CREATE {temporary} TABLE {name}{ending} AS {query}")
         connection.exec_driver_sql(f"CREATE INDEX ix_{name} ON {name} (row_no)")
         if postgres:
@@ -299,7 +301,7 @@ class _Judge:
 
     def chunk(self, connection: Connection, low: int, high: int) -> Iterator[Row]:
         bounds = {"low": low, "high": high}
-        rows = connection.execute(text(_ROWS), bounds).all()
+        rows = connection.execute(text(_met(JOINED)), bounds).all()
         earlier = _grouped(connection.execute(text(_met("import_earlier")), bounds))
         same_ref = {
             r.row_no: r.earlier for r in connection.execute(text(_met("import_same_ref")), bounds)
@@ -574,7 +576,7 @@ def _create_staging(connection: Connection, postgres: bool) -> None:
 
 
 def _drop_staging(connection: Connection) -> None:
-    for name in MET:
+    for name in (JOINED, *MET):
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGED}")
     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {PRICED}")
