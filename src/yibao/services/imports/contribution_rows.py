@@ -221,19 +221,21 @@ def _year(written: str) -> int:
 # -- step 2: each row against the registry and the payments recorded -----------------------------
 # Each staged row with its person, the scheme on the day received and the employer: joined once
 # for the whole file (a join per chunk would read the person and enrollment tables each time)
-# into JOINED, read back chunk by chunk in row order.
+# into JOINED, read back chunk by chunk in row order. The enrollment is chosen in a subquery
+# that PostgreSQL is kept from flattening (OFFSET 0): flattened, it chose it twice a row.
 JOINED = "import_joined"
 _ROWS = f"""
-SELECT s.row_no, s.id_number, s.first_month, s.through_month, s.month, s.year, s.received_on,
-       s.base_fen, s.insurances, s.ref, p.id AS person_id, p.name, p.area_code, p.birth_date,
-       e.scheme, e.tier, e.employer_id, e.starts_on, emp.code AS employer_code
-FROM {STAGED} s
-LEFT JOIN person p ON p.id_number = s.id_number
-LEFT JOIN enrollment e ON e.id = (
-    SELECT e2.id FROM enrollment e2
-    WHERE e2.person_id = p.id AND e2.starts_on <= s.received_on
-      AND (e2.ends_on IS NULL OR e2.ends_on > s.received_on)
-    ORDER BY e2.starts_on DESC, e2.id DESC LIMIT 1)
+SELECT r.*, e.scheme, e.tier, e.employer_id, e.starts_on, emp.code AS employer_code
+FROM (
+  SELECT s.row_no, s.id_number, s.first_month, s.through_month, s.month, s.year, s.received_on,
+         s.base_fen, s.insurances, s.ref, p.id AS person_id, p.name, p.area_code, p.birth_date,
+         (SELECT e2.id FROM enrollment e2
+          WHERE e2.person_id = p.id AND e2.starts_on <= s.received_on
+            AND (e2.ends_on IS NULL OR e2.ends_on > s.received_on)
+          ORDER BY e2.starts_on DESC, e2.id DESC LIMIT 1) AS enrollment_id
+  FROM {STAGED} s LEFT JOIN person p ON p.id_number = s.id_number{{fence}}
+) r
+LEFT JOIN enrollment e ON e.id = r.enrollment_id
 LEFT JOIN employer emp ON emp.id = e.employer_id
 """
 # What a row meets besides its person, found for the whole file at once (each a join of the
@@ -273,7 +275,8 @@ def _find_met(connection: Connection, postgres: bool) -> None:
     """Fill JOINED and the MET tables (after the payers are locked: nobody records meanwhile)."""
     temporary = "TEMPORARY" if postgres else "TEMP"
     ending = " ON COMMIT DROP" if postgres else ""
-    for name, query in {JOINED: _ROWS, **MET}.items():
+    joined = _ROWS.format(fence=" OFFSET 0" if postgres else "")
+    for name, query in {JOINED: joined, **MET}.items():
         connection.exec_driver_sql(f"CREATE {temporary} TABLE {name}{ending} AS {query}")
         connection.exec_driver_sql(f"CREATE INDEX ix_{name} ON {name} (row_no)")
         if postgres:
