@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, text
 
@@ -27,7 +27,7 @@ from yibao.domain.errors import Conflict, InvalidInput, UnknownPerson, YibaoErro
 from yibao.domain.idnumber import IdNumber, mask
 from yibao.domain.money import yuan_to_fen
 from yibao.domain.months import Month, age_on, parse_date
-from yibao.domain.policy import PolicySchedule
+from yibao.domain.policy import Policy, PolicySchedule
 from yibao.domain.schemes import Scheme
 from yibao.ledger import accounts
 from yibao.ledger.bulk_posting import post_between
@@ -47,6 +47,10 @@ from yibao.services.uow import UnitOfWork
 
 REQUIRED = ("id_number", "insurances")  # and month (or year), base, received_on, ref
 CHUNK = 50_000
+MEMO_LIMIT = 100_000  # distinct texts a memo keeps before it starts afresh: memory stays flat
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 STAGED = "import_contribution"
 PRICED = "import_priced"
@@ -93,6 +97,7 @@ def import_contributions(
     if loader.postgres:
         connection.exec_driver_sql(f"ANALYZE {STAGED}")
         _lock_payers(uow, connection)
+    _find_met(connection, loader.postgres)
     judge = _Judge(uow, refuse, employer_code)
     last = connection.exec_driver_sql(f"SELECT max(row_no) FROM {STAGED}").scalar() or 0
     for low in range(0, int(last), CHUNK):
@@ -115,47 +120,96 @@ class _Counter:
 
 
 # -- step 1: each row's own fields -------------------------------------------------------------
-def _parsed(rows: Iterable[SheetRow], refuse: Refuse, today: dt.date) -> Iterator[Row]:
-    for number, cells in rows:
+class _Memo(Generic[K, V]):
+    """A pure function's results by argument: a file repeats few months, bases, days, schemes.
+
+    A call that raises keeps nothing, so a bad value is refused each time with the same error.
+    """
+
+    def __init__(self, function: Callable[[K], V]) -> None:
+        self.function = function
+        self.found: dict[K, V] = {}
+
+    def __call__(self, argument: K) -> V:
         try:
-            yield _staged_row(number, cells, today)
-        except YibaoError as error:
-            refuse(row_error(number, cells, error))
+            return self.found[argument]
+        except KeyError:
+            pass
+        value = self.function(argument)
+        if len(self.found) >= MEMO_LIMIT:
+            self.found.clear()
+        self.found[argument] = value
+        return value
 
 
-def _staged_row(number: int, cells: dict[str, str], today: dt.date) -> Row:
-    id_number = IdNumber.parse(cells["id_number"]).value
-    month_text, year_text = cells.get("month", ""), cells.get("year", "")
+def _period(written: tuple[str, str]) -> tuple[str, str, str | None, int | None]:
+    """First and last month paid, the month and the year, from the month and year cells."""
+    month_text, year_text = written
     if month_text and year_text:
         raise InvalidInput("year", year_text, "is given with a month: give one of them")
     month = Month.parse(month_text) if month_text else None
     year = _year(year_text) if year_text else None
     if month is None and year is None:
         raise InvalidInput("month", "", "is required: the month paid for, as YYYY-MM")
-    insurances = normalize_insurances(
-        i.strip() for i in cells["insurances"].split(",") if i.strip()
-    )
-    base = cells.get("base", "")
-    base_fen = yuan_to_fen(base, field="base") if base else None
-    received = cells.get("received_on", "")
-    received_on = parse_date(received, field="received_on") if received else today
-    ref = cells.get("ref", "") or None
-    if ref is not None:
-        fields.ref(ref, column=Contribution.key)
     first = month or Month(year or 0, 1)
     through = month or Month(year or 0, 12)
-    return (
-        number,
-        id_number,
-        str(first),
-        str(through),
-        str(month) if month else None,
-        year,
-        received_on.isoformat(),
-        base_fen,
-        ",".join(insurances),
-        ref,
-    )
+    return str(first), str(through), str(month) if month else None, year
+
+
+def _insurances(written: str) -> str:
+    return ",".join(normalize_insurances(i.strip() for i in written.split(",") if i.strip()))
+
+
+def _base_fen(written: str) -> int:
+    return yuan_to_fen(written, field="base")
+
+
+def _received_on(written: str) -> str:
+    return parse_date(written, field="received_on").isoformat()
+
+
+class _RowParser:
+    """Each row's own fields, as the staging table holds them (memoized per distinct text)."""
+
+    def __init__(self, today: dt.date) -> None:
+        self.today = today.isoformat()
+        self.period = _Memo(_period)
+        self.insurances = _Memo(_insurances)
+        self.base_fen = _Memo(_base_fen)
+        self.received_on = _Memo(_received_on)
+
+    def __call__(self, number: int, cells: dict[str, str]) -> Row:
+        id_number = IdNumber.parse(cells["id_number"]).value
+        first, through, month, year = self.period((cells.get("month", ""), cells.get("year", "")))
+        insurances = self.insurances(cells["insurances"])
+        base = cells.get("base", "")
+        base_fen = self.base_fen(base) if base else None
+        received = cells.get("received_on", "")
+        received_on = self.received_on(received) if received else self.today
+        ref = cells.get("ref", "") or None
+        if ref is not None:
+            fields.ref(ref, column=Contribution.key)
+        return (
+            number,
+            id_number,
+            first,
+            through,
+            month,
+            year,
+            received_on,
+            base_fen,
+            insurances,
+            ref,
+        )
+
+
+def _parsed(rows: Iterable[SheetRow], refuse: Refuse, today: dt.date) -> Iterator[Row]:
+    parsed = _RowParser(today)
+    for number, cells in rows:
+        try:
+            yield parsed(number, cells)
+        except YibaoError as error:
+            refuse(row_error(number, cells, error))
 
 
 def _year(written: str) -> int:
@@ -165,45 +219,68 @@ def _year(written: str) -> int:
 
 
 # -- step 2: each row against the registry and the payments recorded -----------------------------
+# Each staged row with its person, the scheme on the day received and the employer: joined once
+# for the whole file (a join per chunk would read the person and enrollment tables each time)
+# into JOINED, read back chunk by chunk in row order. The enrollment is chosen in a subquery
+# that PostgreSQL is kept from flattening (OFFSET 0): flattened, it chose it twice a row.
+JOINED = "import_joined"
 _ROWS = f"""
-SELECT s.row_no, s.id_number, s.first_month, s.through_month, s.month, s.year, s.received_on,
-       s.base_fen, s.insurances, s.ref, p.id AS person_id, p.name, p.area_code, p.birth_date,
-       e.scheme, e.tier, e.employer_id, e.starts_on, emp.code AS employer_code
-FROM {STAGED} s
-LEFT JOIN person p ON p.id_number = s.id_number
-LEFT JOIN enrollment e ON e.id = (
-    SELECT e2.id FROM enrollment e2
-    WHERE e2.person_id = p.id AND e2.starts_on <= s.received_on
-      AND (e2.ends_on IS NULL OR e2.ends_on > s.received_on)
-    ORDER BY e2.starts_on DESC, e2.id DESC LIMIT 1)
+SELECT r.*, e.scheme, e.tier, e.employer_id, e.starts_on, emp.code AS employer_code
+FROM (
+  SELECT s.row_no, s.id_number, s.first_month, s.through_month, s.month, s.year, s.received_on,
+         s.base_fen, s.insurances, s.ref, p.id AS person_id, p.name, p.area_code, p.birth_date,
+         (SELECT e2.id FROM enrollment e2
+          WHERE e2.person_id = p.id AND e2.starts_on <= s.received_on
+            AND (e2.ends_on IS NULL OR e2.ends_on > s.received_on)
+          ORDER BY e2.starts_on DESC, e2.id DESC LIMIT 1) AS enrollment_id
+  FROM {STAGED} s LEFT JOIN person p ON p.id_number = s.id_number{{fence}}
+) r
+LEFT JOIN enrollment e ON e.id = r.enrollment_id
 LEFT JOIN employer emp ON emp.id = e.employer_id
-WHERE s.row_no > :low AND s.row_no <= :high
-ORDER BY s.row_no
 """
-_EARLIER_IN_FILE = f"""
+# What a row meets besides its person, found for the whole file at once (each a join of the
+# staged rows, scanned once rather than once a chunk) and read back chunk by chunk by row_no.
+# A good file meets none of it, so these tables stay small.
+MET = {
+    "import_earlier": f"""
 SELECT b.row_no, a.row_no AS earlier, a.insurances, a.ref, b.ref AS own_ref
 FROM {STAGED} b JOIN {STAGED} a
   ON a.id_number = b.id_number AND a.row_no < b.row_no
  AND a.first_month <= b.through_month AND a.through_month >= b.first_month
-WHERE b.row_no > :low AND b.row_no <= :high
-"""
-_SAME_REF_IN_FILE = f"""
+""",
+    "import_same_ref": f"""
 SELECT b.row_no, min(a.row_no) AS earlier FROM {STAGED} b JOIN {STAGED} a
   ON a.ref = b.ref AND a.row_no < b.row_no
-WHERE b.row_no > :low AND b.row_no <= :high GROUP BY b.row_no
-"""
-_RECORDED = f"""
+GROUP BY b.row_no
+""",
+    "import_recorded": f"""
 SELECT s.row_no, c.id, c.key, c.month, c.through_month, c.insurances, c.received_on, c.base_fen
 FROM {STAGED} s JOIN person p ON p.id_number = s.id_number
 JOIN contribution c ON c.person_id = p.id
  AND c.month <= s.through_month AND c.through_month >= s.first_month
-WHERE s.row_no > :low AND s.row_no <= :high
-"""
-_RECORDED_REF = f"""
+""",
+    "import_recorded_ref": f"""
 SELECT s.row_no, c.person_id, p.id_number FROM {STAGED} s JOIN contribution c ON c.key = s.ref
 JOIN person p ON p.id = c.person_id
-WHERE s.row_no > :low AND s.row_no <= :high
-"""
+""",
+}
+
+
+def _met(name: str) -> str:
+    """A chunk's rows of JOINED or a MET table, in row order, the earliest met first."""
+    return f"SELECT * FROM {name} WHERE row_no > :low AND row_no <= :high ORDER BY 1, 2"
+
+
+def _find_met(connection: Connection, postgres: bool) -> None:
+    """Fill JOINED and the MET tables (after the payers are locked: nobody records meanwhile)."""
+    temporary = "TEMPORARY" if postgres else "TEMP"
+    ending = " ON COMMIT DROP" if postgres else ""
+    joined = _ROWS.format(fence=" OFFSET 0" if postgres else "")
+    for name, query in {JOINED: joined, **MET}.items():
+        connection.exec_driver_sql(f"CREATE {temporary} TABLE {name}{ending} AS {query}")
+        connection.exec_driver_sql(f"CREATE INDEX ix_{name} ON {name} (row_no)")
+        if postgres:
+            connection.exec_driver_sql(f"ANALYZE {name}")
 
 
 class _Judge:
@@ -216,6 +293,10 @@ class _Judge:
         self.schedules: dict[str, PolicySchedule] = {}
         self.closed: dict[str, dt.date | None] = {}
         self.prices: dict[tuple[Any, ...], tuple[int | None, int, int, int]] = {}
+        self.periods = _Memo(_months_paid)
+        self.insurances = _Memo(_split)
+        self.schemes = _Memo(_scheme_on_day)
+        self.policies: dict[tuple[str, Month], Policy] = {}
 
     def refuse(self, error: RowError) -> None:
         self.refused += 1
@@ -223,19 +304,20 @@ class _Judge:
 
     def chunk(self, connection: Connection, low: int, high: int) -> Iterator[Row]:
         bounds = {"low": low, "high": high}
-        rows = connection.execute(text(_ROWS), bounds).all()
-        earlier = _grouped(connection.execute(text(_EARLIER_IN_FILE), bounds))
+        rows = connection.execute(text(_met(JOINED)), bounds).all()
+        earlier = _grouped(connection.execute(text(_met("import_earlier")), bounds))
         same_ref = {
-            r.row_no: r.earlier for r in connection.execute(text(_SAME_REF_IN_FILE), bounds)
+            r.row_no: r.earlier for r in connection.execute(text(_met("import_same_ref")), bounds)
         }
-        recorded = _grouped(connection.execute(text(_RECORDED), bounds))
-        ref_owner = {r.row_no: r for r in connection.execute(text(_RECORDED_REF), bounds)}
+        recorded = _grouped(connection.execute(text(_met("import_recorded")), bounds))
+        ref_owner = {
+            r.row_no: r for r in connection.execute(text(_met("import_recorded_ref")), bounds)
+        }
         for row in rows:
-            cells = _cells(row)
             try:
                 priced = self._judged(row, earlier, same_ref, recorded, ref_owner)
             except YibaoError as error:
-                self.refuse(row_error(row.row_no, cells, error))
+                self.refuse(row_error(row.row_no, _cells(row), error))
                 continue
             except _OutsideScope:
                 self.refuse(
@@ -263,28 +345,21 @@ class _Judge:
         if row.person_id is None:
             raise UnknownPerson(f"no insured person with ID number {mask(row.id_number)}")
         received_on = _day(row.received_on)
-        cmd = ContributionCmd(
-            id_number=row.id_number,
-            received_on=received_on,
-            insurances=tuple(row.insurances.split(",")),
-            month=Month.parse(row.month) if row.month else None,
-            year=row.year,
-            base_fen=row.base_fen,
-            key=row.ref,
-        )
-        scheme = require_scheme(_label(row) if row.scheme is None else "", self._scheme(row), cmd)
+        # without a scheme on the day, require_scheme refuses the row (the command is made then)
+        scheme = self._scheme(row) or require_scheme(_label(row), None, _cmd(row))
         if self.employer_code is not None and row.employer_code != self.employer_code:
             raise _OutsideScope
-        first, last = months_paid(scheme.scheme, cmd)
+        first, last = self._months_paid(scheme.scheme, row)
         if row.area_code not in self.closed:
             self.closed[row.area_code] = closed_through(self.uow, row.area_code)
         refuse_closed(row.area_code, self.closed[row.area_code], received_on)
+        insurances = self.insurances(row.insurances)
         for twin in earlier.get(row.row_no, ()):
-            if set(twin.insurances.split(",")) & set(cmd.insurances):
+            if set(twin.insurances.split(",")) & set(insurances):
                 raise InvalidInput("id_number", row.id_number, f"repeats row {twin.earlier}")
         if row.row_no in same_ref:
             raise InvalidInput("ref", row.ref, f"repeats row {same_ref[row.row_no]}")
-        key = row.ref or f"{row.person_id}:{first}:{received_on}:{row.insurances}"
+        key = row.ref or f"{row.person_id}:{row.first_month}:{received_on}:{row.insurances}"
         priced = self._priced(row, scheme, first, last, key, received_on)
         paid_before = recorded.get(row.row_no, [])
         same_key = [paid for paid in paid_before if paid.key == key]
@@ -292,23 +367,36 @@ class _Judge:
             if same_key and _same_payment(same_key[0], priced):
                 return None  # recorded before with this key and content: a retry
             raise Conflict(f"payment reference {key!r} was recorded with other content")
-        refuse_repeated(_label(row) if paid_before else "", cmd.insurances, paid_before)
+        if paid_before:
+            refuse_repeated(_label(row), insurances, paid_before)
         return priced
+
+    def _months_paid(self, scheme: Scheme, row: Any) -> tuple[Month, Month]:
+        """`months_paid` of the row: it reads the scheme, month, year and base (whose value
+        only a refusal names, so any base above zero is the same to it)."""
+        base = row.base_fen if row.base_fen is None or row.base_fen <= 0 else 1
+        return self.periods((scheme, row.month, row.year, base))
 
     def _scheme(self, row: Any) -> SchemeOnDay | None:
         if row.scheme is None:
             return None
-        return SchemeOnDay(Scheme(row.scheme), row.tier, row.employer_id, _day(row.starts_on))
+        return self.schemes((row.scheme, row.tier, row.employer_id, row.starts_on))
+
+    def _policy(self, area_code: str, month: Month) -> Policy:
+        policy = self.policies.get((area_code, month))
+        if policy is None:
+            schedule = self.schedules.get(area_code)
+            if schedule is None:
+                schedule = self.schedules[area_code] = policy_schedule(
+                    uow=self.uow, area_code=area_code
+                )
+            policy = self.policies[(area_code, month)] = schedule.for_month(month)
+        return policy
 
     def _priced(
         self, row: Any, scheme: SchemeOnDay, first: Month, last: Month, key: str, day: dt.date
     ) -> Row:
-        schedule = self.schedules.get(row.area_code)
-        if schedule is None:
-            schedule = self.schedules[row.area_code] = policy_schedule(
-                uow=self.uow, area_code=row.area_code
-            )
-        policy = schedule.for_month(first)
+        policy = self._policy(row.area_code, first)
         birth = _day(row.birth_date)
         clamped = policy.clamp_base(row.base_fen or 0)
         age = age_on(birth, first.first_day)
@@ -338,8 +426,8 @@ class _Judge:
             key,
             row.person_id,
             row.area_code,
-            str(first),
-            str(last),
+            row.first_month,  # as `months_paid` gave them: staged from the same cells
+            row.through_month,
             day.isoformat(),
             str(scheme.scheme),
             scheme.tier,
@@ -348,6 +436,41 @@ class _Judge:
             row.insurances,
             *amounts,
         )
+
+
+def _cmd(row: Any) -> ContributionCmd:
+    """The row as the single payment command takes it."""
+    return ContributionCmd(
+        id_number=row.id_number,
+        received_on=_day(row.received_on),
+        insurances=tuple(row.insurances.split(",")),
+        month=Month.parse(row.month) if row.month else None,
+        year=row.year,
+        base_fen=row.base_fen,
+        key=row.ref,
+    )
+
+
+def _months_paid(given: tuple[Scheme, str | None, int | None, int | None]) -> tuple[Month, Month]:
+    scheme, month, year, base_fen = given
+    cmd = ContributionCmd(
+        id_number="",
+        received_on=dt.date.min,
+        insurances=(),
+        month=Month.parse(month) if month else None,
+        year=year,
+        base_fen=base_fen,
+    )
+    return months_paid(scheme, cmd)
+
+
+def _split(insurances: str) -> tuple[str, ...]:
+    return tuple(insurances.split(","))
+
+
+def _scheme_on_day(found: tuple[str, str | None, int | None, Any]) -> SchemeOnDay:
+    scheme, tier, employer_id, starts_on = found
+    return SchemeOnDay(Scheme(scheme), tier, employer_id, _day(starts_on))
 
 
 def _label(row: Any) -> str:
@@ -456,5 +579,7 @@ def _create_staging(connection: Connection, postgres: bool) -> None:
 
 
 def _drop_staging(connection: Connection) -> None:
+    for name in (JOINED, *MET):
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGED}")
     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {PRICED}")

@@ -1,0 +1,77 @@
+"""A contributions file judged in chunks meets what lies in other chunks (its earlier rows,
+their references, the payments recorded): one row a chunk refuses exactly what one chunk does."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.integration.test_imports import PEOPLE, city, rows, run
+from yibao.bootstrap import App
+from yibao.domain.errors import InvalidInput
+from yibao.domain.months import Month
+from yibao.services.contributions import ContributionCmd, record_contribution
+from yibao.services.imports import contribution_rows
+
+__all__ = ["city"]  # the fixture, shared with the import tests
+
+HEADER = ["id_number", "month", "insurances", "base", "received_on", "ref"]
+LINES = [
+    [PEOPLE[0], "2024-02", "medical", "8000", "2024-02-20", "A-1"],  # good
+    [PEOPLE[1], "2024-02", "medical", "8000", "2024-02-20", "A-1"],  # repeats row 2's ref
+    [PEOPLE[0], "2024-02", "pension,medical", "8000", "2024-02-21", ""],  # repeats row 2
+    [PEOPLE[0], "2024-02", "pension", "8000", "2024-02-22", ""],  # repeats row 4's pension
+    [PEOPLE[2], "2024-03", "medical", "8000", "2024-03-20", "PAID-1"],  # ref recorded otherwise
+    [PEOPLE[3], "2024-02", "medical,pension", "8000", "2024-02-20", ""],  # paid already
+    [PEOPLE[3], "2024-03", "medical", "8000", "2024-03-20", ""],  # good
+]
+
+
+def judged(app: App) -> list[tuple[int, str, str]]:
+    outcome, errors = run(app, "contributions", rows(*LINES, header=HEADER))
+    assert outcome is None
+    return sorted((e.row, e.field, e.reason) for e in errors)
+
+
+def test_one_row_a_chunk_refuses_what_one_chunk_refuses(
+    city: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with city.uow() as uow:
+        for person, key in ((PEOPLE[3], None), (PEOPLE[2], "PAID-1")):
+            record_contribution(
+                uow=uow,
+                cmd=ContributionCmd(
+                    id_number=person,
+                    received_on=dt.date(2024, 2, 5),
+                    insurances=("medical",),
+                    month=Month(2024, 2),
+                    base_fen=800_000,
+                    key=key,
+                ),
+            )
+    whole = judged(city)
+    monkeypatch.setattr(contribution_rows, "CHUNK", 1)
+    assert judged(city) == whole
+    assert [(row, field) for row, field, _ in whole] == [
+        (3, "ref"),
+        (4, "id_number"),
+        (5, "id_number"),
+        (6, ""),
+        (7, ""),
+    ]
+    reasons = {row: reason for row, _, reason in whole}
+    assert "repeats row 2" in reasons[3]
+    assert "repeats row 2" in reasons[4]
+    assert "repeats row 4" in reasons[5]
+    assert "other content" in reasons[6]
+    assert "already_paid" in reasons[7]
+
+
+def test_memo_keeps_no_refusal() -> None:
+    """A value refused once is refused again with the same error, not taken from the memo."""
+    months = contribution_rows._Memo(Month.parse)
+    for _ in range(2):
+        with pytest.raises(InvalidInput, match="YYYY-MM"):
+            months("2024/02")
+    assert months("2024-02") is months("2024-02")
