@@ -36,6 +36,14 @@ api = router("imports")
 SHOWN_ERRORS = 1_000  # row errors in a refusal's body; `refused` counts them all
 
 
+def _ref(schema: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{schema}"}
+
+
+# A 422 is either a refused file (its row errors) or a bad kind or file name (a plain problem).
+REFUSED_OR_BAD_INPUT = {"anyOf": [_ref("ImportProblem"), _ref("Problem")]}
+
+
 class ImportPublic(BaseModel):
     kind: str
     rows: int
@@ -57,7 +65,13 @@ class ImportProblem(Problem):
 @api.post(
     "/imports/{kind}",
     response_model=ImportPublic,
-    responses={422: {"model": ImportProblem, "description": "rows refused: nothing written"}},
+    responses={
+        422: {
+            "model": ImportProblem,
+            "description": "rows refused (nothing written), or bad input naming its field",
+            "content": {MEDIA_TYPE: {"schema": REFUSED_OR_BAD_INPUT}},
+        }
+    },
 )
 def import_file(kind: str, file: UploadFile, caller: CallerDep) -> ImportPublic | JSONResponse:
     """Check every row of the file (.csv or .xlsx), then apply it whole, or nothing of it."""
