@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
-from yibao.adapters.db import make_engine, make_engine_in_schema, upgrade
+from schemas import bench_engine
 from yibao.demo import (
     city_span,
     count_persons,
@@ -57,13 +57,13 @@ def log(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
-    engine = _bench_engine(args.db, args.schema)
+    engine = bench_engine(args.db, args.schema)
     with UnitOfWork(engine) as uow:
         existing = count_persons(uow=uow, area_code=AREA)
     if existing and existing != args.persons:
         log(f"schema {args.schema} holds {existing} persons, not {args.persons}: starting afresh")
         engine.dispose()
-        engine = _bench_engine(args.db, args.schema, fresh=True)
+        engine = bench_engine(args.db, args.schema, fresh=True)
         existing = 0
     began = time.perf_counter()
     first, pending = _city_with_one_pending_month(engine, args, reuse=bool(existing))
@@ -121,20 +121,6 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     return parser.parse_args(argv)
-
-
-def _bench_engine(url: str, schema: str, *, fresh: bool = False) -> Engine:
-    if not schema.replace("_", "").isalnum():
-        raise SystemExit(f"not a plain schema name: {schema!r}")
-    admin = make_engine(url, pool_size=1, max_overflow=0)
-    with admin.begin() as connection:
-        if fresh:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    admin.dispose()
-    engine = make_engine_in_schema(url, schema)
-    upgrade(engine)
-    return engine
 
 
 def _city_with_one_pending_month(

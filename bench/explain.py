@@ -36,7 +36,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event, func, select
 
-from yibao.adapters.db import make_engine, make_engine_in_schema, upgrade
+from schemas import bench_engine
 from yibao.adapters.tables import CreditingRun, Person
 from yibao.demo import (
     DEFAULT_AREA,
@@ -155,7 +155,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 # -- the city ------------------------------------------------------------------------------
 def _bench_city(args: argparse.Namespace, start: Month) -> Engine:
     """The bench schema with the city asked for: reused when it matches, else made afresh."""
-    engine = _schema_engine(args.db, args.schema)
+    engine = bench_engine(args.db, args.schema)
     with UnitOfWork(engine) as uow:
         existing = count_persons(uow=uow, area_code=AREA)
         span = city_span(uow=uow, area_code=AREA) if existing else None
@@ -166,26 +166,12 @@ def _bench_city(args: argparse.Namespace, start: Month) -> Engine:
         if existing:
             log(f"schema {args.schema} holds {existing} persons over {span}: starting afresh")
             engine.dispose()
-            engine = _schema_engine(args.db, args.schema, fresh=True)
+            engine = bench_engine(args.db, args.schema, fresh=True)
         _generate(engine, args, start)
     _credit_all(engine, start, args.months)
     with engine.begin() as connection:
         for table in BENCH_TABLES:
             connection.exec_driver_sql(f"ANALYZE {table}")
-    return engine
-
-
-def _schema_engine(url: str, schema: str, *, fresh: bool = False) -> Engine:
-    if not schema.replace("_", "").isalnum():
-        raise SystemExit(f"not a plain schema name: {schema!r}")
-    admin = make_engine(url, pool_size=1, max_overflow=0)
-    with admin.begin() as connection:
-        if fresh:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    admin.dispose()
-    engine = make_engine_in_schema(url, schema)
-    upgrade(engine)
     return engine
 
 

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from yibao.adapters.db import make_engine, make_engine_in_schema, upgrade
+from schemas import bench_engine
 from yibao.demo import generate_city
 from yibao.domain.months import Month
 
@@ -33,7 +33,7 @@ def log(message: str) -> None:
 
 def main() -> None:
     args = _arguments()
-    engine = _fresh_engine(args.db, args.schema)
+    engine = bench_engine(args.db, args.schema, fresh=True)
     log(f"generating {args.persons} persons, {args.months} months of payments")
     summary = generate_city(
         engine=engine, persons=args.persons, start=Month(2024, 1), months=args.months, seed=1
@@ -85,17 +85,6 @@ def _plain_copy(engine: object) -> float:
             for chunk in copy:
                 sink.write(chunk)
         return time.perf_counter() - began
-
-
-def _fresh_engine(url: str, schema: str):  # type: ignore[no-untyped-def]
-    admin = make_engine(url, pool_size=1, max_overflow=0)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    admin.dispose()
-    engine = make_engine_in_schema(url, schema)
-    upgrade(engine)
-    return engine
 
 
 def _arguments() -> argparse.Namespace:

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from yibao.adapters.db import make_engine, make_engine_in_schema, upgrade
+from schemas import bench_engine
 from yibao.adapters.tabular import content_sha256, read_rows
 from yibao.demo import generate_city
 from yibao.domain.months import Month
@@ -36,7 +36,7 @@ def log(message: str) -> None:
 
 def main() -> None:
     args = _arguments()
-    engine = _fresh_engine(args.db, args.schema)
+    engine = bench_engine(args.db, args.schema, fresh=True)
     persons = max(1000, args.rows // 2)
     log(f"generating {persons} persons (one month of payments)")
     generate_city(engine=engine, persons=persons, start=Month(2024, 1), months=1, seed=1)
@@ -113,17 +113,6 @@ def _plain_copy(engine: object, file: Path) -> float:
             while chunk := stream.read(1 << 20):
                 copy.write(chunk)
         return time.perf_counter() - began
-
-
-def _fresh_engine(url: str, schema: str):  # type: ignore[no-untyped-def]
-    admin = make_engine(url, pool_size=1, max_overflow=0)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    admin.dispose()
-    engine = make_engine_in_schema(url, schema)
-    upgrade(engine)
-    return engine
 
 
 def _arguments() -> argparse.Namespace:

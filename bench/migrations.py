@@ -26,11 +26,10 @@ import time
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from schemas import bench_engine, drop_schema
 from yibao.adapters.db import (
     alembic_config,
     downgrade,
-    make_engine,
-    make_engine_in_schema,
     upgrade,
 )
 from yibao.demo import credit_history, generate_city
@@ -73,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     after = _files(engine)
     figures = _figures(engine)
     engine.dispose()
-    _drop_schema(args.db, args.schema)
+    drop_schema(args.db, args.schema)
     print(
         json.dumps(
             {
@@ -111,23 +110,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 def _fresh_schema(url: str, schema: str) -> Engine:
     if not url.startswith("postgres"):
         raise SystemExit("bench/migrations.py measures PostgreSQL: give --db postgresql://...")
-    if not schema.replace("_", "").isalnum():
-        raise SystemExit(f"not a plain schema name: {schema!r}")
-    admin = make_engine(url, pool_size=1, max_overflow=0)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    admin.dispose()
-    engine = make_engine_in_schema(url, schema)
-    upgrade(engine)
-    return engine
-
-
-def _drop_schema(url: str, schema: str) -> None:
-    admin = make_engine(url, pool_size=1, max_overflow=0)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    admin.dispose()
+    return bench_engine(url, schema, fresh=True)
 
 
 def _revisions_after(engine: Engine, start: str | None) -> tuple[str, list[str]]:
