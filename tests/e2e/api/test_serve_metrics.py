@@ -6,44 +6,26 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
 import pytest
 
-from tests.conftest import PG_URL, require_postgres
 from tests.e2e.api.test_ready_and_metrics import sample
 from tests.e2e.api.test_serve import _first_answer, free_port
-from yibao.adapters.db import make_engine
 
 REQUESTS = 40
 
 
-@pytest.fixture
-def pg_schema_url() -> Iterator[str]:
-    require_postgres()
-    schema = f"yibao_served_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_URL, pool_size=1, max_overflow=0)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
-
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_two_workers_metrics_are_summed_over_both_processes(
-    pg_schema_url: str, tmp_path: Path
+    empty_database_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
     folder = tmp_path / "metrics"
     server = subprocess.Popen(
         [sys.executable, "-m", "yibao.entrypoints.cli.main", "serve", "--port", str(port),
-         "--workers", "2", "--db", pg_schema_url],
+         "--workers", "2", "--db", empty_database_url],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
