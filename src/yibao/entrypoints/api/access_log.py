@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from yibao.domain.idnumber import mask
+from yibao.entrypoints.api.metrics import record_request
 
 logger = logging.getLogger("yibao.access")
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
@@ -23,7 +24,8 @@ def masked(text: str) -> str:
 
 
 class AccessLog:
-    """ASGI middleware: method, path, status, duration and user of each HTTP request."""
+    """ASGI middleware: each HTTP request measured once, for its log line (method, path, status,
+    duration, user) and for the request metrics."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -43,8 +45,10 @@ class AccessLog:
         try:
             await self.app(scope, receive, sending)
         finally:
+            seconds = time.perf_counter() - started
+            record_request(scope, status[0], seconds)
             if logger.isEnabledFor(logging.INFO):
-                logger.info(_line(scope, status[0], time.perf_counter() - started))
+                logger.info(_line(scope, status[0], seconds))
 
 
 def _line(scope: Any, status: int, seconds: float) -> str:

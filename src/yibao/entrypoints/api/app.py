@@ -12,7 +12,7 @@ from yibao.config import Settings
 from yibao.entrypoints.api import problems
 from yibao.entrypoints.api.access_log import AccessLog
 from yibao.entrypoints.api.crediting_jobs import CreditingJobs
-from yibao.entrypoints.api.metrics import RequestMetrics, watch_pool
+from yibao.entrypoints.api.metrics import watch_pool
 from yibao.entrypoints.api.routes import (
     areas,
     audit,
@@ -85,7 +85,6 @@ def create_app(app: App, settings: Settings) -> FastAPI:
         api.include_router(module.api, prefix=PREFIX)
     api.include_router(national.router)  # the national institution interface
     api.include_router(metrics.api)  # /metrics, outside /api/v1 where scrapers look for it
-    api.add_middleware(RequestMetrics)
     api.add_middleware(AccessLog)
     watch_pool(app.engine)
     from yibao.entrypoints.web.app import install as install_pages

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,30 +67,12 @@ _LIVE_FILE = re.compile(r"^gauge_live\w*_(\d+)\.db$")
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
-class RequestMetrics:
-    """ASGI middleware: counts each HTTP request by route template and status, and times it."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = [500]
-
-        async def sending(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            route = route_template(scope)
-            REQUESTS.labels(route, scope["method"], status[0]).inc()
-            LATENCY.labels(route).observe(time.perf_counter() - started)
+def record_request(scope: Any, status: int, seconds: float) -> None:
+    """Count one HTTP request by route template and status, and its duration (`AccessLog`
+    measures each request once for its log line and for these)."""
+    route = route_template(scope)
+    REQUESTS.labels(route, scope["method"], status).inc()
+    LATENCY.labels(route).observe(seconds)
 
 
 def route_template(scope: Any) -> str:
