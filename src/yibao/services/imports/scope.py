@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from itertools import islice
+from typing import Any
 
 from sqlalchemy import select
 
@@ -30,9 +31,11 @@ def areas_of_rows(*, uow: UnitOfWork, kind: str, rows: Iterable[SheetRow]) -> se
         if kind in ("employers", "persons"):
             found.update(cells.get("area", "") for _, cells in chunk)
             continue
-        found |= _person_areas(uow, {_id(cells) for _, cells in chunk} - {None})
+        numbers = {_id(cells) for _, cells in chunk} - {None}
+        found |= _areas(uow, Person.id_number, Person.area_code, numbers)
         if kind == "employment":
-            found |= _employer_areas(uow, {cells.get("employer", "") for _, cells in chunk})
+            codes = {cells.get("employer", "") for _, cells in chunk}
+            found |= _areas(uow, Employer.code, Employer.area_code, codes)
     return found
 
 
@@ -49,22 +52,11 @@ def _id(cells: dict[str, str]) -> str | None:
         return None
 
 
-def _person_areas(uow: UnitOfWork, numbers: set[str | None]) -> set[str | None]:
-    rows = uow.session.execute(
-        select(Person.id_number, Person.area_code).where(Person.id_number.in_(numbers))
-    ).all()
-    areas: set[str | None] = {area for _, area in rows}
-    if len(rows) < len(numbers):
-        areas.add(None)
-    return areas
-
-
-def _employer_areas(uow: UnitOfWork, codes: set[str]) -> set[str | None]:
-    rows = uow.session.execute(
-        select(Employer.code, Employer.area_code).where(Employer.code.in_(codes))
-    ).all()
-    areas: set[str | None] = {area for _, area in rows}
-    if len(rows) < len(codes):
+def _areas(uow: UnitOfWork, key: Any, area: Any, keys: set[Any]) -> set[str | None]:
+    """The areas of the records whose `key` is in `keys`; None among them if one is not on file."""
+    rows = uow.session.execute(select(key, area).where(key.in_(keys))).all()
+    areas: set[str | None] = {found for _, found in rows}
+    if len(rows) < len(keys):
         areas.add(None)
     return areas
 
