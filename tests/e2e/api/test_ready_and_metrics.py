@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.conftest import PG_URL, require_postgres
 from tests.e2e.api.test_endpoints import sale
 from tests.e2e.api.world import INSIDE, World, settings_for
-from yibao.adapters.db import downgrade, make_engine, make_engine_in_schema, upgrade
+from yibao.adapters.db import downgrade, make_engine
 from yibao.bootstrap import App
 from yibao.entrypoints.api.app import create_app
 from yibao.services.accounts import Role
@@ -49,30 +47,10 @@ def test_ready_answers_when_the_schema_is_at_the_head(world: World) -> None:
 
 
 @pytest.fixture
-def unmigrated(backend: str, tmp_path: object) -> Iterator[Engine]:
+def unmigrated(engine: Engine) -> Engine:
     """A database whose schema stops one migration before the head."""
-    if backend == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path}/behind.db")
-        upgrade(engine)
-        downgrade(engine, "-1")
-        yield engine
-        engine.dispose()
-        return
-    require_postgres()
-    schema = f"yibao_ready_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_URL, pool_size=1, max_overflow=0)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = make_engine_in_schema(PG_URL, schema)
-    upgrade(engine)
     downgrade(engine, "-1")
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    return engine
 
 
 def test_ready_is_503_problem_json_while_a_migration_is_missing(unmigrated: Engine) -> None:
