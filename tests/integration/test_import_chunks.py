@@ -6,11 +6,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import select
 
-from tests.integration.test_imports import PEOPLE, city, rows, run
+from tests.integration.test_imports import PEOPLE, city, count, good_month, rows, run
+from yibao.adapters.tables import Contribution, LedgerTransfer
 from yibao.bootstrap import App
 from yibao.domain.errors import InvalidInput
+from yibao.domain.idnumber import make_id_number
 from yibao.domain.months import Month
+from yibao.ledger.check import check_ledger
 from yibao.services.contributions import ContributionCmd, record_contribution
 from yibao.services.imports import contribution_rows
 
@@ -66,6 +70,38 @@ def test_one_row_a_chunk_refuses_what_one_chunk_refuses(
     assert "repeats row 4" in reasons[5]
     assert "other content" in reasons[6]
     assert "already_paid" in reasons[7]
+
+
+def test_a_file_written_chunk_by_chunk_is_written_whole_once(
+    city: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each chunk is written while the next is judged: every row lands once, with its transfer."""
+    monkeypatch.setattr(contribution_rows, "CHUNK", 1)
+    later = [[p, "2024-03", "medical", "9000.00", "2024-03-20"] for p in PEOPLE]
+    outcome, errors = run(city, "contributions", rows(*good_month(), *later))
+    assert errors == []
+    assert outcome is not None
+    assert outcome.rows == 8
+    with city.uow() as uow:
+        ids = uow.session.scalars(select(Contribution.id)).all()
+        keys = uow.session.scalars(select(LedgerTransfer.key)).all()
+        assert len(ids) == 8
+        assert sorted(keys) == sorted(f"contribution:{i}" for i in ids)
+        assert check_ledger(uow.ledger) == []
+
+
+def test_a_refusal_in_a_later_chunk_leaves_nothing_of_the_chunks_written_before(
+    city: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chunks before it were written; the refusal rolls them back with the file."""
+    monkeypatch.setattr(contribution_rows, "CHUNK", 1)
+    unknown = make_id_number("420102", dt.date(1970, 1, 1), 9)
+    bad = [unknown, "2024-02", "medical", "8000", "2024-02-20"]
+    outcome, errors = run(city, "contributions", rows(*good_month(), bad))
+    assert outcome is None
+    assert [(e.row, e.field) for e in errors] == [(6, "id_number")]
+    assert count(city, Contribution) == 0
+    assert count(city, LedgerTransfer) == 0
 
 
 def test_memo_keeps_no_refusal() -> None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, text
@@ -91,22 +92,65 @@ def import_contributions(
     loader = BulkLoader(connection)
     _create_staging(connection, loader.postgres)
     count = _Counter()
-    loader.append(STAGED, STAGED_COLUMNS, _parsed(count.of(rows), refuse, uow.today()))
+    judge = _Judge(uow, refuse, employer_code)
+    loader.append(STAGED, STAGED_COLUMNS, _parsed(count.of(rows), judge.refuse, uow.today()))
     connection.exec_driver_sql(f"CREATE INDEX ix_{STAGED}_person ON {STAGED} (id_number)")
     connection.exec_driver_sql(f"CREATE UNIQUE INDEX ix_{STAGED}_row ON {STAGED} (row_no)")
     if loader.postgres:
         connection.exec_driver_sql(f"ANALYZE {STAGED}")
         _lock_payers(uow, connection)
     _find_met(connection, loader.postgres)
-    judge = _Judge(uow, refuse, employer_code)
-    last = connection.exec_driver_sql(f"SELECT max(row_no) FROM {STAGED}").scalar() or 0
-    for low in range(0, int(last), CHUNK):
-        priced = list(judge.chunk(connection, low, low + CHUNK))  # it queries: not inside COPY
-        loader.append(PRICED, PRICED_COLUMNS, priced)
-    if not judge.refused:
-        _apply(uow, connection)
+    last = int(connection.exec_driver_sql(f"SELECT max(row_no) FROM {STAGED}").scalar() or 0)
+    with _Beside(loader.postgres) as applying:
+        for low in range(0, last, CHUNK):
+            met = judge.met(connection, low, low + CHUNK)
+            applying.wait()  # the chunk before is written: the connection is free again
+            priced = list(judge.chunk(met))
+            if judge.refused:
+                continue  # the file will not be written: judge the rest for the error report
+            loader.append(PRICED, PRICED_COLUMNS, priced)
+            applying.start(lambda: _apply(uow, connection))
     _drop_staging(connection)
     return count.rows
+
+
+class _Beside:
+    """Writes one judged chunk while the next is judged (PostgreSQL: the server stores while
+    Python judges, on the two cores; SQLite writes at once).
+
+    The connection is used by one side at a time: the next chunk's rows are read before a write
+    starts, and `wait` returns only when the write has ended. Its error is raised here, and the
+    caller's transaction rolls back the chunks written before.
+    """
+
+    def __init__(self, beside: bool) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1) if beside else None
+        self._pending: Future[None] | None = None
+
+    def start(self, write: Callable[[], None]) -> None:
+        self.wait()
+        if self._pool is None:
+            write()
+        else:
+            self._pending = self._pool.submit(write)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> _Beside:
+        return self
+
+    def __exit__(self, *failed: object) -> None:
+        try:
+            if failed[0] is None:
+                self.wait()
+            elif self._pending is not None:
+                wait([self._pending])  # never roll back under a write still running
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
 
 
 class _Counter:
@@ -283,6 +327,13 @@ def _find_met(connection: Connection, postgres: bool) -> None:
             connection.exec_driver_sql(f"ANALYZE {name}")
 
 
+# A chunk's joined rows, the file's earlier rows each meets, the earlier row with its ref, the
+# payments recorded it meets, and the recorded payment holding its ref: all by row_no.
+_Met = tuple[
+    Sequence[Any], dict[int, list[Any]], dict[int, int], dict[int, list[Any]], dict[int, Any]
+]
+
+
 class _Judge:
     """Judges the staged rows chunk by chunk; yields the priced rows of the good ones."""
 
@@ -302,7 +353,8 @@ class _Judge:
         self.refused += 1
         self._refuse(error)
 
-    def chunk(self, connection: Connection, low: int, high: int) -> Iterator[Row]:
+    def met(self, connection: Connection, low: int, high: int) -> _Met:
+        """What the chunk's rows meet, read in full: judging it then needs no query."""
         bounds = {"low": low, "high": high}
         rows = connection.execute(text(_met(JOINED)), bounds).all()
         earlier = _grouped(connection.execute(text(_met("import_earlier")), bounds))
@@ -313,6 +365,13 @@ class _Judge:
         ref_owner = {
             r.row_no: r for r in connection.execute(text(_met("import_recorded_ref")), bounds)
         }
+        for area_code in {row.area_code for row in rows} - {None} - set(self.closed):
+            self.closed[area_code] = closed_through(self.uow, area_code)
+            self.schedules[area_code] = policy_schedule(uow=self.uow, area_code=area_code)
+        return rows, earlier, same_ref, recorded, ref_owner
+
+    def chunk(self, met: _Met) -> Iterator[Row]:
+        rows, earlier, same_ref, recorded, ref_owner = met
         for row in rows:
             try:
                 priced = self._judged(row, earlier, same_ref, recorded, ref_owner)
@@ -350,8 +409,6 @@ class _Judge:
         if self.employer_code is not None and row.employer_code != self.employer_code:
             raise _OutsideScope
         first, last = self._months_paid(scheme.scheme, row)
-        if row.area_code not in self.closed:
-            self.closed[row.area_code] = closed_through(self.uow, row.area_code)
         refuse_closed(row.area_code, self.closed[row.area_code], received_on)
         insurances = self.insurances(row.insurances)
         for twin in earlier.get(row.row_no, ()):
@@ -384,13 +441,8 @@ class _Judge:
 
     def _policy(self, area_code: str, month: Month) -> Policy:
         policy = self.policies.get((area_code, month))
-        if policy is None:
-            schedule = self.schedules.get(area_code)
-            if schedule is None:
-                schedule = self.schedules[area_code] = policy_schedule(
-                    uow=self.uow, area_code=area_code
-                )
-            policy = self.policies[(area_code, month)] = schedule.for_month(month)
+        if policy is None:  # the area's schedule was read with the chunk's rows (`met`)
+            policy = self.policies[(area_code, month)] = self.schedules[area_code].for_month(month)
         return policy
 
     def _priced(
@@ -520,6 +572,9 @@ def _day(value: Any) -> dt.date:
 
 # -- step 3: all of the file at once ----------------------------------------------------------
 def _apply(uow: UnitOfWork, connection: Connection) -> None:
+    """The judged chunk in PRICED becomes contributions and their transfers; PRICED empties."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"ANALYZE {PRICED}")  # joined to all contributions below
     names = ", ".join(PRICED_COLUMNS)
     connection.exec_driver_sql(f"INSERT INTO contribution ({names}) SELECT {names} FROM {PRICED}")
     areas = [a for (a,) in connection.exec_driver_sql(f"SELECT DISTINCT area_code FROM {PRICED}")]
@@ -539,6 +594,8 @@ def _apply(uow: UnitOfWork, connection: Connection) -> None:
             ).bindparams(area=area),
             kind=TransferKind.CONTRIBUTION,
         )
+    empty = "TRUNCATE" if connection.dialect.name == "postgresql" else "DELETE FROM"
+    connection.exec_driver_sql(f"{empty} {PRICED}")
 
 
 def _lock_payers(uow: UnitOfWork, connection: Connection) -> None:
