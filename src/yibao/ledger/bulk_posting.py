@@ -243,21 +243,26 @@ def post_between(
     debit: AccountRef,
     debit_id: int,
     credit_id: int,
-    rows: TextClause,
+    rows: TextClause | Select[Any],
     kind: TransferKind,
 ) -> tuple[int, int]:
     """Post each row from `debit` to one account of the same book, set-based (an import).
 
     `rows` selects (key, amount_fen, value_date, memo); a key posted before is skipped, as in
-    `post_to_owners`. Returns (how many, how many fen) were posted now.
+    `post_to_owners`. A select may read a data-modifying WITH (the rows it inserts): it runs in
+    the posting's statement, and again if the posting is retried. Returns (how many, how many
+    fen) were posted now.
     """
     _require_may_overdraw(debit)
-    given = rows.columns(
-        column("key", String),
-        column("amount_fen", BigInteger),
-        column("value_date", Date),
-        column("memo", String),
-    ).subquery()
+    if isinstance(rows, TextClause):
+        given = rows.columns(
+            column("key", String),
+            column("amount_fen", BigInteger),
+            column("value_date", Date),
+            column("memo", String),
+        ).subquery()
+    else:
+        given = rows.subquery()
     postings = select(
         given.c.key,
         literal(debit.book, String),

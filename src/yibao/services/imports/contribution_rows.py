@@ -17,9 +17,21 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import Connection, text
+from sqlalchemy import (
+    Connection,
+    Select,
+    String,
+    Table,
+    TextClause,
+    column,
+    insert,
+    select,
+    table,
+    text,
+)
+from sqlalchemy import cast as sql_cast
 
 from yibao.adapters.bulk import BulkLoader, Row
 from yibao.adapters.tables import Contribution, Person
@@ -573,10 +585,12 @@ def _day(value: Any) -> dt.date:
 # -- step 3: all of the file at once ----------------------------------------------------------
 def _apply(uow: UnitOfWork, connection: Connection) -> None:
     """The judged chunk in PRICED becomes contributions and their transfers; PRICED empties."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"ANALYZE {PRICED}")  # joined to all contributions below
-    names = ", ".join(PRICED_COLUMNS)
-    connection.exec_driver_sql(f"INSERT INTO contribution ({names}) SELECT {names} FROM {PRICED}")
+    postgres = connection.dialect.name == "postgresql"
+    if not postgres:
+        names = ", ".join(PRICED_COLUMNS)
+        connection.exec_driver_sql(
+            f"INSERT INTO contribution ({names}) SELECT {names} FROM {PRICED}"
+        )
     areas = [a for (a,) in connection.exec_driver_sql(f"SELECT DISTINCT area_code FROM {PRICED}")]
     for area in areas:
         debit, credit = accounts.contribution_income(area), accounts.pooled_fund(area)
@@ -585,17 +599,49 @@ def _apply(uow: UnitOfWork, connection: Connection) -> None:
             debit=debit,
             debit_id=uow.ledger.account_id(debit),
             credit_id=uow.ledger.account_id(credit),
-            rows=text(
-                "SELECT 'contribution:' || CAST(c.id AS VARCHAR(20)) AS key, "
-                "c.medical_employer_fen + c.medical_person_fen AS amount_fen, "
-                "c.received_on AS value_date, 'medical ' || c.month AS memo "
-                f"FROM {PRICED} n JOIN contribution c ON c.key = n.key "
-                "WHERE n.area_code = :area AND n.medical_employer_fen + n.medical_person_fen > 0"
-            ).bindparams(area=area),
+            rows=_added(area) if postgres else _recorded(area),
             kind=TransferKind.CONTRIBUTION,
         )
-    empty = "TRUNCATE" if connection.dialect.name == "postgresql" else "DELETE FROM"
-    connection.exec_driver_sql(f"{empty} {PRICED}")
+    connection.exec_driver_sql(f"{'TRUNCATE' if postgres else 'DELETE FROM'} {PRICED}")
+
+
+_PRICED = table(PRICED, *(column(name) for name in PRICED_COLUMNS))
+_CONTRIBUTIONS = cast(Table, Contribution.__table__)
+
+
+def _added(area: str) -> Select[Any]:
+    """PostgreSQL: the area's rows inserted as contributions in the statement that posts them
+    (a data-modifying WITH), so each transfer takes its contribution's id from the insert
+    itself, not by finding it again among all contributions by its key."""
+    c = _CONTRIBUTIONS.c
+    added = (
+        insert(_CONTRIBUTIONS)
+        .from_select(
+            list(PRICED_COLUMNS),
+            select(*_PRICED.c).where(_PRICED.c.area_code == area),
+            include_defaults=False,
+        )
+        .returning(c.id, c.month, c.received_on, c.medical_employer_fen + c.medical_person_fen)
+        .cte("added")
+    )
+    id_, month, received_on, amount = added.c
+    return select(
+        ("contribution:" + sql_cast(id_, String)).label("key"),
+        amount.label("amount_fen"),
+        received_on.label("value_date"),
+        ("medical " + month).label("memo"),
+    )
+
+
+def _recorded(area: str) -> TextClause:
+    """SQLite (no INSERT in a WITH clause): the contributions just inserted, found by key."""
+    return text(
+        "SELECT 'contribution:' || CAST(c.id AS VARCHAR(20)) AS key, "
+        "c.medical_employer_fen + c.medical_person_fen AS amount_fen, "
+        "c.received_on AS value_date, 'medical ' || c.month AS memo "
+        f"FROM {PRICED} n JOIN contribution c ON c.key = n.key "
+        "WHERE n.area_code = :area AND n.medical_employer_fen + n.medical_person_fen > 0"
+    ).bindparams(area=area)
 
 
 def _lock_payers(uow: UnitOfWork, connection: Connection) -> None:
