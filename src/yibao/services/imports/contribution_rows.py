@@ -295,7 +295,8 @@ LEFT JOIN enrollment e ON e.id = r.enrollment_id
 LEFT JOIN employer emp ON emp.id = e.employer_id
 """
 # What a row meets besides its person, found for the whole file at once (each a join of the
-# staged rows, scanned once rather than once a chunk) and read back chunk by chunk by row_no.
+# staged rows, or of JOINED once it holds their persons, scanned once rather than once a chunk)
+# and read back chunk by chunk by row_no.
 # A good file meets none of it, so these tables stay small.
 MET = {
     "import_earlier": f"""
@@ -310,10 +311,9 @@ SELECT b.row_no, min(a.row_no) AS earlier FROM {STAGED} b JOIN {STAGED} a
 GROUP BY b.row_no
 """,
     "import_recorded": f"""
-SELECT s.row_no, c.id, c.key, c.month, c.through_month, c.insurances, c.received_on, c.base_fen
-FROM {STAGED} s JOIN person p ON p.id_number = s.id_number
-JOIN contribution c ON c.person_id = p.id
- AND c.month <= s.through_month AND c.through_month >= s.first_month
+SELECT j.row_no, c.id, c.key, c.month, c.through_month, c.insurances, c.received_on, c.base_fen
+FROM {JOINED} j JOIN contribution c ON c.person_id = j.person_id
+ AND c.month <= j.through_month AND c.through_month >= j.first_month
 """,
     "import_recorded_ref": f"""
 SELECT s.row_no, c.person_id, p.id_number FROM {STAGED} s JOIN contribution c ON c.key = s.ref
