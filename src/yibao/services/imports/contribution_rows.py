@@ -6,8 +6,9 @@ appended to a staging table (COPY on PostgreSQL); (2) the staged rows are read b
 joined to the person, the scheme on the day received, the file's earlier rows and the payments
 already recorded, and each row is judged by the contribution service's own rules
 (`require_scheme`, `months_paid`, `refuse_closed_period`, `refuse_repeated`) and priced by
-`price_payment`; (3) if no row was refused, the priced rows become contributions and their ledger
-transfers in two set-based statements. A row that repeats a recorded payment with the same
+`price_payment`; (3) while no row is refused, each judged chunk becomes contributions and their
+ledger transfers, set-based, written while the next chunk is judged; a refusal anywhere rolls
+the whole file back. A row that repeats a recorded payment with the same
 reference and content is skipped, as `record_contribution` returns the first receipt on a retry.
 """
 
@@ -582,7 +583,7 @@ def _day(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-# -- step 3: all of the file at once ----------------------------------------------------------
+# -- step 3: a judged chunk written -------------------------------------------------------------
 def _apply(uow: UnitOfWork, connection: Connection) -> None:
     """The judged chunk in PRICED becomes contributions and their transfers; PRICED empties."""
     postgres = connection.dialect.name == "postgresql"
