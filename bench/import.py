@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import random
 import resource
 import sys
 import tempfile
@@ -80,7 +81,13 @@ def main() -> None:
 
 
 def _write_file(file: Path, employees: list[str], rows: int) -> None:
-    """Month after month from 2024-03 for every employee, until `rows` rows are written."""
+    """Month after month from 2024-03 for every employee, until `rows` rows are written.
+
+    Each employee declares a base of their own, as a city's file does (last year's average wage,
+    3,000.00 to 30,000.00 yuan), so the import prices almost every row anew.
+    """
+    fen = random.Random(1)
+    base = {number: _yuan(fen.randint(300_000, 3_000_000)) for number in employees}
     with file.open("w", newline="", encoding="utf-8") as stream:
         writer = csv.writer(stream)
         writer.writerow(HEADER)
@@ -88,9 +95,13 @@ def _write_file(file: Path, employees: list[str], rows: int) -> None:
         while written < rows:
             received = f"{month}-20"
             for number in employees[: rows - written]:
-                writer.writerow((number, str(month), "pension,medical", "8000.00", received))
+                writer.writerow((number, str(month), "pension,medical", base[number], received))
             written += min(len(employees), rows - written)
             month = month.plus(1)
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def _plain_copy(engine: object, file: Path) -> float:

@@ -3,18 +3,22 @@ their references, the payments recorded): one row a chunk refuses exactly what o
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 
 import pytest
+import yaml
 from sqlalchemy import select
 
 from tests.integration.test_imports import PEOPLE, city, count, good_month, rows, run
+from tests.scenario_files import EXAMPLES
 from yibao.adapters.tables import Contribution, LedgerTransfer
 from yibao.bootstrap import App
 from yibao.domain.errors import InvalidInput
 from yibao.domain.idnumber import make_id_number
 from yibao.domain.months import Month
 from yibao.ledger.check import check_ledger
+from yibao.services import registry
 from yibao.services.contributions import ContributionCmd, record_contribution
 from yibao.services.imports import contribution_rows
 
@@ -111,3 +115,29 @@ def test_memo_keeps_no_refusal() -> None:
         with pytest.raises(InvalidInput, match="YYYY-MM"):
             months("2024/02")
     assert months("2024-02") is months("2024-02")
+
+
+def test_two_areas_in_one_file_are_each_priced_under_their_own_policy(city: App) -> None:
+    """A province's migration file: the same month, base and age in two areas whose policies
+    differ are priced twice, each as the single payment command prices it there."""
+    document = yaml.safe_load((EXAMPLES / "01_medical_left_out.yaml").read_text())["area"]
+    other = copy.deepcopy(document)
+    other["code"], other["name"] = "420200", "Other City"
+    for policy in other["policies"]:
+        policy["employee"]["employee_rate"] = 0.03
+    elsewhere = make_id_number("420202", dt.date(1980, 3, 7), 7)  # PEOPLE[0]'s birthday
+    with city.uow() as uow:
+        registry.load_area(uow=uow, document=other)
+        registry.add_employer(uow=uow, code="E201", name="Other Co.", area_code="420200")
+        registry.add_person(uow=uow, id_number=elsewhere, name="Q", area_code="420200")
+        registry.register_employee(
+            uow=uow, id_number=elsewhere, employer_code="E201", on=dt.date(2024, 1, 10)
+        )
+    line = ["2024-02", "medical", "8000.00", "2024-02-20"]
+    outcome, errors = run(city, "contributions", rows([PEOPLE[0], *line], [elsewhere, *line]))
+    assert errors == []
+    assert outcome is not None
+    with city.uow() as uow:
+        found = uow.session.execute(select(Contribution.area_code, Contribution.medical_person_fen))
+        paid = dict(found.all())
+    assert paid == {"420100": 16_000, "420200": 24_000}

@@ -56,7 +56,7 @@ from yibao.services.contributions import (
     require_scheme,
 )
 from yibao.services.imports.rows import Refuse, RowError, SheetRow, row_error
-from yibao.services.registry import SchemeOnDay, fields, lock_area, person_label, policy_schedule
+from yibao.services.registry import fields, lock_area, person_label, policy_schedule
 from yibao.services.uow import UnitOfWork
 
 REQUIRED = ("id_number", "insurances")  # and month (or year), base, received_on, ref
@@ -359,7 +359,7 @@ class _Judge:
         self.prices: dict[tuple[Any, ...], tuple[int | None, int, int, int]] = {}
         self.periods = _Memo(_months_paid)
         self.insurances = _Memo(_split)
-        self.schemes = _Memo(_scheme_on_day)
+        self.schemes = _Memo(Scheme)
         self.policies: dict[tuple[str, Month], Policy] = {}
 
     def refuse(self, error: RowError) -> None:
@@ -416,12 +416,13 @@ class _Judge:
     ) -> Row | None:
         if row.person_id is None:
             raise UnknownPerson(f"no insured person with ID number {mask(row.id_number)}")
-        received_on = _day(row.received_on)
-        # without a scheme on the day, require_scheme refuses the row (the command is made then)
-        scheme = self._scheme(row) or require_scheme(_label(row), None, _cmd(row))
+        if row.scheme is None:  # no scheme on the day received: refused as the command is
+            require_scheme(_label(row), None, _cmd(row))
         if self.employer_code is not None and row.employer_code != self.employer_code:
             raise _OutsideScope
-        first, last = self._months_paid(scheme.scheme, row)
+        scheme = self.schemes(row.scheme)
+        received_on = _day(row.received_on)
+        first = self._first_month(scheme, row)
         refuse_closed(row.area_code, self.closed[row.area_code], received_on)
         insurances = self.insurances(row.insurances)
         for twin in earlier.get(row.row_no, ()):
@@ -430,27 +431,24 @@ class _Judge:
         if row.row_no in same_ref:
             raise InvalidInput("ref", row.ref, f"repeats row {same_ref[row.row_no]}")
         key = row.ref or f"{row.person_id}:{row.first_month}:{received_on}:{row.insurances}"
-        priced = self._priced(row, scheme, first, last, key, received_on)
-        paid_before = recorded.get(row.row_no, [])
+        priced = self._priced(row, scheme, first, key, received_on)
+        paid_before = recorded.get(row.row_no)
+        if paid_before is None and row.row_no not in ref_owner:
+            return priced  # a good file's every row
+        paid_before = paid_before or []
         same_key = [paid for paid in paid_before if paid.key == key]
         if same_key or row.row_no in ref_owner:
             if same_key and _same_payment(same_key[0], priced):
                 return None  # recorded before with this key and content: a retry
             raise Conflict(f"payment reference {key!r} was recorded with other content")
-        if paid_before:
-            refuse_repeated(_label(row), insurances, paid_before)
+        refuse_repeated(_label(row), insurances, paid_before)
         return priced
 
-    def _months_paid(self, scheme: Scheme, row: Any) -> tuple[Month, Month]:
+    def _first_month(self, scheme: Scheme, row: Any) -> Month:
         """`months_paid` of the row: it reads the scheme, month, year and base (whose value
         only a refusal names, so any base above zero is the same to it)."""
         base = row.base_fen if row.base_fen is None or row.base_fen <= 0 else 1
-        return self.periods((scheme, row.month, row.year, base))
-
-    def _scheme(self, row: Any) -> SchemeOnDay | None:
-        if row.scheme is None:
-            return None
-        return self.schemes((row.scheme, row.tier, row.employer_id, row.starts_on))
+        return self.periods((scheme, row.month, row.year, base))[0]
 
     def _policy(self, area_code: str, month: Month) -> Policy:
         policy = self.policies.get((area_code, month))
@@ -458,22 +456,22 @@ class _Judge:
             policy = self.policies[(area_code, month)] = self.schedules[area_code].for_month(month)
         return policy
 
-    def _priced(
-        self, row: Any, scheme: SchemeOnDay, first: Month, last: Month, key: str, day: dt.date
-    ) -> Row:
+    def _priced(self, row: Any, scheme: Scheme, first: Month, key: str, day: dt.date) -> Row:
+        """The row as PRICED holds it; priced once for each distinct area, month, scheme,
+        tier, base as clamped, age and insurances (a file repeats them: minimum bases, ages)."""
         policy = self._policy(row.area_code, first)
         birth = _day(row.birth_date)
-        clamped = policy.clamp_base(row.base_fen or 0)
+        base_fen = row.base_fen or 0
         age = age_on(birth, first.first_day)
-        memo = (first, scheme.scheme, scheme.tier, clamped, age, row.insurances)
-        found = self.prices.get(memo)
+        memo = (row.area_code, first, scheme, row.tier, policy.clamp_base(base_fen), age)
+        found = self.prices.get((memo, row.insurances))
         if found is None:
             priced = price_payment(
                 policy=policy,
                 month=first,
-                scheme=scheme.scheme,
-                tier=scheme.tier,
-                base_fen=row.base_fen or 0,
+                scheme=scheme,
+                tier=row.tier,
+                base_fen=base_fen,
                 insurances=tuple(row.insurances.split(",")),
                 birth_date=birth,
             )
@@ -485,8 +483,8 @@ class _Judge:
             )
             if len(self.prices) > 100_000:
                 self.prices.clear()  # memory stays flat over a long file
-            self.prices[memo] = found
-        stored_base, *amounts = found
+            self.prices[(memo, row.insurances)] = found
+        stored_base, employer_fen, person_fen, credit_fen = found
         return (
             key,
             row.person_id,
@@ -494,12 +492,14 @@ class _Judge:
             row.first_month,  # as `months_paid` gave them: staged from the same cells
             row.through_month,
             day.isoformat(),
-            str(scheme.scheme),
-            scheme.tier,
-            scheme.employer_id,
+            scheme.value,
+            row.tier,
+            row.employer_id,
             stored_base,
             row.insurances,
-            *amounts,
+            employer_fen,
+            person_fen,
+            credit_fen,
         )
 
 
@@ -531,11 +531,6 @@ def _months_paid(given: tuple[Scheme, str | None, int | None, int | None]) -> tu
 
 def _split(insurances: str) -> tuple[str, ...]:
     return tuple(insurances.split(","))
-
-
-def _scheme_on_day(found: tuple[str, str | None, int | None, Any]) -> SchemeOnDay:
-    scheme, tier, employer_id, starts_on = found
-    return SchemeOnDay(Scheme(scheme), tier, employer_id, _day(starts_on))
 
 
 def _label(row: Any) -> str:
