@@ -7,6 +7,9 @@ import re
 from pathlib import Path
 from xml.etree import ElementTree
 
+import yibao.entrypoints.api.app
+import yibao.entrypoints.cli.main  # noqa: F401
+from yibao.domain.errors import YibaoError
 from yibao.domain.months import Month
 from yibao.entrypoints.web import i18n
 from yibao.entrypoints.web.chart import balance_chart, month_points
@@ -23,6 +26,7 @@ COMPLETIONS = {
     "run_": ("not_started", "running", "completed", "failed"),
     "scheme_": ("flexible", "resident", "retiree"),
     "done_": ("bound", "unbound"),
+    "refusal_": (),  # every refusal code: see the test below
     "action_": (
         "registered",
         "enrol",
@@ -48,6 +52,18 @@ def test_every_key_the_templates_use_is_translated() -> None:
     missing = sorted(used - set(i18n.WORDS))
     assert missing == []
     assert len(used) > 100
+
+
+def _codes(kind: type[YibaoError]) -> set[str]:
+    return {kind.code}.union(*(_codes(sub) for sub in kind.__subclasses__()))
+
+
+def test_every_refusal_is_named_in_both_languages() -> None:
+    """An error page and an import's row errors name each refusal by its code in the reader's
+    language: a new error class without its words fails here."""
+    missing = sorted(_codes(YibaoError) - set(i18n.REFUSALS))
+    assert missing == []
+    assert "outside_scope" in i18n.REFUSALS  # an import row's refusal without an error class
 
 
 def test_every_word_has_a_chinese_and_an_english_text() -> None:

@@ -120,6 +120,7 @@ def test_the_employer_uploads_a_declaration_and_sees_each_row_error(
     assert errors.count() == 2
     assert "2024-13" in errors.nth(0).inner_text()
     assert "80.001" in errors.nth(1).inner_text()
+    assert "填写的内容无效" in errors.nth(0).inner_text()  # the refusal named in Chinese first
     assert "整个文件未入账" in page.get_by_role("alert").inner_text()
     shot(page, "employer-declaration-errors-zh")
     assert serious_violations(page) == []

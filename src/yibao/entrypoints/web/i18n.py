@@ -265,6 +265,65 @@ WORDS: dict[str, tuple[str, str]] = {
     "outcome": ("结果", "Outcome"),
 }
 
+# What each refusal is, by its stable code (`YibaoError.code`): a page names it in the reader's
+# language first, then shows the domain's own detail (the field, the value, the record).
+REFUSALS: dict[str, tuple[str, str]] = {
+    "error": ("无法办理", "Refused"),
+    "invalid_input": ("填写的内容无效", "A value is not valid"),
+    "not_found": ("查无此记录", "No such record"),
+    "unknown_area": ("查无此统筹区", "No such planning area"),
+    "unknown_person": ("查无此参保人", "No such insured person"),
+    "unknown_employer": ("查无此单位", "No such employer"),
+    "unknown_institution": ("查无此定点医药机构", "No such designated institution"),
+    "unknown_card": ("查无此社保卡", "No such card"),
+    "unknown_ref": ("查无此笔交易", "No such transaction"),
+    "unknown_user": ("查无此用户", "No such user"),
+    "not_enrolled": ("当日未参加任何医保险种", "Not insured on that day"),
+    "already_paid": ("该月该险种已缴费", "Already paid for that month and insurance"),
+    "month_not_ended": ("该月尚未结束，不能划入", "The month has not ended: nothing to credit yet"),
+    "conflict": ("与已有记录冲突", "Conflicts with a record already kept"),
+    "idempotency_conflict": ("同一请求正在办理", "The same request is being handled"),
+    "idempotency_key_reused": (
+        "请求编号已用于其他内容",
+        "The request key was used for other content",
+    ),
+    "import_refused": (
+        "文件有错误行，未导入任何内容",
+        "The file has bad rows: nothing was imported",
+    ),
+    "outside_scope": ("不是本单位职工", "Not an employee of this employer"),
+    "forbidden": ("无权办理", "Not allowed"),
+    "invalid_token": ("登录已失效", "The login has expired"),
+    "invalid_credentials": ("用户名或密码错误", "Wrong user name or password"),
+    "too_many_attempts": ("尝试次数过多，请稍后再试", "Too many attempts: try again later"),
+    "insufficient_funds": ("个人账户余额不足", "The personal account's balance is too low"),
+    "card_error": ("社保卡不能使用", "The card cannot be used"),
+    "no_card": ("尚未办理社保卡", "No card has been issued"),
+    "card_not_activated": ("社保卡尚未激活", "The card is not activated"),
+    "card_already_active": ("社保卡已激活", "The card is already active"),
+    "card_reported_lost": ("社保卡已挂失", "The card was reported lost"),
+    "card_replaced": ("社保卡已补换", "The card was replaced"),
+    "financial_not_activated": ("金融账户尚未激活", "The financial account is not activated"),
+    "wrong_pin": ("密码错误", "Wrong PIN"),
+    "pin_locked": ("密码已锁定，请到柜台重置", "The PIN is locked: reset it at a counter"),
+    "wrong_query_password": ("查询密码错误", "Wrong query password"),
+    "invalid_electronic_card": ("医保电子凭证无效或已过期", "The e-voucher is invalid or expired"),
+    "evoucher_used": ("医保电子凭证已使用", "The e-voucher was used already"),
+    "evoucher_suspended": ("医保电子凭证已停用", "The e-voucher is suspended"),
+    "not_family_member": ("不是已绑定的家庭成员", "Not a bound family member"),
+    "already_refunded": ("该笔交易已退费", "That sale was refunded already"),
+    "already_reversed": ("该笔交易已冲正", "That transaction was reversed already"),
+    "refund_before_sale": ("退费日期早于交易日期", "The refund is dated before its sale"),
+    "value_date_in_future": ("日期在未来", "The date is in the future"),
+    "value_date_before_last_posting": (
+        "日期早于账户上一笔记账",
+        "The date is before the account's last posting",
+    ),
+    "gateway_refused": ("接口认证未通过", "The gateway refused the call"),
+    "national_refused": ("医保平台拒绝办理", "The national platform refused"),
+}
+WORDS.update({f"refusal_{code}": words for code, words in REFUSALS.items()})
+
 
 def translator(lang: str) -> Callable[..., str]:
     index = 0 if lang == "zh" else 1

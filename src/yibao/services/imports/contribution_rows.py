@@ -400,6 +400,7 @@ class _Judge:
                         f"is not an employee of {self.employer_code} on {row.received_on}: "
                         "an employer declares its own employees only",
                         outside_scope=True,
+                        code="outside_scope",
                     )
                 )
                 continue

@@ -130,6 +130,7 @@ def _row_by_row(
                     cells.get("employer", ""),
                     f"is not {outside.employer_code}: an employer declares its own employees only",
                     outside_scope=True,
+                    code="outside_scope",
                 )
             )
         except YibaoError as error:

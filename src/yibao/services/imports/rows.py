@@ -23,6 +23,7 @@ class RowError:
     value: str
     reason: str
     outside_scope: bool = False  # an employer's file naming another employer's employee
+    code: str = "invalid_input"  # the refusal's stable code (`YibaoError.code`)
 
 
 Refuse = Callable[[RowError], None]
@@ -37,6 +38,7 @@ def row_error(number: int, cells: dict[str, str], error: YibaoError) -> RowError
         field = error.field.lstrip("-")
         prefix = f"{error.field}: {error.value!r} "
         reason = error.message.removeprefix(prefix)
-        return RowError(number, field, cells.get(field, str(error.value)), reason)
+        return RowError(number, field, cells.get(field, str(error.value)), reason, code=error.code)
     field = next((f for kind, f in _FIELD_OF.items() if isinstance(error, kind)), "")
-    return RowError(number, field, cells.get(field, ""), f"[{error.code}] {error.message}")
+    reason = f"[{error.code}] {error.message}"
+    return RowError(number, field, cells.get(field, ""), reason, code=error.code)
