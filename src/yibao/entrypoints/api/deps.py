@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -11,6 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from yibao.bootstrap import App
 from yibao.config import Settings
+from yibao.entrypoints.api.area_routing import area_of_request, json_body
 from yibao.services.accounts import User
 from yibao.services.accounts.tokens import Claims, InvalidToken, holder, read_claims
 from yibao.services.uow import UnitOfWork
@@ -73,9 +74,22 @@ AppDep = Annotated[App, Depends(get_app)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+def get_area_app(
+    request: Request, app: AppDep, body: Annotated[Mapping[str, Any], Depends(json_body)]
+) -> App:
+    """The App of the request's planning area where each area has its own database
+    (`area_routing`); the one App otherwise."""
+    if app.areas is None:
+        return app
+    return app.in_area(area_of_request(request, body, app.areas))
+
+
+AreaAppDep = Annotated[App, Depends(get_area_app)]
+
+
 def get_caller(
     request: Request,
-    app: AppDep,
+    app: AreaAppDep,
     settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2)],
 ) -> Caller:

@@ -50,6 +50,8 @@ class CrossAreaReceipt:
     total_fen: int
     personal_fen: int  # paid by the personal account in the insured area's book
     own_fen: int  # the person pays the rest
+    bill_id: int = 0  # the insured area's record of the bill
+    balance_after_fen: int = 0  # the personal account's, once the bill was paid
 
 
 def settle_across_areas(*, areas: AreaDatabases, bill: CrossAreaBill) -> CrossAreaReceipt:
@@ -64,7 +66,11 @@ def settle_across_areas(*, areas: AreaDatabases, bill: CrossAreaBill) -> CrossAr
         )
     id_number = IdNumber.parse(bill.id_number).value
     with areas.uow(bill.insured_area) as uow:
-        paid = _insured_side(uow, bill, id_number, treating_area)
+        insured = _insured_side(uow, bill, id_number, treating_area)
+        paid = insured.personal_fen
+        balance_after = uow.ledger.balance_of(
+            accounts.personal_account(bill.insured_area, int(insured.person_id or 0))
+        )
     with areas.uow(treating_area) as uow:
         _treating_side(uow, bill, id_number, treating_area, paid)
     return CrossAreaReceipt(
@@ -76,18 +82,22 @@ def settle_across_areas(*, areas: AreaDatabases, bill: CrossAreaBill) -> CrossAr
         total_fen=bill.total_fen,
         personal_fen=paid,
         own_fen=bill.total_fen - paid,
+        bill_id=insured.id,
+        balance_after_fen=balance_after,
     )
 
 
-def _insured_side(uow: UnitOfWork, bill: CrossAreaBill, id_number: str, treating: str) -> int:
-    """The personal account pays the treating area; returns what it paid (the first time's)."""
+def _insured_side(
+    uow: UnitOfWork, bill: CrossAreaBill, id_number: str, treating: str
+) -> InterAreaBill:
+    """The personal account pays the treating area; returns the bill as first recorded."""
     person = person_by_id_number(uow=uow, id_number=id_number)
     if person.area_code != bill.insured_area:
         raise InvalidInput("insured_area", bill.insured_area, "is not the person's insured area")
     found = _recorded(uow, INSURED, treating, bill)
     if found is not None:
         _same_bill(found, bill, id_number)
-        return found.personal_fen
+        return found
     personal = accounts.personal_account(person.area_code, person.id)
     paid = min(max(uow.ledger.locked_balance(personal), 0), bill.total_fen)
     row = _row(INSURED, bill, id_number, (bill.insured_area, treating), paid, person.id)
@@ -103,7 +113,7 @@ def _insured_side(uow: UnitOfWork, bill: CrossAreaBill, id_number: str, treating
             kind=TransferKind.INTER_AREA_SETTLEMENT,
             memo=f"{bill.institution_code} {bill.ref} ({treating})",
         )
-    return paid
+    return row
 
 
 def _treating_side(

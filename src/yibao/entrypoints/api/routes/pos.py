@@ -22,6 +22,7 @@ from yibao.entrypoints.api.schemas import Body, Yuan, day_or_today, router
 from yibao.services import settlement
 from yibao.services.accounts.access import Target
 from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, Receipt, SettleCmd
+from yibao.services.settlement.at_pos import settle_at_pos
 from yibao.services.settlement.parties import patient_of
 
 api = router("pos")
@@ -111,7 +112,8 @@ def settle(
 
     def work() -> tuple[int, object]:
         with metrics.settlement("pos") as settled:
-            receipt = settlement.settle(
+            receipt = settle_at_pos(
+                areas=caller.app.areas,
                 uow_factory=caller.app.uow,
                 cmd=_command(body, caller.app.today()),
                 now=dt.datetime.now(dt.UTC),
