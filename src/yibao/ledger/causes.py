@@ -69,6 +69,7 @@ KINDS = (
     "records_transfer_out",
     "records_transfer_in",
     "inter_area_settlement",
+    "inter_area_clearing",
 )
 """The kinds of posting a cause below expects."""
 
@@ -91,6 +92,7 @@ def expected_postings(session: Session) -> Any:
         *_settlements(),
         *_merges(),
         *_inter_area_bills(),
+        *_inter_area_clearings(),
     ]
     retirees = _retiree_credits(session)
     if retirees is not None:
@@ -362,30 +364,69 @@ def _merges() -> Sequence[Select[Any]]:
 
 
 def _inter_area_bills() -> Sequence[Select[Any]]:
-    """A bill settled across areas: the insured side's personal account pays the treating area's
-    inter-area account; the treating side's inter-area account pays the institution."""
+    """A bill settled across areas: the insured side's personal account and pooled fund pay the
+    treating area's inter-area account; the treating side's inter-area account pays the
+    institution the same two amounts."""
     cause = literal("inter-area bill ", String) + _text(B.c.id)
     bill = _text(B.c.other_area) + literal(":", String) + B.c.institution_code
     bill = bill + literal(":", String) + B.c.ref
     inter_area = literal("inter_area:", String) + B.c.other_area
 
-    def leg(side: str, prefix: str, debit: Any, credit: Any) -> Select[Any]:
+    def leg(side: str, prefix: str, amount: Any, debit: Any, credit: Any) -> Select[Any]:
         return select(
             *_row(
                 key=literal(prefix, String) + bill,
                 kind=literal("inter_area_settlement", String),
                 book=_medical_book(B.c.area_code),
-                amount=B.c.personal_fen,
+                amount=amount,
                 debit_code=debit,
                 credit_code=credit,
                 cause=cause,
                 required=true(),
             )
-        ).where(B.c.side == side, B.c.personal_fen > 0)
+        ).where(B.c.side == side, amount > 0)
 
     personal = literal("personal:", String) + _text(B.c.person_id)
+    pool = literal("pooled_fund", String)
     payable = literal("payable:", String) + B.c.institution_code
     return (
-        leg("insured", "inter-area-out:", personal, inter_area),
-        leg("treating", "inter-area-in:", inter_area, payable),
+        leg("insured", "inter-area-out:", B.c.personal_fen, personal, inter_area),
+        leg("treating", "inter-area-in:", B.c.personal_fen, inter_area, payable),
+        leg("insured", "inter-area-fund-out:", B.c.fund_fen, pool, inter_area),
+        leg("treating", "inter-area-fund-in:", B.c.fund_fen, inter_area, payable),
+    )
+
+
+def _inter_area_clearings() -> Sequence[Select[Any]]:
+    """A period's clearing between two areas: in each book, the bills it marked with the
+    period, summed; the insured side pays its payable out, the treating side is paid its
+    receivable."""
+    amount = func.sum(B.c.personal_fen + B.c.fund_fen)
+    inter_area = literal("inter_area:", String) + B.c.other_area
+    clearing = literal("settlement_clearing", String)
+    prefix = literal("inter-area-clearing:", String) + B.c.cleared_in + literal(":", String)
+    sep = literal(":", String)
+
+    def side(name: str, key: Any, debit: Any, credit: Any) -> Select[Any]:
+        return (
+            select(
+                *_row(
+                    key=key,
+                    kind=literal("inter_area_clearing", String),
+                    book=_medical_book(B.c.area_code),
+                    amount=amount,
+                    debit_code=debit,
+                    credit_code=credit,
+                    cause=literal("inter-area clearing ", String) + B.c.cleared_in,
+                    required=true(),
+                )
+            )
+            .where(B.c.side == name, B.c.cleared_in.is_not(None))
+            .group_by(B.c.area_code, B.c.other_area, B.c.cleared_in)
+            .having(amount > 0)
+        )
+
+    return (
+        side("insured", prefix + B.c.area_code + sep + B.c.other_area, inter_area, clearing),
+        side("treating", prefix + B.c.other_area + sep + B.c.area_code, clearing, inter_area),
     )

@@ -78,20 +78,24 @@ def _settle_across(areas: AreaDatabases, cmd: SettleCmd, insured_area: str) -> R
         insured_area,
         cmd.institution_code,
         cmd.ref,
-        eligible_fen(cmd.lines),
+        total_fen(cmd.lines),
         cmd.on,
+        eligible_fen=eligible_fen(cmd.lines),
+        visit=cmd.visit,
     )
     crossed = settle_across_areas(areas=areas, bill=bill)
-    total = total_fen(cmd.lines)
     return Receipt(
         settlement_id=crossed.bill_id,
         institution_code=crossed.institution_code,
         ref=crossed.ref,
         patient=crossed.patient,
         payer=crossed.patient,
-        total_fen=total,
+        total_fen=crossed.total_fen,
         personal_fen=crossed.personal_fen,
-        own_fen=total - crossed.personal_fen,
+        own_fen=crossed.own_fen,
         balance_after_fen=crossed.balance_after_fen,
         family_aid=False,
+        fund_fen=crossed.fund_fen,
+        deductible_fen=crossed.deductible_fen,
+        visit=crossed.visit,
     )

@@ -59,6 +59,7 @@ class ReceiptPublic(BaseModel):
     payer: str  # masked
     total: Yuan
     personal_account_paid: Yuan
+    fund_paid: Yuan  # by the pooled fund (of the insured area, for a bill in another area)
     paid_by_person: Yuan
     balance_after: Yuan
     family_aid: bool
@@ -73,6 +74,7 @@ def _public(receipt: Receipt) -> dict[str, object]:
         payer=receipt.payer,
         total=fen_to_yuan(receipt.total_fen),
         personal_account_paid=fen_to_yuan(receipt.personal_fen),
+        fund_paid=fen_to_yuan(receipt.fund_fen),
         paid_by_person=fen_to_yuan(receipt.own_fen),
         balance_after=fen_to_yuan(receipt.balance_after_fen),
         family_aid=receipt.family_aid,
