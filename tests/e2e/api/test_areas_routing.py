@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from tests.area_databases import area_database_urls
 from tests.e2e.api.world import PASSWORD, area_document
+from tests.e2e.national.client import Client
 from yibao.adapters.tables import InterAreaBill, Settlement
 from yibao.bootstrap import App, bootstrap
 from yibao.config import load_settings
@@ -64,6 +65,9 @@ def _populate(app: App, area: str, id_number: str, fen: int) -> None:
     with app.uow() as uow:
         registry.load_area(uow=uow, document=area_document(area))
         registry.add_person(uow=uow, id_number=id_number, name="Sun Mei", area_code=area)
+        registry.enroll(
+            uow=uow, id_number=id_number, scheme="flexible", tier="full", on=dt.date(2024, 1, 1)
+        )
         if area == TREATING:
             registry.add_institution(
                 uow=uow, code="B001", name="Capital Pharmacy", kind="pharmacy", area_code=area
@@ -171,6 +175,7 @@ def test_a_sale_by_a_traveller_goes_through_both_books_and_its_retry_answers_the
     receipt = first.json()
     assert (receipt["total"], receipt["personal_account_paid"]) == ("35.00", "30.00")
     assert (receipt["paid_by_person"], receipt["balance_after"]) == ("5.00", "20.00")
+    assert receipt["fund_paid"] == "0.00"  # a pharmacy purchase: A's fund pays nothing
     again = _sale(areas, CARDS[TRAVELLER], "AWAY-1", key=key)
     assert again.json() == receipt
     # A's personal account paid A's payable to B; B owes its pharmacy, owed by A
@@ -241,3 +246,26 @@ def test_a_login_names_its_area_and_gets_a_token_of_that_areas_database(areas: A
     assert answer.status_code == 200
     elsewhere = areas.client.post("/api/v1/auth/token", data=form, headers={"Yibao-Area": INSURED})
     assert elsewhere.status_code == 401
+
+
+def test_a_national_message_reaches_its_institutions_area_and_another_insured_area_is_refused(
+    areas: Areas,
+) -> None:
+    his = Client(areas.app.in_area(TREATING), areas.client, "B001")
+    his.sign_in()
+    person_info = {
+        "data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": CARDS[LOCAL], "card_sn": "",
+                 "begntime": "", "psn_cert_type": "", "certno": "", "psn_name": "",
+                 "exp_content": {"card_pin": PIN}},
+    }  # fmt: skip
+    found = his.call("1101", person_info, insuplc_admdvs=TREATING)
+    assert found["infcode"] == 0, found["err_msg"]
+    assert found["output"]["insuinfo"][0]["insuplc_admdvs"] == TREATING
+    traveller = {"data": {**person_info["data"], "mdtrt_cert_no": CARDS[TRAVELLER]}}
+    refused = his.call("1101", traveller, insuplc_admdvs=INSURED)
+    assert refused["infcode"] == -1
+    assert "insuplc_admdvs" in refused["err_msg"]
+    assert INSURED in refused["err_msg"]
+    stranger = his.send({**his.envelope("1101", person_info), "fixmedins_code": "Z999"})
+    assert stranger.json()["infcode"] == -1
+    assert "Z999" in stranger.json()["err_msg"]

@@ -45,6 +45,7 @@ from yibao.services.national.people import Secrets
 
 PATH = "/fsi/api/rsfComIfsService/callService"
 SIGN_IN = "9001"
+SIGN_IN_OUT = ("9001", "9002")  # about the institution's operator, whatever area it names
 log = logging.getLogger("yibao.national")
 
 IN_CLAIM: dict[str, InClaim] = {  # writes in the transaction that claims the msgid
@@ -139,8 +140,7 @@ def _area_app(app: App, body: bytes) -> App:
     if not isinstance(code, str) or not code:
         raise InvalidInput("fixmedins_code", code, "is missing")
     area = app.areas.area_of_institution(code)
-    given = request.get("input")
-    insured = _insured_area(given) if isinstance(given, Mapping) else None
+    insured = None if request.get("infno") in SIGN_IN_OUT else _insured_area(request)
     if insured is not None and insured != area:
         raise InvalidInput(
             "insuplc_admdvs",
@@ -151,9 +151,13 @@ def _area_app(app: App, body: bytes) -> App:
     return app.in_area(area)
 
 
-def _insured_area(given: Mapping[str, Any]) -> str | None:
-    """The insured area the message names, at its top or in its one data block."""
-    for block in (given, *(value for value in given.values() if isinstance(value, Mapping))):
+def _insured_area(request: Mapping[str, Any]) -> str | None:
+    """The insured area the message names: in its envelope, its input or an input block."""
+    given = request.get("input")
+    blocks = [request]
+    if isinstance(given, Mapping):
+        blocks += [given, *(value for value in given.values() if isinstance(value, Mapping))]
+    for block in blocks:
         value = block.get("insuplc_admdvs")
         if isinstance(value, str) and value:
             return value
