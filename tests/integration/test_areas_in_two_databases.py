@@ -24,7 +24,9 @@ from yibao.domain.idnumber import make_id_number
 from yibao.ledger import accounts
 from yibao.services import registry
 from yibao.services.areas import AreaDatabases
+from yibao.services.settlement import AlreadyRefunded
 from yibao.services.settlement.across_areas import CrossAreaBill, settle_across_areas
+from yibao.services.settlement.across_areas_refund import refund_across_areas
 from yibao.services.uow import UnitOfWork
 
 TREATING = "110000"
@@ -196,5 +198,45 @@ def test_the_insured_areas_fund_pays_its_share_of_a_bill_in_another_area_by_its_
         areas=areas, bill=CrossAreaBill(ID_NUMBER, AREA, "H3", "OP-1", 70_000, DAY, 60_000)
     )
     assert again == first
+    assert ledger_problems(a) == []
+    assert ledger_problems(b) == []
+
+
+def _refund_lost_before_commit(areas: AreaDatabases, b: App, ref: str) -> None:
+    """The refund, with the treating area's transaction lost before it commits."""
+    with b.uow() as uow:
+        refund_across_areas(areas=areas, treating_uow=uow, institution_code="H3", ref=ref, on=DAY)
+        raise RuntimeError("the treating area's transaction is lost")
+
+
+def test_a_cross_area_bill_is_refunded_whole_in_both_books_and_a_crash_is_completed(
+    hospital_books: tuple[App, App],
+) -> None:
+    a, b = hospital_books
+    areas = _router(a, b)
+    settle_across_areas(
+        areas=areas, bill=CrossAreaBill(ID_NUMBER, AREA, "H3", "OP-1", 70_000, DAY, 60_000)
+    )
+    with pytest.raises(RuntimeError):
+        _refund_lost_before_commit(areas, b, "OP-1")
+    assert _balance(a, accounts.inter_area(AREA, TREATING)) == 0  # A gave back already
+    assert -_balance(b, accounts.inter_area(TREATING, AREA)) == 25_000
+    with b.uow() as uow:
+        receipt = refund_across_areas(
+            areas=areas, treating_uow=uow, institution_code="H3", ref="OP-1", on=DAY
+        )
+    assert (receipt.fund_fen, receipt.personal_fen) == (20_000, 5_000)
+    assert receipt.balance_after_fen == 5_000
+    assert _positions(a, b) == (0, 0, 0)
+    assert _balance(a, accounts.pooled_fund(AREA)) == -5_000  # only the opening credit
+    with pytest.raises(AlreadyRefunded), b.uow() as uow:
+        refund_across_areas(
+            areas=areas, treating_uow=uow, institution_code="H3", ref="OP-1", on=DAY
+        )
+    # the year's deductible is free again: the next bill meets it whole
+    again = settle_across_areas(
+        areas=areas, bill=CrossAreaBill(ID_NUMBER, AREA, "H3", "OP-2", 70_000, DAY, 60_000)
+    )
+    assert (again.fund_fen, again.deductible_fen) == (20_000, 20_000)
     assert ledger_problems(a) == []
     assert ledger_problems(b) == []

@@ -23,12 +23,14 @@ from tests.integration.cards.cardholders import area_document, ledger_problems
 from yibao.adapters.tables import InterAreaBill, LedgerTransfer
 from yibao.bootstrap import App, area_apps
 from yibao.config import Settings
+from yibao.domain.errors import Conflict
 from yibao.domain.idnumber import make_id_number
 from yibao.domain.months import Month
 from yibao.ledger import accounts
 from yibao.services import registry
 from yibao.services.areas import AreaDatabases
 from yibao.services.settlement.across_areas import CrossAreaBill, settle_across_areas
+from yibao.services.settlement.across_areas_refund import refund_across_areas
 from yibao.services.settlement.inter_area_clearing import (
     PairCleared,
     PairRefused,
@@ -220,3 +222,25 @@ def test_the_command_clears_reports_and_refuses_a_mismatch(books: Books) -> None
     bad = run("--period", "2024-13")
     assert bad.returncode == 2
     assert "--period" in bad.stderr
+
+
+def test_a_refunded_bill_is_cleared_for_nothing_and_a_cleared_one_is_not_refunded(
+    books: Books,
+) -> None:
+    _march_bills(books)
+    refund_day = dt.date(2024, 4, 3)
+    with books.apps[B].uow() as uow:
+        refund_across_areas(
+            areas=books.areas, treating_uow=uow, institution_code="B001", ref="R2", on=refund_day
+        )
+    results = clear_between_areas(areas=books.areas, period=MARCH, today=TODAY)
+    assert PairCleared(A, B, "2024-03", 2, 1_000, written=True) in results
+    assert (books.position(A, B), books.position(B, A)) == (700, -700)
+    with (
+        pytest.raises(Conflict, match="cleared between the areas in 2024-03"),
+        books.apps[B].uow() as uow,
+    ):
+        refund_across_areas(
+            areas=books.areas, treating_uow=uow, institution_code="B001", ref="R1", on=refund_day
+        )
+    assert ledger_problems(books.apps[A]) == ledger_problems(books.apps[B]) == []

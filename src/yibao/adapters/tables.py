@@ -385,6 +385,7 @@ class InterAreaBill(Base):
     deductible_fen: Mapped[int] = mapped_column(BigInteger, server_default="0")
     eligible_fen: Mapped[int | None] = mapped_column(BigInteger)  # what fund and account may pay
     visit: Mapped[str | None] = mapped_column(String(12))  # pharmacy, outpatient, inpatient
+    refunded_on: Mapped[dt.date | None] = mapped_column(Date)  # the whole bill given back
     cleared_in: Mapped[str | None] = mapped_column(String(7))  # the period that cleared it
 
 

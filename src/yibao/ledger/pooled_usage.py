@@ -38,7 +38,11 @@ def usage_by_patient_year() -> Any:
             B.c.visit,
             func.coalesce(B.c.eligible_fen, B.c.total_fen),
             B.c.fund_fen,
-        ).where(B.c.side == "insured", B.c.visit.in_(("outpatient", "inpatient"))),
+        ).where(
+            B.c.side == "insured",
+            B.c.visit.in_(("outpatient", "inpatient")),
+            B.c.refunded_on.is_(None),
+        ),
     ).subquery("bills")
 
     def summed(visit: str, column: Any) -> Any:

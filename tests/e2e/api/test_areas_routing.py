@@ -269,3 +269,28 @@ def test_a_national_message_reaches_its_institutions_area_and_another_insured_ar
     stranger = his.send({**his.envelope("1101", person_info), "fixmedins_code": "Z999"})
     assert stranger.json()["infcode"] == -1
     assert "Z999" in stranger.json()["err_msg"]
+
+
+def test_a_travellers_sale_is_refunded_through_the_pharmacys_area_into_both_books(
+    areas: Areas,
+) -> None:
+    sold = _sale(areas, CARDS[TRAVELLER], "AWAY-R")
+    assert sold.status_code == 201, sold.text
+    before = areas.balance(INSURED, areas.personal(INSURED, TRAVELLER))
+    refunded = areas.client.post(
+        "/api/v1/pos/settlements/AWAY-R/refund",
+        json={"institution": "B001", "day": DAY},
+        headers=areas.headers(TREATING, Role.INSTITUTION, key=uuid.uuid4().hex),
+    )
+    assert refunded.status_code == 201, refunded.text
+    assert refunded.json()["personal_account_paid"] == sold.json()["personal_account_paid"]
+    after = areas.balance(INSURED, areas.personal(INSURED, TRAVELLER))
+    paid = sold.json()["personal_account_paid"]
+    assert f"{(after - before) // 100}.{(after - before) % 100:02d}" == paid
+    assert refunded.json()["balance_after"] == f"{after // 100}.{after % 100:02d}"
+    again = areas.client.post(
+        "/api/v1/pos/settlements/AWAY-R/refund",
+        json={"institution": "B001", "day": DAY},
+        headers=areas.headers(TREATING, Role.INSTITUTION, key=uuid.uuid4().hex),
+    )
+    assert again.status_code == 409

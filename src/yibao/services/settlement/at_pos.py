@@ -19,8 +19,13 @@ from yibao.domain.settlement import check_lines, eligible_fen, total_fen
 from yibao.services import cards
 from yibao.services.areas import AreaDatabases
 from yibao.services.registry import fields
-from yibao.services.settlement import CardAndPin, Receipt, SettleCmd, settle
-from yibao.services.settlement.across_areas import CrossAreaBill, settle_across_areas
+from yibao.services.settlement import CardAndPin, Receipt, SettleCmd, refund, settle
+from yibao.services.settlement.across_areas import (
+    CrossAreaBill,
+    CrossAreaReceipt,
+    settle_across_areas,
+)
+from yibao.services.settlement.across_areas_refund import refund_across_areas, treating_bill
 from yibao.services.uow import UnitOfWork
 
 
@@ -83,7 +88,36 @@ def _settle_across(areas: AreaDatabases, cmd: SettleCmd, insured_area: str) -> R
         eligible_fen=eligible_fen(cmd.lines),
         visit=cmd.visit,
     )
-    crossed = settle_across_areas(areas=areas, bill=bill)
+    return _receipt(settle_across_areas(areas=areas, bill=bill))
+
+
+def refund_at_pos(
+    *,
+    areas: AreaDatabases | None,
+    uow: UnitOfWork,
+    ref: str,
+    on: dt.date,
+    institution_code: str | None,
+) -> Receipt:
+    """Refund a sale of the institution in `uow`'s database, or a bill it settled for a
+    person of another area (then both areas' books give back)."""
+    if areas is not None and institution_code is not None:
+        crossed = treating_bill(uow=uow, institution_code=institution_code, ref=ref)
+        if crossed is not None:
+            return _receipt(
+                refund_across_areas(
+                    areas=areas,
+                    treating_uow=uow,
+                    institution_code=institution_code,
+                    ref=ref,
+                    on=on,
+                )
+            )
+    return refund(uow=uow, ref=ref, on=on, institution_code=institution_code)
+
+
+def _receipt(crossed: CrossAreaReceipt) -> Receipt:
+    """A cross-area bill's receipt as the POS shows any: fund, account and cash."""
     return Receipt(
         settlement_id=crossed.bill_id,
         institution_code=crossed.institution_code,

@@ -5,9 +5,9 @@ personal account paid, owed to B) and B's (its institution is owed it, by A). Fo
 bills of a pair settled up to the period's last day and not cleared before must be the same
 bills, for the same amounts, in both books; then A's payable to B goes down against A's
 settlement clearing account (paid out), B's receivable from A against B's (received), and each
-book marks the bills it cleared with the period. A pair whose books disagree is refused and
-reported; nothing of it is written. A bill settled late with an earlier date is cleared by the
-next period.
+book marks the bills it cleared with the period (a refunded bill is cleared for nothing). A
+pair whose books disagree is refused and reported; nothing of it is written. A bill settled late
+with an earlier date is cleared by the next period.
 
 The two books commit one after the other, A's first. A run that stopped between them is
 completed by the next: a side that cleared the period keeps exactly the bills it cleared, and
@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 from itertools import permutations
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 
 from yibao.adapters.tables import InterAreaBill
 from yibao.domain.errors import InvalidInput
@@ -109,9 +109,8 @@ def _cleared(payer: str, payee: str, period: Month, side: _Side, *, written: boo
 def _side(uow: UnitOfWork, side: str, other_area: str, period: Month) -> _Side:
     """The bills this book cleared for the period, or else those it would clear now."""
     b = InterAreaBill
-    mine = select(b.institution_code, b.ref, b.personal_fen + b.fund_fen).where(
-        b.side == side, b.other_area == other_area
-    )
+    owed = case((b.refunded_on.is_(None), b.personal_fen + b.fund_fen), else_=0)
+    mine = select(b.institution_code, b.ref, owed).where(b.side == side, b.other_area == other_area)
     cleared = uow.session.execute(mine.where(b.cleared_in == str(period))).all()
     if cleared:
         return _Side(True, {(str(i), str(r)): int(a) for i, r, a in cleared})

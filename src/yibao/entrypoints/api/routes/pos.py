@@ -19,10 +19,9 @@ from yibao.entrypoints.api.gate import (
     request_digest,
 )
 from yibao.entrypoints.api.schemas import Body, Yuan, day_or_today, router
-from yibao.services import settlement
 from yibao.services.accounts.access import Target
 from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, Receipt, SettleCmd
-from yibao.services.settlement.at_pos import settle_at_pos
+from yibao.services.settlement.at_pos import refund_at_pos, settle_at_pos
 from yibao.services.settlement.parties import patient_of
 
 api = router("pos")
@@ -146,7 +145,8 @@ def refund(
     """Refund a whole settlement, once: the personal account gets back what it paid."""
 
     def work(guard: Guard) -> tuple[int, object]:
-        receipt = settlement.refund(
+        receipt = refund_at_pos(
+            areas=caller.app.areas,
             uow=guard.uow,
             ref=ref,
             on=day_or_today(body.day, guard.uow.today()),
