@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 
 from sqlalchemy import select
 
-from yibao.adapters.tables import Card, Institution, Person
-from yibao.domain.errors import InvalidInput, UnknownInstitution, UnknownPerson
+from yibao.adapters.tables import Card, Employer, Institution, Person
+from yibao.domain.errors import InvalidInput, NotFound, UnknownInstitution, UnknownPerson
 from yibao.domain.idnumber import IdNumber
 from yibao.services.uow import UnitOfWork
 
@@ -53,6 +53,16 @@ class AreaDatabases:
             if found is not None:
                 return str(found)
         raise UnknownInstitution(f"no designated institution with code {institution_code!r}")
+
+    def area_of_employer(self, employer_code: str) -> str:
+        """The area whose database registers the employer."""
+        query = select(Employer.area_code).where(Employer.code == employer_code)
+        for area_code in self.areas:
+            with self.uow(area_code) as uow:
+                found = uow.session.scalar(query)
+            if found is not None:
+                return str(found)
+        raise NotFound(f"no employer with code {employer_code!r} in any area")
 
     def area_of_person(self, id_number: str) -> str:
         """The person's insured area: the database whose register holds them as its own.

@@ -68,6 +68,7 @@ def _populate(app: App, area: str, id_number: str, fen: int) -> None:
         registry.enroll(
             uow=uow, id_number=id_number, scheme="flexible", tier="full", on=dt.date(2024, 1, 1)
         )
+        registry.add_employer(uow=uow, code=f"E{area}", name="Works", area_code=area)
         if area == TREATING:
             registry.add_institution(
                 uow=uow, code="B001", name="Capital Pharmacy", kind="pharmacy", area_code=area
@@ -234,6 +235,15 @@ def test_an_unknown_area_or_a_request_naming_none_is_refused_with_the_field_name
     assert named.json()["name"] == f"{INSURED}-admin"
     nobody = make_id_number("110101", dt.date(1999, 9, 9), 99)
     missing = areas.client.get(f"/api/v1/persons/{nobody}/inquiry", headers=headers)
+    assert missing.status_code == 404
+
+
+def test_an_employer_is_read_in_the_database_of_its_area(areas: Areas) -> None:
+    for area in (INSURED, TREATING):
+        found = areas.client.get(f"/api/v1/employers/E{area}", headers=areas.headers(area))
+        assert found.status_code == 200, found.text
+        assert found.json()["area"] == area
+    missing = areas.client.get("/api/v1/employers/E999", headers=areas.headers(INSURED))
     assert missing.status_code == 404
 
 

@@ -1,8 +1,8 @@
 """Which planning area's database a request runs on, when each area has its own.
 
 A request goes to the area it concerns, found in this order: the path (a person by their
-insured area, a card by the area that issued it, an institution by its area, an area by its
-code), then the body (the area a new record is made in, a POS's institution, a person, a
+insured area, a card by the area that issued it, an institution or an employer by its area, an
+area by its code), then the body (the area a new record is made in, a POS's institution, a person, a
 card), then the `Yibao-Area` header, for what names no area (logging in, the caller's own
 account, the ledger check, the audit trail). A request that names none is refused, not sent
 to some default: a fund's books are not to be written by guess.
@@ -21,9 +21,8 @@ from yibao.services.areas import AreaDatabases
 
 AREA_HEADER = "Yibao-Area"
 
-# Path parameters by what they name, and the paths where `code` is an area or an institution.
-_PATH_AREA = ("/areas/",)
-_PATH_INSTITUTION = ("/institutions/",)
+# The paths where `{code}` is an area, an institution or an employer.
+_PATH_AREA, _PATH_INSTITUTION, _PATH_EMPLOYER = "/areas/", "/institutions/", "/employers/"
 
 
 def area_of_request(request: Request, body: Mapping[str, Any], areas: AreaDatabases) -> str:
@@ -34,10 +33,13 @@ def area_of_request(request: Request, body: Mapping[str, Any], areas: AreaDataba
         return areas.area_of_person(str(params["id_number"]))
     if "card_no" in params:
         return _area_of_card(areas, str(params["card_no"]))
-    if "code" in params and any(part in path for part in _PATH_AREA):
-        return str(params["code"])
-    if "code" in params and any(part in path for part in _PATH_INSTITUTION):
-        return areas.area_of_institution(str(params["code"]))
+    code = params.get("code")
+    if code is not None and _PATH_AREA in path:
+        return str(code)
+    if code is not None and _PATH_INSTITUTION in path:
+        return areas.area_of_institution(str(code))
+    if code is not None and _PATH_EMPLOYER in path:
+        return areas.area_of_employer(str(code))
     return _area_of_body(body, areas) or _area_of_header(request, areas)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
+from starlette.concurrency import run_in_threadpool
 
 from yibao.bootstrap import App
 from yibao.config import Settings
@@ -74,14 +75,15 @@ AppDep = Annotated[App, Depends(get_app)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_area_app(
-    request: Request, app: AppDep, body: Annotated[Mapping[str, Any], Depends(json_body)]
-) -> App:
+async def get_area_app(request: Request, app: AppDep) -> App:
     """The App of the request's planning area where each area has its own database
-    (`area_routing`); the one App otherwise."""
-    if app.areas is None:
+    (`area_routing`); the one App otherwise, with the body not read twice."""
+    areas = app.areas
+    if areas is None:
         return app
-    return app.in_area(area_of_request(request, body, app.areas))
+    body = await json_body(request)
+    area = await run_in_threadpool(area_of_request, request, body, areas)  # database reads
+    return app.in_area(area)
 
 
 AreaAppDep = Annotated[App, Depends(get_area_app)]
