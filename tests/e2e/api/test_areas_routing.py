@@ -304,3 +304,10 @@ def test_a_travellers_sale_is_refunded_through_the_pharmacys_area_into_both_book
         headers=areas.headers(TREATING, Role.INSTITUTION, key=uuid.uuid4().hex),
     )
     assert again.status_code == 409
+
+
+def test_without_a_valid_token_nothing_is_looked_up_and_nothing_told(areas: Areas) -> None:
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+        for id_number in (TRAVELLER, make_id_number("110101", dt.date(1999, 9, 9), 99)):
+            answer = areas.client.get(f"/api/v1/persons/{id_number}/inquiry", headers=headers)
+            assert answer.status_code == 401  # the same, insured or not

@@ -75,7 +75,7 @@ AppDep = Annotated[App, Depends(get_app)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_area_app(request: Request, app: AppDep) -> App:
+async def area_app(request: Request, app: App) -> App:
     """The App of the request's planning area where each area has its own database
     (`area_routing`); the one App otherwise, with the body not read twice."""
     areas = app.areas
@@ -86,19 +86,25 @@ async def get_area_app(request: Request, app: AppDep) -> App:
     return app.in_area(area)
 
 
+async def get_area_app(request: Request, app: AppDep) -> App:
+    return await area_app(request, app)
+
+
 AreaAppDep = Annotated[App, Depends(get_area_app)]
 
 
-def get_caller(
+async def get_caller(
     request: Request,
-    app: AreaAppDep,
+    app: AppDep,
     settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2)],
 ) -> Caller:
+    """The token's signature first: a caller without one learns nothing, not even whether a
+    person is insured in some area (the router's lookups come after)."""
     if not token:
         raise InvalidToken("log in first: POST /api/v1/auth/token, then send the bearer token")
     claims = read_claims(token=token, secret=settings.token_secret)
-    return Caller(claims, app, settings, request.scope)
+    return Caller(claims, await area_app(request, app), settings, request.scope)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
