@@ -366,7 +366,10 @@ class InterAreaBill(Base):
     """
 
     __tablename__ = "inter_area_bill"
-    __table_args__ = (UniqueConstraint("side", "other_area", "institution_code", "ref"),)
+    __table_args__ = (
+        UniqueConstraint("side", "other_area", "institution_code", "ref"),
+        Index("ix_inter_area_bill_clearing", "other_area", "side", "cleared_in"),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     side: Mapped[str] = mapped_column(String(8))  # insured or treating
     area_code: Mapped[str] = mapped_column(String(6))  # this book's area
@@ -378,6 +381,12 @@ class InterAreaBill(Base):
     settled_on: Mapped[dt.date] = mapped_column(Date)
     total_fen: Mapped[int] = mapped_column(BigInteger)
     personal_fen: Mapped[int] = mapped_column(BigInteger)  # paid by the personal account
+    fund_fen: Mapped[int] = mapped_column(BigInteger, server_default="0")  # the insured fund
+    deductible_fen: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    eligible_fen: Mapped[int | None] = mapped_column(BigInteger)  # what fund and account may pay
+    visit: Mapped[str | None] = mapped_column(String(12))  # pharmacy, outpatient, inpatient
+    refunded_on: Mapped[dt.date | None] = mapped_column(Date)  # the whole bill given back
+    cleared_in: Mapped[str | None] = mapped_column(String(7))  # the period that cleared it
 
 
 class ElectronicCardUse(Base):

@@ -69,6 +69,8 @@ KINDS = (
     "records_transfer_out",
     "records_transfer_in",
     "inter_area_settlement",
+    "reversal:inter_area_settlement",
+    "inter_area_clearing",
 )
 """The kinds of posting a cause below expects."""
 
@@ -91,6 +93,7 @@ def expected_postings(session: Session) -> Any:
         *_settlements(),
         *_merges(),
         *_inter_area_bills(),
+        *_inter_area_clearings(),
     ]
     retirees = _retiree_credits(session)
     if retirees is not None:
@@ -362,30 +365,83 @@ def _merges() -> Sequence[Select[Any]]:
 
 
 def _inter_area_bills() -> Sequence[Select[Any]]:
-    """A bill settled across areas: the insured side's personal account pays the treating area's
-    inter-area account; the treating side's inter-area account pays the institution."""
+    """A bill settled across areas: the insured side's personal account and pooled fund pay the
+    treating area's inter-area account; the treating side's inter-area account pays the
+    institution the same two amounts. A refund reverses each."""
     cause = literal("inter-area bill ", String) + _text(B.c.id)
     bill = _text(B.c.other_area) + literal(":", String) + B.c.institution_code
     bill = bill + literal(":", String) + B.c.ref
     inter_area = literal("inter_area:", String) + B.c.other_area
-
-    def leg(side: str, prefix: str, debit: Any, credit: Any) -> Select[Any]:
-        return select(
-            *_row(
-                key=literal(prefix, String) + bill,
-                kind=literal("inter_area_settlement", String),
-                book=_medical_book(B.c.area_code),
-                amount=B.c.personal_fen,
-                debit_code=debit,
-                credit_code=credit,
-                cause=cause,
-                required=true(),
-            )
-        ).where(B.c.side == side, B.c.personal_fen > 0)
-
     personal = literal("personal:", String) + _text(B.c.person_id)
+    pool = literal("pooled_fund", String)
     payable = literal("payable:", String) + B.c.institution_code
+
+    def leg(side: str, prefix: str, amount: Any, debit: Any, credit: Any) -> list[Select[Any]]:
+        def row(key: str, kind: str, debit: Any, credit: Any, why: Any) -> Select[Any]:
+            return select(
+                *_row(
+                    key=literal(key, String) + bill,
+                    kind=literal(kind, String),
+                    book=_medical_book(B.c.area_code),
+                    amount=amount,
+                    debit_code=debit,
+                    credit_code=credit,
+                    cause=why,
+                    required=true(),
+                )
+            ).where(B.c.side == side, amount > 0)
+
+        refund_key = prefix.replace("-out:", "-refund-out:").replace("-in:", "-refund-in:")
+        return [
+            row(prefix, "inter_area_settlement", debit, credit, cause),
+            row(
+                refund_key,
+                "reversal:inter_area_settlement",
+                credit,
+                debit,
+                literal("refund of ", String) + cause,
+            ).where(B.c.refunded_on.is_not(None)),
+        ]
+
     return (
-        leg("insured", "inter-area-out:", personal, inter_area),
-        leg("treating", "inter-area-in:", inter_area, payable),
+        *leg("insured", "inter-area-out:", B.c.personal_fen, personal, inter_area),
+        *leg("treating", "inter-area-in:", B.c.personal_fen, inter_area, payable),
+        *leg("insured", "inter-area-fund-out:", B.c.fund_fen, pool, inter_area),
+        *leg("treating", "inter-area-fund-in:", B.c.fund_fen, inter_area, payable),
+    )
+
+
+def _inter_area_clearings() -> Sequence[Select[Any]]:
+    """A period's clearing between two areas: in each book, the bills it marked with the
+    period, summed; the insured side pays its payable out, the treating side is paid its
+    receivable."""
+    owed = case((B.c.refunded_on.is_(None), B.c.personal_fen + B.c.fund_fen), else_=0)
+    amount = func.sum(owed)
+    inter_area = literal("inter_area:", String) + B.c.other_area
+    clearing = literal("settlement_clearing", String)
+    prefix = literal("inter-area-clearing:", String) + B.c.cleared_in + literal(":", String)
+    sep = literal(":", String)
+
+    def side(name: str, key: Any, debit: Any, credit: Any) -> Select[Any]:
+        return (
+            select(
+                *_row(
+                    key=key,
+                    kind=literal("inter_area_clearing", String),
+                    book=_medical_book(B.c.area_code),
+                    amount=amount,
+                    debit_code=debit,
+                    credit_code=credit,
+                    cause=literal("inter-area clearing ", String) + B.c.cleared_in,
+                    required=true(),
+                )
+            )
+            .where(B.c.side == name, B.c.cleared_in.is_not(None))
+            .group_by(B.c.area_code, B.c.other_area, B.c.cleared_in)
+            .having(amount > 0)
+        )
+
+    return (
+        side("insured", prefix + B.c.area_code + sep + B.c.other_area, inter_area, clearing),
+        side("treating", prefix + B.c.other_area + sep + B.c.area_code, clearing, inter_area),
     )

@@ -23,6 +23,10 @@ class TransferKind(StrEnum):
     # account pays the inter-area account of the treating area; in the treating area's book
     # the insured area's inter-area account pays the institution's payable
     INTER_AREA_SETTLEMENT = "inter_area_settlement"
+    # what one area owed another for a period's cross-area bills, paid: the insured area's
+    # inter-area payable against its settlement clearing account, and the treating area's
+    # receivable against its own
+    INTER_AREA_CLEARING = "inter_area_clearing"
 
 
 SPENDING = (TransferKind.SETTLEMENT, TransferKind.FAMILY_SETTLEMENT)

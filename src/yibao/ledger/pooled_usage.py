@@ -1,41 +1,63 @@
 """Each patient's pooled-fund usage per year, recomputed from the settlements it summarises.
 
 `pooled_usage` is kept beside the settlements (its row is the patient's lock at the POS): what
-it says must be what the patient's settlements of that year, refunded ones not counted, add up
-to. `usage_by_patient_year` is that sum; the check compares the two in one full outer join.
+it says must be what the patient's settlements of that year, refunded ones not counted, and
+the bills they settled in other areas (the insured side of `inter_area_bill`) add up to.
+`usage_by_patient_year` is that sum; the check compares the two in one full outer join.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, extract, func, or_, select
+from sqlalchemy import Integer, and_, case, cast, extract, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from yibao.adapters.tables import PooledUsage, Settlement
+from yibao.adapters.tables import InterAreaBill, PooledUsage, Settlement
 from yibao.ledger.problems import Problem
 
 S = Settlement.__table__
 U = PooledUsage.__table__
+B = InterAreaBill.__table__
 
 
 def usage_by_patient_year() -> Any:
-    """(person_id, year, outpatient eligible, outpatient fund, inpatient fund) from settlements."""
-
-    def summed(visit: str, column: Any) -> Any:
-        return func.coalesce(func.sum(case((S.c.visit == visit, column), else_=0)), 0)
-
-    year = cast(extract("year", S.c.settled_on), Integer)
-    return (
+    """(person_id, year, outpatient eligible, outpatient fund, inpatient fund) from settlements
+    and bills settled in other areas."""
+    bills = union_all(
         select(
             S.c.patient_person_id.label("person_id"),
+            S.c.settled_on,
+            S.c.visit,
+            S.c.eligible_fen,
+            S.c.fund_fen,
+        ).where(S.c.visit != "pharmacy", S.c.refunded_on.is_(None)),
+        select(
+            B.c.person_id,
+            B.c.settled_on,
+            B.c.visit,
+            func.coalesce(B.c.eligible_fen, B.c.total_fen),
+            B.c.fund_fen,
+        ).where(
+            B.c.side == "insured",
+            B.c.visit.in_(("outpatient", "inpatient")),
+            B.c.refunded_on.is_(None),
+        ),
+    ).subquery("bills")
+
+    def summed(visit: str, column: Any) -> Any:
+        return func.coalesce(func.sum(case((bills.c.visit == visit, column), else_=0)), 0)
+
+    year = cast(extract("year", bills.c.settled_on), Integer)
+    return (
+        select(
+            bills.c.person_id,
             year.label("year"),
-            summed("outpatient", S.c.eligible_fen).label("outpatient_eligible_fen"),
-            summed("outpatient", S.c.fund_fen).label("outpatient_fund_fen"),
-            summed("inpatient", S.c.fund_fen).label("inpatient_fund_fen"),
+            summed("outpatient", bills.c.eligible_fen).label("outpatient_eligible_fen"),
+            summed("outpatient", bills.c.fund_fen).label("outpatient_fund_fen"),
+            summed("inpatient", bills.c.fund_fen).label("inpatient_fund_fen"),
         )
-        .where(S.c.visit != "pharmacy", S.c.refunded_on.is_(None))
-        .group_by(S.c.patient_person_id, year)
+        .group_by(bills.c.person_id, year)
         .subquery("recomputed")
     )
 

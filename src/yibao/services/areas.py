@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping
 
 from sqlalchemy import select
 
-from yibao.adapters.tables import Institution
-from yibao.domain.errors import InvalidInput, UnknownInstitution
+from yibao.adapters.tables import Card, Employer, Institution, Person
+from yibao.domain.errors import InvalidInput, NotFound, UnknownInstitution, UnknownPerson
+from yibao.domain.idnumber import IdNumber
 from yibao.services.uow import UnitOfWork
 
 
@@ -52,3 +53,40 @@ class AreaDatabases:
             if found is not None:
                 return str(found)
         raise UnknownInstitution(f"no designated institution with code {institution_code!r}")
+
+    def area_of_employer(self, employer_code: str) -> str:
+        """The area whose database registers the employer."""
+        query = select(Employer.area_code).where(Employer.code == employer_code)
+        for area_code in self.areas:
+            with self.uow(area_code) as uow:
+                found = uow.session.scalar(query)
+            if found is not None:
+                return str(found)
+        raise NotFound(f"no employer with code {employer_code!r} in any area")
+
+    def area_of_person(self, id_number: str) -> str:
+        """The person's insured area: the database whose register holds them as its own.
+
+        Looked up in each area's register (an indexed read per area, a few dozen at most in a
+        province) rather than in a directory, which every registration and transfer would have
+        to keep in step across databases. The ID number's own region code is where the person
+        was registered at birth, not where they are insured, so it cannot route.
+        """
+        number = IdNumber.parse(id_number)
+        query = select(Person.area_code).where(Person.id_number == number.value)
+        for area_code in self.areas:
+            with self.uow(area_code) as uow:
+                found = uow.session.scalar(query)
+            if found == area_code:
+                return area_code
+        raise UnknownPerson(f"no insured person with ID number {number.masked} in any area")
+
+    def area_of_card(self, card_no: str) -> str | None:
+        """The area whose database issued the card; None if none did (the sale names it)."""
+        query = select(Person.area_code).join(Card, Card.person_id == Person.id)
+        for area_code in self.areas:
+            with self.uow(area_code) as uow:
+                found = uow.session.scalar(query.where(Card.card_no == card_no))
+            if found is not None:
+                return str(found)
+        return None

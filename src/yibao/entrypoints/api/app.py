@@ -66,7 +66,7 @@ def create_app(app: App, settings: Settings) -> FastAPI:
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         yield
         api.state.crediting_jobs.wait()  # graceful: running crediting batches finish
-        app.engine.dispose()
+        app.dispose()
 
     api = FastAPI(
         title="yibao",

@@ -8,9 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
+from starlette.concurrency import run_in_threadpool
 
 from yibao.bootstrap import App
 from yibao.config import Settings
+from yibao.entrypoints.api.area_routing import area_of_request, json_body
 from yibao.services.accounts import User
 from yibao.services.accounts.tokens import Claims, InvalidToken, holder, read_claims
 from yibao.services.uow import UnitOfWork
@@ -73,16 +75,36 @@ AppDep = Annotated[App, Depends(get_app)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_caller(
+async def area_app(request: Request, app: App) -> App:
+    """The App of the request's planning area where each area has its own database
+    (`area_routing`); the one App otherwise, with the body not read twice."""
+    areas = app.areas
+    if areas is None:
+        return app
+    body = await json_body(request)
+    area = await run_in_threadpool(area_of_request, request, body, areas)  # database reads
+    return app.in_area(area)
+
+
+async def get_area_app(request: Request, app: AppDep) -> App:
+    return await area_app(request, app)
+
+
+AreaAppDep = Annotated[App, Depends(get_area_app)]
+
+
+async def get_caller(
     request: Request,
     app: AppDep,
     settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2)],
 ) -> Caller:
+    """The token's signature first: a caller without one learns nothing, not even whether a
+    person is insured in some area (the router's lookups come after)."""
     if not token:
         raise InvalidToken("log in first: POST /api/v1/auth/token, then send the bearer token")
     claims = read_claims(token=token, secret=settings.token_secret)
-    return Caller(claims, app, settings, request.scope)
+    return Caller(claims, await area_app(request, app), settings, request.scope)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

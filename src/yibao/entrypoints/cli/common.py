@@ -88,7 +88,7 @@ def run(db: str | None, action: Callable[[App], None], *, audit: Audited | None 
         with reported_errors(), recording(app, audit):
             action(app)
     finally:
-        app.engine.dispose()
+        app.dispose()
 
 
 def in_one_transaction(

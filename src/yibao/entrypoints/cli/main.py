@@ -28,6 +28,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Restore a backup into a new, empty database (a non-empty one is refused).",
     ),
     "area": ("area", "app", "Planning areas and policies."),
+    "areas": (
+        "areas",
+        "app",
+        "Planning areas each in its own database: clearing what they owe each other.",
+    ),
     "employer": ("people", "employer_app", "Employers."),
     "institution": ("people", "institution_app", "Designated hospitals, clinics and pharmacies."),
     "person": ("people", "person_app", "Insured persons, employment and schemes."),

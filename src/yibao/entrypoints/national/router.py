@@ -45,6 +45,7 @@ from yibao.services.national.people import Secrets
 
 PATH = "/fsi/api/rsfComIfsService/callService"
 SIGN_IN = "9001"
+SIGN_IN_OUT = ("9001", "9002")  # about the institution's operator, whatever area it names
 log = logging.getLogger("yibao.national")
 
 IN_CLAIM: dict[str, InClaim] = {  # writes in the transaction that claims the msgid
@@ -113,10 +114,54 @@ def serve(
     message may have been done (a commit whose acknowledgement was lost), so the institution is
     told to send the same msgid again, which the first answer kept by msgid then settles."""
     try:
+        if app.areas is not None:
+            try:
+                app = _area_app(app, body)
+            except YibaoError as error:
+                return 200, response(None, failure(error.message))
         return _serve(app, settings, headers, body)
     except (OperationalError, InterfaceError) as error:
         log.warning("national message: storage unavailable: %s", type(error.orig).__name__)
         return STORAGE_UNAVAILABLE, response(None, failure(UNKNOWN_OUTCOME))
+
+
+def _area_app(app: App, body: bytes) -> App:
+    """Where each planning area has its own database: the institution's area's App.
+
+    The message names its institution (`fixmedins_code`), whose paasid, sign-ins and msgids
+    live in its area's database; the gateway's signature is checked there. A message that
+    names another insured area (`insuplc_admdvs`, 异地就医) is refused: its person is in that
+    area's database, and the interface's cross-area settlement is not built yet (the API's
+    POS sale is: `settlement.at_pos`).
+    """
+    assert app.areas is not None
+    request = parse_body(body)
+    code = request.get("fixmedins_code")
+    if not isinstance(code, str) or not code:
+        raise InvalidInput("fixmedins_code", code, "is missing")
+    area = app.areas.area_of_institution(code)
+    insured = None if request.get("infno") in SIGN_IN_OUT else _insured_area(request)
+    if insured is not None and insured != area:
+        raise InvalidInput(
+            "insuplc_admdvs",
+            insured,
+            f"is not the institution's area {area}: the national interface settles only the "
+            "insured of its own area when each area has its own database",
+        )
+    return app.in_area(area)
+
+
+def _insured_area(request: Mapping[str, Any]) -> str | None:
+    """The insured area the message names: in its envelope, its input or an input block."""
+    given = request.get("input")
+    blocks = [request]
+    if isinstance(given, Mapping):
+        blocks += [given, *(value for value in given.values() if isinstance(value, Mapping))]
+    for block in blocks:
+        value = block.get("insuplc_admdvs")
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _serve(

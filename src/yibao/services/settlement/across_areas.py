@@ -1,10 +1,12 @@
 """A bill settled in another planning area (异地就医), with one database per area.
 
-A person insured in area A buys at an institution of area B. A's book pays: the personal account
-pays what it may (up to its balance) to A's inter-area account of B, a payable to B. B's book
-records the same amount owed to its institution and owed to it by A, through B's inter-area
-account of A, a receivable. Each book balances on its own, no transfer joins the two, and B's
-receivable from A equals A's payable to B: the position the areas clear between them.
+A person insured in area A buys at an institution of area B. A's book pays, under A's policy
+(the same split as a home bill: `domain.pooled.fund_share`, then `domain.settlement.split_bill`):
+A's pooled fund its share, then the personal account what it may of the rest (up to its
+balance), both to A's inter-area account of B, a payable to B. B's book records the same amounts
+owed to its institution and owed to it by A, through B's inter-area account of A, a
+receivable. Each book balances on its own, no transfer joins the two, and B's receivable from A
+equals A's payable to B: the position the areas clear between them (`inter_area_clearing`).
 
 The two databases commit one after the other: A's side first, then B's, each keyed by the bill
 (treating area, institution, reference), so a retry after a crash between them finds A's side
@@ -21,10 +23,18 @@ from sqlalchemy import select
 from yibao.adapters.tables import InterAreaBill
 from yibao.domain.errors import Conflict, InvalidInput
 from yibao.domain.idnumber import IdNumber
+from yibao.domain.pooled import FundShare, Visit, fund_share
+from yibao.domain.settlement import split_bill
 from yibao.ledger import accounts
 from yibao.ledger.kinds import TransferKind
 from yibao.services.areas import AreaDatabases
 from yibao.services.registry import fields, institution_by_code, person_by_id_number
+from yibao.services.settlement.pooled import (
+    add_usage,
+    insured_area_facts,
+    locked_usage,
+    terms_from_facts,
+)
 from yibao.services.uow import UnitOfWork
 
 INSURED, TREATING = "insured", "treating"
@@ -36,8 +46,23 @@ class CrossAreaBill:
     insured_area: str
     institution_code: str  # of the treating area
     ref: str  # the institution's bill reference
-    total_fen: int  # what the personal account may pay of the bill
+    total_fen: int  # the whole bill
     on: dt.date
+    eligible_fen: int | None = None  # what the fund and the account may pay (None: all of it)
+    visit: Visit | None = None  # None: pharmacy at a pharmacy, outpatient elsewhere
+
+    @property
+    def eligible(self) -> int:
+        return self.total_fen if self.eligible_fen is None else self.eligible_fen
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """The treating institution as its area's database records it: what the fund's terms
+    depend on (its kind and level)."""
+
+    kind: str
+    level: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +75,11 @@ class CrossAreaReceipt:
     total_fen: int
     personal_fen: int  # paid by the personal account in the insured area's book
     own_fen: int  # the person pays the rest
+    bill_id: int = 0  # the insured area's record of the bill
+    balance_after_fen: int = 0  # the personal account's, once the bill was paid
+    fund_fen: int = 0  # paid by the insured area's pooled fund
+    deductible_fen: int = 0  # the part of the eligible amount the deductible took
+    visit: str = "pharmacy"
 
 
 def settle_across_areas(*, areas: AreaDatabases, bill: CrossAreaBill) -> CrossAreaReceipt:
@@ -57,16 +87,25 @@ def settle_across_areas(*, areas: AreaDatabases, bill: CrossAreaBill) -> CrossAr
     fields.ref(bill.ref)
     if bill.total_fen <= 0:
         raise InvalidInput("total", bill.total_fen, "must be above 0 fen")
+    if not 0 <= bill.eligible <= bill.total_fen:
+        raise InvalidInput("eligible", bill.eligible, "must be between 0 and the bill's total")
     treating_area = areas.area_of_institution(bill.institution_code)
     if treating_area == bill.insured_area:
         raise InvalidInput(
             "institution", bill.institution_code, "is in the insured area: settle it there"
         )
     id_number = IdNumber.parse(bill.id_number).value
-    with areas.uow(bill.insured_area) as uow:
-        paid = _insured_side(uow, bill, id_number, treating_area)
     with areas.uow(treating_area) as uow:
-        _treating_side(uow, bill, id_number, treating_area, paid)
+        institution = institution_by_code(uow=uow, code=bill.institution_code)
+        place = _Place(institution.kind, int(institution.level))
+    with areas.uow(bill.insured_area) as uow:
+        insured = _insured_side(uow, bill, id_number, treating_area, place)
+        paid = insured.personal_fen
+        balance_after = uow.ledger.balance_of(
+            accounts.personal_account(bill.insured_area, int(insured.person_id or 0))
+        )
+    with areas.uow(treating_area) as uow:
+        _treating_side(uow, bill, id_number, treating_area, insured)
     return CrossAreaReceipt(
         insured_area=bill.insured_area,
         treating_area=treating_area,
@@ -75,58 +114,108 @@ def settle_across_areas(*, areas: AreaDatabases, bill: CrossAreaBill) -> CrossAr
         patient=IdNumber.parse(id_number).masked,
         total_fen=bill.total_fen,
         personal_fen=paid,
-        own_fen=bill.total_fen - paid,
+        own_fen=bill.total_fen - paid - insured.fund_fen,
+        bill_id=insured.id,
+        balance_after_fen=balance_after,
+        fund_fen=insured.fund_fen,
+        deductible_fen=insured.deductible_fen,
+        visit=insured.visit or str(Visit.PHARMACY),
     )
 
 
-def _insured_side(uow: UnitOfWork, bill: CrossAreaBill, id_number: str, treating: str) -> int:
-    """The personal account pays the treating area; returns what it paid (the first time's)."""
+def _insured_side(
+    uow: UnitOfWork, bill: CrossAreaBill, id_number: str, treating: str, place: _Place
+) -> InterAreaBill:
+    """The fund and the personal account pay the treating area, under the insured area's
+    policy; returns the bill as first recorded."""
     person = person_by_id_number(uow=uow, id_number=id_number)
     if person.area_code != bill.insured_area:
         raise InvalidInput("insured_area", bill.insured_area, "is not the person's insured area")
     found = _recorded(uow, INSURED, treating, bill)
     if found is not None:
         _same_bill(found, bill, id_number)
-        return found.personal_fen
+        return found
+    facts = insured_area_facts(
+        uow=uow, person_id=person.id, institution_kind=place.kind, level=place.level, on=bill.on
+    )
+    terms = terms_from_facts(facts=facts, visit=bill.visit, on=bill.on).terms
+    share = FundShare(0, 0)
+    if terms.visit is not Visit.PHARMACY:  # the patient's year locked first, then the account
+        usage = locked_usage(uow=uow, person_id=person.id, visit=terms.visit, on=bill.on)
+        share = fund_share(terms, eligible_fen=bill.eligible, usage=usage)
     personal = accounts.personal_account(person.area_code, person.id)
-    paid = min(max(uow.ledger.locked_balance(personal), 0), bill.total_fen)
-    row = _row(INSURED, bill, id_number, (bill.insured_area, treating), paid, person.id)
+    balance = max(uow.ledger.locked_balance(personal), 0)
+    split = split_bill(
+        total=bill.total_fen, eligible=bill.eligible, fund=share.fund_fen, balance=balance
+    )
+    row = _row(INSURED, bill, id_number, (bill.insured_area, treating), person.id)
+    row.personal_fen, row.fund_fen, row.deductible_fen = (
+        split.account_fen,
+        share.fund_fen,
+        share.deductible_fen,
+    )
+    row.visit = str(terms.visit)
     uow.session.add(row)
     uow.session.flush()
-    if paid:
-        uow.ledger.transfer(
-            key=f"inter-area-out:{_bill_key(treating, bill)}",
-            debit=personal,
-            credit=accounts.inter_area(bill.insured_area, treating),
-            amount_fen=paid,
-            value_date=bill.on,
-            kind=TransferKind.INTER_AREA_SETTLEMENT,
-            memo=f"{bill.institution_code} {bill.ref} ({treating})",
-        )
-    return paid
+    add_usage(
+        uow=uow,
+        person_id=person.id,
+        visit=terms.visit,
+        on=bill.on,
+        eligible=bill.eligible,
+        fund=share.fund_fen,
+    )
+    payable = accounts.inter_area(bill.insured_area, treating)
+    for prefix, debit, amount in (
+        ("inter-area-out", personal, split.account_fen),
+        ("inter-area-fund-out", accounts.pooled_fund(bill.insured_area), share.fund_fen),
+    ):
+        if amount:
+            uow.ledger.transfer(
+                key=f"{prefix}:{_bill_key(treating, bill)}",
+                debit=debit,
+                credit=payable,
+                amount_fen=amount,
+                value_date=bill.on,
+                kind=TransferKind.INTER_AREA_SETTLEMENT,
+                memo=f"{bill.institution_code} {bill.ref} ({treating})",
+            )
+    return row
 
 
 def _treating_side(
-    uow: UnitOfWork, bill: CrossAreaBill, id_number: str, treating: str, paid: int
+    uow: UnitOfWork, bill: CrossAreaBill, id_number: str, treating: str, paid: InterAreaBill
 ) -> None:
-    """The institution is owed what the personal account paid, by the insured area."""
+    """The institution is owed what the insured area paid (fund and account), by that area."""
     institution = institution_by_code(uow=uow, code=bill.institution_code)
     found = _recorded(uow, TREATING, bill.insured_area, bill)
     if found is not None:
         _same_bill(found, bill, id_number)
         return
-    uow.session.add(_row(TREATING, bill, id_number, (treating, bill.insured_area), paid, None))
+    row = _row(TREATING, bill, id_number, (treating, bill.insured_area), None)
+    row.personal_fen, row.fund_fen, row.deductible_fen = (
+        paid.personal_fen,
+        paid.fund_fen,
+        paid.deductible_fen,
+    )
+    row.visit = paid.visit
+    uow.session.add(row)
     uow.session.flush()
-    if paid:
-        uow.ledger.transfer(
-            key=f"inter-area-in:{_bill_key(bill.insured_area, bill)}",
-            debit=accounts.inter_area(treating, bill.insured_area),
-            credit=accounts.institution_payable(treating, institution.code),
-            amount_fen=paid,
-            value_date=bill.on,
-            kind=TransferKind.INTER_AREA_SETTLEMENT,
-            memo=f"{bill.institution_code} {bill.ref} ({bill.insured_area})",
-        )
+    receivable = accounts.inter_area(treating, bill.insured_area)
+    for prefix, amount in (
+        ("inter-area-in", paid.personal_fen),
+        ("inter-area-fund-in", paid.fund_fen),
+    ):
+        if amount:
+            uow.ledger.transfer(
+                key=f"{prefix}:{_bill_key(bill.insured_area, bill)}",
+                debit=receivable,
+                credit=accounts.institution_payable(treating, institution.code),
+                amount_fen=amount,
+                value_date=bill.on,
+                kind=TransferKind.INTER_AREA_SETTLEMENT,
+                memo=f"{bill.institution_code} {bill.ref} ({bill.insured_area})",
+            )
 
 
 def _bill_key(other_area: str, bill: CrossAreaBill) -> str:
@@ -148,10 +237,12 @@ def _recorded(
 
 
 def _same_bill(found: InterAreaBill, bill: CrossAreaBill, id_number: str) -> None:
-    if (found.id_number, found.total_fen, found.settled_on) != (
+    eligible = bill.eligible if found.eligible_fen is not None else None
+    if (found.id_number, found.total_fen, found.settled_on, found.eligible_fen) != (
         id_number,
         bill.total_fen,
         bill.on,
+        eligible,
     ):
         raise Conflict(
             f"bill {bill.ref} of {bill.institution_code} was settled before with other content"
@@ -163,10 +254,10 @@ def _row(
     bill: CrossAreaBill,
     id_number: str,
     areas: tuple[str, str],
-    paid: int,
     person_id: int | None,
 ) -> InterAreaBill:
-    """The bill as the book of `areas[0]` records it; `areas[1]` is the other side's area."""
+    """The bill as the book of `areas[0]` records it; `areas[1]` is the other side's area.
+    The amounts paid are set by the side that writes it."""
     return InterAreaBill(
         side=side,
         area_code=areas[0],
@@ -177,5 +268,8 @@ def _row(
         id_number=id_number,
         settled_on=bill.on,
         total_fen=bill.total_fen,
-        personal_fen=paid,
+        eligible_fen=bill.eligible,
+        personal_fen=0,
+        fund_fen=0,
+        deductible_fen=0,
     )

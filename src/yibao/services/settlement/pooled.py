@@ -92,6 +92,20 @@ FACT_COLUMNS = (
 """What the fund's terms depend on, correlated with `person` and `institution` rows (`P`, `I`):
 read with the credential's other reads (`:day`, `:month` bound), they cost no round trip."""
 
+_POLICY_OF_PERSONS_AREA = (  # 异地就医: the insured area's policy, wherever the bill is
+    select(AP.c.document)
+    .where(AP.c.area_code == P.c.area_code, AP.c.effective_from <= _MONTH)
+    .order_by(AP.c.effective_from.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_INSURED_FACTS = HotStatement(
+    select(P.c.birth_date, _SCHEME, _RESIDENT_YEAR_PAID, _POLICY_OF_PERSONS_AREA).where(
+        P.c.id == bindparam("person_id")
+    )
+)
+
+
 _PATIENT_AT = HotStatement(
     select(*FACT_COLUMNS)
     .select_from(P)
@@ -120,6 +134,17 @@ def fact_params(on: dt.date) -> dict[str, object]:
 def facts_of(row: Sequence[Any]) -> PatientFacts:
     birth, scheme, paid, kind, level, document, catalogue_month = row
     return PatientFacts(birth, scheme, bool(paid), str(kind), int(level), document, catalogue_month)
+
+
+def insured_area_facts(
+    *, uow: UnitOfWork, person_id: int, institution_kind: str, level: int, on: dt.date
+) -> PatientFacts:
+    """The patient's facts under their own area's policy, for a bill at an institution of
+    another area (its kind and level read in that area's database)."""
+    row = _INSURED_FACTS.one_or_none(uow.hot, {"person_id": person_id, **fact_params(on)})
+    assert row is not None  # the person was read before
+    birth, scheme, paid, document = row
+    return PatientFacts(birth, scheme, bool(paid), institution_kind, level, document)
 
 
 @lru_cache(maxsize=256)

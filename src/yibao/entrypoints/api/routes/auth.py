@@ -8,7 +8,7 @@ from fastapi import Depends, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from yibao.entrypoints.api.deps import AppDep, CallerDep, SettingsDep
+from yibao.entrypoints.api.deps import AreaAppDep, CallerDep, SettingsDep
 from yibao.entrypoints.api.schemas import router
 from yibao.services.accounts.tokens import log_in, revoke_token
 
@@ -29,7 +29,9 @@ class UserPublic(BaseModel):
 
 @api.post("/auth/token")
 def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], app: AppDep, settings: SettingsDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    app: AreaAppDep,
+    settings: SettingsDep,
 ) -> TokenPublic:
     """Exchange a user name and password for a short-lived bearer token."""
     issued = log_in(

@@ -19,9 +19,9 @@ from yibao.entrypoints.api.gate import (
     request_digest,
 )
 from yibao.entrypoints.api.schemas import Body, Yuan, day_or_today, router
-from yibao.services import settlement
 from yibao.services.accounts.access import Target
 from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, Receipt, SettleCmd
+from yibao.services.settlement.at_pos import refund_at_pos, settle_at_pos
 from yibao.services.settlement.parties import patient_of
 
 api = router("pos")
@@ -58,6 +58,7 @@ class ReceiptPublic(BaseModel):
     payer: str  # masked
     total: Yuan
     personal_account_paid: Yuan
+    fund_paid: Yuan  # by the pooled fund (of the insured area, for a bill in another area)
     paid_by_person: Yuan
     balance_after: Yuan
     family_aid: bool
@@ -72,6 +73,7 @@ def _public(receipt: Receipt) -> dict[str, object]:
         payer=receipt.payer,
         total=fen_to_yuan(receipt.total_fen),
         personal_account_paid=fen_to_yuan(receipt.personal_fen),
+        fund_paid=fen_to_yuan(receipt.fund_fen),
         paid_by_person=fen_to_yuan(receipt.own_fen),
         balance_after=fen_to_yuan(receipt.balance_after_fen),
         family_aid=receipt.family_aid,
@@ -111,7 +113,8 @@ def settle(
 
     def work() -> tuple[int, object]:
         with metrics.settlement("pos") as settled:
-            receipt = settlement.settle(
+            receipt = settle_at_pos(
+                areas=caller.app.areas,
                 uow_factory=caller.app.uow,
                 cmd=_command(body, caller.app.today()),
                 now=dt.datetime.now(dt.UTC),
@@ -142,7 +145,8 @@ def refund(
     """Refund a whole settlement, once: the personal account gets back what it paid."""
 
     def work(guard: Guard) -> tuple[int, object]:
-        receipt = settlement.refund(
+        receipt = refund_at_pos(
+            areas=caller.app.areas,
             uow=guard.uow,
             ref=ref,
             on=day_or_today(body.day, guard.uow.today()),
