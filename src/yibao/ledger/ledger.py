@@ -3,6 +3,8 @@
 A balance is never stored: it is the sum of the transfers into an account minus those out of it.
 A debit from an account that may not go negative first locks that account's row, so concurrent
 debits are serialized (PostgreSQL `SELECT ... FOR UPDATE`; SQLite transactions begin IMMEDIATE).
+On PostgreSQL the transfer table is partitioned by month and each key is claimed in ledger_key
+by the statement that posts its transfer (`keys`), so a key stays unique across the months.
 """
 
 from __future__ import annotations
