@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
 
 from yibao.domain.months import Month
 
@@ -23,6 +24,7 @@ PARENT = "ledger_transfer"
 DEFAULT = "ledger_transfer_default"
 HISTORY = "ledger_transfer_history"
 _RANGE = re.compile(r"FROM \((MINVALUE|'[0-9-]+')\) TO \((MAXVALUE|'[0-9-]+')\)")
+CHECK_VIOLATION = "23514"
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext('ledger_transfer partitions'))"
 _BOUNDS = (
     "SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
@@ -63,18 +65,30 @@ def prepare_months(connection: Connection, months: Iterable[Month]) -> list[str]
             continue
         if _in_default(connection, low, high):
             continue
-        name = partition_name(month)
-        connection.execute(text(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING ALL)"))
-        connection.execute(text(NO_TRUNCATE.format(table=name)))
-        connection.execute(
-            text(
-                f"ALTER TABLE {PARENT} ATTACH PARTITION {name} "
-                f"FOR VALUES FROM ('{low.isoformat()}') TO ('{high.isoformat()}')"
-            )
-        )
-        covered.append((low, high))
-        made.append(name)
+        if _attach(connection, partition_name(month), low, high):
+            covered.append((low, high))
+            made.append(partition_name(month))
     return made
+
+
+def _attach(connection: Connection, name: str, low: dt.date, high: dt.date) -> bool:
+    """Make and attach the partition of [low, high); False if a posting of that month reached
+    the DEFAULT partition meanwhile (committed while ATTACH waited for its lock)."""
+    try:
+        with connection.begin_nested():
+            connection.execute(text(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING ALL)"))
+            connection.execute(text(NO_TRUNCATE.format(table=name)))
+            connection.execute(
+                text(
+                    f"ALTER TABLE {PARENT} ATTACH PARTITION {name} "
+                    f"FOR VALUES FROM ('{low.isoformat()}') TO ('{high.isoformat()}')"
+                )
+            )
+    except IntegrityError as refused:  # the DEFAULT partition's rows would break its range
+        if getattr(getattr(refused.orig, "diag", None), "sqlstate", None) != CHECK_VIOLATION:
+            raise
+        return False
+    return True
 
 
 def _ranges(connection: Connection) -> list[tuple[dt.date, dt.date]]:
