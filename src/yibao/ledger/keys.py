@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    func,
     insert,
     literal_column,
     select,
@@ -91,23 +92,41 @@ def insert_claiming(
 ) -> tuple[int, int]:
     """Post `postings` (a select of `columns`), claiming their keys in the same statement.
 
-    Without `skip_posted` every key must be new (a key claimed before fails the statement on
-    `pk_ledger_key`, and the caller tries again skipping them), so the transfers are inserted
-    straight from the rows; with it, only the rows whose claim was made now are posted.
-    Returns (how many, how many fen) were posted.
+    Without `skip_posted` every key must be new: the transfers are inserted and their keys
+    claimed from what the insert returns (a key claimed before fails the statement on
+    `pk_ledger_key`, and the caller tries again skipping them). With it, the keys are claimed
+    first and only the rows whose claim was made now are posted. Returns (how many, how many
+    fen) were posted.
     """
     given = postings.subquery("given")
+    if not skip_posted:
+        posted = (
+            insert(T)
+            .from_select(["id", *columns], select(NEXT_ID, *given.c))
+            .returning(T.c.id, T.c.key, T.c.value_date, T.c.amount_fen)
+            .cte("posted")
+        )
+        claim = insert(K).from_select(
+            ["key", "transfer_id", "value_date"],
+            select(posted.c.key, posted.c.id, posted.c.value_date),
+        )
+        figures = select(func.count(), func.coalesce(func.sum(posted.c.amount_fen), 0))
+        count, total = session.execute(figures.add_cte(claim.cte("claimed"))).one()
+        return int(count), int(total)
     rows = select(
         *(given.c[index].label(name) for index, name in enumerate(columns)),
         NEXT_ID.label("id"),
     ).cte("rows")
     new_keys = select(rows.c.key, rows.c.id, rows.c.value_date)
-    claim = pg_insert(K).from_select(["key", "transfer_id", "value_date"], new_keys)
-    if skip_posted:
-        claim = claim.on_conflict_do_nothing()
-    claimed = claim.returning(K.c.transfer_id).cte("claimed")
-    chosen = select(rows.c.id, *(rows.c[name] for name in columns))
-    if skip_posted:
-        chosen = chosen.where(rows.c.id.in_(select(claimed.c.transfer_id)))
-    statement = insert(T).from_select(["id", *columns], chosen).add_cte(claimed)
+    claimed = (
+        pg_insert(K)
+        .from_select(["key", "transfer_id", "value_date"], new_keys)
+        .on_conflict_do_nothing()
+        .returning(K.c.transfer_id)
+        .cte("claimed")
+    )
+    chosen = select(rows.c.id, *(rows.c[name] for name in columns)).where(
+        rows.c.id.in_(select(claimed.c.transfer_id))
+    )
+    statement = insert(T).from_select(["id", *columns], chosen)
     return insert_counting(session, statement, T.c.amount_fen)
