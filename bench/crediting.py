@@ -7,13 +7,14 @@ Works in its own PostgreSQL schema (default `yibao_bench`). The first run genera
 N persons with `--months` months of contributions and credits every month but the last; later
 runs reuse the city and add one more month. Then ONE crediting run of the pending month is timed
 (credit_s), and so is inserting the same number of rows, with a plain INSERT ... SELECT, into a
-fresh table shaped like ledger_transfer (bound_s: the cost of just writing those rows with their
-indexes). Prints one JSON line; progress goes to stderr. `bound_fk_s` and `ratio_fk` repeat the
-bound with the three foreign keys ledger_transfer had before migration 0006 (it keeps only
-reverses_id's) on the copy, which the plain LIKE ... INCLUDING ALL leaves out; `in_place_s`
-inserts the same rows (new keys) into ledger_transfer itself, indexes at full size, and rolls
-back. `phases_s` splits credit_s by the run's statements: cutting the batches, opening
-accounts, ANALYZE, posting the batches; `rest` is commits and Python.
+fresh table shaped like ledger_transfer before it was partitioned (migration 0025: one plain
+table, its key unique in it; bound_s: the cost of just writing those rows with their indexes).
+Prints one JSON line; progress goes to stderr. `bound_fk_s` and `ratio_fk` repeat the bound
+with the three foreign keys ledger_transfer had before migration 0006 on the copy;
+`in_place_s` inserts the same rows (new keys, claimed in ledger_key) into ledger_transfer
+itself, indexes at full size, and rolls back. `phases_s` splits credit_s by the run's
+statements: cutting the batches, opening accounts, ANALYZE, posting the batches; `rest` is
+commits and Python.
 """
 
 from __future__ import annotations
@@ -232,14 +233,22 @@ def _analyze(engine: Engine) -> None:
 def _bound(engine: Engine, month: Month, credited: int, *, foreign_keys: bool = False) -> float:
     """Seconds to INSERT ... SELECT `credited` rows into a fresh copy of ledger_transfer.
 
-    LIKE ... INCLUDING ALL copies columns, defaults, checks and indexes, not foreign keys; with
-    `foreign_keys` the copy gets the three ledger_transfer had before migration 0006 as well.
+    The copy has ledger_transfer's columns, defaults and checks, and the indexes of the one
+    plain table it was before 0025 (primary key id, unique key and reverses_id, the two account
+    indexes); with `foreign_keys` the three foreign keys it had before migration 0006 as well.
     """
     table = f"{COPY_TABLE}_fk" if foreign_keys else COPY_TABLE
     with engine.begin() as connection:
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {ROWS_TABLE}")
-        connection.exec_driver_sql(f"CREATE TABLE {table} (LIKE ledger_transfer INCLUDING ALL)")
+        connection.exec_driver_sql(
+            f"CREATE TABLE {table} (LIKE ledger_transfer INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+        )
+        connection.exec_driver_sql(  # the table as it was before partitioning (0025)
+            f"ALTER TABLE {table} ADD PRIMARY KEY (id), ADD UNIQUE (key), "
+            f"ADD UNIQUE (reverses_id); CREATE INDEX ON {table} (credit_account_id); "
+            f"CREATE INDEX ON {table} (debit_account_id)"
+        )
         if foreign_keys:
             connection.exec_driver_sql(
                 f"ALTER TABLE {table} "
@@ -275,8 +284,11 @@ def _bound_in_place(engine: Engine, month: Month) -> float:
         transaction = connection.begin()
         began = time.perf_counter()
         connection.exec_driver_sql(
-            f"INSERT INTO ledger_transfer ({TRANSFER_COLUMNS}) "
-            f"SELECT 'bench:' || key, {TRANSFER_COLUMNS.split(', ', 1)[1]} FROM {ROWS_TABLE}"
+            f"WITH rows AS (SELECT nextval('ledger_transfer_id_seq') AS id, 'bench:' || key AS "
+            f"new_key, * FROM {ROWS_TABLE}), claimed AS (INSERT INTO ledger_key "
+            "(key, transfer_id, value_date) SELECT new_key, id, value_date FROM rows) "
+            f"INSERT INTO ledger_transfer (id, {TRANSFER_COLUMNS}) "
+            f"SELECT id, new_key, {TRANSFER_COLUMNS.split(', ', 1)[1]} FROM rows"
         )
         seconds = time.perf_counter() - began
         transaction.rollback()

@@ -12,6 +12,9 @@ migration by migration. `ledger_transfer_rewritten` compares ledger_transfer's
 pg_class.relfilenode before and after the upgrade: a migration that rewrote the table (a column
 type change, a table-rewriting default) would give it a new file. `indexes_rebuilt` names the
 ledger_transfer indexes that got a new file (0022 builds its two account indexes again).
+With `--reuse-schema` the populated `--schema` another bench left (bench/crediting.py's city)
+is upgraded from the revision it is at, and kept. Since 0025 the table is tracked by its oid
+(renamed ledger_transfer_history and attached as a partition); sizes sum the partitions.
 Prints one JSON line; progress goes to stderr.
 """
 
@@ -30,6 +33,7 @@ from schemas import bench_engine, drop_schema
 from yibao.adapters.db import (
     alembic_config,
     downgrade,
+    make_engine_in_schema,
     upgrade,
 )
 from yibao.demo import credit_history, generate_city
@@ -47,6 +51,44 @@ def log(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = _arguments(argv)
+    if args.reuse_schema:
+        engine, start, steps, prepare_s, downgrade_s = _populated(args)
+    else:
+        engine, start, steps, prepare_s, downgrade_s = _generated(args)
+    _analyze(engine)
+    before = _files(engine)
+    timings: dict[str, float] = {}
+    for revision in steps:
+        log(f"upgrading to {revision}")
+        began = time.perf_counter()
+        upgrade(engine, revision)
+        timings[revision] = round(time.perf_counter() - began, 2)
+    after = _files(engine)
+    figures = _figures(engine)
+    engine.dispose()
+    if not args.reuse_schema:
+        drop_schema(args.db, args.schema)
+    print(
+        json.dumps(
+            {
+                "persons": args.persons,
+                "from": start,
+                **figures,
+                "upgrade_s": round(sum(timings.values()), 2),
+                "steps_s": timings,
+                "ledger_transfer_rewritten": _rewritten(before, after),
+                **_index_changes(before, after),
+                "downgrade_s": round(downgrade_s, 2),
+                "prepare_s": round(prepare_s, 1),
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+            }
+        ),
+        flush=True,
+    )
+
+
+def _generated(args: argparse.Namespace) -> tuple[Engine, str, list[str], float, float]:
+    """A new city of `--persons`, credited, stepped down to `--from`."""
     engine = _fresh_schema(args.db, args.schema)
     start, steps = _revisions_after(engine, args.start_revision)
     began = time.perf_counter()
@@ -60,40 +102,18 @@ def main(argv: list[str] | None = None) -> None:
     log(f"stepping down to {start}")
     began = time.perf_counter()
     downgrade(engine, start)
-    downgrade_s = time.perf_counter() - began
-    _analyze(engine)
-    before = _files(engine)
-    timings: dict[str, float] = {}
-    for revision in steps:
-        log(f"upgrading to {revision}")
-        began = time.perf_counter()
-        upgrade(engine, revision)
-        timings[revision] = round(time.perf_counter() - began, 2)
-    after = _files(engine)
-    figures = _figures(engine)
-    engine.dispose()
-    drop_schema(args.db, args.schema)
-    print(
-        json.dumps(
-            {
-                "persons": args.persons,
-                "from": start,
-                **figures,
-                "upgrade_s": round(sum(timings.values()), 2),
-                "steps_s": timings,
-                "ledger_transfer_rewritten": before["ledger_transfer"] != after["ledger_transfer"],
-                "indexes_rebuilt": sorted(
-                    name
-                    for name in after
-                    if name != "ledger_transfer" and before.get(name) != after[name]
-                ),
-                "downgrade_s": round(downgrade_s, 2),
-                "prepare_s": round(prepare_s, 1),
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
-            }
-        ),
-        flush=True,
-    )
+    return engine, start, steps, prepare_s, time.perf_counter() - began
+
+
+def _populated(args: argparse.Namespace) -> tuple[Engine, str, list[str], float, float]:
+    """The schema `--schema` as another bench left it (bench/crediting.py's city), upgraded
+    from the revision it is at; kept afterwards."""
+    engine = make_engine_in_schema(args.db, args.schema)
+    with engine.connect() as connection:
+        current = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        args.persons = connection.exec_driver_sql("SELECT count(*) FROM person").scalar()
+    start, steps = _revisions_after(engine, str(current))
+    return engine, start, steps, 0.0, 0.0
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -103,6 +123,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--schema", default="yibao_bench_migrations")
     parser.add_argument(
         "--from", dest="start_revision", default=None, help="revision to upgrade from"
+    )
+    parser.add_argument(
+        "--reuse-schema",
+        action="store_true",
+        help="upgrade the populated --schema as it is (a bench city) and keep it",
     )
     return parser.parse_args(argv)
 
@@ -130,25 +155,57 @@ def _analyze(engine: Engine) -> None:
         connection.exec_driver_sql("ANALYZE ledger_transfer")
 
 
-def _files(engine: Engine) -> dict[str, int]:
-    """relfilenode of ledger_transfer and of each of its indexes, by name."""
+def _files(engine: Engine) -> dict[str, tuple[int, int]]:
+    """(oid, relfilenode) of ledger_transfer, of its partitions and of their indexes, by name.
+
+    By oid, since 0025 renames the table and attaches it as a partition: it is rewritten if
+    its oid has a new file afterwards.
+    """
     with engine.connect() as connection:
         rows = connection.exec_driver_sql(
-            "SELECT c.relname, c.relfilenode FROM pg_class c"
-            " WHERE c.oid = 'ledger_transfer'::regclass"
+            "WITH tables AS (SELECT 'ledger_transfer'::regclass AS oid UNION ALL"
+            " SELECT inhrelid FROM pg_inherits WHERE inhparent = 'ledger_transfer'::regclass)"
+            " SELECT c.relname, c.oid, c.relfilenode FROM pg_class c"
+            " WHERE c.oid IN (SELECT oid FROM tables)"
             " OR c.oid IN (SELECT indexrelid FROM pg_index"
-            "              WHERE indrelid = 'ledger_transfer'::regclass)"
+            "              WHERE indrelid IN (SELECT oid FROM tables))"
         ).all()
-    return {str(name): int(node) for name, node in rows}
+    return {str(name): (int(oid), int(node)) for name, oid, node in rows}
+
+
+def _rewritten(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> bool:
+    oid, node = before["ledger_transfer"]
+    return dict(after.values()).get(oid, node) != node
+
+
+def _index_changes(
+    before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]
+) -> dict[str, list[str]]:
+    """Indexes (and tables) given a new file, built anew, or dropped by the upgrade."""
+    now, then = dict(after.values()), dict(before.values())
+    return {
+        "indexes_rebuilt": sorted(
+            name for name, (oid, node) in before.items() if now.get(oid, node) != node
+        ),
+        "built": sorted(name for name, (oid, _) in after.items() if oid not in then),
+        "dropped": sorted(name for name, (oid, _) in before.items() if oid not in now),
+    }
 
 
 def _figures(engine: Engine) -> dict[str, int]:
     with engine.connect() as connection:
         transfers, table_bytes, index_bytes = connection.exec_driver_sql(
-            "SELECT (SELECT count(*) FROM ledger_transfer),"
-            " pg_table_size('ledger_transfer'), pg_indexes_size('ledger_transfer')"
+            "WITH parts AS (SELECT 'ledger_transfer'::regclass AS oid UNION ALL"
+            " SELECT inhrelid FROM pg_inherits WHERE inhparent = 'ledger_transfer'::regclass)"
+            " SELECT (SELECT count(*) FROM ledger_transfer),"
+            " (SELECT sum(pg_table_size(oid)) FROM parts),"
+            " (SELECT sum(pg_indexes_size(oid)) FROM parts)"
         ).one()
+        key_bytes = connection.exec_driver_sql(
+            "SELECT coalesce(pg_total_relation_size(to_regclass('ledger_key')), 0)"
+        ).scalar()
     return {
+        "ledger_key_mb": int(key_bytes or 0) // 2**20,
         "transfers": int(transfers),
         "ledger_transfer_mb": int(table_bytes) // 2**20,
         "ledger_transfer_indexes_mb": int(index_bytes) // 2**20,

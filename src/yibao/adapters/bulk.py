@@ -57,12 +57,7 @@ class BulkLoader:
         """
         if not self.postgres:
             return self._executemany(table, columns, rows, f" ON CONFLICT ({key}) DO NOTHING")
-        staging = _quoted(f"new_{table}")
-        self.connection.exec_driver_sql(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
-            f"(LIKE {_quoted(table)} INCLUDING DEFAULTS) ON COMMIT DROP"
-        )
-        self._copy(f"new_{table}", columns, rows)
+        staging = self.stage(table, columns, rows)
         names = ", ".join(columns)
         written = self.connection.exec_driver_sql(
             f"INSERT INTO {_quoted(table)} ({names}) SELECT {names} FROM {staging} "
@@ -70,6 +65,16 @@ class BulkLoader:
         ).rowcount
         self.connection.exec_driver_sql(f"TRUNCATE {staging}")
         return int(written)
+
+    def stage(self, table: str, columns: Sequence[str], rows: Iterable[Row]) -> str:
+        """COPY the rows into a temporary table shaped like `table` (PostgreSQL); its name."""
+        staging = _quoted(f"new_{table}")
+        self.connection.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
+            f"(LIKE {_quoted(table)} INCLUDING DEFAULTS) ON COMMIT DROP"
+        )
+        self._copy(f"new_{table}", columns, rows)
+        return staging
 
     def _copy(self, table: str, columns: Sequence[str], rows: Iterable[Row]) -> int:
         count = 0

@@ -42,7 +42,7 @@ from yibao.demo.people import IdNumbers, Names, PersonFactory, Window, kinds_in_
 from yibao.demo.pricing import Pricer
 from yibao.domain.errors import Conflict, InvalidInput
 from yibao.domain.months import Month
-from yibao.ledger import accounts
+from yibao.ledger import accounts, partitions
 from yibao.services.contributions import closed_through
 from yibao.services.registry import load_area, policy_schedule
 from yibao.services.uow import UnitOfWork
@@ -121,6 +121,7 @@ def generate_city(
         window=Window(start.first_day, start.plus(months - 1).last_day),
     )
     steps = Steps(persons * (1 + months), progress)
+    _prepare_partitions(engine, start, months)
     with engine.connect() as connection, connection.begin():
         loader = BulkLoader(connection)
         loader.lock(BULK_TABLES)
@@ -182,6 +183,7 @@ def extend_city(
         ledger = _ledger_ids(uow, area_code)
         schedule = policy_schedule(uow=uow, area_code=area_code)
     steps = Steps(persons * months, progress)
+    _prepare_partitions(engine, first, months)
     with engine.connect() as connection, connection.begin():
         loader = BulkLoader(connection)
         loader.lock(BULK_TABLES)
@@ -201,6 +203,12 @@ def extend_city(
         loader.advance_sequences(BULK_TABLES)
         loader.analyze(("contribution", "ledger_transfer"))
     return first, payments
+
+
+def _prepare_partitions(engine: Engine, first: Month, months: int) -> None:
+    """The ledger's partitions of the months about to be written (PostgreSQL), made first."""
+    with engine.begin() as connection:
+        partitions.prepare_months(connection, [first.plus(i) for i in range(months)])
 
 
 def count_persons(*, uow: UnitOfWork, area_code: str) -> int:

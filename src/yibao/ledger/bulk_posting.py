@@ -25,7 +25,6 @@ from sqlalchemy import (
     column,
     exists,
     false,
-    insert,
     literal,
     select,
     text,
@@ -40,6 +39,7 @@ from yibao.adapters.bulk import BulkLoader, Row
 from yibao.adapters.db import insert_counting, insert_skipping_duplicates
 from yibao.adapters.tables import LedgerAccount, LedgerTransfer
 from yibao.domain.errors import InvalidInput
+from yibao.ledger import keys
 from yibao.ledger.accounts import NO_OVERDRAFT, AccountKind, AccountRef
 from yibao.ledger.kinds import TransferKind
 
@@ -150,17 +150,19 @@ def _insert(session: Session, postings: Select[Any]) -> tuple[int, int]:
 
     A key posted before is rare (a run resumed or repeated): on PostgreSQL, checking each row
     for it as it is inserted (ON CONFLICT) costs a quarter of the insert. The rows are inserted
-    plainly under a savepoint; only if the unique key refuses one are they inserted again,
+    plainly under a savepoint, their keys claimed in `ledger_key` by the same statement
+    (`keys.insert_claiming`); only if a key was claimed before are they inserted again,
     skipping those.
     """
     if _dialect(session) == "postgresql":
         try:
             with session.begin_nested():
-                plain = insert(T).from_select(list(TRANSFER_COLUMNS), postings)
-                return insert_counting(session, plain, T.c.amount_fen)
+                return keys.insert_claiming(session, postings, TRANSFER_COLUMNS, skip_posted=False)
         except IntegrityError as refused:
-            if _constraint(refused) != KEY_CONSTRAINT:
+            if _constraint(refused) != keys.KEY_CONSTRAINT:
                 raise
+        with session.begin_nested():
+            return keys.insert_claiming(session, postings, TRANSFER_COLUMNS, skip_posted=True)
     with session.begin_nested():
         statement = (
             insert_skipping_duplicates(_dialect(session), T)
@@ -168,9 +170,6 @@ def _insert(session: Session, postings: Select[Any]) -> tuple[int, int]:
             .on_conflict_do_nothing(index_elements=["key"])  # posted before: by a run that died
         )
         return insert_counting(session, statement, T.c.amount_fen)
-
-
-KEY_CONSTRAINT = "uq_ledger_transfer_key"
 
 
 def _constraint(error: IntegrityError) -> str | None:
@@ -202,9 +201,19 @@ def append_between(
         raise InvalidInput("book", f"{debit.book} -> {credit.book}", "mixes two books")
     _require_may_overdraw(debit)
     columns = ("id", *TRANSFER_COLUMNS)
-    return loader.append_new(
-        "ledger_transfer", columns, _full_rows(rows, debit, debit_id, credit_id), key="key"
-    )
+    full_rows = _full_rows(rows, debit, debit_id, credit_id)
+    if not loader.postgres:
+        return loader.append_new("ledger_transfer", columns, full_rows, key="key")
+    staged = loader.stage("ledger_transfer", columns, full_rows)
+    names = ", ".join(columns)
+    written = loader.connection.exec_driver_sql(
+        f"WITH claimed AS (INSERT INTO ledger_key (key, transfer_id, value_date) "
+        f"SELECT key, id, value_date FROM {staged} ON CONFLICT DO NOTHING RETURNING transfer_id) "
+        f"INSERT INTO ledger_transfer ({names}) SELECT {names} FROM {staged} "
+        "WHERE id IN (SELECT transfer_id FROM claimed)"
+    ).rowcount
+    loader.connection.exec_driver_sql(f"TRUNCATE {staged}")
+    return int(written)
 
 
 def _full_rows(

@@ -9,6 +9,7 @@ from sqlalchemy import String, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from yibao.adapters.tables import LedgerAccount, LedgerTransfer
+from yibao.ledger import keys
 from yibao.ledger.ledger import Ledger
 from yibao.ledger.problems import Problem
 from yibao.ledger.reconcile import reconcile
@@ -47,6 +48,13 @@ def check_books(ledger: Ledger) -> list[Problem]:
         problems.append(Problem("one_book_per_transfer", f"transfer {transfer_id} crosses books"))
     for transfer_id in bad_reversals(session):
         problems.append(Problem("reversal_mirrors", f"transfer {transfer_id} is a bad reversal"))
+    for unclaimed, key in keys_off_their_claims(session):
+        problems.append(
+            Problem(
+                "key_claimed_once",
+                f"transfer {unclaimed} and the claim of key {key!r} do not match",
+            )
+        )
     for account in below_zero:
         problems.append(
             Problem(
@@ -90,10 +98,11 @@ def bad_reversals(session: Session) -> list[int]:
     original = T.alias("original")
     rows = session.execute(
         select(T.c.id)
-        .join(original, original.c.id == T.c.reverses_id)
+        .outerjoin(original, original.c.id == T.c.reverses_id)
         .where(
             T.c.reverses_id.is_not(None),
             or_(
+                original.c.id.is_(None),  # a reversal of nothing
                 original.c.amount_fen != T.c.amount_fen,
                 original.c.debit_account_id != T.c.credit_account_id,
                 original.c.credit_account_id != T.c.debit_account_id,
@@ -102,6 +111,33 @@ def bad_reversals(session: Session) -> list[int]:
         .order_by(T.c.id)
     ).scalars()
     return [int(transfer_id) for transfer_id in rows]
+
+
+def keys_off_their_claims(session: Session) -> list[tuple[int | None, str | None]]:
+    """(transfer id, key) of each transfer without its one claim in ledger_key, or claim
+    without its transfer (PostgreSQL, whose partitioned ledger_transfer holds no unique key).
+
+    The claim names the transfer's id, value date and the transfer it reverses: a posting
+    written into a partition around the claim, or a claim edited, shows here.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return []
+    claim = keys.K
+    rows = session.execute(
+        select(T.c.id, func.coalesce(claim.c.key, T.c.key))
+        .join(claim, claim.c.transfer_id == T.c.id, full=True)
+        .where(
+            or_(
+                T.c.id.is_(None),
+                claim.c.key.is_(None),
+                claim.c.key != T.c.key,
+                claim.c.value_date != T.c.value_date,
+                claim.c.reverses_id.is_distinct_from(T.c.reverses_id),
+            )
+        )
+        .order_by(T.c.id)
+    ).all()
+    return [(None if i is None else int(i), None if k is None else str(k)) for i, k in rows]
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,8 @@
 A balance is never stored: it is the sum of the transfers into an account minus those out of it.
 A debit from an account that may not go negative first locks that account's row, so concurrent
 debits are serialized (PostgreSQL `SELECT ... FOR UPDATE`; SQLite transactions begin IMMEDIATE).
+On PostgreSQL the transfer table is partitioned by month and each key is claimed in ledger_key
+by the statement that posts its transfer (`keys`), so a key stays unique across the months.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import LedgerAccount, LedgerTransfer
 from yibao.domain.errors import InvalidInput
 from yibao.domain.money import fen_to_yuan
+from yibao.ledger import keys
 from yibao.ledger.accounts import AccountRef
 from yibao.ledger.errors import (
     AlreadyReversed,
@@ -39,7 +42,10 @@ _find_account = select(A.c.id).where(A.c.book == bindparam("book"), A.c.code == 
 _FIND_ACCOUNT = HotStatement(_find_account)
 _FIND_AND_LOCK_ACCOUNT = HotStatement(_find_account.with_for_update())
 _LOCK_ACCOUNT = HotStatement(select(A.c.id).where(A.c.id == bindparam("id")).with_for_update())
-_BY_KEY = select(T).where(T.c.key == bindparam("key"))
+_BY_KEY = {  # on PostgreSQL through the key's claim, which names the transfer's partition
+    "postgresql": keys.by_key().where(keys.K.c.key == bindparam("key")),
+    "sqlite": select(T).where(T.c.key == bindparam("key")),
+}
 _signed = case(
     (T.c.credit_account_id == bindparam("account"), T.c.amount_fen), else_=-T.c.amount_fen
 )
@@ -52,7 +58,9 @@ _BALANCE_AS_OF = HotStatement(_balance.where(T.c.value_date <= bindparam("as_of"
 _STANDING = HotStatement(_balance.add_columns(func.max(T.c.value_date)))
 _INSERT_TRANSFER = HotStatement(
     lambda dialect: (
-        insert_skipping_duplicates(dialect, T).on_conflict_do_nothing().returning(T.c.id)
+        keys.POST_ONE
+        if dialect == "postgresql"
+        else insert_skipping_duplicates(dialect, T).on_conflict_do_nothing().returning(T.c.id)
     )
 )
 
@@ -283,7 +291,7 @@ class Ledger:
 
     # -- reading ----------------------------------------------------------------------------
     def get(self, key: str) -> Transfer | None:
-        row = self.session.execute(_BY_KEY, {"key": key}).one_or_none()
+        row = self.session.execute(_BY_KEY[self._dialect()], {"key": key}).one_or_none()
         return None if row is None else _transfer(row)
 
     def _reversal_of(self, transfer_id: int) -> int | None:

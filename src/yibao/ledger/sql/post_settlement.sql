@@ -28,8 +28,10 @@
 --   wrong_pin              the try counted: pin_tries wrong tries now
 --   pin_not_tried          nothing counted: the card is locked, no longer active, or its PIN
 --                          was changed since the caller read it; the caller reads it again
--- The ledger owns this file (ledger/settlement_function.py); migrations 0008, 0013, 0017, 0014
--- and 0021 install it and a test compares it with the function the database holds.
+-- Each transfer's key is claimed in ledger_key by the statement that posts it (migration 0025:
+-- ledger_transfer is partitioned by month, the key unique across all of them).
+-- The ledger owns this file (ledger/settlement_function.py); migrations 0008, 0013, 0017, 0014,
+-- 0021 and 0025 install it and a test compares it with the function the database holds.
 CREATE OR REPLACE FUNCTION post_settlement(
     p_book text, p_account_code text, p_payable_code text,
     p_institution_id bigint, p_ref text, p_payer_person_id bigint, p_patient_person_id bigint,
@@ -127,10 +129,10 @@ BEGIN
         outcome := 'value_date_refused';
         RETURN;
     END IF;
-    IF ((new_personal_fen > 0 AND EXISTS (SELECT 1 FROM ledger_transfer t
-                                           WHERE t.key = p_transfer_key))
-        OR (new_fund_fen > 0 AND EXISTS (SELECT 1 FROM ledger_transfer t
-                                          WHERE t.key = p_fund_key)))
+    IF ((new_personal_fen > 0 AND EXISTS (SELECT 1 FROM ledger_key k
+                                           WHERE k.key = p_transfer_key))
+        OR (new_fund_fen > 0 AND EXISTS (SELECT 1 FROM ledger_key k
+                                          WHERE k.key = p_fund_key)))
        AND NOT EXISTS (SELECT 1 FROM settlement s
                         WHERE s.institution_id = p_institution_id AND s.ref = p_ref) THEN
         outcome := 'transfer_key_taken';
@@ -180,10 +182,15 @@ BEGIN
       FROM json_to_recordset(p_lines)
         AS l(catalogue_code text, quantity integer, amount_fen bigint, account_may_pay boolean);
     IF new_personal_fen > 0 THEN
-        INSERT INTO ledger_transfer (key, book, debit_account_id, credit_account_id, amount_fen,
-                                     value_date, kind, memo)
-        VALUES (p_transfer_key, p_book, v_account, v_payable, new_personal_fen,
-                p_settled_on, p_transfer_kind, left(p_memo, 200));
+        WITH claimed AS (  -- the key, unique across every month's partition
+            INSERT INTO ledger_key (key, transfer_id, value_date)
+            VALUES (p_transfer_key, nextval('ledger_transfer_id_seq'), p_settled_on)
+            RETURNING transfer_id)
+        INSERT INTO ledger_transfer (id, key, book, debit_account_id, credit_account_id,
+                                     amount_fen, value_date, kind, memo)
+        SELECT claimed.transfer_id, p_transfer_key, p_book, v_account, v_payable,
+               new_personal_fen, p_settled_on, p_transfer_kind, left(p_memo, 200)
+          FROM claimed;
     END IF;
     IF p_visit <> 'pharmacy' THEN
         UPDATE pooled_usage u
@@ -196,10 +203,15 @@ BEGIN
          WHERE u.person_id = p_patient_person_id AND u.year = v_year;
     END IF;
     IF new_fund_fen > 0 THEN
-        INSERT INTO ledger_transfer (key, book, debit_account_id, credit_account_id, amount_fen,
-                                     value_date, kind, memo)
-        VALUES (p_fund_key, p_book, v_pool, v_payable, new_fund_fen,
-                p_settled_on, p_fund_kind, left(p_memo, 200));
+        WITH claimed AS (
+            INSERT INTO ledger_key (key, transfer_id, value_date)
+            VALUES (p_fund_key, nextval('ledger_transfer_id_seq'), p_settled_on)
+            RETURNING transfer_id)
+        INSERT INTO ledger_transfer (id, key, book, debit_account_id, credit_account_id,
+                                     amount_fen, value_date, kind, memo)
+        SELECT claimed.transfer_id, p_fund_key, p_book, v_pool, v_payable, new_fund_fen,
+               p_settled_on, p_fund_kind, left(p_memo, 200)
+          FROM claimed;
     END IF;
     outcome := 'posted';
 END

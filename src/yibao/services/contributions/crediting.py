@@ -2,7 +2,9 @@
 
 Every credit is one ledger transfer with the key `credit:c<contribution id>` (or
 `retiree:p<person id>:<month>`); inserting with ON CONFLICT DO NOTHING on that unique key makes a
-re-run, or a run resumed after a crash, credit each contribution exactly once. A person-month is
+re-run, or a run resumed after a crash, credit each contribution exactly once (on PostgreSQL
+the key is claimed in `ledger_key`, unique across the monthly partitions, which the run makes
+first for its month, the current and the next: `ledger.partitions`). A person-month is
 credited once whatever is stored: of two contributions of one person and month that both pay
 medical (old data), only the first received is credited. A month is credited once it has
 ended. A person credited for the first time gets the personal account as the batch posts
@@ -36,7 +38,7 @@ from yibao.adapters.tables import Contribution, CreditingRun, Enrollment
 from yibao.domain.errors import InvalidInput
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
-from yibao.ledger import accounts, bulk_posting
+from yibao.ledger import accounts, bulk_posting, partitions
 from yibao.ledger.kinds import TransferKind
 from yibao.services.registry import lock_area, policy_schedule, require_area
 from yibao.services.uow import UnitOfWork
@@ -99,6 +101,10 @@ def run_crediting(
     run_date = month.last_day
     with uow_factory() as uow:
         require_month_ended(month, uow.today())
+        months = partitions.months_ahead(uow.today(), run_date)
+    with uow_factory() as uow:  # its own short transaction: it locks the DEFAULT partition
+        partitions.prepare_months(uow.session.connection(), months)
+    with uow_factory() as uow:
         plan = _start(uow, area_code, month, run_date)
         contributions = _batches(
             uow,

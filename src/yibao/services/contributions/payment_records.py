@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, cast, literal, select
+from sqlalchemy import String, cast, literal, select
 
-from yibao.adapters.tables import Contribution, Employer, LedgerTransfer
+from yibao.adapters.tables import Contribution, Employer
+from yibao.ledger.keys import keyed_transfers
 from yibao.services import audit
 from yibao.services.audit import Actor, AuditEvent
 from yibao.services.registry import person_by_id_number
@@ -59,10 +60,11 @@ def _lines(
     uow: UnitOfWork, person_id: int, year: int | None, employer_code: str | None
 ) -> list[PaymentLine]:
     key = literal("credit:c", String) + cast(Contribution.id, String)
+    credits = keyed_transfers(uow.dialect)
     query = (
-        select(Contribution, Employer.name, LedgerTransfer.value_date)
+        select(Contribution, Employer.name, credits.c.value_date)
         .outerjoin(Employer, Employer.id == Contribution.employer_id)
-        .outerjoin(LedgerTransfer, and_(LedgerTransfer.key == key))
+        .outerjoin(credits, credits.c.key == key)
         .where(Contribution.person_id == person_id)
         .order_by(Contribution.month, Contribution.received_on, Contribution.id)
     )

@@ -33,6 +33,7 @@ from yibao.domain.money import fen_to_yuan
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
 from yibao.ledger import accounts
+from yibao.ledger.keys import keyed_transfers
 from yibao.ledger.kinds import CREDITS, TransferKind, reversal
 from yibao.services import audit
 from yibao.services.audit import Actor, AuditEvent
@@ -182,7 +183,7 @@ def _credit_dates(uow: UnitOfWork, keys: list[str], as_of: dt.date) -> dict[str,
     """
     if not keys:
         return {}
-    t = LedgerTransfer
+    t = keyed_transfers(uow.dialect).c
     rows = uow.session.execute(
         select(t.key, t.value_date).where(
             t.key.in_(keys), t.kind == TransferKind.CREDITING, t.value_date <= as_of
