@@ -167,7 +167,7 @@ def test_the_check_finds_a_posting_written_around_its_key_claim(app: App) -> Non
 def test_the_migration_attaches_a_populated_ledger_without_rewriting_it(
     app: App, engine: Engine
 ) -> None:
-    downgrade(engine, "0023")
+    downgrade(engine, "0024")
     with app.uow() as uow:  # posted as before 0025: into the one plain table
         pool = uow.ledger.account_id(POOL)
         for key, person, fen, day in (("credit:c1", 1, 500, MAY), ("credit:c2", 2, 300, JUNE)):

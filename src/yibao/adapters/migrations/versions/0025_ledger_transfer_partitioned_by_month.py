@@ -1,7 +1,7 @@
 """ledger_transfer partitioned by month; idempotency keys in ledger_key
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 
 On PostgreSQL `ledger_transfer` becomes a table partitioned by range of value date, without
 rewriting a posting: the table is renamed `ledger_transfer_history` and attached, as it is, as
@@ -26,7 +26,7 @@ from yibao.domain.months import Month
 from yibao.ledger import partitions, settlement_function
 
 revision = "0025"
-down_revision = "0023"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
