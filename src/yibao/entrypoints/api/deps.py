@@ -41,9 +41,14 @@ class Caller:
 
     def authenticate(self, uow: UnitOfWork) -> User:
         if self._user is None:
-            self._user = holder(uow=uow, claims=self.claims)
-            self.scope.setdefault("state", {})["user"] = f"{self._user.role}:{self._user.name}"
+            self.authenticated_as(holder(uow=uow, claims=self.claims))
+        assert self._user is not None
         return self._user
+
+    def authenticated_as(self, user: User) -> None:
+        """The user a gate read with the request's first statement (`tokens.require_in_force`)."""
+        self._user = user
+        self.scope.setdefault("state", {})["user"] = f"{user.role}:{user.name}"
 
     @property
     def authenticated(self) -> bool:

@@ -154,11 +154,23 @@ def holder(*, uow: UnitOfWork, claims: Claims) -> User:
     if found is None:
         raise InvalidToken("the token is not one this server issued")
     stored, row = found
-    if stored.revoked_at is not None or row.disabled_at is not None:
-        raise InvalidToken("the token was revoked; log in again")
-    if stored.expires_at <= now():
-        raise InvalidToken("the token has expired; log in again")
+    require_in_force(
+        revoked_at=stored.revoked_at, expires_at=stored.expires_at, disabled_at=row.disabled_at
+    )
     return public_user(row)
+
+
+def require_in_force(
+    *,
+    revoked_at: dt.datetime | None,
+    expires_at: dt.datetime,
+    disabled_at: dt.datetime | None,
+) -> None:
+    """A stored token still works: not revoked, its user not disabled, not expired."""
+    if revoked_at is not None or disabled_at is not None:
+        raise InvalidToken("the token was revoked; log in again")
+    if expires_at <= now():
+        raise InvalidToken("the token has expired; log in again")
 
 
 def revoke_token(*, uow: UnitOfWork, token_id: str) -> None:

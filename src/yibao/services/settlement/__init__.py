@@ -168,6 +168,8 @@ class Receipt:
     deductible_fen: int = 0  # the part of the bill the deductible took
     ratio: str = "0"  # the fund's ratio for this bill
     visit: str = "pharmacy"
+    # the patient's ID number, unmasked, for the audit trail's entry: never shown to a caller
+    patient_id_number: str = field(default="", repr=False)
 
 
 def settle(
@@ -503,6 +505,7 @@ def _receipt_of(
         posted.deductible_fen,
         str(sale.pooled.terms.ratio),
         str(sale.pooled.terms.visit),
+        patient.id_number,
     )
 
 
@@ -688,6 +691,7 @@ def _receipt(uow: UnitOfWork, row: Settlement, code: str, balance_after: int) ->
         row.deductible_fen,
         row.ratio,
         row.visit,
+        patient.id_number,
     )
 
 
