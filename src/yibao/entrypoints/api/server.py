@@ -5,14 +5,26 @@ factory): the database URL `serve` was given travels to the workers as YIBAO_DAT
 Uvicorn shuts down gracefully on SIGTERM or SIGINT: no new connections, requests in flight
 finish (up to `GRACEFUL_SECONDS`), then each worker's lifespan ends (crediting threads joined,
 the engine disposed).
+
+With several workers each listens on a socket of its own (SO_REUSEPORT), so the kernel spreads
+connections evenly over them; on one shared socket the worker that happens to be idle when
+connections arrive takes most of them, and clients behind it wait on a busy worker.
 """
 
 from __future__ import annotations
 
+import gc
 import os
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import multiprocess
 
 from yibao.bootstrap import bootstrap
 from yibao.config import load_settings
@@ -23,7 +35,12 @@ GRACEFUL_SECONDS = 10
 
 def app_from_environment() -> FastAPI:
     settings = load_settings()
-    return create_app(bootstrap(settings.database_url, migrate=False), settings)
+    api = create_app(bootstrap(settings.database_url, migrate=False), settings)
+    # What the worker holds for its lifetime (modules, routes, compiled statements) is
+    # moved out of the collector's sight: full collections stop walking it on every request.
+    gc.collect()
+    gc.freeze()
+    return api
 
 
 def log_config(level: str = "INFO") -> dict[str, Any]:
@@ -52,17 +69,56 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
 
 
 def serve(*, database_url: str, host: str, port: int, workers: int, log_level: str) -> None:
-    import uvicorn
-
     os.environ["YIBAO_DATABASE_URL"] = database_url  # what each worker's factory reads
-    uvicorn.run(
+    config = uvicorn.Config(
         "yibao.entrypoints.api.server:app_from_environment",
         factory=True,
         host=host,
         port=port,
-        workers=workers if workers > 1 else None,
+        workers=workers,
         access_log=False,  # the JSON access log replaces uvicorn's (it shows full paths)
         log_config=log_config(log_level.upper()),
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         proxy_headers=False,
     )
+    if workers <= 1:
+        server = uvicorn.Server(config)
+        server.run()
+        if not server.started:
+            sys.exit(STARTUP_FAILURE)
+        return
+    with _reserved(host, port):
+        # uvicorn's supervisor (restarts, signals, graceful stop) with workers that each
+        # open their own socket: it makes its workers by this module-level name.
+        multiprocess.Process = _WorkerWithItsOwnSocket  # type: ignore[misc]
+        multiprocess.Multiprocess(config, sockets=[]).run()
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+@contextmanager
+def _reserved(host: str, port: int) -> Iterator[None]:
+    """The port bound (not listening) by the supervisor while it runs: a port taken by another
+    program is refused before any worker starts, and no other program takes it meanwhile."""
+    try:
+        sock = _listening_socket(host, port)
+    except OSError as error:
+        sys.exit(f"cannot listen on {host}:{port}: {error.strerror}")
+    with sock:
+        yield
+
+
+class _WorkerWithItsOwnSocket(multiprocess.Process):
+    """A uvicorn worker listening on a SO_REUSEPORT socket of its own (opened in the worker)."""
+
+    def target(self, sockets: list[socket.socket] | None = None) -> None:
+        sock = _listening_socket(self.config.host, self.config.port)
+        sock.listen(self.config.backlog)
+        super().target([sock])
