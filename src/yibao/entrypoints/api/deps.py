@@ -64,21 +64,23 @@ class Caller:
         return self._user
 
 
-def get_app(request: Request) -> App:
+async def get_app(request: Request) -> App:
     app: App = request.app.state.yibao
     return app
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
+# The dependencies are coroutines: they do not block, and a plain function would be run on
+# the thread pool, one hand-over per dependency per request.
 AppDep = Annotated[App, Depends(get_app)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_caller(
+async def get_caller(
     request: Request,
     app: AppDep,
     settings: SettingsDep,

@@ -18,16 +18,14 @@ from sqlalchemy import Table, and_, bindparam, select, update
 
 from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.hot import HotStatement
-from yibao.adapters.tables import ApiToken, ApiUser, IdempotencyRecord
+from yibao.adapters.tables import IdempotencyRecord
 from yibao.domain.errors import Conflict, InvalidInput
-from yibao.services.accounts import Role, User
-from yibao.services.accounts.tokens import Claims, InvalidToken, require_in_force
+from yibao.services.accounts import User
+from yibao.services.accounts.tokens import TOKENS, USERS, Claims, holder_of
 from yibao.services.registry import fields
 from yibao.services.uow import UnitOfWork
 
 RECORDS = cast(Table, IdempotencyRecord.__table__)
-TOKENS = cast(Table, ApiToken.__table__)
-USERS = cast(Table, ApiUser.__table__)
 HEADER = "Idempotency-Key"
 
 
@@ -127,10 +125,8 @@ def holder_and_first_answer(
     """The token's holder (refused if revoked, disabled or expired, as `tokens.holder`) and
     the answer kept for the key (refused if the key was used for another request)."""
     row = _HOLDER_AND_ANSWER.one_or_none(uow.hot, {"token_id": claims.token_id, "key": key})
-    if row is None:
-        raise InvalidToken("the token is not one this server issued")
-    require_in_force(revoked_at=row[0], expires_at=row[1], disabled_at=row[6])
-    user = User(int(row[2]), str(row[3]), Role(row[4]), row[5], row[6] is not None)
+    user = holder_of(row)
+    assert row is not None
     if row[7] is None:
         return user, None
     return user, _answer_for(key, digest, row[7], row[8], row[9])
