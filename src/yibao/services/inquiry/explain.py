@@ -51,7 +51,7 @@ from yibao.ledger.kinds import CREDITS, TransferKind, reversal
 from yibao.services import audit
 from yibao.services.audit import Actor, AuditEvent
 from yibao.services.inquiry.pooled_fund import fund_paid_this_year
-from yibao.services.registry import person_by_id_number, policy_schedule, scheme_on
+from yibao.services.registry import person_by_id_number, policy_schedule_hot, scheme_on_hot
 from yibao.services.registry.record_links import split_records
 from yibao.services.uow import UnitOfWork
 
@@ -83,10 +83,10 @@ def gather_records(
     *, uow: UnitOfWork, person: Person, as_of: dt.date, channel: str
 ) -> PersonRecords:
     month = Month.of(as_of)
-    schedule = policy_schedule(uow=uow, area_code=person.area_code)
+    schedule = policy_schedule_hot(uow=uow, area_code=person.area_code)
     policy = schedule.for_month(month) if schedule.policies[0].effective_from <= month else None
     earlier = schedule.earlier_than(month) if policy else ()
-    current = scheme_on(uow=uow, person_id=person.id, day=as_of)
+    current = scheme_on_hot(uow=uow, person_id=person.id, day=as_of)
     tier_zero = bool(
         current
         and current.scheme is Scheme.FLEXIBLE
