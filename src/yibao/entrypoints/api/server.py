@@ -8,18 +8,20 @@ the engine disposed).
 
 With several workers each listens on a socket of its own (SO_REUSEPORT), so the kernel spreads
 connections evenly over them; on one shared socket the worker that happens to be idle when
-connections arrive takes most of them, and clients behind it wait on a busy worker.
+connections arrive takes most of them, and clients behind it wait on a busy worker. The
+supervisor opens the sockets, one per worker: connections made while a worker still starts
+(or restarts) wait in its socket's queue rather than all going to the first worker up.
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import socket
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import uvicorn
 from fastapi import FastAPI
@@ -87,11 +89,15 @@ def serve(*, database_url: str, host: str, port: int, workers: int, log_level: s
         if not server.started:
             sys.exit(STARTUP_FAILURE)
         return
-    with _reserved(host, port):
+    sockets = _listening_sockets(host, port, workers, backlog=config.backlog)
+    try:
         # uvicorn's supervisor (restarts, signals, graceful stop) with workers that each
-        # open their own socket: it makes its workers by this module-level name.
+        # listen on one of the sockets: it makes its workers by this module-level name.
         multiprocess.Process = _WorkerWithItsOwnSocket  # type: ignore[misc]
-        multiprocess.Multiprocess(config, sockets=[]).run()
+        multiprocess.Multiprocess(config, sockets=sockets).run()
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -103,22 +109,40 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-@contextmanager
-def _reserved(host: str, port: int) -> Iterator[None]:
-    """The port bound (not listening) by the supervisor while it runs: a port taken by another
-    program is refused before any worker starts, and no other program takes it meanwhile."""
+def _listening_sockets(host: str, port: int, count: int, *, backlog: int) -> list[socket.socket]:
+    """One listening SO_REUSEPORT socket per worker; a port taken by another program ends
+    `serve` before any worker starts."""
+    sockets: list[socket.socket] = []
     try:
-        sock = _listening_socket(host, port)
+        for _ in range(count):
+            sockets.append(_listening_socket(host, port))
+            sockets[-1].listen(backlog)
+            sockets[-1].set_inheritable(True)
     except OSError as error:
+        for sock in sockets:
+            sock.close()
         sys.exit(f"cannot listen on {host}:{port}: {error.strerror}")
-    with sock:
-        yield
+    return sockets
 
 
 class _WorkerWithItsOwnSocket(multiprocess.Process):
-    """A uvicorn worker listening on a SO_REUSEPORT socket of its own (opened in the worker)."""
+    """A uvicorn worker given one of the supervisor's sockets: the one of a worker that has
+    ended (a restart), else a socket no worker has yet; if every socket is held (a rolling
+    restart, an extra worker), the longest-held one, whose worker is the next to go."""
 
-    def target(self, sockets: list[socket.socket] | None = None) -> None:
-        sock = _listening_socket(self.config.host, self.config.port)
-        sock.listen(self.config.backlog)
-        super().target([sock])
+    _holders: ClassVar[dict[int, _WorkerWithItsOwnSocket]] = {}
+    _born: ClassVar[Iterator[int]] = itertools.count()
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+        slot = self._slot(len(sockets))
+        self.born = next(self._born)
+        self._holders[slot] = self
+        super().__init__(config, [sockets[slot]])
+
+    @classmethod
+    def _slot(cls, count: int) -> int:
+        for slot in range(count):
+            holder = cls._holders.get(slot)
+            if holder is None or holder.process.exitcode is not None:
+                return slot
+        return min(range(count), key=lambda slot: cls._holders[slot].born)
