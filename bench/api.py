@@ -144,6 +144,30 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[str]:
         time.sleep(0.3)
 
 
+def cpu_seconds(root: int) -> float:
+    """User and system CPU of a process and its children (the server's workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in [root, *_children(root)]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        direct = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return found
+    for child in map(int, direct):
+        found += [child, *_children(child)]
+    return found
+
+
 def wrk(port: int, script: str, clients: int, seconds: int) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(script + DONE_LUA)
@@ -172,6 +196,11 @@ def wrk(port: int, script: str, clients: int, seconds: int) -> dict[str, float]:
     found: dict[str, float] = json.loads(line.removeprefix("RESULT "))
     found["per_second"] = found["requests"] / found["seconds"]
     return found
+
+
+def per_request_ms(found: dict[str, float]) -> float:
+    """The server's CPU (all its workers) per request of a wrk phase, in milliseconds."""
+    return round(1000 * found["cpu"] / max(found["requests"], 1), 2)
 
 
 def served_bench_arguments(
@@ -225,6 +254,7 @@ def main() -> None:
         cards_lua = ",".join(f'"{card}"' for _, card in holders)
         day = time.strftime("%Y-%m-%d")
         log(f"{len(holders)} cardholders; settlements, {seconds} s ...")
+        cpu_before = cpu_seconds(server.pid)
         settle = wrk(
             port,
             SETTLE_LUA
@@ -238,14 +268,17 @@ def main() -> None:
             args.clients,
             seconds,
         )
+        settle["cpu"] = cpu_seconds(server.pid) - cpu_before
         log(f"  {settle}; inquiries, {seconds} s ...")
         persons_lua = ",".join(f'"{p}"' for p in persons)
+        cpu_before = cpu_seconds(server.pid)
         inquire = wrk(
             port,
             INQUIRE_LUA % {"persons": persons_lua, "token": found_tokens["admin"]},
             args.clients,
             seconds,
         )
+        inquire["cpu"] = cpu_seconds(server.pid) - cpu_before
         log(f"  {inquire}")
     finally:
         server.send_signal(signal.SIGTERM)
@@ -270,6 +303,8 @@ def main() -> None:
                 "inquiry_p50_ms": inquire["p50_ms"],
                 "inquiry_p99_ms": inquire["p99_ms"],
                 "errors": int(settle["errors"] + inquire["errors"]),
+                "server_cpu_ms_per_settlement": per_request_ms(settle),
+                "server_cpu_ms_per_inquiry": per_request_ms(inquire),
                 "overdrafts": overdrafts,
                 "ledger_check_passed": ledger_ok,
                 "pgbench_tps": round(tps, 1),

@@ -32,7 +32,14 @@ from typing import Any
 import httpx2
 from sqlalchemy import text
 
-from api import bench_city, free_port, schema_url, served_bench_arguments, start_server
+from api import (
+    bench_city,
+    cpu_seconds,
+    free_port,
+    schema_url,
+    served_bench_arguments,
+    start_server,
+)
 from settle import AREA, INSTITUTION, PIN, audit, log, pgbench_tps
 from yibao.bootstrap import App
 from yibao.domain.national import gateway_signature, to_json
@@ -168,30 +175,6 @@ def write_requests(
             nonce = uuid.uuid4().hex
             body = to_json(envelope("2102", msgid, sign_no, given))
             out.write(f"{nonce}\t{gateway_signature(stamp, token, nonce)}\t{body}\n")
-
-
-def cpu_seconds(root: int) -> float:
-    """User and system CPU of a process and its children (the server's workers), from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in [root, *_children(root)]:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    return total
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    try:
-        direct = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return found
-    for child in map(int, direct):
-        found += [child, *_children(child)]
-    return found
 
 
 def replay(

@@ -11,9 +11,11 @@ import pytest
 
 from tests.e2e.api.world import CARD, INSIDE, PIN, World
 from tests.e2e.national.client import Client, written
+from yibao.bootstrap import App
 from yibao.domain.months import age_on
 from yibao.ledger import accounts
 from yibao.services import cards, catalogue
+from yibao.services.national import gateway
 from yibao.services.registry import person_by_id_number
 
 
@@ -200,6 +202,32 @@ def test_gateway_refusals_answer_401_and_write_nothing(world: World, his: Client
     assert his.send(body, missing).status_code == 401
     assert written(world.app) == counts
     assert balance(world) == before
+
+
+def test_a_rotated_token_signs_at_once_and_the_old_one_is_refused_at_once(
+    world: World, his: Client
+) -> None:
+    """The server keeps the credentials it read; a rotation by another process (the CLI: here
+    an engine object of its own, which the server's kept credentials are not filed under) is
+    seen at the next request all the same, both ways."""
+    his.sign_in()  # the server has read the token and keeps it
+    old = his.token
+    elsewhere = App(world.app.engine.execution_options())
+    with elsewhere.uow() as uow:
+        new = gateway.credentials(uow=uow, institution_code="P001", rotate=True).token
+    assert new != old
+    counts = written(world.app)
+    try:
+        refused = his.send(his.envelope("9001", {}))  # still signed with the old token
+        assert refused.status_code == 401
+        assert "x-tif-signature" in refused.json()["err_msg"]
+        assert written(world.app) == counts
+        his.token = new
+        his.sign_in()  # signed with the new one: answered at once
+        his.token = old
+        assert his.send(his.envelope("9001", {})).status_code == 401
+    finally:
+        his.token = new
 
 
 @pytest.mark.parametrize(

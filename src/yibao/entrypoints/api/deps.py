@@ -43,9 +43,14 @@ class Caller:
 
     def authenticate(self, uow: UnitOfWork) -> User:
         if self._user is None:
-            self._user = holder(uow=uow, claims=self.claims)
-            self.scope.setdefault("state", {})["user"] = f"{self._user.role}:{self._user.name}"
+            self.authenticated_as(holder(uow=uow, claims=self.claims))
+        assert self._user is not None
         return self._user
+
+    def authenticated_as(self, user: User) -> None:
+        """The user a gate read with the request's first statement (`tokens.require_in_force`)."""
+        self._user = user
+        self.scope.setdefault("state", {})["user"] = f"{user.role}:{user.name}"
 
     @property
     def authenticated(self) -> bool:
@@ -61,16 +66,18 @@ class Caller:
         return self._user
 
 
-def get_app(request: Request) -> App:
+async def get_app(request: Request) -> App:
     app: App = request.app.state.yibao
     return app
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
+# The dependencies are coroutines: they do not block, and a plain function would be run on
+# the thread pool, one hand-over per dependency per request.
 AppDep = Annotated[App, Depends(get_app)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

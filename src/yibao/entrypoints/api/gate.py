@@ -22,6 +22,7 @@ from yibao.entrypoints.api.deps import Caller
 from yibao.services.accounts import access, idempotency
 from yibao.services.accounts.access import Target
 from yibao.services.audit import OK, Actor, AuditEvent, record, record_in_own_transaction
+from yibao.services.settlement import Alongside, Receipt
 from yibao.services.uow import UnitOfWork
 
 API_CHANNEL = "api"  # how the call came; an inquiry's own channel (web, ...) is its resource
@@ -155,7 +156,40 @@ def idempotent(
     return JSONResponse(body, status)
 
 
-def idempotent_committed_alone(
+class _KeptInTheSale:
+    """`settlement.Alongside` for an API sale: its answer kept by the Idempotency-Key and its
+    audit entry, in the sale's own transaction: the three commit together or not at all."""
+
+    def __init__(
+        self,
+        caller: Caller,
+        *,
+        key: str,
+        digest: str,
+        action: str,
+        resource: str,
+        answer_of: Callable[[Receipt], tuple[int, Any]],
+    ) -> None:
+        self.caller, self.key, self.digest = caller, key, digest
+        self.action, self.resource, self.answer_of = action, resource, answer_of
+        self.answer: idempotency.Answer | None = None
+
+    def before(self, uow: UnitOfWork) -> None:
+        pass
+
+    def after(self, uow: UnitOfWork, receipt: Receipt) -> None:
+        status, body = self.answer_of(receipt)
+        answer = idempotency.Answer(status, body)
+        kept = idempotency.keep_in_transaction(
+            uow=uow, user_id=self.caller.user.id, key=self.key, digest=self.digest, answer=answer
+        )
+        if kept is answer:  # the first answer: its audit entry, last in the transaction
+            person = receipt.patient_id_number or None
+            record(uow=uow, event=_event(self.caller, self.action, person, self.resource, OK))
+        self.answer = kept
+
+
+def idempotent_sale(
     caller: Caller,
     *,
     key: str,
@@ -163,24 +197,31 @@ def idempotent_committed_alone(
     action: str,
     target: Target,
     resource: str,
-    work: Callable[[], tuple[int, Any]],
-    person_after: Callable[[UnitOfWork], str | None],
+    sell: Callable[[Alongside], object],
+    answer_of: Callable[[Receipt], tuple[int, Any]],
 ) -> JSONResponse:
-    """As `idempotent`, for a write that commits on its own (a POS sale): the key is looked up
-    first, the write runs, then its answer and audit entry are kept in one transaction.
+    """As `idempotent`, for a sale (a service that opens its own transaction): first one
+    statement reads the token's holder and the key's first answer (access is checked before
+    the card is read or its PIN tried); then the sale runs with its answer and audit entry
+    alongside (`settlement.Alongside`), in its one transaction.
 
-    A retry after a lost answer runs the write again, which is idempotent by itself (a sale
-    by its institution and reference) and answers as the first time.
+    A retry whose first answer was lost finds it by the key; a copy running at the same time
+    waits on the sale's reference and then on the key, and answers as the first did.
     """
     key = idempotency.check_key(key)
     try:
-        with caller.app.uow() as uow:
-            user = caller.authenticate(uow)
+        with caller.app.uow().statement_by_statement() as uow:
+            user, found = idempotency.holder_and_first_answer(
+                uow=uow, claims=caller.claims, key=key, digest=digest
+            )
+            caller.authenticated_as(user)
             access.authorize(uow=uow, user=user, action=action, target=target)
-            found = idempotency.find(uow=uow, user_id=user.id, key=key, digest=digest)
         if found is not None:
             return JSONResponse(found.body, found.status_code)
-        status, body = work()
+        kept = _KeptInTheSale(
+            caller, key=key, digest=digest, action=action, resource=resource, answer_of=answer_of
+        )
+        sell(kept)
     except YibaoError as error:
         if not caller.authenticated:
             raise
@@ -189,14 +230,5 @@ def idempotent_committed_alone(
             event=_event(caller, action, _person_of(target), resource, error.code),
         )
         raise
-    with caller.app.uow() as uow:
-        answer = idempotency.keep(
-            uow=uow,
-            user_id=user.id,
-            key=key,
-            digest=digest,
-            answer=idempotency.Answer(status, body),
-        )
-        event = _event(caller, action, person_after(uow), resource, OK)
-        record(uow=uow, event=event)
-    return JSONResponse(answer.body, answer.status_code)
+    assert kept.answer is not None
+    return JSONResponse(kept.answer.body, kept.answer.status_code)

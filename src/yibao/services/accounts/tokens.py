@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import jwt
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 
+from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import ApiToken, ApiUser
 from yibao.domain.errors import YibaoError
-from yibao.services.accounts import UnknownUser, User, now, public_user, user_row
+from yibao.services.accounts import Role, UnknownUser, User, now, public_user, user_row
 from yibao.services.accounts.passwords import hash_password, needs_renewal, password_matches
 from yibao.services.uow import UnitOfWork
 
 ALGORITHM = "HS256"
+TOKENS = cast(Table, ApiToken.__table__)
+USERS = cast(Table, ApiUser.__table__)
 MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
 
@@ -130,8 +135,18 @@ def token_user(*, uow: UnitOfWork, token: str, secret: str) -> tuple[User, str]:
     return holder(uow=uow, claims=claims), claims.token_id
 
 
+# Tokens whose signature was verified, by (key, token) -> their claims and expiry: a client
+# sends its token with every request, and the signature of the same bytes under the same key
+# verifies the same way each time. The expiry is checked at every use.
+_VERIFIED: dict[tuple[str, str], tuple[Claims, int]] = {}
+_VERIFIED_AT_MOST = 10_000
+
+
 def read_claims(*, token: str, secret: str) -> Claims:
     """The token's signature and expiry, checked without the database."""
+    found = _VERIFIED.get((secret, token))
+    if found is not None and time.time() < found[1]:
+        return found[0]
     try:
         claims = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "jti", "sub"]}
@@ -140,25 +155,48 @@ def read_claims(*, token: str, secret: str) -> Claims:
         raise InvalidToken("the token has expired; log in again") from None
     except jwt.PyJWTError:
         raise InvalidToken("the token is not one this server issued") from None
-    return Claims(str(claims["jti"]), str(claims["sub"]))
+    verified = Claims(str(claims["jti"]), str(claims["sub"]))
+    if len(_VERIFIED) >= _VERIFIED_AT_MOST:
+        _VERIFIED.clear()
+    _VERIFIED[secret, token] = (verified, int(claims["exp"]))
+    return verified
+
+
+_HOLDER = HotStatement(
+    select(
+        TOKENS.c.revoked_at, TOKENS.c.expires_at,
+        USERS.c.id, USERS.c.name, USERS.c.role, USERS.c.scope, USERS.c.disabled_at,
+    )
+    .join(USERS, USERS.c.id == TOKENS.c.user_id)
+    .where(TOKENS.c.id == bindparam("token_id"))
+)  # fmt: skip
 
 
 def holder(*, uow: UnitOfWork, claims: Claims) -> User:
     """The token's user, read in the caller's transaction: refused if the token was revoked
     or its user disabled since it was issued."""
-    found = uow.session.execute(
-        select(ApiToken, ApiUser)
-        .join(ApiUser, ApiUser.id == ApiToken.user_id)
-        .where(ApiToken.id == claims.token_id)
-    ).one_or_none()
-    if found is None:
+    return holder_of(_HOLDER.one_or_none(uow.hot, {"token_id": claims.token_id}))
+
+
+def holder_of(row: Sequence[Any] | None) -> User:
+    """The user of a token row read as `_HOLDER` reads it (its first seven columns)."""
+    if row is None:
         raise InvalidToken("the token is not one this server issued")
-    stored, row = found
-    if stored.revoked_at is not None or row.disabled_at is not None:
+    require_in_force(revoked_at=row[0], expires_at=row[1], disabled_at=row[6])
+    return User(int(row[2]), str(row[3]), Role(row[4]), row[5], row[6] is not None)
+
+
+def require_in_force(
+    *,
+    revoked_at: dt.datetime | None,
+    expires_at: dt.datetime,
+    disabled_at: dt.datetime | None,
+) -> None:
+    """A stored token still works: not revoked, its user not disabled, not expired."""
+    if revoked_at is not None or disabled_at is not None:
         raise InvalidToken("the token was revoked; log in again")
-    if stored.expires_at <= now():
+    if expires_at <= now():
         raise InvalidToken("the token has expired; log in again")
-    return public_user(row)
 
 
 def revoke_token(*, uow: UnitOfWork, token_id: str) -> None:

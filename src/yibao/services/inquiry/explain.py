@@ -5,9 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
+from typing import cast as typed
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    FromClause,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 
+from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import (
     Card,
     Contribution,
@@ -38,7 +53,7 @@ from yibao.ledger.kinds import CREDITS, TransferKind, reversal
 from yibao.services import audit
 from yibao.services.audit import Actor, AuditEvent
 from yibao.services.inquiry.pooled_fund import fund_paid_this_year
-from yibao.services.registry import person_by_id_number, policy_schedule, scheme_on
+from yibao.services.registry import person_by_id_number, policy_schedule_hot, scheme_on_hot
 from yibao.services.registry.record_links import split_records
 from yibao.services.uow import UnitOfWork
 
@@ -70,10 +85,10 @@ def gather_records(
     *, uow: UnitOfWork, person: Person, as_of: dt.date, channel: str
 ) -> PersonRecords:
     month = Month.of(as_of)
-    schedule = policy_schedule(uow=uow, area_code=person.area_code)
+    schedule = policy_schedule_hot(uow=uow, area_code=person.area_code)
     policy = schedule.for_month(month) if schedule.policies[0].effective_from <= month else None
     earlier = schedule.earlier_than(month) if policy else ()
-    current = scheme_on(uow=uow, person_id=person.id, day=as_of)
+    current = scheme_on_hot(uow=uow, person_id=person.id, day=as_of)
     tier_zero = bool(
         current
         and current.scheme is Scheme.FLEXIBLE
@@ -119,48 +134,106 @@ def gather_records(
     )
 
 
+def _table(model: Any) -> Table:
+    return typed(Table, model.__table__)
+
+
 def _percent(rate: Decimal) -> str:
     """A rate as the policy reads it: 0.02 -> "2%", 0.015 -> "1.5%"."""
     return f"{(rate * 100).normalize():f}%"
 
 
-def _ever_enrolled(uow: UnitOfWork, person_id: int, as_of: dt.date) -> bool:
-    return bool(
-        uow.session.scalar(
-            select(func.count()).where(
-                Enrollment.person_id == person_id, Enrollment.starts_on <= as_of
-            )
+# The explainer's reads, built and compiled once (`HotStatement`): an inquiry runs a dozen.
+E, J, EMP = _table(Enrollment), _table(Employment), _table(Employer)
+C, T, CARD = _table(Contribution), _table(LedgerTransfer), _table(Card)
+_PERSON_ID: BindParameter[int] = bindparam("person_id")
+_AS_OF: BindParameter[dt.date] = bindparam("as_of")
+_EVER_ENROLLED = HotStatement(
+    select(func.count()).where(E.c.person_id == _PERSON_ID, E.c.starts_on <= _AS_OF)
+)
+_JOBS = HotStatement(
+    select(EMP.c.code, EMP.c.name, J.c.hired_on, J.c.registered_on, J.c.left_on)
+    .join(EMP, EMP.c.id == J.c.employer_id)
+    .where(J.c.person_id == _PERSON_ID, J.c.hired_on <= _AS_OF)
+    .order_by(J.c.hired_on)
+)
+
+
+def _payments_joined_to(keyed: FromClause) -> HotStatement:
+    """A person's payments, each with the day it was credited. A contribution is credited by
+    its crediting transfer's key (`credit:c<id>`), not by this person's account: after a merge,
+    one credited on the other record's account stays credited."""
+    credited = keyed.c.key == literal("credit:c") + cast(C.c.id, String)
+    return HotStatement(
+        select(
+            C.c.month, C.c.through_month, C.c.received_on, C.c.insurances, C.c.credit_fen,
+            keyed.c.value_date,
         )
+        .outerjoin(
+            keyed,
+            and_(
+                credited,
+                keyed.c.kind == str(TransferKind.CREDITING),
+                keyed.c.value_date <= _AS_OF,
+            ),
+        )
+        .where(C.c.person_id == _PERSON_ID, C.c.received_on <= _AS_OF)
+        .order_by(C.c.month, C.c.received_on)
+    )  # fmt: skip
+
+
+# PostgreSQL finds a key through its claim (`ledger.keys`: the partitioned ledger has no index
+# on it); SQLite's one table keeps its key unique.
+_PAYMENTS = {
+    "postgresql": _payments_joined_to(keyed_transfers("postgresql")),
+    "plain": _payments_joined_to(keyed_transfers("sqlite")),
+}
+_CARD = HotStatement(
+    select(CARD.c.card_no, CARD.c.issued_on, CARD.c.lost_on, CARD.c.medical_activated_on)
+    .where(
+        CARD.c.person_id == _PERSON_ID,
+        CARD.c.issued_on <= _AS_OF,
+        or_(CARD.c.replaced_on.is_(None), CARD.c.replaced_on > _AS_OF),
     )
+    .order_by(CARD.c.id.desc())
+    .limit(1)
+)
+_ACCOUNT_ID: BindParameter[int] = bindparam("account_id")
+_OUTGOING = case((T.c.debit_account_id == _ACCOUNT_ID, T.c.amount_fen), else_=-T.c.amount_fen)
+_NET_OUTFLOW = HotStatement(
+    select(
+        T.c.kind,
+        func.sum(_OUTGOING),
+    )
+    .where(
+        or_(T.c.debit_account_id == _ACCOUNT_ID, T.c.credit_account_id == _ACCOUNT_ID),
+        T.c.value_date <= _AS_OF,
+    )
+    .group_by(T.c.kind)
+)
+
+
+def _ever_enrolled(uow: UnitOfWork, person_id: int, as_of: dt.date) -> bool:
+    return bool(_EVER_ENROLLED.scalar_or_none(uow.hot, {"person_id": person_id, "as_of": as_of}))
 
 
 def _jobs(uow: UnitOfWork, person_id: int, as_of: dt.date) -> tuple[JobRecord, ...]:
-    rows = uow.session.execute(
-        select(Employment, Employer.code, Employer.name)
-        .join(Employer, Employer.id == Employment.employer_id)
-        .where(Employment.person_id == person_id, Employment.hired_on <= as_of)
-        .order_by(Employment.hired_on)
-    ).all()
+    rows = _JOBS.rows(uow.hot, {"person_id": person_id, "as_of": as_of})
     return tuple(
         JobRecord(
             code,
             name,
-            job.hired_on,
-            job.registered_on if job.registered_on and job.registered_on <= as_of else None,
-            job.left_on if job.left_on and job.left_on <= as_of else None,
+            hired_on,
+            registered_on if registered_on and registered_on <= as_of else None,
+            left_on if left_on and left_on <= as_of else None,
         )
-        for job, code, name in rows
+        for code, name, hired_on, registered_on, left_on in rows
     )
 
 
 def _payments(uow: UnitOfWork, person_id: int, as_of: dt.date) -> tuple[PaymentRecord, ...]:
-    c = Contribution
-    rows = uow.session.execute(
-        select(c.id, c.month, c.through_month, c.received_on, c.insurances, c.credit_fen)
-        .where(c.person_id == person_id, c.received_on <= as_of)
-        .order_by(c.month, c.received_on)
-    ).all()
-    credited = _credit_dates(uow, [f"credit:c{row.id}" for row in rows], as_of)
+    statement = _PAYMENTS["postgresql" if uow.dialect == "postgresql" else "plain"]
+    rows = statement.rows(uow.hot, {"person_id": person_id, "as_of": as_of})
     months: dict[str, Month] = {}
     return tuple(
         PaymentRecord(
@@ -169,65 +242,31 @@ def _payments(uow: UnitOfWork, person_id: int, as_of: dt.date) -> tuple[PaymentR
             received_on,
             frozenset(insurances.split(",")),
             credit_fen,
-            credited.get(f"credit:c{contribution_id}"),
+            credited_on,
         )
-        for contribution_id, month, through, received_on, insurances, credit_fen in rows
+        for month, through, received_on, insurances, credit_fen, credited_on in rows
     )
 
 
-def _credit_dates(uow: UnitOfWork, keys: list[str], as_of: dt.date) -> dict[str, dt.date]:
-    """When each contribution was credited, by its crediting transfer's key (`credit:c<id>`).
-
-    By key, not by this person's account: after a merge, a contribution credited on the other
-    record's account (in another area, maybe) stays credited.
-    """
-    if not keys:
-        return {}
-    t = keyed_transfers(uow.dialect).c
-    rows = uow.session.execute(
-        select(t.key, t.value_date).where(
-            t.key.in_(keys), t.kind == TransferKind.CREDITING, t.value_date <= as_of
-        )
-    ).all()
-    return {str(key): value_date for key, value_date in rows}
-
-
 def _card(uow: UnitOfWork, person_id: int, as_of: dt.date) -> CardRecord | None:
-    card = uow.session.scalars(
-        select(Card)
-        .where(
-            Card.person_id == person_id,
-            Card.issued_on <= as_of,
-            or_(Card.replaced_on.is_(None), Card.replaced_on > as_of),
-        )
-        .order_by(Card.id.desc())
-        .limit(1)
-    ).one_or_none()
+    card = _CARD.one_or_none(uow.hot, {"person_id": person_id, "as_of": as_of})
     if card is None:
         return None
-    if card.lost_on is not None and card.lost_on <= as_of:
+    card_no, issued_on, lost_on, medical_activated_on = card
+    if lost_on is not None and lost_on <= as_of:
         status = "lost"
-    elif card.medical_activated_on is not None and card.medical_activated_on <= as_of:
+    elif medical_activated_on is not None and medical_activated_on <= as_of:
         status = "active"
     else:
         status = "issued"
-    return CardRecord(card.card_no, status, card.issued_on)
+    return CardRecord(card_no, status, issued_on)
 
 
 def _net_outflow_by_kind(uow: UnitOfWork, account_id: int | None, as_of: dt.date) -> dict[str, int]:
     """Per transfer kind, what left the personal account minus what came in, up to `as_of`."""
     if account_id is None:
         return {}
-    t = LedgerTransfer
-    outgoing = case((t.debit_account_id == account_id, t.amount_fen), else_=-t.amount_fen)
-    rows = uow.session.execute(
-        select(t.kind, func.sum(outgoing))
-        .where(
-            or_(t.debit_account_id == account_id, t.credit_account_id == account_id),
-            t.value_date <= as_of,
-        )
-        .group_by(t.kind)
-    ).all()
+    rows = _NET_OUTFLOW.rows(uow.hot, {"account_id": account_id, "as_of": as_of})
     return {str(kind): int(amount) for kind, amount in rows}
 
 

@@ -1,15 +1,24 @@
 """The gateway's authentication of a designated institution: its paasid and token, the
-x-tif signature, the timestamp's window and the nonce used once."""
+x-tif signature, the timestamp's window and the nonce used once.
+
+Each process keeps the credentials it read (`_KNOWN`), so a signed request costs one
+statement: the nonce's use, written only while the credential still has the token the
+signature was checked with. A rotated token thus works at once (a signature the kept token
+does not match is checked again against the stored one) and the old one is refused at once
+(its nonce is not written, and the stored token, read again, does not match).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
 import secrets
+import time
+import weakref
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, bindparam, delete, select
+from sqlalchemy import BigInteger, Engine, String, Table, bindparam, delete, exists, select
 
 from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.hot import HotStatement
@@ -28,11 +37,25 @@ _CREDENTIAL = HotStatement(
     .join(INST, INST.c.id == CRED.c.institution_id)
     .where(CRED.c.paasid == bindparam("paasid"))
 )
-_USE_NONCE = HotStatement(
+_TOKEN_UNCHANGED = exists().where(
+    CRED.c.paasid == bindparam("paasid"), CRED.c.token == bindparam("token")
+)
+_USE_NONCE = HotStatement(  # the nonce, used if the paasid's token is still the one checked
     lambda dialect: (
-        insert_skipping_duplicates(dialect, NONCE).on_conflict_do_nothing().returning(NONCE.c.nonce)
+        insert_skipping_duplicates(dialect, NONCE)
+        .from_select(
+            ["paasid", "nonce", "signed_at"],
+            select(
+                bindparam("paasid", type_=String),
+                bindparam("nonce", type_=String),
+                bindparam("signed_at", type_=BigInteger),
+            ).where(_TOKEN_UNCHANGED),
+        )
+        .on_conflict_do_nothing()
+        .returning(NONCE.c.nonce)
     )
 )
+KEPT_SECONDS = 60.0  # how long a process trusts the institution's fields it read with a token
 _PRUNE_EVERY = 200  # about one signed request in this many prunes the nonces out of the window
 
 
@@ -82,6 +105,7 @@ def credentials(*, uow: UnitOfWork, institution_code: str, rotate: bool) -> Cred
         row.token = secrets.token_hex(32)
         row.issued_at = now
     uow.session.flush()
+    _forget(uow.engine, row.paasid)  # this process's; others see the new token at their next use
     return Credentials(row.paasid, row.token)
 
 
@@ -117,17 +141,59 @@ def authenticate(
             f"header x-tif-timestamp {timestamp[:20]!r} is more than "
             f"{SIGNATURE_WINDOW_SECONDS} s away from the gateway's clock"
         )
-    row = _CREDENTIAL.one_or_none(uow.hot, {"paasid": paasid})
-    if row is None or not signature_matches(signature, timestamp, str(row[0]), nonce):
-        raise GatewayRefused("header x-tif-signature does not match the paasid's token")
     if random.randrange(_PRUNE_EVERY) == 0:
         _prune(uow, int(now))
-    used = _USE_NONCE.scalar_or_none(
-        uow.hot, {"paasid": paasid, "nonce": nonce, "signed_at": int(timestamp)}
-    )
-    if used is None:
+    known = _kept(uow.engine, paasid)
+    if known is not None and signature_matches(signature, timestamp, known.token, nonce):
+        if _used(uow, paasid, nonce, timestamp, known.token):
+            return known.caller
+        _forget(uow.engine, paasid)  # the nonce was used before, or the token rotated since
+    known = _read(uow, paasid)
+    if known is None or not signature_matches(signature, timestamp, known.token, nonce):
+        raise GatewayRefused("header x-tif-signature does not match the paasid's token")
+    if not _used(uow, paasid, nonce, timestamp, known.token):
         raise GatewayRefused("header x-tif-nonce was used before")
-    return Caller(paasid, int(row[1]), str(row[2]), str(row[3]), str(row[4]), str(row[5]))
+    return known.caller
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    token: str
+    caller: Caller
+    read_at: float  # time.monotonic()
+
+
+_KNOWN: weakref.WeakKeyDictionary[Engine, dict[str, _Known]] = weakref.WeakKeyDictionary()
+
+
+def _kept(engine: Engine, paasid: str) -> _Known | None:
+    known = _KNOWN.get(engine, {}).get(paasid)
+    if known is None or time.monotonic() - known.read_at > KEPT_SECONDS:
+        return None
+    return known
+
+
+def _forget(engine: Engine, paasid: str) -> None:
+    _KNOWN.get(engine, {}).pop(paasid, None)
+
+
+def _read(uow: UnitOfWork, paasid: str) -> _Known | None:
+    """The stored credential, kept for the next requests of this process."""
+    row = _CREDENTIAL.one_or_none(uow.hot, {"paasid": paasid})
+    if row is None:
+        _forget(uow.engine, paasid)
+        return None
+    caller = Caller(paasid, int(row[1]), str(row[2]), str(row[3]), str(row[4]), str(row[5]))
+    known = _Known(str(row[0]), caller, time.monotonic())
+    _KNOWN.setdefault(uow.engine, {})[paasid] = known
+    return known
+
+
+def _used(uow: UnitOfWork, paasid: str, nonce: str, timestamp: str, token: str) -> bool:
+    """The nonce is written, so it signs no other request; False if it was used before or
+    the paasid's token is no longer `token` (nothing is written then)."""
+    params = {"paasid": paasid, "nonce": nonce, "signed_at": int(timestamp), "token": token}
+    return _USE_NONCE.scalar_or_none(uow.hot, params) is not None
 
 
 _PRUNE = HotStatement(delete(NONCE).where(NONCE.c.signed_at < bindparam("before")))

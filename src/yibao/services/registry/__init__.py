@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import BindParameter, Select, Table, bindparam, func, or_, select, update
 
 from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import (
@@ -368,21 +368,52 @@ def enroll(
     _start_scheme(uow, person, chosen, tier, None, on)
 
 
+_ENROLMENTS = cast(Table, Enrollment.__table__)
+_SCHEME_DAY: BindParameter[dt.date] = bindparam("day")
+
+
+def _scheme_on_query(*columns: Any, person_id: Any, day: Any) -> Select[Any]:
+    """The person's enrolment in force on the day: the latest to start, by then."""
+    e = _ENROLMENTS.c
+    return (
+        select(*columns)
+        .where(
+            e.person_id == person_id,
+            e.starts_on <= day,
+            or_(e.ends_on.is_(None), e.ends_on > day),
+        )
+        .order_by(e.starts_on.desc(), e.id.desc())
+        .limit(1)
+    )
+
+
+_SCHEME_ON = HotStatement(
+    _scheme_on_query(
+        _ENROLMENTS.c.scheme,
+        _ENROLMENTS.c.tier,
+        _ENROLMENTS.c.employer_id,
+        _ENROLMENTS.c.starts_on,
+        person_id=bindparam("person_id"),
+        day=_SCHEME_DAY,
+    )
+)
+
+
 def scheme_on(*, uow: UnitOfWork, person_id: int, day: dt.date) -> SchemeOnDay | None:
     """The scheme a person was in on `day`, if any."""
-    row = uow.session.scalars(
-        select(Enrollment)
-        .where(
-            Enrollment.person_id == person_id,
-            Enrollment.starts_on <= day,
-            (Enrollment.ends_on.is_(None)) | (Enrollment.ends_on > day),
-        )
-        .order_by(Enrollment.starts_on.desc(), Enrollment.id.desc())
-        .limit(1)
-    ).one_or_none()
+    row = uow.session.scalars(_scheme_on_query(Enrollment, person_id=person_id, day=day)).first()
     if row is None:
         return None
     return SchemeOnDay(Scheme(row.scheme), row.tier, row.employer_id, row.starts_on)
+
+
+def scheme_on_hot(*, uow: UnitOfWork, person_id: int, day: dt.date) -> SchemeOnDay | None:
+    """`scheme_on` read on `uow.hot`, for a path that wrote no enrolment before (an inquiry)."""
+    row = _SCHEME_ON.one_or_none(uow.hot, {"person_id": person_id, "day": day})
+    if row is None:
+        return None
+    scheme, tier, employer_id, starts_on = row
+    return SchemeOnDay(Scheme(scheme), tier, employer_id, starts_on)
 
 
 def _start_scheme(

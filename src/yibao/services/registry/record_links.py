@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import BindParameter, Table, bindparam, or_, select, update
 
+from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import Contribution, Employment, Enrollment, Person, RecordLink
 from yibao.domain.errors import Conflict, InvalidInput
 from yibao.domain.idnumber import mask
@@ -80,18 +82,24 @@ def _one_scheme_at_a_time(uow: UnitOfWork, person_id: int) -> None:
     uow.session.flush()
 
 
+_LINKS = cast(Table, RecordLink.__table__)
+_AS_OF: BindParameter[dt.date] = bindparam("as_of")
+_PERSON: BindParameter[int] = bindparam("person_id")
+_LINKED = HotStatement(  # the links of a person by a day, not merged by then (`split_records`)
+    select(_LINKS.c.person_id, _LINKS.c.other_person_id).where(
+        _LINKS.c.found_on <= _AS_OF,
+        or_(_LINKS.c.merged_on.is_(None), _LINKS.c.merged_on > _AS_OF),
+        or_(_LINKS.c.person_id == _PERSON, _LINKS.c.other_person_id == _PERSON),
+    )
+)
+
+
 def split_records(*, uow: UnitOfWork, person: Person, as_of: dt.date) -> list[SplitRecord]:
     """Records linked to this person by `as_of` and not merged by then, either way round."""
-    links = uow.session.scalars(
-        select(RecordLink).where(
-            RecordLink.found_on <= as_of,
-            or_(RecordLink.merged_on.is_(None), RecordLink.merged_on > as_of),
-            or_(RecordLink.person_id == person.id, RecordLink.other_person_id == person.id),
-        )
-    ).all()
+    links = _LINKED.rows(uow.hot, {"person_id": person.id, "as_of": as_of})
     found = []
-    for item in links:
-        other_id = item.other_person_id if item.person_id == person.id else item.person_id
+    for linked, other_linked in links:
+        other_id = other_linked if linked == person.id else linked
         other = person_by_key(uow=uow, person_id=other_id)
         count = len(
             uow.session.scalars(

@@ -168,6 +168,8 @@ class Receipt:
     deductible_fen: int = 0  # the part of the bill the deductible took
     ratio: str = "0"  # the fund's ratio for this bill
     visit: str = "pharmacy"
+    # the patient's ID number, unmasked, for the audit trail's entry: never shown to a caller
+    patient_id_number: str = field(default="", repr=False)
 
 
 def settle(
@@ -246,6 +248,20 @@ def _settle_without_card(
         return _settle_in(
             uow, cmd, patient, None, institution, evoucher_nonce=evoucher_nonce, facts=facts
         )
+
+
+def keep_alongside(
+    *, uow_factory: Callable[[], UnitOfWork], cmd: SettleCmd, receipt: Receipt
+) -> None:
+    """The caller's statements for a sale settled elsewhere (across areas, in two books): in
+    one transaction of `uow_factory`'s database once the books are written. A retry after a
+    crash between the two settles the same reference again, which answers as the first did,
+    and keeps them then."""
+    if cmd.alongside is None:
+        return
+    with uow_factory() as uow, _transaction_for(uow, cmd):
+        cmd.alongside.before(uow)
+        cmd.alongside.after(uow, receipt)
 
 
 @contextmanager
@@ -503,6 +519,7 @@ def _receipt_of(
         posted.deductible_fen,
         str(sale.pooled.terms.ratio),
         str(sale.pooled.terms.visit),
+        patient.id_number,
     )
 
 
@@ -688,6 +705,7 @@ def _receipt(uow: UnitOfWork, row: Settlement, code: str, balance_after: int) ->
         row.deductible_fen,
         row.ratio,
         row.visit,
+        patient.id_number,
     )
 
 

@@ -19,7 +19,14 @@ from yibao.domain.settlement import check_lines, eligible_fen, total_fen
 from yibao.services import cards
 from yibao.services.areas import AreaDatabases
 from yibao.services.registry import fields
-from yibao.services.settlement import CardAndPin, Receipt, SettleCmd, refund, settle
+from yibao.services.settlement import (
+    CardAndPin,
+    Receipt,
+    SettleCmd,
+    keep_alongside,
+    refund,
+    settle,
+)
 from yibao.services.settlement.across_areas import (
     CrossAreaBill,
     CrossAreaReceipt,
@@ -48,7 +55,9 @@ def settle_at_pos(
             card_secret=card_secret,
             electronic_card_seconds=electronic_card_seconds,
         )
-    return _settle_across(areas, cmd, insured_area)
+    receipt = _settle_across(areas, cmd, insured_area)
+    keep_alongside(uow_factory=uow_factory, cmd=cmd, receipt=receipt)
+    return receipt
 
 
 def _other_area_of_card(areas: AreaDatabases | None, cmd: SettleCmd) -> str | None:

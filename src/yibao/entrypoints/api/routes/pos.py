@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -15,12 +16,19 @@ from yibao.entrypoints.api.deps import CallerDep, IdempotencyKey
 from yibao.entrypoints.api.gate import (
     Guard,
     idempotent,
-    idempotent_committed_alone,
+    idempotent_sale,
     request_digest,
 )
 from yibao.entrypoints.api.schemas import Body, Yuan, day_or_today, router
 from yibao.services.accounts.access import Target
-from yibao.services.settlement import CardAndPin, ElectronicCard, LineItem, Receipt, SettleCmd
+from yibao.services.settlement import (
+    Alongside,
+    CardAndPin,
+    ElectronicCard,
+    LineItem,
+    Receipt,
+    SettleCmd,
+)
 from yibao.services.settlement.at_pos import refund_at_pos, settle_at_pos
 from yibao.services.settlement.parties import patient_of
 
@@ -111,30 +119,29 @@ def settle(
     """Settle a purchase: the personal account pays what it may, the rest is paid in person."""
     settings = caller.settings
 
-    def work() -> tuple[int, object]:
+    def sell(alongside: Alongside) -> object:
+        cmd = replace(_command(body, caller.app.today()), alongside=alongside)
         with metrics.settlement("pos") as settled:
             receipt = settle_at_pos(
                 areas=caller.app.areas,
                 uow_factory=caller.app.uow,
-                cmd=_command(body, caller.app.today()),
+                cmd=cmd,
                 now=dt.datetime.now(dt.UTC),
                 card_secret=settings.card_secret,
                 electronic_card_seconds=settings.electronic_card_seconds,
             )
             settled.fen = receipt.total_fen
-        return 201, _public(receipt)
+        return receipt
 
-    return idempotent_committed_alone(
+    return idempotent_sale(
         caller,
         key=key,
         digest=request_digest(request, body.model_dump(mode="json")),
         action="pos.settle",
         target=Target(institution=body.institution),
         resource="settlement",
-        work=work,
-        person_after=lambda uow: patient_of(
-            uow=uow, institution_code=body.institution, ref=body.ref
-        ),
+        sell=sell,
+        answer_of=lambda receipt: (201, _public(receipt)),
     )
 
 
