@@ -114,15 +114,19 @@ def import_contributions(
         _lock_payers(uow, connection)
     _find_met(connection, loader.postgres)
     last = int(connection.exec_driver_sql(f"SELECT max(row_no) FROM {STAGED}").scalar() or 0)
+    lows = range(0, last, CHUNK)
+    met = judge.met(connection, 0, CHUNK) if lows else None
     with _Beside(loader.postgres) as applying:
-        for low in range(0, last, CHUNK):
-            met = judge.met(connection, low, low + CHUNK)
-            applying.wait()  # the chunk before is written: the connection is free again
-            priced = list(judge.chunk(met))
-            if judge.refused:
-                continue  # the file will not be written: judge the rest for the error report
-            loader.append(PRICED, PRICED_COLUMNS, priced)
-            applying.start(lambda: _apply(uow, connection))
+        for low in lows:
+            assert met is not None
+            priced = list(judge.chunk(met))  # in Python, while the chunk before is written
+            applying.wait()  # written: the connection is free again
+            if not judge.refused:  # else the file will not be written: judge on, for the report
+                loader.append(PRICED, PRICED_COLUMNS, priced)
+            following = low + CHUNK
+            met = judge.met(connection, following, following + CHUNK) if following < last else None
+            if not judge.refused:
+                applying.start(lambda: _apply(uow, connection))
     _drop_staging(connection)
     return count.rows
 
@@ -131,9 +135,10 @@ class _Beside:
     """Writes one judged chunk while the next is judged (PostgreSQL: the server stores while
     Python judges, on the two cores; SQLite writes at once).
 
-    The connection is used by one side at a time: the next chunk's rows are read before a write
-    starts, and `wait` returns only when the write has ended. Its error is raised here, and the
-    caller's transaction rolls back the chunks written before.
+    The connection is used by one side at a time: the next chunk's rows are read after the
+    write before has ended (`wait`) and before the next write starts, so judging a chunk is
+    all that runs beside a write. A write's error is raised by `wait`, and the caller's
+    transaction rolls back the chunks written before.
     """
 
     def __init__(self, beside: bool) -> None:
