@@ -8,7 +8,8 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import yibao.entrypoints.api.app
-import yibao.entrypoints.cli.main  # noqa: F401
+import yibao.entrypoints.cli.main
+import yibao.scenario.replay  # noqa: F401
 from yibao.domain.errors import YibaoError
 from yibao.domain.months import Month
 from yibao.entrypoints.web import i18n

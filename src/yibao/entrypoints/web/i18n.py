@@ -321,6 +321,7 @@ REFUSALS: dict[str, tuple[str, str]] = {
     ),
     "gateway_refused": ("接口认证未通过", "The gateway refused the call"),
     "national_refused": ("医保平台拒绝办理", "The national platform refused"),
+    "malformed_scenario": ("验收案例文件格式有误", "The scenario file is malformed"),
 }
 WORDS.update({f"refusal_{code}": words for code, words in REFUSALS.items()})
 
