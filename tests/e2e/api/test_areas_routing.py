@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from tests.area_databases import area_database_urls
 from tests.e2e.api.world import PASSWORD, area_document
 from tests.e2e.national.client import Client
-from yibao.adapters.tables import InterAreaBill, Settlement
+from yibao.adapters.tables import AuditEntry, InterAreaBill, Settlement
 from yibao.bootstrap import App, bootstrap
 from yibao.config import load_settings
 from yibao.domain.idnumber import make_id_number
@@ -185,6 +185,12 @@ def test_a_sale_by_a_traveller_goes_through_both_books_and_its_retry_answers_the
     assert areas.balance(TREATING, accounts.inter_area(TREATING, INSURED)) == -3_000
     assert _count(areas, INSURED, InterAreaBill) == _count(areas, TREATING, InterAreaBill) == 1
     assert _count(areas, INSURED, Settlement) == 0
+    # the sale's answer and audit entry are kept once, in the pharmacy's area, naming the patient
+    with areas.app.in_area(TREATING).uow() as uow:
+        entries = uow.session.execute(
+            select(AuditEntry.person, AuditEntry.outcome).where(AuditEntry.action == "pos.settle")
+        ).all()
+    assert [tuple(entry) for entry in entries] == [(TRAVELLER, "ok")]
 
 
 def test_a_travellers_wrong_pin_is_refused_and_counted_in_the_card_s_own_book(

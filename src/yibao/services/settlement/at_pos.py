@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import replace
 
 from yibao.domain.cards import ELECTRONIC_CARD_SECONDS
 from yibao.domain.errors import InvalidInput
@@ -97,7 +98,8 @@ def _settle_across(areas: AreaDatabases, cmd: SettleCmd, insured_area: str) -> R
         eligible_fen=eligible_fen(cmd.lines),
         visit=cmd.visit,
     )
-    return _receipt(settle_across_areas(areas=areas, bill=bill))
+    receipt = _receipt(settle_across_areas(areas=areas, bill=bill))
+    return replace(receipt, patient_id_number=holder.id_number)  # for the audit entry only
 
 
 def refund_at_pos(
