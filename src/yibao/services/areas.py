@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from yibao.adapters.tables import Card, Employer, Institution, Person
 from yibao.domain.errors import InvalidInput, NotFound, UnknownInstitution, UnknownPerson
@@ -47,21 +47,16 @@ class AreaDatabases:
     def area_of_institution(self, institution_code: str) -> str:
         """The area whose database designates the institution (a POS knows only its code)."""
         query = select(Institution.area_code).where(Institution.code == institution_code)
-        for area_code in self.areas:
-            with self.uow(area_code) as uow:
-                found = uow.session.scalar(query)
-            if found is not None:
-                return str(found)
+        found = self._first_answer(query)
+        if found is not None:
+            return found
         raise UnknownInstitution(f"no designated institution with code {institution_code!r}")
 
     def area_of_employer(self, employer_code: str) -> str:
         """The area whose database registers the employer."""
-        query = select(Employer.area_code).where(Employer.code == employer_code)
-        for area_code in self.areas:
-            with self.uow(area_code) as uow:
-                found = uow.session.scalar(query)
-            if found is not None:
-                return str(found)
+        found = self._first_answer(select(Employer.area_code).where(Employer.code == employer_code))
+        if found is not None:
+            return found
         raise NotFound(f"no employer with code {employer_code!r} in any area")
 
     def area_of_person(self, id_number: str) -> str:
@@ -84,9 +79,13 @@ class AreaDatabases:
     def area_of_card(self, card_no: str) -> str | None:
         """The area whose database issued the card; None if none did (the sale names it)."""
         query = select(Person.area_code).join(Card, Card.person_id == Person.id)
+        return self._first_answer(query.where(Card.card_no == card_no))
+
+    def _first_answer(self, query: Select[str]) -> str | None:
+        """The area code `query` finds in the first area database that finds one."""
         for area_code in self.areas:
             with self.uow(area_code) as uow:
-                found = uow.session.scalar(query.where(Card.card_no == card_no))
+                found = uow.session.scalar(query)
             if found is not None:
                 return str(found)
         return None
