@@ -20,11 +20,13 @@ from sqlalchemy import func, select
 from tests.area_databases import area_database_urls
 from tests.e2e.api.world import PASSWORD, area_document
 from tests.e2e.national.client import Client
+from tests.e2e.web.conftest import csrf_of
 from yibao.adapters.tables import AuditEntry, InterAreaBill, Settlement
 from yibao.bootstrap import App, bootstrap
 from yibao.config import load_settings
 from yibao.domain.idnumber import make_id_number
 from yibao.entrypoints.api.app import create_app
+from yibao.entrypoints.web.session import AREA_COOKIE, SESSION_COOKIE
 from yibao.ledger import accounts
 from yibao.services import accounts as users
 from yibao.services import cards, registry
@@ -319,3 +321,37 @@ def test_without_a_valid_token_nothing_is_looked_up_and_nothing_told(areas: Area
         for id_number in (TRAVELLER, make_id_number("110101", dt.date(1999, 9, 9), 99)):
             answer = areas.client.get(f"/api/v1/persons/{id_number}/inquiry", headers=headers)
             assert answer.status_code == 401  # the same, insured or not
+
+
+def _web_login(browser: TestClient, user: str, area: str | None) -> int:
+    form = browser.get("/login")
+    data = {"username": user, "password": PASSWORD, "csrf": csrf_of(form.text)}
+    if area is not None:
+        data["area"] = area
+    return browser.post("/login", data=data, follow_redirects=False).status_code
+
+
+def test_the_web_pages_log_in_to_an_area_and_read_that_areas_book(areas: Areas) -> None:
+    """The login form asks for the area; the person's page reads their own area's book. No
+    area, another area, or the session's area cookie changed by hand logs nobody in."""
+    with areas.app.in_area(TREATING).uow() as uow:
+        users.add_user(uow=uow, name="web-local", role=Role.PERSON, password=PASSWORD, scope=LOCAL)
+    browser = TestClient(areas.client.app, raise_server_exceptions=False)
+    form = browser.get("/login").text
+    assert f'<option value="{INSURED}"' in form
+    assert f'<option value="{TREATING}"' in form
+    assert _web_login(browser, "web-local", None) == 422
+    assert _web_login(browser, "web-local", "999999") == 422
+    assert _web_login(browser, "web-local", INSURED) == 401  # a login of B, not of A
+    assert _web_login(browser, "web-local", TREATING) == 303
+    home = browser.get("/")
+    balance = areas.balance(TREATING, areas.personal(TREATING, LOCAL))
+    assert home.status_code == 200
+    assert f"{balance // 100}.{balance % 100:02d}" in home.text
+    session = browser.cookies.get(SESSION_COOKIE)
+    for area in (INSURED, "", "999999"):  # the token is known in B's database only
+        forged = TestClient(areas.client.app, raise_server_exceptions=False)
+        cookie = f"{SESSION_COOKIE}={session}; {AREA_COOKIE}={area}"
+        answer = forged.get("/", headers={"Cookie": cookie}, follow_redirects=False)
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/login")

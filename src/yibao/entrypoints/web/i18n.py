@@ -39,6 +39,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "username": ("用户名", "User name"),
     "password": ("密码", "Password"),
     "bad_credentials": ("用户名或密码错误。", "Wrong user name or password."),
+    "area_required": (
+        "请选择您所在的统筹区：每个统筹区的账号各自独立。",
+        "Choose your planning area: each area has logins of its own.",
+    ),
     "too_many_attempts": (
         "密码错误次数过多，请15分钟后再试或联系管理员。",
         "Too many wrong passwords: try again in 15 minutes or ask an administrator.",

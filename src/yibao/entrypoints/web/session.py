@@ -21,6 +21,7 @@ from yibao.services.accounts import Role
 from yibao.services.accounts.tokens import InvalidToken, read_claims
 
 SESSION_COOKIE = "yibao_session"
+AREA_COOKIE = "yibao_area"  # one database per planning area: the area logged in to
 LOGIN_CSRF_COOKIE = "yibao_login_csrf"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
@@ -49,12 +50,19 @@ def home_of(role: Role) -> str:
 
 
 def web_caller(request: Request) -> Caller:
-    """The logged-in caller (signature and expiry checked here, revocation in the gate)."""
+    """The logged-in caller (signature and expiry checked here, revocation in the gate), on
+    the database of the area the session logged in to where each area has its own: the
+    token is known only there, so a session's area cookie changed by hand logs nobody in."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise LoginRequired()
     settings: Settings = request.app.state.settings
     app: App = request.app.state.yibao
+    if app.area_apps:
+        area = request.cookies.get(AREA_COOKIE, "")
+        if area not in app.area_apps:
+            raise LoginRequired()
+        app = app.in_area(area)
     try:
         claims = read_claims(token=token, secret=settings.token_secret)
     except InvalidToken:

@@ -1,4 +1,8 @@
-"""Logging in and out: the same password check and token as `POST /api/v1/auth/token`."""
+"""Logging in and out: the same password check and token as `POST /api/v1/auth/token`.
+
+Where each planning area has its own database (YIBAO_AREA_DATABASES), logins are each area's
+own, as the API's are: the form asks for the area, and the session keeps it in a cookie.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,11 @@ from fastapi.responses import RedirectResponse
 
 from yibao.bootstrap import App
 from yibao.config import Settings
+from yibao.domain.errors import YibaoError
 from yibao.entrypoints.web.pages import router
 from yibao.entrypoints.web.render import page
 from yibao.entrypoints.web.session import (
+    AREA_COOKIE,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     home_of,
@@ -22,17 +28,41 @@ from yibao.entrypoints.web.session import (
     web_caller,
 )
 from yibao.services.accounts.tokens import BadCredentials, TooManyLogins, log_in, revoke_token
+from yibao.services.registry import require_area
 
 web = router()
 
 
-def _login_form(request: Request, *, status: int = 200, error: str = "") -> Response:
+def _login_form(
+    request: Request, *, status: int = 200, error: str = "", area: str = ""
+) -> Response:
     token = new_login_csrf()
-    response = page(request, "login.html", status=status, csrf=token, error=error)
+    response = page(
+        request,
+        "login.html",
+        status=status,
+        csrf=token,
+        error=error,
+        areas=_areas(request.app.state.yibao),
+        chosen=area,
+    )
     response.set_cookie(
         LOGIN_CSRF_COOKIE, token, httponly=True, samesite="lax", secure=secure(request)
     )
     return response
+
+
+def _areas(app: App) -> list[tuple[str, str]]:
+    """(code, name) of each area with a database of its own; none where there is one."""
+    found = []
+    for code, area_app in sorted(app.area_apps.items()):
+        try:
+            with area_app.uow() as uow:
+                name = require_area(uow=uow, area_code=code).name
+        except YibaoError:  # an area whose policy is not loaded yet is still one to log in to
+            name = code
+        found.append((code, name))
+    return found
 
 
 @web.get("/login")
@@ -46,10 +76,15 @@ def login(
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
+    area: Annotated[str, Form()] = "",
 ) -> Response:
     if not login_csrf_matches(request, csrf):
         return _login_form(request, status=403, error="csrf")
     app: App = request.app.state.yibao
+    if app.area_apps:
+        if area not in app.area_apps:
+            return _login_form(request, status=422, error="area_required")
+        app = app.in_area(area)
     settings: Settings = request.app.state.settings
     try:
         issued = log_in(
@@ -60,9 +95,9 @@ def login(
             seconds=settings.token_seconds,
         )
     except BadCredentials:
-        return _login_form(request, status=401, error="bad_credentials")
+        return _login_form(request, status=401, error="bad_credentials", area=area)
     except TooManyLogins:
-        return _login_form(request, status=429, error="too_many_attempts")
+        return _login_form(request, status=429, error="too_many_attempts", area=area)
     response = RedirectResponse(home_of(issued.user.role), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -72,6 +107,15 @@ def login(
         samesite="lax",
         secure=secure(request),
     )
+    if app is not request.app.state.yibao:
+        response.set_cookie(
+            AREA_COOKIE,
+            area,
+            max_age=settings.token_seconds,
+            httponly=True,
+            samesite="lax",
+            secure=secure(request),
+        )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
@@ -83,6 +127,7 @@ async def logout(request: Request) -> Response:
         revoke_token(uow=uow, token_id=caller.token_id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(AREA_COOKIE)
     return response
 
 
