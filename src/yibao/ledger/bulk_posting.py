@@ -66,20 +66,27 @@ def account_code(kind: AccountKind, owner: ColumnElement[Any]) -> ColumnElement[
 def open_accounts(
     session: Session, *, book: str, kind: AccountKind, owners: Select[Any] | CompoundSelect[Any]
 ) -> int:
-    """Open, in one statement, the `kind` account of each person in `owners` that has none."""
+    """Open, in one statement, the `kind` account of each person in `owners` that has none.
+
+    An account is looked for by its owner, as `post_to_owners` finds it, not by its code: a
+    probe by number, where the code would be built and compared as text for every owner.
+    """
     people = owners.subquery()
     person_id = people.c[0]
-    code = account_code(kind, person_id)
     rows = (
         select(
             literal(book, String),
-            code,
+            account_code(kind, person_id),
             literal(str(kind), String),
             false() if kind in NO_OVERDRAFT else true(),
             person_id,
         )
         .distinct()
-        .where(~exists().where(A.c.book == book, A.c.code == code))
+        .where(
+            ~exists().where(
+                A.c.owner_person_id == person_id, A.c.book == book, A.c.kind == str(kind)
+            )
+        )
     )
     statement = (
         insert_skipping_duplicates(_dialect(session), A)
