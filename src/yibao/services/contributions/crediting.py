@@ -26,15 +26,18 @@ from sqlalchemy import (
     String,
     and_,
     cast,
+    column,
     exists,
     func,
+    insert,
     literal,
     or_,
     select,
+    table,
     text,
     update,
 )
-from sqlalchemy.sql import ColumnElement, CompoundSelect, Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from yibao.adapters.tables import Contribution, CreditingRun, Enrollment
 from yibao.domain.errors import InvalidInput
@@ -109,19 +112,21 @@ def run_crediting(
     with uow_factory() as uow:
         _without_jit(uow)
         plan = _start(uow, area_code, month, run_date)
-        contributions = _batches(
-            uow,
-            _pending_contributions(area_code, run_date, plan.since).where(
-                C.c.id > plan.contributions_done_through
-            ),
+        pending = _Pending(uow)
+        contributions = pending.batches(
+            _pending_contributions(area_code, run_date, plan.since)
+            .where(C.c.id > plan.contributions_done_through)
+            .with_only_columns(C.c.id, C.c.person_id),
             batch_size,
         )
-        retirees = _batches(
-            uow,
-            _retirees_on(area_code, run_date).where(E.c.id > plan.retirees_done_through),
+        retirees = pending.batches(
+            _retirees_on(area_code, run_date)
+            .where(E.c.id > plan.retirees_done_through)
+            .with_only_columns(E.c.id, E.c.person_id),
             batch_size,
+            credited=plan.retiree_fen > 0,  # else the policy credits retirees nothing
         )
-        _open_new_accounts(uow, area_code, run_date, plan)
+        pending.open_accounts(plan.book)
     total = sum(batch.rows for batch in contributions + retirees)
     done = 0
     counts = [0, 0]
@@ -153,25 +158,6 @@ def _without_jit(uow: UnitOfWork) -> None:
     tens of milliseconds a batch statement, more than it saves on a batch's simple joins."""
     if uow.dialect == "postgresql":
         uow.session.execute(text("SET LOCAL jit = off"))
-
-
-def _open_new_accounts(uow: UnitOfWork, area_code: str, run_date: dt.date, plan: _Plan) -> None:
-    """Open, in one statement, the personal account of each person the run credits for the
-    first time. A month's payments nearly always include someone new (a new hire, a first
-    payment), so found batch by batch each batch would be inserted, refused for the owner
-    without an account, and inserted again (`bulk_posting.post_to_owners`, which still does
-    that for an owner this misses)."""
-    owners = _pending_contributions(area_code, run_date, plan.since).where(
-        C.c.id > plan.contributions_done_through
-    )
-    contributors = owners.with_only_columns(C.c.person_id)
-    people: Select | CompoundSelect = contributors  # type: ignore[type-arg]
-    if plan.retiree_fen > 0:
-        retirees = _retirees_on(area_code, run_date).where(E.c.id > plan.retirees_done_through)
-        people = contributors.union(retirees.with_only_columns(E.c.person_id))
-    bulk_posting.open_accounts(
-        uow.session, book=plan.book, kind=accounts.AccountKind.PERSONAL, owners=people
-    )
 
 
 def require_month_ended(month: Month, today: dt.date) -> None:
@@ -276,21 +262,75 @@ def _retirees_on(area_code: str, run_date: dt.date) -> Select:  # type: ignore[t
     )
 
 
-def _batches(uow: UnitOfWork, ids: Select, batch_size: int) -> list[_Batch]:  # type: ignore[type-arg]
-    """Cut the pending rows, in id order, into batches of `batch_size` rows, in one scan.
+class _Pending:
+    """What the run will credit, found once: the pending rows' ids and persons, kept in a
+    temporary table of the run's first transaction, from which it cuts the batches and opens
+    the accounts of the persons credited for the first time (two reads of one scan, where each
+    was a scan of the contributions or the enrollments).
 
-    Cutting by count rather than by id span keeps sparse ids (a month's retirees are spread
-    over the whole enrollment table) from making many small or empty batches.
+    A month's payments nearly always include someone new (a new hire, a first payment): found
+    batch by batch, each batch would be inserted, refused for the owner without an account, and
+    inserted again (`bulk_posting.post_to_owners`, which still opens any account missed here).
     """
-    pending = ids.subquery()
-    position = func.row_number(type_=Integer).over(order_by=pending.c.id) - 1
-    numbered = select(pending.c.id, (position // batch_size).label("batch")).subquery()
-    rows = uow.session.execute(
-        select(func.min(numbered.c.id), func.max(numbered.c.id), func.count())
-        .group_by(numbered.c.batch)
-        .order_by(numbered.c.batch)
-    )
-    return [_Batch(int(low), int(high), int(count)) for low, high, count in rows]
+
+    NAME = "crediting_pending"
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.table = table(self.NAME, column("kind"), column("id"), column("person_id"))
+        self._kinds = 0
+        self._credited: list[int] = []  # the kinds whose persons the run credits
+        postgres = uow.dialect == "postgresql"
+        uow.session.execute(text(f"DROP TABLE IF EXISTS {self.NAME}"))
+        uow.session.execute(
+            text(
+                f"CREATE {'TEMPORARY' if postgres else 'TEMP'} TABLE {self.NAME} "
+                "(kind INTEGER NOT NULL, id BIGINT NOT NULL, person_id BIGINT NOT NULL)"
+                + (" ON COMMIT DROP" if postgres else "")
+            )
+        )
+
+    def batches(
+        self,
+        rows: Select,  # type: ignore[type-arg]
+        batch_size: int,
+        *,
+        credited: bool = True,
+    ) -> list[_Batch]:
+        """Keep `rows` (id, person id) and cut them, in id order, into batches of
+        `batch_size` rows. Cutting by count rather than by id span keeps sparse ids (a month's
+        retirees are spread over the whole enrollment table) from making many small or empty
+        batches."""
+        self._kinds += 1
+        kind = self._kinds
+        if credited:
+            self._credited.append(kind)
+        given = rows.subquery()
+        self.uow.session.execute(
+            insert(self.table).from_select(
+                ["kind", "id", "person_id"], select(literal(kind), *given.c)
+            )
+        )
+        ids = select(self.table.c.id).where(self.table.c.kind == kind).subquery()
+        position = func.row_number(type_=Integer).over(order_by=ids.c.id) - 1
+        numbered = select(ids.c.id, (position // batch_size).label("batch")).subquery()
+        found = self.uow.session.execute(
+            select(func.min(numbered.c.id), func.max(numbered.c.id), func.count())
+            .group_by(numbered.c.batch)
+            .order_by(numbered.c.batch)
+        )
+        return [_Batch(int(low), int(high), int(count)) for low, high, count in found]
+
+    def open_accounts(self, book: str) -> None:
+        """The personal account of each person kept here who has none, in one statement."""
+        bulk_posting.open_accounts(
+            self.uow.session,
+            book=book,
+            kind=accounts.AccountKind.PERSONAL,
+            owners=select(self.table.c.person_id).where(self.table.c.kind.in_(self._credited)),
+        )
+        if self.uow.dialect != "postgresql":
+            self.uow.session.execute(text(f"DROP TABLE {self.NAME}"))
 
 
 # -- posting one batch ---------------------------------------------------------------------
