@@ -47,6 +47,7 @@ class Plan:
     workers: int = 2
     postgres_restarts: int = 1  # the first with the crediting run started just before it
     serve_restarts: int = 1
+    cluster: str = "main"  # the PostgreSQL cluster (pg_ctlcluster's name) restarted
 
     def schedule(self) -> list[tuple[float, str]]:
         rng = random.Random(self.seed)
@@ -118,7 +119,7 @@ def _drive(served: Served, city: Any, plan: Plan, db_url: str) -> dict[str, Any]
         if kind == "worker_kill":
             faults["worker_replaced"] += served.kill_worker(victims)
         elif kind == "postgres_restart" and credit_thread is not None:
-            restarted = restart_postgres(host, port)
+            restarted = restart_postgres(host, port, plan.cluster)
             faults["postgres_restart_seconds"] = round(
                 faults["postgres_restart_seconds"] + restarted, 2
             )
@@ -133,7 +134,9 @@ def _drive(served: Served, city: Any, plan: Plan, db_url: str) -> dict[str, Any]
             credit_thread = threading.Thread(target=credit, name="crediting", daemon=True)
             credit_thread.start()
             ready.wait(timeout=60)
-            faults["postgres_restart_seconds"] = round(restart_postgres(host, port), 2)
+            faults["postgres_restart_seconds"] = round(
+                restart_postgres(host, port, plan.cluster), 2
+            )
             interrupt.set()
         else:
             served.restart()

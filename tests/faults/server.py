@@ -6,9 +6,13 @@ from __future__ import annotations
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -110,11 +114,12 @@ def postgres_version() -> str:
     return versions[0]
 
 
-def restart_postgres(host: str, port: int) -> float:
-    """`pg_ctlcluster VERSION main restart`, then wait until it accepts connections; seconds."""
+def restart_postgres(host: str, port: int, cluster: str = "main") -> float:
+    """`pg_ctlcluster VERSION CLUSTER restart`, then wait until it accepts connections;
+    seconds."""
     began = time.monotonic()
     subprocess.run(
-        ["pg_ctlcluster", postgres_version(), "main", "restart"], check=True, capture_output=True
+        ["pg_ctlcluster", postgres_version(), cluster, "restart"], check=True, capture_output=True
     )
     deadline = time.monotonic() + 60
     while subprocess.run(
@@ -124,3 +129,24 @@ def restart_postgres(host: str, port: int) -> float:
             raise RuntimeError("PostgreSQL did not come back within 60 s")
         time.sleep(0.1)
     return time.monotonic() - began
+
+
+@contextmanager
+def private_cluster() -> Iterator[tuple[str, str]]:
+    """(URL, name) of a PostgreSQL cluster of its own on a free port, dropped afterwards: what
+    a test restarts, so that the tests running beside it (another worker's) keep their server.
+    Trust authentication on the loopback, as the machine's test server has."""
+    version, name = postgres_version(), f"yibao_faults_{uuid.uuid4().hex[:8]}"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    subprocess.run(
+        ["pg_createcluster", version, name, "--port", str(port), "--start", "--",
+         "--auth=trust"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres", name
+    finally:
+        subprocess.run(["pg_dropcluster", version, name, "--stop"], capture_output=True)
