@@ -25,6 +25,8 @@ class AreaDatabases:
         if not factories:
             raise InvalidInput("YIBAO_AREA_DATABASES", {}, "names no area")
         self._factories = dict(factories)
+        # An institution is designated in one area for good: its area, once found, is kept.
+        self._institution_areas: dict[str, str] = {}
 
     @property
     def areas(self) -> tuple[str, ...]:
@@ -45,12 +47,17 @@ class AreaDatabases:
         return self._factories[area_code]
 
     def area_of_institution(self, institution_code: str) -> str:
-        """The area whose database designates the institution (a POS knows only its code)."""
-        query = select(Institution.area_code).where(Institution.code == institution_code)
-        found = self._first_answer(query)
+        """The area whose database designates the institution (a POS knows only its code);
+        asked of the databases once per institution and process."""
+        found = self._institution_areas.get(institution_code)
         if found is not None:
             return found
-        raise UnknownInstitution(f"no designated institution with code {institution_code!r}")
+        query = select(Institution.area_code).where(Institution.code == institution_code)
+        found = self._first_answer(query)
+        if found is None:
+            raise UnknownInstitution(f"no designated institution with code {institution_code!r}")
+        self._institution_areas[institution_code] = found
+        return found
 
     def area_of_employer(self, employer_code: str) -> str:
         """The area whose database registers the employer."""
@@ -76,14 +83,17 @@ class AreaDatabases:
                 return area_code
         raise UnknownPerson(f"no insured person with ID number {number.masked} in any area")
 
-    def area_of_card(self, card_no: str) -> str | None:
-        """The area whose database issued the card; None if none did (the sale names it)."""
+    def area_of_card(self, card_no: str, *, first: str | None = None) -> str | None:
+        """The area whose database issued the card; None if none did (the sale names it).
+        `first`: the area to ask first (where the card is presented: most cards are local)."""
         query = select(Person.area_code).join(Card, Card.person_id == Person.id)
-        return self._first_answer(query.where(Card.card_no == card_no))
+        return self._first_answer(query.where(Card.card_no == card_no), first=first)
 
-    def _first_answer(self, query: Select[str]) -> str | None:
-        """The area code `query` finds in the first area database that finds one."""
-        for area_code in self.areas:
+    def _first_answer(self, query: Select[str], *, first: str | None = None) -> str | None:
+        """The area code `query` finds in the first area database that finds one, asking the
+        area `first` before the others."""
+        others = tuple(area for area in self.areas if area != first)
+        for area_code in (first, *others) if first in self._factories else others:
             with self.uow(area_code) as uow:
                 found = uow.session.scalar(query)
             if found is not None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from yibao.domain.cards import ELECTRONIC_CARD_SECONDS
-from yibao.domain.errors import InvalidInput
+from yibao.domain.errors import InvalidInput, UnknownInstitution
 from yibao.domain.idnumber import mask
 from yibao.domain.settlement import check_lines, eligible_fen, total_fen
 from yibao.services import cards
@@ -65,8 +65,12 @@ def _other_area_of_card(areas: AreaDatabases | None, cmd: SettleCmd) -> str | No
     """The card's area, if the card was issued in an area other than the institution's."""
     if areas is None or not isinstance(cmd.credential, CardAndPin):
         return None
-    card_area = areas.area_of_card(cmd.credential.card_no)
-    if card_area is None or card_area == areas.area_of_institution(cmd.institution_code):
+    try:
+        here = areas.area_of_institution(cmd.institution_code)
+    except UnknownInstitution:
+        return None  # named by the sale in the database the request was sent to
+    card_area = areas.area_of_card(cmd.credential.card_no, first=here)
+    if card_area is None or card_area == here:
         return None  # an unknown card is named by the sale in the institution's database
     return card_area
 

@@ -81,7 +81,8 @@ def login(
     if not login_csrf_matches(request, csrf):
         return _login_form(request, status=403, error="csrf")
     app: App = request.app.state.yibao
-    if app.area_apps:
+    routed = bool(app.area_apps)  # each area has its own database, logins and tokens
+    if routed:
         if area not in app.area_apps:
             return _login_form(request, status=422, error="area_required")
         app = app.in_area(area)
@@ -107,7 +108,7 @@ def login(
         samesite="lax",
         secure=secure(request),
     )
-    if app is not request.app.state.yibao:
+    if routed:
         response.set_cookie(
             AREA_COOKIE,
             area,
