@@ -21,14 +21,13 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from sqlalchemy import make_url, text
 from sqlalchemy.dialects import postgresql
 
-from settle import AREA, DAY, INSTITUTION, pgbench_tps
+from settle import AREA, DAY, INSTITUTION, log, pgbench_connection, pgbench_tps
 from yibao.adapters.db import make_engine_in_schema, normalize_url
 from yibao.domain.months import Month
 from yibao.ledger.partitions import prepare_months
@@ -36,10 +35,6 @@ from yibao.services import settlement
 from yibao.services.settlement import pooled
 
 CARD = "__bench_card__"
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 def card_read() -> str:
@@ -101,15 +96,14 @@ def main() -> None:
             text("SELECT count(*) FROM pg_inherits WHERE inhparent = 'ledger_transfer'::regclass")
         ).scalar_one()
     engine.dispose()
-    url = make_url(normalize_url(args.db))
     with tempfile.TemporaryDirectory() as folder:
         file = Path(folder) / "sale.sql"
         file.write_text(script(int(people)))
         log(f"{people} cards, {partitions} partitions; pgbench with the sale, {args.seconds} s")
         ran = subprocess.run(
-            ["pgbench", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
-             "-U", url.username or "postgres", "-n", "-M", "prepared", "-f", str(file),
-             "-c", str(args.clients), "-j", "2", "-T", str(args.seconds), url.database or ""],
+            ["pgbench", *pgbench_connection(args.db), "-n", "-M", "prepared", "-f", str(file),
+             "-c", str(args.clients), "-j", "2", "-T", str(args.seconds),
+             make_url(normalize_url(args.db)).database or ""],
             capture_output=True, text=True,
             env={**os.environ, "PGOPTIONS": f"-c search_path={args.schema}"},
         )  # fmt: skip

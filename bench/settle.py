@@ -398,9 +398,10 @@ def audit(app: App) -> tuple[int, bool]:
     return overdrafts, not problems
 
 
-def pgbench_tps(url: str, database: str, clients: int, seconds: int) -> float:
+def pgbench_connection(url: str) -> list[str]:
+    """pgbench's (and createdb's) host, port and user options for `url`."""
     parsed = make_url(normalize_url(url))
-    conn = [
+    return [
         "-h",
         parsed.host or "127.0.0.1",
         "-p",
@@ -408,6 +409,10 @@ def pgbench_tps(url: str, database: str, clients: int, seconds: int) -> float:
         "-U",
         parsed.username or "postgres",
     ]
+
+
+def pgbench_tps(url: str, database: str, clients: int, seconds: int) -> float:
+    conn = pgbench_connection(url)
     created = subprocess.run(["createdb", *conn, database], capture_output=True, text=True)
     if created.returncode != 0 and "already exists" not in created.stderr:
         raise RuntimeError(created.stderr)

@@ -11,7 +11,6 @@ uvicorn installed: a worker that dies is started again), a late fault is done at
 from __future__ import annotations
 
 import random
-import socket
 import sys
 import threading
 import time
@@ -21,6 +20,7 @@ from urllib.parse import quote
 
 from sqlalchemy import make_url, text
 
+from tests.e2e.api.test_serve import free_port
 from tests.faults.checker import Limits, check
 from tests.faults.city import (
     AREA,
@@ -75,7 +75,7 @@ def run(db_url: str, plan: Plan, server_log: IO[bytes] | None = None) -> dict[st
         city = build_city(App(engine), plan.persons)
         log(f"city of {plan.persons} built in {time.monotonic() - began:.1f} s")
         schema = engine.url.query.get("options") or _search_path(engine)
-        served = Served(_in_schema(db_url, schema), _free_port(), plan.workers, server_log)
+        served = Served(_in_schema(db_url, schema), free_port(), plan.workers, server_log)
         served.start()
         try:
             found = _drive(served, city, plan, db_url)
@@ -191,9 +191,3 @@ def _in_schema(url: str, schema: str) -> str:
 def _host_port(url: str) -> tuple[str, int]:
     parsed = make_url(normalize_url(url))
     return parsed.host or "127.0.0.1", parsed.port or 5432
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from typing import IO
 
 import httpx2
 
+from tests.e2e.api.test_serve import free_port
 from tests.faults.city import TOKEN_KEY
 
 RESTART_SECONDS = 30  # how long uvicorn's supervisor may take to replace a killed worker
@@ -137,9 +137,7 @@ def private_cluster() -> Iterator[tuple[str, str]]:
     a test restarts, so that the tests running beside it (another worker's) keep their server.
     Trust authentication on the loopback, as the machine's test server has."""
     version, name = postgres_version(), f"yibao_faults_{uuid.uuid4().hex[:8]}"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
     subprocess.run(
         ["pg_createcluster", version, name, "--port", str(port), "--start", "--",
          "--auth=trust"],

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 from sqlalchemy import Select, select
 
-from yibao.adapters.tables import Card, Employer, Institution, Person
+from yibao.adapters.tables import Area, Card, Employer, Institution, Person
 from yibao.domain.errors import InvalidInput, NotFound, UnknownInstitution, UnknownPerson
 from yibao.domain.idnumber import IdNumber
 from yibao.services.uow import UnitOfWork
@@ -27,6 +27,7 @@ class AreaDatabases:
         self._factories = dict(factories)
         # An institution is designated in one area for good: its area, once found, is kept.
         self._institution_areas: dict[str, str] = {}
+        self._names: dict[str, str] = {}  # each area's name, once its database records it
 
     @property
     def areas(self) -> tuple[str, ...]:
@@ -45,6 +46,17 @@ class AreaDatabases:
         """What a service that opens its own units of work is given for the area."""
         self.uow(area_code)  # an unknown area is refused now, not at the first transaction
         return self._factories[area_code]
+
+    def names(self) -> dict[str, str]:
+        """Each area's name, as its own database records it (its code until its policy is
+        loaded); a name found is kept, so a login page asks no database once all are."""
+        for area_code in self.areas:
+            if area_code not in self._names:
+                with self.uow(area_code) as uow:
+                    name = uow.session.scalar(select(Area.name).where(Area.code == area_code))
+                if name is not None:
+                    self._names[area_code] = name
+        return {area_code: self._names.get(area_code, area_code) for area_code in self.areas}
 
     def area_of_institution(self, institution_code: str) -> str:
         """The area whose database designates the institution (a POS knows only its code);

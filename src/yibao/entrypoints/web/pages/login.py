@@ -13,7 +13,6 @@ from fastapi.responses import RedirectResponse
 
 from yibao.bootstrap import App
 from yibao.config import Settings
-from yibao.domain.errors import YibaoError
 from yibao.entrypoints.web.pages import router
 from yibao.entrypoints.web.render import page
 from yibao.entrypoints.web.session import (
@@ -28,7 +27,6 @@ from yibao.entrypoints.web.session import (
     web_caller,
 )
 from yibao.services.accounts.tokens import BadCredentials, TooManyLogins, log_in, revoke_token
-from yibao.services.registry import require_area
 
 web = router()
 
@@ -54,15 +52,7 @@ def _login_form(
 
 def _areas(app: App) -> list[tuple[str, str]]:
     """(code, name) of each area with a database of its own; none where there is one."""
-    found = []
-    for code, area_app in sorted(app.area_apps.items()):
-        try:
-            with area_app.uow() as uow:
-                name = require_area(uow=uow, area_code=code).name
-        except YibaoError:  # an area whose policy is not loaded yet is still one to log in to
-            name = code
-        found.append((code, name))
-    return found
+    return [] if app.areas is None else list(app.areas.names().items())
 
 
 @web.get("/login")
