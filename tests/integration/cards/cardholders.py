@@ -1,9 +1,5 @@
 """Example City with insured persons holding active cards: the world of the card and POS tests.
 
-PINs are argon2 hashes made by `yibao.services.cards`. The production parameters cost about a
-quarter of a second per hash on a small machine, so the tests swap in a cheap argon2 hasher, as
-Django's test settings swap in a fast password hasher: the code path is the same.
-
 Migrating a fresh PostgreSQL schema takes most of a second, and the services commit their own
 transactions (a POS settlement is two), so a test cannot run inside one transaction rolled back
 at the end. These modules share one migrated database per backend instead, emptied before each

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Callable
 
 import pytest
 from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
 from sqlalchemy import update
 
 from tests.integration.cards.cardholders import (
@@ -87,7 +89,7 @@ def test_an_issued_card_is_not_usable_until_its_medical_function_is_activated(ci
     assert card.status == CardStatus.ACTIVE
     assert card.medical_activated_on == DAY
     assert card.pin_hash is not None
-    assert card.pin_hash.startswith("$hmac-sha256$argon2id$")
+    assert card.pin_hash.startswith("$hmac-sha256$keyed$")
     assert PIN not in card.pin_hash
     assert settle(city, "A1", "R-1", line(1_000)).total_fen == 1_000
 
@@ -233,37 +235,46 @@ def test_a_pin_presented_at_an_unknown_institution_is_not_counted(city: App) -> 
     assert card_of(city, "A1").failed_pin_tries == 0
 
 
-def test_a_pin_hashed_with_older_argon2_parameters_is_renewed_when_entered_right(
-    city: App,
+@pytest.mark.parametrize(
+    "earlier",
+    [
+        pytest.param(lambda: PasswordHasher(time_cost=2, memory_cost=1024).hash(PIN), id="argon2"),
+        pytest.param(
+            lambda: (
+                "$hmac-sha256"
+                + PasswordHasher(time_cost=1, memory_cost=256, parallelism=1).hash(
+                    hmac.new(cards._pin_pepper, PIN.encode(), hashlib.sha256).hexdigest()
+                )
+            ),
+            id="argon2-peppered",
+        ),
+    ],
+)
+def test_a_pin_hashed_by_an_earlier_version_is_renewed_keyed_when_entered_right(
+    city: App, earlier: Callable[[], str]
 ) -> None:
     cardholder(city, 1, "A1")
-    older = PasswordHasher(time_cost=2, memory_cost=1024, parallelism=1).hash(PIN)
+    older = earlier()
     with city.uow() as uow:
         uow.session.execute(update(Card).where(Card.card_no == "A1").values(pin_hash=older))
-
-    settle(city, "A1", "R-1", line(1_000))
-
-    renewed = card_of(city, "A1").pin_hash
-    assert renewed != older
-    assert "m=256,t=1,p=1" in str(renewed)
-    assert settle(city, "A1", "R-2", line(1_000)).total_fen == 1_000
-
-
-def test_a_pin_hashed_before_the_pepper_is_renewed_with_it_when_entered_right(
-    city: App,
-) -> None:
-    cardholder(city, 1, "A1")
-    unpeppered = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1).hash(PIN)
-    with city.uow() as uow:
-        uow.session.execute(update(Card).where(Card.card_no == "A1").values(pin_hash=unpeppered))
+    with pytest.raises(WrongPin):  # a wrong PIN does not renew it
+        settle(city, CardAndPin("A1", "999999"), "R-0", line(1_000))
+    assert card_of(city, "A1").pin_hash == older
 
     settle(city, "A1", "R-1", line(1_000))
 
     renewed = str(card_of(city, "A1").pin_hash)
-    assert renewed.startswith("$hmac-sha256$argon2id$")
-    with pytest.raises(VerificationError):  # the PIN alone no longer opens the hash
-        PasswordHasher().verify(renewed.removeprefix("$hmac-sha256"), PIN)
+    assert renewed.startswith("$hmac-sha256$keyed$")
+    salt, digest = renewed.removeprefix("$hmac-sha256$keyed$").split("$")
+    assert digest == hmac.new(cards._pin_pepper, f"{salt}${PIN}".encode(), "sha256").hexdigest()
     assert settle(city, "A1", "R-2", line(1_000)).total_fen == 1_000
+
+
+def test_two_cards_with_the_same_pin_have_different_hashes(city: App) -> None:
+    cardholder(city, 1, "A1")
+    cardholder(city, 2, "A2")
+
+    assert card_of(city, "A1").pin_hash != card_of(city, "A2").pin_hash
 
 
 def test_a_pin_hash_cannot_be_matched_without_the_pepper_it_was_made_with(

@@ -6,14 +6,14 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NoReturn, TypeVar, cast
 
-from argon2 import Parameters, PasswordHasher, extract_parameters
-from argon2.exceptions import VerificationError
-from argon2.low_level import hash_secret
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import BindParameter, Table, bindparam, case, func, select, update
 
 from yibao.adapters.hot import AutocommitConnection, HotStatement
@@ -39,13 +39,17 @@ from yibao.services.registry import (
 )
 from yibao.services.uow import UnitOfWork
 
-# A 6-digit PIN has a million values: a dumped hash alone would fall in minutes whatever the
-# argon2 cost. What protects it is the pepper, a server-side secret mixed in with HMAC before
-# argon2 (a hash says so by its `$hmac-sha256` prefix), and the lock after a few wrong tries.
-# Light argon2 parameters (256 KiB, one pass) keep a POS check near 0.15 ms of CPU; a hash made
-# with other parameters, or without the pepper, is renewed the next time its PIN is entered right.
-_hasher = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
-_PEPPERED = "$hmac-sha256"
+# A 6-digit PIN has a million values: a dumped hash alone falls in minutes whatever the cost
+# of a slow hash (argon2 at 0.2 ms a try is 3 minutes for all of them). What protects it is the
+# pepper, a server-side secret, as a bank's PIN verification value rests on its key: the stored
+# hash is HMAC-SHA256 keyed by the pepper over a per-card salt and the PIN (`$hmac-sha256$keyed$`
+# salt `$` digest), useless without the pepper, and a few microseconds to check at a POS. The
+# lock after a few wrong tries stops guessing online. Hashes of earlier versions (argon2, with
+# or without the pepper) are still checked, and renewed the next time their PIN is entered right.
+_KEYED = "$hmac-sha256$keyed$"
+_PEPPERED = "$hmac-sha256"  # then an argon2 hash of the peppered PIN: an earlier version
+_OLDER_ARGON2 = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
+_SALT_BYTES = 16
 _pin_pepper = DEVELOPMENT_PIN_PEPPER.encode()
 
 
@@ -288,9 +292,6 @@ def pin_checked(
         yield uow, holder
 
 
-_ARGON2_PARAMETERS: dict[tuple[str, int], Parameters] = {}  # by settings and digest length
-
-
 @dataclass(frozen=True, slots=True)
 class PresentedPin:
     """A PIN entered at a terminal, hashed as the card's stored hash was (its salt and
@@ -324,22 +325,8 @@ def presented_pin(holder: CardHolder, pin: str, max_tries: int) -> PresentedPin 
         or pin_locked(int(holder.failed_pin_tries), max_tries)
     ):
         return None
-    encoded = pin_hash.removeprefix(_PEPPERED)
-    settings, salt, digest = encoded.rsplit("$", 2)
-    parameters = _ARGON2_PARAMETERS.get((settings, len(digest)))
-    if parameters is None:  # parsing them costs a fifth of the hash: once per kind of hash
-        parameters = _ARGON2_PARAMETERS[settings, len(digest)] = extract_parameters(encoded)
-    presented = hash_secret(
-        _peppered(pin).encode(),
-        base64.b64decode(salt + "=" * (-len(salt) % 4)),
-        time_cost=parameters.time_cost,
-        memory_cost=parameters.memory_cost,
-        parallelism=parameters.parallelism,
-        hash_len=parameters.hash_len,
-        type=parameters.type,
-        version=parameters.version,
-    )
-    return PresentedPin(holder.card_no, holder.card_id, _PEPPERED + presented.decode(), max_tries)
+    salt = pin_hash.removeprefix(_KEYED).split("$", 1)[0]
+    return PresentedPin(holder.card_no, holder.card_id, _keyed(salt, pin), max_tries)
 
 
 def refuse_presented_pin(pin: PresentedPin, wrong_tries: int | None) -> NoReturn:
@@ -472,25 +459,29 @@ def _max_tries(uow: UnitOfWork, area_code: str, on: dt.date) -> int:
 def hash_pin(pin: str) -> str:
     if not valid_pin(pin):
         raise InvalidInput("pin", "******", "must be exactly 6 digits")
-    return _PEPPERED + _hasher.hash(_peppered(pin))
+    return _keyed(base64.b64encode(secrets.token_bytes(_SALT_BYTES)).decode().rstrip("="), pin)
 
 
-def _peppered(pin: str) -> str:
-    return hmac.new(_pin_pepper, pin.encode(), hashlib.sha256).hexdigest()
+def _keyed(salt: str, pin: str) -> str:
+    """The stored form: the salt, and HMAC-SHA256 keyed by the pepper over salt and PIN."""
+    digest = hmac.new(_pin_pepper, f"{salt}${pin}".encode(), hashlib.sha256).hexdigest()
+    return f"{_KEYED}{salt}${digest}"
 
 
 def _needs_renewal(pin_hash: str) -> bool:
-    if not pin_hash.startswith(_PEPPERED):
-        return True
-    return _hasher.check_needs_rehash(pin_hash.removeprefix(_PEPPERED))
+    return not pin_hash.startswith(_KEYED)
 
 
 def _pin_matches(pin_hash: str, pin: str) -> bool:
-    try:
+    if pin_hash.startswith(_KEYED):
+        salt = pin_hash.removeprefix(_KEYED).split("$", 1)[0]
+        return hmac.compare_digest(pin_hash, _keyed(salt, pin))
+    try:  # an earlier version's hash: renewed if right
         if pin_hash.startswith(_PEPPERED):
-            return _hasher.verify(pin_hash.removeprefix(_PEPPERED), _peppered(pin))
-        return _hasher.verify(pin_hash, pin)  # made before the pepper: renewed if right
-    except VerificationError:
+            peppered = hmac.new(_pin_pepper, pin.encode(), hashlib.sha256).hexdigest()
+            return _OLDER_ARGON2.verify(pin_hash.removeprefix(_PEPPERED), peppered)
+        return _OLDER_ARGON2.verify(pin_hash, pin)
+    except (VerificationError, InvalidHashError):
         return False
 
 
