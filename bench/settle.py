@@ -10,9 +10,11 @@ two hospitals (levels 2 and 3) under a policy with a pooled fund. Then `--client
 electronic card payloads (no PIN), then a hospital mix with card + PIN: outpatient visits and
 inpatient stays of `--hospital-patients` persons, where the pooled fund pays its share under
 each patient's usage lock. Each client makes its requests (and the phones their electronic card
-payloads) before the clock starts. pgbench runs against its own database. Afterwards no
-personal account may be below zero and no patient's fund payments of a year above the caps.
-Prints one JSON line on stdout; progress goes to stderr.
+payloads) before the clock starts. pgbench runs against its own database, after the three
+phases, in each of `--rounds` rounds: every ratio is taken within its round, and the medians
+are printed with each round's ratios and the share of CPU the host took from this machine
+(steal) meanwhile. Afterwards no personal account may be below zero and no patient's fund
+payments of a year above the caps. Prints one JSON line on stdout; progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -412,6 +414,11 @@ def pgbench_connection(url: str) -> list[str]:
 
 
 def pgbench_tps(url: str, database: str, clients: int, seconds: int) -> float:
+    pgbench_init(url, database)
+    return pgbench_run(url, database, clients, seconds)
+
+
+def pgbench_init(url: str, database: str) -> None:
     conn = pgbench_connection(url)
     created = subprocess.run(["createdb", *conn, database], capture_output=True, text=True)
     if created.returncode != 0 and "already exists" not in created.stderr:
@@ -419,12 +426,16 @@ def pgbench_tps(url: str, database: str, clients: int, seconds: int) -> float:
     subprocess.run(
         ["pgbench", *conn, "-i", "-s", "10", "-q", database], check=True, capture_output=True
     )
+
+
+def pgbench_run(url: str, database: str, clients: int, seconds: int) -> float:
     result = subprocess.run(
-        ["pgbench", *conn, "-c", str(clients), "-j", "2", "-T", str(seconds), database],
+        ["pgbench", *pgbench_connection(url), "-c", str(clients), "-j", "2", "-T", str(seconds),
+         database],
         check=True,
         capture_output=True,
         text=True,
-    )
+    )  # fmt: skip
     found = re.search(
         r"tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)",
         result.stdout,
@@ -432,6 +443,28 @@ def pgbench_tps(url: str, database: str, clients: int, seconds: int) -> float:
     if found is None:
         raise RuntimeError(f"no tps in pgbench's output:\n{result.stdout}")
     return float(found.group(1))
+
+
+def cpu_stolen() -> tuple[int, int]:
+    """(stolen, all) CPU ticks of this machine so far (Linux; zeros elsewhere): a virtual
+    machine whose host takes its CPU away gives figures that say less, whatever the ratio."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(value) for value in stat.readline().split()[1:]]
+    except OSError:
+        return 0, 0
+    return (ticks[7] if len(ticks) > 7 else 0), sum(ticks)
+
+
+@dataclass
+class Round:
+    """One round: each phase, then pgbench, for `--seconds` each; ratios within the round."""
+
+    phases: dict[str, Phase]
+    tps: float
+
+    def ratio(self, mix: str) -> float:
+        return self.phases[mix].per_second / self.tps
 
 
 def main() -> None:
@@ -449,6 +482,13 @@ def main() -> None:
     )
     parser.add_argument("--pgbench-db", default="pgbench_yibao")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of every phase and pgbench, each ratio taken within its round; the "
+        "medians are printed (a shared machine's speed changes from minute to minute)",
+    )
+    parser.add_argument(
         "--processes",
         type=int,
         default=os.cpu_count() or 1,
@@ -464,53 +504,58 @@ def main() -> None:
         log(f"populating {args.accounts} cardholders in schema {args.schema} ...")
         populate(app, args.accounts)
         holders = cardholders(engine, args.accounts)
-    log(f"{len(holders)} cardholders; card + PIN phase, {args.seconds} s ...")
-    with_pin = run_phase_in_processes(args, holders, "card_and_pin")
-    log(
-        f"  {with_pin.per_second:.1f}/s, refusals {dict(with_pin.refusals)}, "
-        f"errors {dict(with_pin.errors)}; electronic card phase ..."
-    )
-    ecard = run_phase_in_processes(args, holders, "ecard")
-    log(
-        f"  {ecard.per_second:.1f}/s, refusals {dict(ecard.refusals)}, "
-        f"errors {dict(ecard.errors)}; hospital mix ..."
-    )
-    hospital = run_phase_in_processes(args, holders[: args.hospital_patients], "hospital")
-    log(
-        f"  {hospital.per_second:.1f}/s, refusals {dict(hospital.refusals)}, "
-        f"errors {dict(hospital.errors)}; auditing the ledger ..."
-    )
+    pgbench_init(args.db, args.pgbench_db)
+    stolen_before = cpu_stolen()
+    rounds = [_round(args, holders, number) for number in range(1, args.rounds + 1)]
+    (stolen_after, ticks_after), (stolen_first, ticks_first) = cpu_stolen(), stolen_before
+    stolen, ticks = stolen_after - stolen_first, ticks_after - ticks_first
+    log("auditing the ledger ...")
     overdrafts, ledger_ok = audit(app)
     overruns = cap_overruns(app)
     engine.dispose()
-    log("pgbench ...")
-    tps = pgbench_tps(args.db, args.pgbench_db, args.clients, args.seconds)
-    print(
-        json.dumps(
-            {
-                "processes": args.processes,
-                "clients": args.clients,
-                "settlements_per_s": round(with_pin.per_second, 1),
-                "settlements_per_s_ecard": round(ecard.per_second, 1),
-                "p50_ms": round(with_pin.percentile(50), 1),
-                "p99_ms": round(with_pin.percentile(99), 1),
-                "p50_ms_ecard": round(ecard.percentile(50), 1),
-                "p99_ms_ecard": round(ecard.percentile(99), 1),
-                "settlements_per_s_hospital": round(hospital.per_second, 1),
-                "p50_ms_hospital": round(hospital.percentile(50), 1),
-                "p99_ms_hospital": round(hospital.percentile(99), 1),
-                "refusals": sum(p.refusals.total() for p in (with_pin, ecard, hospital)),
-                "errors": sum(p.errors.total() for p in (with_pin, ecard, hospital)),
-                "overdrafts": overdrafts,
-                "cap_overruns": overruns,
-                "ledger_check_passed": ledger_ok,
-                "pgbench_tps": round(tps, 1),
-                "ratio": round(with_pin.per_second / tps, 4),
-                "ratio_ecard": round(ecard.per_second / tps, 4),
-                "ratio_hospital": round(hospital.per_second / tps, 4),
-            }
-        )
-    )
+    result: dict[str, object] = {"processes": args.processes, "clients": args.clients}
+    for mix, suffix in MIXES:
+        merged = Phase()
+        for one in rounds:
+            merged.latencies_ms.extend(one.phases[mix].latencies_ms)
+        result[f"settlements_per_s{suffix}"] = _median(r.phases[mix].per_second for r in rounds)
+        result[f"p50_ms{suffix}"] = round(merged.percentile(50), 1)
+        result[f"p99_ms{suffix}"] = round(merged.percentile(99), 1)
+    everything = [phase for one in rounds for phase in one.phases.values()]
+    result |= {
+        "refusals": sum(phase.refusals.total() for phase in everything),
+        "errors": sum(phase.errors.total() for phase in everything),
+        "overdrafts": overdrafts,
+        "cap_overruns": overruns,
+        "ledger_check_passed": ledger_ok,
+        "pgbench_tps": _median(one.tps for one in rounds),
+        "rounds": args.rounds,
+        "cpu_stolen_share": round(stolen / ticks, 3) if ticks else None,
+    }
+    for mix, suffix in MIXES:  # the median of the rounds' own ratios
+        result[f"ratio{suffix}"] = _median((one.ratio(mix) for one in rounds), digits=4)
+        result[f"ratios{suffix}"] = [round(one.ratio(mix), 4) for one in rounds]
+    print(json.dumps(result))
+
+
+MIXES = (("card_and_pin", ""), ("ecard", "_ecard"), ("hospital", "_hospital"))
+
+
+def _round(args: argparse.Namespace, holders: list[tuple[int, str]], number: int) -> Round:
+    phases = {}
+    for mix, _ in MIXES:
+        people = holders[: args.hospital_patients] if mix == "hospital" else holders
+        log(f"round {number}: {mix}, {args.seconds} s ...")
+        phase = phases[mix] = run_phase_in_processes(args, people, mix)
+        log(f"  {phase.per_second:.1f}/s, refusals {dict(phase.refusals)}, "
+            f"errors {dict(phase.errors)}")  # fmt: skip
+    tps = pgbench_run(args.db, args.pgbench_db, args.clients, args.seconds)
+    log(f"round {number}: pgbench {tps:.1f} tps")
+    return Round(phases, tps)
+
+
+def _median(values: Iterable[float], digits: int = 1) -> float:
+    return round(statistics.median(values), digits)
 
 
 if __name__ == "__main__":

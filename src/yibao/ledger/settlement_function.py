@@ -1,8 +1,8 @@
 """The PostgreSQL `post_settlement` function, behind the ledger: its SQL and its one call.
 
 Its text lives in one versioned file, `sql/post_settlement.sql`, shipped with the package;
-migrations 0008, 0013, 0017, 0014, 0021 and 0025 (its transfers' keys claimed in ledger_key)
-install it and a test compares it with the body the database holds.
+migrations 0008, 0013, 0017, 0014, 0021, 0025 (its transfers' keys claimed in ledger_key) and
+0027 install it and a test compares it with the body the database holds.
 SQLite has no such function: `services.settlement.posting` takes the same steps through `Ledger`.
 """
 
@@ -13,8 +13,10 @@ from importlib import resources
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from yibao.adapters.hot import HotStatement, Runner
+from yibao.ledger.keys import KEY_CONSTRAINT
 
 SIGNATURE = (
     "post_settlement(text, text, text, bigint, text, bigint, bigint, bigint, date, text, "
@@ -48,7 +50,13 @@ def body() -> str:
 
 def call(runner: Runner, params: Mapping[str, Any]) -> Sequence[Any]:
     """(outcome, settlement id, personal fen, balance after, last posted on, fund fen,
-    deductible fen, wrong PIN tries) of one sale."""
-    row = _CALL.one_or_none(runner, params)
+    deductible fen, wrong PIN tries) of one sale. A transfer key another posting holds fails
+    the call on its claim (nothing is written): the outcome `transfer_key_taken`."""
+    try:
+        row = _CALL.one_or_none(runner, params)
+    except IntegrityError as refused:
+        if getattr(getattr(refused.orig, "diag", None), "constraint_name", None) != KEY_CONSTRAINT:
+            raise
+        return ("transfer_key_taken", None, 0, None, None, 0, 0, None)
     assert row is not None  # the function returns one row
     return row

@@ -11,7 +11,6 @@
 --   settled_before         a retry: nothing written, the caller reads the first settlement
 --   value_date_refused     nothing written: after p_today, or (if the account pays) before
 --                          last_posted_on; the caller builds the refusal
---   transfer_key_taken     nothing written: a key was used by another posting
 --   no_payable_account     nothing written: the caller opens the payable and the pooled fund
 --                          and calls again
 --   evoucher_used          nothing written: the electronic card payload p_evoucher_nonce paid
@@ -28,10 +27,14 @@
 --   wrong_pin              the try counted: pin_tries wrong tries now
 --   pin_not_tried          nothing counted: the card is locked, no longer active, or its PIN
 --                          was changed since the caller read it; the caller reads it again
+-- A right PIN on a card with no wrong tries is compared by a read: nothing to count, nothing
+-- written to the card.
 -- Each transfer's key is claimed in ledger_key by the statement that posts it (migration 0025:
--- ledger_transfer is partitioned by month, the key unique across all of them).
+-- ledger_transfer is partitioned by month, the key unique across all of them). A key another
+-- posting holds is not looked for first: its claim fails on ledger_key's primary key
+-- (pk_ledger_key), and the call with it, so nothing is written; the caller names the key.
 -- The ledger owns this file (ledger/settlement_function.py); migrations 0008, 0013, 0017, 0014,
--- 0021 and 0025 install it and a test compares it with the function the database holds.
+-- 0021, 0025 and 0027 install it and a test compares it with the function the database holds.
 CREATE OR REPLACE FUNCTION post_settlement(
     p_book text, p_account_code text, p_payable_code text,
     p_institution_id bigint, p_ref text, p_payer_person_id bigint, p_patient_person_id bigint,
@@ -57,27 +60,37 @@ DECLARE
     v_eligible_used bigint := 0;
     v_cap_used bigint := 0;
 BEGIN
-    IF p_pin_hash IS NOT NULL THEN  -- tries on one card wait here for each other
-        UPDATE card c
-           SET failed_pin_tries = CASE WHEN c.pin_hash = p_pin_hash THEN 0
-                                       ELSE c.failed_pin_tries + 1 END
-         WHERE c.id = p_card_id AND c.status = 'active'
-           AND c.failed_pin_tries < p_pin_max_tries
-           AND starts_with(c.pin_hash, regexp_replace(p_pin_hash, '[^$]*$', ''))
-        RETURNING c.failed_pin_tries INTO pin_tries;
-        IF NOT FOUND THEN
-            outcome := 'pin_not_tried';
-            RETURN;
-        END IF;
-        IF pin_tries > 0 THEN
-            outcome := 'wrong_pin';
-            RETURN;
+    IF p_pin_hash IS NOT NULL THEN
+        -- The right PIN on a card with no wrong tries counts nothing: read, not written. Any
+        -- other try is counted under the card's row lock: tries on one card wait here.
+        PERFORM FROM card c
+         WHERE c.id = p_card_id AND c.status = 'active' AND c.failed_pin_tries = 0
+           AND c.pin_hash = p_pin_hash;
+        IF FOUND THEN
+            pin_tries := 0;
+        ELSE
+            UPDATE card c
+               SET failed_pin_tries = CASE WHEN c.pin_hash = p_pin_hash THEN 0
+                                           ELSE c.failed_pin_tries + 1 END
+             WHERE c.id = p_card_id AND c.status = 'active'
+               AND c.failed_pin_tries < p_pin_max_tries
+               AND starts_with(c.pin_hash, regexp_replace(p_pin_hash, '[^$]*$', ''))
+            RETURNING c.failed_pin_tries INTO pin_tries;
+            IF NOT FOUND THEN
+                outcome := 'pin_not_tried';
+                RETURN;
+            END IF;
+            IF pin_tries > 0 THEN
+                outcome := 'wrong_pin';
+                RETURN;
+            END IF;
         END IF;
     END IF;
-    SELECT a.id INTO v_payable FROM ledger_account a
-     WHERE a.book = p_book AND a.code = p_payable_code;
-    SELECT a.id INTO v_pool FROM ledger_account a
-     WHERE a.book = p_book AND a.code = p_pool_code;
+    SELECT max(a.id) FILTER (WHERE a.code = p_payable_code),
+           max(a.id) FILTER (WHERE a.code = p_pool_code)
+      INTO v_payable, v_pool
+      FROM ledger_account a
+     WHERE a.book = p_book AND a.code IN (p_payable_code, p_pool_code);
     IF v_payable IS NULL OR (v_pool IS NULL AND v_ratio > 0) THEN
         outcome := 'no_payable_account';
         RETURN;
@@ -123,20 +136,12 @@ BEGIN
     new_personal_fen := least(p_eligible_fen - new_fund_fen, greatest(v_balance, 0));
     new_balance_after_fen := v_balance - new_personal_fen;
 
-    IF (p_settled_on > p_today OR (new_personal_fen > 0 AND p_settled_on < last_posted_on))
-       AND NOT EXISTS (SELECT 1 FROM settlement s
+    IF p_settled_on > p_today OR (new_personal_fen > 0 AND p_settled_on < last_posted_on) THEN
+        IF NOT EXISTS (SELECT 1 FROM settlement s
                         WHERE s.institution_id = p_institution_id AND s.ref = p_ref) THEN
-        outcome := 'value_date_refused';
-        RETURN;
-    END IF;
-    IF ((new_personal_fen > 0 AND EXISTS (SELECT 1 FROM ledger_key k
-                                           WHERE k.key = p_transfer_key))
-        OR (new_fund_fen > 0 AND EXISTS (SELECT 1 FROM ledger_key k
-                                          WHERE k.key = p_fund_key)))
-       AND NOT EXISTS (SELECT 1 FROM settlement s
-                        WHERE s.institution_id = p_institution_id AND s.ref = p_ref) THEN
-        outcome := 'transfer_key_taken';
-        RETURN;
+            outcome := 'value_date_refused';
+            RETURN;
+        END IF;
     END IF;
     IF p_evoucher_nonce IS NOT NULL THEN  -- a sale with the same payload waits here
         INSERT INTO electronic_card_use (nonce, person_id, institution_id, ref, used_on)
