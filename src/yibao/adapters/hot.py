@@ -19,6 +19,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Dialect, Engine, Executable
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import PoolProxiedConnection
 
 Params = Mapping[str, Any]
 
@@ -36,7 +37,7 @@ class AutocommitConnection:
         driver = cast(Any, self._pooled.driver_connection)
         driver.autocommit = True
         self._driver = driver
-        self.target = _Target(None, engine.dialect, engine.dialect.name, driver.cursor())
+        self.target = _Target(None, engine.dialect, engine.dialect.name, _cursor(self._pooled))
         self._in_transaction = False
 
     @contextmanager
@@ -188,7 +189,16 @@ def _target(runner: Runner) -> _Target:
     dialect = connection.dialect.name
     cursor = None
     if dialect == "postgresql":
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor = _cursor(connection.connection)
     found = _Target(runner.get_transaction(), connection.dialect, dialect, cursor)
     runner.info["hot_target"] = found
     return found
+
+
+def _cursor(pooled: PoolProxiedConnection) -> Any:
+    """The driver's cursor of a pooled connection: one per connection, kept while it lives (the
+    pool clears `info` when it closes or invalidates the connection)."""
+    cursor = pooled.info.get("hot_cursor")
+    if cursor is None:
+        cursor = pooled.info["hot_cursor"] = cast(Any, pooled.driver_connection).cursor()
+    return cursor

@@ -464,7 +464,7 @@ def hash_pin(pin: str) -> str:
 
 def _keyed(salt: str, pin: str) -> str:
     """The stored form: the salt, and HMAC-SHA256 keyed by the pepper over salt and PIN."""
-    digest = hmac.new(_pin_pepper, f"{salt}${pin}".encode(), hashlib.sha256).hexdigest()
+    digest = hmac.digest(_pin_pepper, f"{salt}${pin}".encode(), "sha256").hex()
     return f"{_KEYED}{salt}${digest}"
 
 

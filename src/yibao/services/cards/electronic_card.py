@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -199,5 +198,5 @@ _SPENT_BY = HotStatement(
 
 
 def _sign(body: str, secret: str) -> str:
-    digest = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
+    digest = hmac.digest(secret.encode(), body.encode(), "sha256")
     return base64.urlsafe_b64encode(digest[:18]).decode()
