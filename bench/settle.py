@@ -6,15 +6,19 @@
 Works in its own schema (created, migrated and populated once, reused afterwards): N persons
 in the employee scheme with active cards, one PIN and credited personal accounts, a pharmacy and
 two hospitals (levels 2 and 3) under a policy with a pooled fund. Then `--clients` threads call
-`settlement.settle` as the API would, first with card + PIN (argon2 on every call), then with
-electronic card payloads (no PIN), then a hospital mix with card + PIN: outpatient visits and
+`settlement.settle` as the API would, first with card + PIN (its keyed hash on every call), then
+with electronic card payloads (no PIN), then a hospital mix with card + PIN: outpatient visits and
 inpatient stays of `--hospital-patients` persons, where the pooled fund pays its share under
 each patient's usage lock. Each client makes its requests (and the phones their electronic card
-payloads) before the clock starts. pgbench runs against its own database, after the three
-phases, in each of `--rounds` rounds: every ratio is taken within its round, and the medians
-are printed with each round's ratios and the share of CPU the host took from this machine
-(steal) meanwhile. Afterwards no personal account may be below zero and no patient's fund
-payments of a year above the caps. Prints one JSON line on stdout; progress goes to stderr.
+payloads) before the clock starts. pgbench runs against its own database before and after
+each phase, in each of `--rounds` rounds: a phase's ratio is to the mean of the two pgbench
+runs around it, and the medians are printed with each round's ratios and the share of CPU the
+host took from this machine (steal) meanwhile. Where PostgreSQL is local, the CPU a sale costs
+(yibao's processes and the server's, from /proc) is compared with a pgbench transaction's
+(pgbench's and the server's): `cpu_ratio` is the rate ratio the CPU alone would allow, which a
+host taking CPU away changes far less than the rates. Afterwards no personal account may be
+below zero and no patient's fund payments of a year above the caps. Prints one JSON line on
+stdout; progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import multiprocessing
 import os
 import random
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -204,6 +209,13 @@ class Phase:
     refusals: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # yibao's processes (the clients' threads in them too)
+    postgres_cpu_seconds: float = 0.0  # the server's processes, meanwhile
+
+    @property
+    def cpu_ms_per_sale(self) -> float:
+        sales = len(self.latencies_ms)
+        return (self.cpu_seconds + self.postgres_cpu_seconds) * 1000 / sales if sales else 0.0
 
     @property
     def per_second(self) -> float:
@@ -253,7 +265,11 @@ def run_phase_in_processes(
     )
     with multiprocessing.get_context("spawn").Pool(args.processes) as pool:
         parts = pool.starmap(_worker, jobs)
-    total = Phase(seconds=max(part.seconds for part in parts))
+    total = Phase(
+        seconds=max(part.seconds for part in parts),
+        cpu_seconds=sum(part.cpu_seconds for part in parts),
+        postgres_cpu_seconds=statistics.mean(part.postgres_cpu_seconds for part in parts),
+    )  # each worker read the server's CPU over the same window
     for part in parts:
         total.latencies_ms.extend(part.latencies_ms)
         total.refusals.update(part.refusals)
@@ -329,10 +345,12 @@ def run_phase(
     for thread in threads:
         thread.start()
     barrier.wait()
-    started = time.monotonic()
+    started, cpu, server = time.monotonic(), time.process_time(), postgres_cpu()
     for thread in threads:
         thread.join()
     phase.seconds = time.monotonic() - started
+    phase.cpu_seconds = time.process_time() - cpu
+    phase.postgres_cpu_seconds = postgres_cpu() - server
     return phase
 
 
@@ -429,6 +447,12 @@ def pgbench_init(url: str, database: str) -> None:
 
 
 def pgbench_run(url: str, database: str, clients: int, seconds: int) -> float:
+    return pgbench_measured(url, database, clients, seconds)[0]
+
+
+def pgbench_measured(url: str, database: str, clients: int, seconds: int) -> tuple[float, float]:
+    """(tps, CPU ms per transaction of pgbench and the server together)."""
+    children, server = resource.getrusage(resource.RUSAGE_CHILDREN), postgres_cpu()
     result = subprocess.run(
         ["pgbench", *pgbench_connection(url), "-c", str(clients), "-j", "2", "-T", str(seconds),
          database],
@@ -440,9 +464,30 @@ def pgbench_run(url: str, database: str, clients: int, seconds: int) -> float:
         r"tps = ([\d.]+) \((?:without initial connection time|excluding connections establishing)",
         result.stdout,
     )
-    if found is None:
+    done = re.search(r"number of transactions actually processed: (\d+)", result.stdout)
+    if found is None or done is None:
         raise RuntimeError(f"no tps in pgbench's output:\n{result.stdout}")
-    return float(found.group(1))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    cpu_ms = (client + postgres_cpu() - server) * 1000 / max(1, int(done.group(1)))
+    return float(found.group(1)), cpu_ms
+
+
+def postgres_cpu() -> float:
+    """CPU seconds the local PostgreSQL's processes used so far, those that ended included (in
+    their postmaster's children's times); 0 where /proc does not show them. With it a sale and
+    a pgbench transaction are compared by the CPU they cost, which a host taking CPU away from
+    this machine changes less than their rates."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text_ = stat.read_text()
+        except OSError:
+            continue  # ended meanwhile
+        name, fields = text_.split("(", 1)[1].rsplit(")", 1)[0], text_.rsplit(")", 1)[1].split()
+        if name == "postgres":  # utime, stime; and cutime, cstime where they were reaped
+            ticks += sum(int(value) for value in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_stolen() -> tuple[int, int]:
@@ -458,13 +503,22 @@ def cpu_stolen() -> tuple[int, int]:
 
 @dataclass
 class Round:
-    """One round: each phase, then pgbench, for `--seconds` each; ratios within the round."""
+    """One round: pgbench before and after each phase, for `--seconds` each; a phase's ratio is
+    to the mean of the two pgbench runs around it, in the same minute."""
 
     phases: dict[str, Phase]
-    tps: float
+    tps_around: dict[str, tuple[float, float]]
+    cpu_ms_around: dict[str, tuple[float, float]]  # per pgbench transaction, server included
+
+    def tps(self, mix: str) -> float:
+        return statistics.mean(self.tps_around[mix])
 
     def ratio(self, mix: str) -> float:
-        return self.phases[mix].per_second / self.tps
+        return self.phases[mix].per_second / self.tps(mix)
+
+    def cpu_ratio(self, mix: str) -> float:
+        """The rate ratio the CPU alone allows: a pgbench transaction's CPU to a sale's."""
+        return statistics.mean(self.cpu_ms_around[mix]) / self.phases[mix].cpu_ms_per_sale
 
 
 def main() -> None:
@@ -528,13 +582,22 @@ def main() -> None:
         "overdrafts": overdrafts,
         "cap_overruns": overruns,
         "ledger_check_passed": ledger_ok,
-        "pgbench_tps": _median(one.tps for one in rounds),
+        "pgbench_tps": _median(
+            tps for one in rounds for pair in one.tps_around.values() for tps in pair
+        ),
         "rounds": args.rounds,
         "cpu_stolen_share": round(stolen / ticks, 3) if ticks else None,
     }
     for mix, suffix in MIXES:  # the median of the rounds' own ratios
         result[f"ratio{suffix}"] = _median((one.ratio(mix) for one in rounds), digits=4)
         result[f"ratios{suffix}"] = [round(one.ratio(mix), 4) for one in rounds]
+        result[f"cpu_ms_per_sale{suffix}"] = _median(
+            (one.phases[mix].cpu_ms_per_sale for one in rounds), digits=3
+        )
+        result[f"cpu_ratio{suffix}"] = _median((one.cpu_ratio(mix) for one in rounds), digits=4)
+    result["cpu_ms_per_pgbench_transaction"] = _median(
+        (cpu for one in rounds for pair in one.cpu_ms_around.values() for cpu in pair), digits=3
+    )
     print(json.dumps(result))
 
 
@@ -542,16 +605,24 @@ MIXES = (("card_and_pin", ""), ("ecard", "_ecard"), ("hospital", "_hospital"))
 
 
 def _round(args: argparse.Namespace, holders: list[tuple[int, str]], number: int) -> Round:
-    phases = {}
+    phases, around, cpu_around = {}, {}, {}
+    before, cpu_before = _pgbench(args, number)
     for mix, _ in MIXES:
         people = holders[: args.hospital_patients] if mix == "hospital" else holders
         log(f"round {number}: {mix}, {args.seconds} s ...")
         phase = phases[mix] = run_phase_in_processes(args, people, mix)
-        log(f"  {phase.per_second:.1f}/s, refusals {dict(phase.refusals)}, "
-            f"errors {dict(phase.errors)}")  # fmt: skip
-    tps = pgbench_run(args.db, args.pgbench_db, args.clients, args.seconds)
-    log(f"round {number}: pgbench {tps:.1f} tps")
-    return Round(phases, tps)
+        log(f"  {phase.per_second:.1f}/s, {phase.cpu_ms_per_sale:.3f} ms CPU a sale, "
+            f"refusals {dict(phase.refusals)}, errors {dict(phase.errors)}")  # fmt: skip
+        after, cpu_after = _pgbench(args, number)
+        around[mix], cpu_around[mix] = (before, after), (cpu_before, cpu_after)
+        before, cpu_before = after, cpu_after
+    return Round(phases, around, cpu_around)
+
+
+def _pgbench(args: argparse.Namespace, number: int) -> tuple[float, float]:
+    tps, cpu_ms = pgbench_measured(args.db, args.pgbench_db, args.clients, args.seconds)
+    log(f"round {number}: pgbench {tps:.1f} tps, {cpu_ms:.3f} ms CPU a transaction")
+    return tps, cpu_ms
 
 
 def _median(values: Iterable[float], digits: int = 1) -> float:
