@@ -19,16 +19,15 @@
 -- p_cap_fen; ratio 0 when the fund pays nothing); the national codes are stored as given.
 -- An electronic card sale passes its payload's nonce: its use is recorded with the sale, and a
 -- retry of that sale finds it spent by itself. A card sale passes NULL, and its card with the
--- PIN entered, hashed by the caller with the salt and parameters of the card's stored hash
--- (services.cards.presented_pin_hash) and the policy's number of tries. One UPDATE counts the
--- try and compares it under the card's row lock, before anything else: a right PIN clears the
--- count, a wrong one is counted and the sale stops (its try commits with the call). Two more
--- outcomes, before anything is written:
+-- PIN entered, hashed by the caller as the card's stored hash was, with its salt
+-- (services.cards.presented_pin), and the policy's number of tries. Before anything else, the
+-- right PIN on an active card with no wrong tries is compared by a read: nothing to count,
+-- nothing written to the card. Any other try is counted and compared by one UPDATE under the
+-- card's row lock: a right PIN clears the count, a wrong one is counted and the sale stops (its
+-- try commits with the call). Two more outcomes, before anything is written:
 --   wrong_pin              the try counted: pin_tries wrong tries now
 --   pin_not_tried          nothing counted: the card is locked, no longer active, or its PIN
 --                          was changed since the caller read it; the caller reads it again
--- A right PIN on a card with no wrong tries is compared by a read: nothing to count, nothing
--- written to the card.
 -- Each transfer's key is claimed in ledger_key by the statement that posts it (migration 0025:
 -- ledger_transfer is partitioned by month, the key unique across all of them). A key another
 -- posting holds is not looked for first: its claim fails on ledger_key's primary key

@@ -294,13 +294,14 @@ def pin_checked(
 
 @dataclass(frozen=True, slots=True)
 class PresentedPin:
-    """A PIN entered at a terminal, hashed as the card's stored hash was (its salt and
-    parameters), to be tried inside the sale it pays.
+    """A PIN entered at a terminal, hashed as the card's stored hash was (with its salt), to be
+    tried inside the sale it pays.
 
-    On PostgreSQL the settlement function counts the try and compares the two hashes in one
-    UPDATE under the card's row lock, before it writes anything (`post_settlement`): the PIN
-    meets its hash only there, so however many terminals try at once no more wrong PINs are
-    compared than the policy allows, and a card sale costs no transaction of its own.
+    On PostgreSQL the settlement function compares the two hashes before it writes anything
+    (`post_settlement`): by a read for the right PIN on a card with no wrong tries, otherwise
+    counting the try in one UPDATE under the card's row lock. The PIN meets its hash only there,
+    so however many terminals try at once no more wrong PINs are compared than the policy
+    allows, and a card sale costs no transaction of its own.
     """
 
     card_no: str
