@@ -433,7 +433,7 @@ def pgbench_connection(url: str) -> list[str]:
 
 def pgbench_tps(url: str, database: str, clients: int, seconds: int) -> float:
     pgbench_init(url, database)
-    return pgbench_run(url, database, clients, seconds)
+    return pgbench_measured(url, database, clients, seconds)[0]
 
 
 def pgbench_init(url: str, database: str) -> None:
@@ -444,10 +444,6 @@ def pgbench_init(url: str, database: str) -> None:
     subprocess.run(
         ["pgbench", *conn, "-i", "-s", "10", "-q", database], check=True, capture_output=True
     )
-
-
-def pgbench_run(url: str, database: str, clients: int, seconds: int) -> float:
-    return pgbench_measured(url, database, clients, seconds)[0]
 
 
 def pgbench_measured(url: str, database: str, clients: int, seconds: int) -> tuple[float, float]:

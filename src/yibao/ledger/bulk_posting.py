@@ -166,7 +166,7 @@ def _insert(session: Session, postings: Select[Any]) -> tuple[int, int]:
             with session.begin_nested():
                 return keys.insert_claiming(session, postings, TRANSFER_COLUMNS, skip_posted=False)
         except IntegrityError as refused:
-            if _constraint(refused) != keys.KEY_CONSTRAINT:
+            if not keys.claimed_before(refused):
                 raise
         with session.begin_nested():
             return keys.insert_claiming(session, postings, TRANSFER_COLUMNS, skip_posted=True)
@@ -177,11 +177,6 @@ def _insert(session: Session, postings: Select[Any]) -> tuple[int, int]:
             .on_conflict_do_nothing(index_elements=["key"])  # posted before: by a run that died
         )
         return insert_counting(session, statement, T.c.amount_fen)
-
-
-def _constraint(error: IntegrityError) -> str | None:
-    diagnostics = getattr(error.orig, "diag", None)
-    return getattr(diagnostics, "constraint_name", None)
 
 
 def _column(error: IntegrityError) -> str | None:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -54,6 +55,13 @@ K = Table(
 )
 NEXT_ID = literal_column("nextval('ledger_transfer_id_seq')", BigInteger)
 KEY_CONSTRAINT = "pk_ledger_key"
+
+
+def claimed_before(error: IntegrityError) -> bool:
+    """Whether `error` is a key's claim refused because another posting claimed it first."""
+    diagnostics = getattr(error.orig, "diag", None)
+    return getattr(diagnostics, "constraint_name", None) == KEY_CONSTRAINT
+
 
 # One posting: the key claimed and the transfer written in one statement; no row if the key
 # (or the reversal of `reverses_id`) was claimed before.

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from yibao.adapters.hot import HotStatement, Runner
-from yibao.ledger.keys import KEY_CONSTRAINT
+from yibao.ledger.keys import claimed_before
 
 SIGNATURE = (
     "post_settlement(text, text, text, bigint, text, bigint, bigint, bigint, date, text, "
@@ -55,7 +55,7 @@ def call(runner: Runner, params: Mapping[str, Any]) -> Sequence[Any]:
     try:
         row = _CALL.one_or_none(runner, params)
     except IntegrityError as refused:
-        if getattr(getattr(refused.orig, "diag", None), "constraint_name", None) != KEY_CONSTRAINT:
+        if not claimed_before(refused):
             raise
         return ("transfer_key_taken", None, 0, None, None, 0, 0, None)
     assert row is not None  # the function returns one row

@@ -326,8 +326,7 @@ def presented_pin(holder: CardHolder, pin: str, max_tries: int) -> PresentedPin 
         or pin_locked(int(holder.failed_pin_tries), max_tries)
     ):
         return None
-    salt = pin_hash.removeprefix(_KEYED).split("$", 1)[0]
-    return PresentedPin(holder.card_no, holder.card_id, _keyed(salt, pin), max_tries)
+    return PresentedPin(holder.card_no, holder.card_id, _keyed_as(pin_hash, pin), max_tries)
 
 
 def refuse_presented_pin(pin: PresentedPin, wrong_tries: int | None) -> NoReturn:
@@ -469,14 +468,18 @@ def _keyed(salt: str, pin: str) -> str:
     return f"{_KEYED}{salt}${digest}"
 
 
+def _keyed_as(pin_hash: str, pin: str) -> str:
+    """`pin` hashed as the keyed `pin_hash` was, with its salt: equal to it if the PIN is right."""
+    return _keyed(pin_hash.removeprefix(_KEYED).split("$", 1)[0], pin)
+
+
 def _needs_renewal(pin_hash: str) -> bool:
     return not pin_hash.startswith(_KEYED)
 
 
 def _pin_matches(pin_hash: str, pin: str) -> bool:
     if pin_hash.startswith(_KEYED):
-        salt = pin_hash.removeprefix(_KEYED).split("$", 1)[0]
-        return hmac.compare_digest(pin_hash, _keyed(salt, pin))
+        return hmac.compare_digest(pin_hash, _keyed_as(pin_hash, pin))
     try:  # an earlier version's hash: renewed if right
         if pin_hash.startswith(_PEPPERED):
             peppered = hmac.new(_pin_pepper, pin.encode(), hashlib.sha256).hexdigest()
