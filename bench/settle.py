@@ -607,7 +607,10 @@ def _round(args: argparse.Namespace, holders: list[tuple[int, str]], number: int
         people = holders[: args.hospital_patients] if mix == "hospital" else holders
         log(f"round {number}: {mix}, {args.seconds} s ...")
         phase = phases[mix] = run_phase_in_processes(args, people, mix)
-        log(f"  {phase.per_second:.1f}/s, {phase.cpu_ms_per_sale:.3f} ms CPU a sale, "
+        sales = max(1, len(phase.latencies_ms))
+        log(f"  {phase.per_second:.1f}/s, {phase.cpu_ms_per_sale:.3f} ms CPU a sale "
+            f"(yibao {phase.cpu_seconds * 1000 / sales:.3f}, "
+            f"server {phase.postgres_cpu_seconds * 1000 / sales:.3f}), "
             f"refusals {dict(phase.refusals)}, errors {dict(phase.errors)}")  # fmt: skip
         after, cpu_after = _pgbench(args, number)
         around[mix], cpu_around[mix] = (before, after), (cpu_before, cpu_after)

@@ -123,6 +123,25 @@ def _edit_clearing_amount(engine: Engine) -> str:
     return f"transfer {clearing} "
 
 
+def _settlement_at_no_institution(engine: Engine) -> str:
+    """The foreign key went with migration 0028: the check stands for it."""
+    sale = int(scalar(engine, "SELECT id FROM settlement WHERE ref = 'RX-0502'"))
+    tamper(engine, "UPDATE settlement SET institution_id = 999999 WHERE id = :s", s=sale)
+    return f"settlement {sale}: institution_id 999999 names no institution"
+
+
+def _line_of_no_settlement(engine: Engine) -> str:
+    line = int(scalar(engine, "SELECT min(id) FROM settlement_line"))
+    tamper(engine, "UPDATE settlement_line SET settlement_id = 999999 WHERE id = :l", l=line)
+    return f"settlement line {line}: settlement_id 999999 names no settlement"
+
+
+def _settlement_paid_by_no_one(engine: Engine) -> str:
+    sale = int(scalar(engine, "SELECT id FROM settlement WHERE ref = 'RX-0502'"))
+    tamper(engine, "UPDATE settlement SET payer_person_id = 999999 WHERE id = :s", s=sale)
+    return f"settlement {sale}: payer_person_id 999999 names no person"
+
+
 TAMPERINGS = {
     "credit_amount_updated": ("posting_matches_cause", _update_credit_amount),
     "credit_deleted": ("cause_posted", _delete_credit),
@@ -131,5 +150,8 @@ TAMPERINGS = {
     "contribution_credit_fen_edited": ("posting_matches_cause", _edit_contribution_credit_fen),
     "clearing_amount_edited": ("clearing_owed", _edit_clearing_amount),
     "credit_fen_and_posting_edited": ("credit_follows_policy", _edit_credit_fen_and_its_posting),
+    "settlement_at_no_institution": ("references_exist", _settlement_at_no_institution),
+    "line_of_no_settlement": ("references_exist", _line_of_no_settlement),
+    "settlement_paid_by_no_one": ("references_exist", _settlement_paid_by_no_one),
 }
 """name -> (the invariant that must fail, tamper and return text naming the row)"""

@@ -245,11 +245,12 @@ class Settlement(Base):
         Index("ix_settlement_patient", "patient_person_id", "settled_on"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    # No foreign keys (migration 0028): the ledger check's `references_exist` stands for them.
+    institution_id: Mapped[int] = mapped_column(Id)
     ref: Mapped[str] = mapped_column(String(80))
-    payer_person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
-    patient_person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
-    card_id: Mapped[int | None] = mapped_column(ForeignKey("card.id"))
+    payer_person_id: Mapped[int] = mapped_column(Id)
+    patient_person_id: Mapped[int] = mapped_column(Id)
+    card_id: Mapped[int | None] = mapped_column(Id)
     settled_on: Mapped[dt.date] = mapped_column(Date)
     fingerprint: Mapped[str] = mapped_column(String(64))  # of the request, for idempotency
     total_fen: Mapped[int] = mapped_column(BigInteger)
@@ -278,7 +279,7 @@ class PooledUsage(Base):
     """
 
     __tablename__ = "pooled_usage"
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(Id, primary_key=True)  # no foreign key: see Settlement
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     outpatient_eligible_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     outpatient_fund_fen: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -301,7 +302,7 @@ class Evoucher(Base):
 class SettlementLine(Base):
     __tablename__ = "settlement_line"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlement.id"), index=True)
+    settlement_id: Mapped[int] = mapped_column(Id, index=True)  # no foreign key: see Settlement
     catalogue_code: Mapped[str] = mapped_column(String(60))
     quantity: Mapped[int] = mapped_column(Integer)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
@@ -395,8 +396,8 @@ class ElectronicCardUse(Base):
     __tablename__ = "electronic_card_use"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     nonce: Mapped[str] = mapped_column(String(32), unique=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
-    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    person_id: Mapped[int] = mapped_column(Id)  # no foreign keys: see Settlement
+    institution_id: Mapped[int] = mapped_column(Id)
     ref: Mapped[str] = mapped_column(String(80))
     used_on: Mapped[dt.date] = mapped_column(Date)
 

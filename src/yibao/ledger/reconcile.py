@@ -29,6 +29,7 @@ from yibao.ledger.causes import expected_postings
 from yibao.ledger.credits import recomputed_credits
 from yibao.ledger.pooled_usage import pooled_usage_problems
 from yibao.ledger.problems import Problem
+from yibao.ledger.references import dangling_references
 from yibao.ledger.whole_tables import read_whole_tables
 
 A = LedgerAccount.__table__
@@ -55,6 +56,7 @@ def reconcile(session: Session) -> list[Problem]:
         + _family_aid(session)
         + pooled_usage_problems(session)
         + recomputed_credits(session)
+        + dangling_references(session)
     )
 
 

@@ -343,7 +343,7 @@ def cancel(*, uow: UnitOfWork, caller: Caller, setl_id: object, psn_no: int) -> 
         raise InvalidInput("setl_id", setl_id, "is not a settlement id")
     row = uow.session.execute(
         select(Settlement.ref, Settlement.patient_person_id)
-        .join(Institution)
+        .join(Institution, Institution.id == Settlement.institution_id)
         .where(Settlement.id == int(written), Institution.id == caller.institution_id)
     ).one_or_none()
     if row is None:

@@ -606,7 +606,11 @@ def refund(
     """Refund a whole settlement, once: all three parts go back (the account's to the account,
     the fund's to the pooled fund, the cash to the person) and the deductible and the cap room
     the bill used are free again."""
-    query = select(Settlement, Institution.code).join(Institution).where(Settlement.ref == ref)
+    query = (
+        select(Settlement, Institution.code)
+        .join(Institution, Institution.id == Settlement.institution_id)
+        .where(Settlement.ref == ref)
+    )
     if institution_code is not None:
         query = query.where(Institution.code == institution_code)
     rows = uow.session.execute(query.with_for_update(of=Settlement)).all()
