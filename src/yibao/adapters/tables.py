@@ -155,9 +155,6 @@ class LedgerAccount(Base):
     kind: Mapped[str] = mapped_column(String(30))
     allow_negative: Mapped[bool] = mapped_column(Boolean)
     owner_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
-    # Kept by every posting where the account may not overdraw (ledger.balances); else NULL.
-    balance_fen: Mapped[int | None] = mapped_column(BigInteger)
-    last_posted_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class LedgerTransfer(Base):

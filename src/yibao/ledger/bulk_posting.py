@@ -36,10 +36,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import CompoundSelect, Select
 
 from yibao.adapters.bulk import BulkLoader, Row
-from yibao.adapters.db import insert_skipping_duplicates
+from yibao.adapters.db import insert_counting, insert_skipping_duplicates
 from yibao.adapters.tables import LedgerAccount, LedgerTransfer
 from yibao.domain.errors import InvalidInput
-from yibao.ledger import balances, keys
+from yibao.ledger import keys
 from yibao.ledger.accounts import NO_OVERDRAFT, AccountKind, AccountRef
 from yibao.ledger.kinds import TransferKind
 
@@ -80,7 +80,6 @@ def open_accounts(
             literal(str(kind), String),
             false() if kind in NO_OVERDRAFT else true(),
             person_id,
-            literal(balances.opening_balance(kind not in NO_OVERDRAFT), BigInteger),
         )
         .distinct()
         .where(
@@ -91,9 +90,7 @@ def open_accounts(
     )
     statement = (
         insert_skipping_duplicates(_dialect(session), A)
-        .from_select(
-            ["book", "code", "kind", "allow_negative", "owner_person_id", "balance_fen"], rows
-        )
+        .from_select(["book", "code", "kind", "allow_negative", "owner_person_id"], rows)
         .on_conflict_do_nothing()
         .returning(A.c.id)
     )
@@ -179,7 +176,7 @@ def _insert(session: Session, postings: Select[Any]) -> tuple[int, int]:
             .from_select(list(TRANSFER_COLUMNS), postings)
             .on_conflict_do_nothing(index_elements=["key"])  # posted before: by a run that died
         )
-        return balances.insert_counting(session, statement)
+        return insert_counting(session, statement, T.c.amount_fen)
 
 
 def _column(error: IntegrityError) -> str | None:
@@ -205,10 +202,6 @@ def append_between(
     if debit.book != credit.book:
         raise InvalidInput("book", f"{debit.book} -> {credit.book}", "mixes two books")
     _require_may_overdraw(debit)
-    if not credit.allow_negative:  # its kept balance would not be moved (ledger.balances)
-        raise InvalidInput(
-            "credit", credit.code, "keeps its balance: post to it with post_to_owners"
-        )
     columns = ("id", *TRANSFER_COLUMNS)
     full_rows = _full_rows(rows, debit, debit_id, credit_id)
     if not loader.postgres:

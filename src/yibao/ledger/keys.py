@@ -34,8 +34,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from yibao.adapters.db import insert_counting
 from yibao.adapters.tables import LedgerTransfer
-from yibao.ledger import balances
 
 T = cast(Table, LedgerTransfer.__table__)
 # PostgreSQL only, so not among the ORM models both backends share (adapters/tables.py).
@@ -111,7 +111,7 @@ def insert_claiming(
         posted = (
             insert(T)
             .from_select(["id", *columns], select(NEXT_ID, *given.c))
-            .returning(T.c.id, T.c.key, T.c.value_date, T.c.amount_fen, T.c.credit_account_id)
+            .returning(T.c.id, T.c.key, T.c.value_date, T.c.amount_fen)
             .cte("posted")
         )
         claim = insert(K).from_select(
@@ -119,8 +119,7 @@ def insert_claiming(
             select(posted.c.key, posted.c.id, posted.c.value_date),
         )
         figures = select(func.count(), func.coalesce(func.sum(posted.c.amount_fen), 0))
-        both = figures.add_cte(claim.cte("claimed"), balances.credited_by(posted))
-        count, total = session.execute(both).one()
+        count, total = session.execute(figures.add_cte(claim.cte("claimed"))).one()
         return int(count), int(total)
     rows = select(
         *(given.c[index].label(name) for index, name in enumerate(columns)),
@@ -138,4 +137,4 @@ def insert_claiming(
         rows.c.id.in_(select(claimed.c.transfer_id))
     )
     statement = insert(T).from_select(["id", *columns], chosen)
-    return balances.insert_counting(session, statement)
+    return insert_counting(session, statement, T.c.amount_fen)
