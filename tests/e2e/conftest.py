@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -13,10 +15,20 @@ from tests.e2e.cli import make_city
 from yibao.adapters.db import make_engine
 
 
+@pytest.fixture(scope="session")
+def city_made_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`make_city`'s city, made through the CLI once per test process: four CLI runs."""
+    return make_city(tmp_path_factory.mktemp("city"))
+
+
 @pytest.fixture
-def city(tmp_path: Path) -> Path:
-    """A SQLite city made through the CLI: area, employer, one registered employee."""
-    return make_city(tmp_path)
+def city(city_made_once: Path, tmp_path: Path) -> Path:
+    """A SQLite city made through the CLI: area, employer, one registered employee. Each test
+    has its own copy of the one made once (SQLite's backup API: a consistent copy)."""
+    db = tmp_path / "city.db"
+    with closing(sqlite3.connect(city_made_once)) as made, closing(sqlite3.connect(db)) as copy:
+        made.backup(copy)
+    return db
 
 
 @pytest.fixture
