@@ -7,7 +7,7 @@ One anti-join per reference, so it stays a pass over each table.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, exists, select
 from sqlalchemy.orm import Session
@@ -23,21 +23,24 @@ from yibao.adapters.tables import (
 )
 from yibao.ledger.problems import Problem
 
-S = Settlement.__table__
-L = SettlementLine.__table__
-E = ElectronicCardUse.__table__
-U = PooledUsage.__table__
+S = cast(Table, Settlement.__table__)
+L = cast(Table, SettlementLine.__table__)
+E = cast(Table, ElectronicCardUse.__table__)
+U = cast(Table, PooledUsage.__table__)
+P = cast(Table, Person.__table__)
+I = cast(Table, Institution.__table__)  # noqa: E741 - the institution table
+C = cast(Table, Card.__table__)
 
 # (what holds the reference, its column, what it names, how the holder is named in a problem)
-REFERENCES: tuple[tuple[Any, str, Any, str], ...] = (
-    (S, "institution_id", Institution.__table__, "settlement"),
-    (S, "payer_person_id", Person.__table__, "settlement"),
-    (S, "patient_person_id", Person.__table__, "settlement"),
-    (S, "card_id", Card.__table__, "settlement"),
+REFERENCES: tuple[tuple[Table, str, Table, str], ...] = (
+    (S, "institution_id", I, "settlement"),
+    (S, "payer_person_id", P, "settlement"),
+    (S, "patient_person_id", P, "settlement"),
+    (S, "card_id", C, "settlement"),
     (L, "settlement_id", S, "settlement line"),
-    (E, "person_id", Person.__table__, "electronic card use"),
-    (E, "institution_id", Institution.__table__, "electronic card use"),
-    (U, "person_id", Person.__table__, "pooled usage of person"),
+    (E, "person_id", P, "electronic card use"),
+    (E, "institution_id", I, "electronic card use"),
+    (U, "person_id", P, "pooled usage of person"),
 )
 
 
@@ -57,7 +60,7 @@ def dangling_references(session: Session) -> list[Problem]:
 
 def _dangling(session: Session, holder: Table, column: str, named: Table) -> list[Any]:
     reference = holder.c[column]
-    identity = holder.c.id if "id" in holder.c else holder.c.person_id
+    identity = next(iter(holder.primary_key))  # pooled_usage: the person, before the year
     found = exists().where(named.c.id == reference)
     return list(
         session.execute(

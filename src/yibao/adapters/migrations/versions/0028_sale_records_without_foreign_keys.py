@@ -37,23 +37,27 @@ REFERENCES = (
 )
 
 
-def _tables() -> list[str]:
-    return list(dict.fromkeys(table for table, _, _ in REFERENCES))
+def _by_table() -> dict[str, list[tuple[str, str]]]:
+    """(column, referenced table) of each table's keys, so each table is altered once."""
+    grouped: dict[str, list[tuple[str, str]]] = {}
+    for table, column, referenced in REFERENCES:
+        grouped.setdefault(table, []).append((column, referenced))
+    return grouped
 
 
 def upgrade() -> None:
-    for table in _tables():
+    for table, keys in _by_table().items():
         with op.batch_alter_table(table, schema=None) as batch_op:
-            for _, column, referenced in (r for r in REFERENCES if r[0] == table):
+            for column, referenced in keys:
                 batch_op.drop_constraint(
                     op.f(f"fk_{table}_{column}_{referenced}"), type_="foreignkey"
                 )
 
 
 def downgrade() -> None:
-    for table in _tables():
+    for table, keys in _by_table().items():
         with op.batch_alter_table(table, schema=None) as batch_op:
-            for _, column, referenced in (r for r in REFERENCES if r[0] == table):
+            for column, referenced in keys:
                 batch_op.create_foreign_key(
                     op.f(f"fk_{table}_{column}_{referenced}"), referenced, [column], ["id"]
                 )
