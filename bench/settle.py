@@ -3,7 +3,8 @@
     .venv/bin/python bench/settle.py --db postgresql://postgres@127.0.0.1:5432/test \\
         --accounts 10000 --clients 32 --seconds 30
 
-Works in its own schema (created, migrated and populated once, reused afterwards): N persons
+Works in its own schema (created, migrated and populated once, reused afterwards unless
+`--fresh` drops it first): N persons
 in the employee scheme with active cards, one PIN and credited personal accounts, a pharmacy and
 two hospitals (levels 2 and 3) under a policy with a pooled fund. Then `--clients` threads call
 `settlement.settle` as the API would, first with card + PIN (its keyed hash on every call), then
@@ -89,14 +90,32 @@ def log(message: str) -> None:
 
 
 # -- the population ---------------------------------------------------------------------------
-def open_schema(url: str, schema: str, clients: int) -> Engine:
+def open_schema(url: str, schema: str, clients: int, *, fresh: bool = False) -> Engine:
     admin = make_engine(url, pool_size=1, max_overflow=0)
     with admin.begin() as connection:
+        if fresh:
+            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     admin.dispose()
     engine = make_engine_in_schema(url, schema, pool_size=clients + 8, max_overflow=8)
     upgrade(engine)
     return engine
+
+
+def transfers_per_account(engine: Engine) -> float:
+    """The personal accounts' mean number of transfers: a sale sums all of its account's, so
+    its cost grows with the sales a reused schema has kept from former runs."""
+    with engine.connect() as connection:
+        found = connection.execute(
+            text(
+                "SELECT ((SELECT count(*) FROM ledger_transfer t JOIN ledger_account a "
+                "ON a.id = t.credit_account_id WHERE a.kind = 'personal') "
+                "+ (SELECT count(*) FROM ledger_transfer t JOIN ledger_account a "
+                "ON a.id = t.debit_account_id WHERE a.kind = 'personal'))::float "
+                "/ greatest(count(*), 1) FROM ledger_account WHERE kind = 'personal'"
+            )
+        ).scalar_one()
+    return round(float(found), 1)
 
 
 def cardholders(engine: Engine, limit: int) -> list[tuple[int, str]]:
@@ -545,9 +564,15 @@ def main() -> None:
         help="worker processes sharing the clients, as an API runs one worker per core "
         "(default: the number of cores)",
     )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="drop the schema first: the accounts start with their opening credit only, not "
+        "with the sales of former runs",
+    )
     args = parser.parse_args()
 
-    engine = open_schema(args.db, args.schema, args.clients)
+    engine = open_schema(args.db, args.schema, args.clients, fresh=args.fresh)
     app = App(engine)
     holders = cardholders(engine, args.accounts)
     if len(holders) < args.accounts:
@@ -555,6 +580,7 @@ def main() -> None:
         populate(app, args.accounts)
         holders = cardholders(engine, args.accounts)
     pgbench_init(args.db, args.pgbench_db)
+    history_before = transfers_per_account(engine)
     stolen_before = cpu_stolen()
     rounds = [_round(args, holders, number) for number in range(1, args.rounds + 1)]
     (stolen_after, ticks_after), (stolen_first, ticks_first) = cpu_stolen(), stolen_before
@@ -562,6 +588,7 @@ def main() -> None:
     log("auditing the ledger ...")
     overdrafts, ledger_ok = audit(app)
     overruns = cap_overruns(app)
+    history_after = transfers_per_account(engine)
     engine.dispose()
     result: dict[str, object] = {"processes": args.processes, "clients": args.clients}
     for mix, suffix in MIXES:
@@ -583,6 +610,7 @@ def main() -> None:
         ),
         "rounds": args.rounds,
         "cpu_stolen_share": round(stolen / ticks, 3) if ticks else None,
+        "transfers_per_account": [history_before, history_after],
     }
     for mix, suffix in MIXES:  # the median of the rounds' own ratios
         result[f"ratio{suffix}"] = _median((one.ratio(mix) for one in rounds), digits=4)
