@@ -142,6 +142,15 @@ def _settlement_paid_by_no_one(engine: Engine) -> str:
     return f"settlement {sale}: payer_person_id 999999 names no person"
 
 
+def _kept_balance_edited(engine: Engine) -> str:
+    """The balance a personal account keeps (migration 0029), raised behind the ledger."""
+    account = int(scalar(engine, "SELECT min(id) FROM ledger_account WHERE kind = 'personal'"))
+    tamper(
+        engine, "UPDATE ledger_account SET balance_fen = balance_fen + 1 WHERE id = :a", a=account
+    )
+    return f"account {account} (personal:"
+
+
 TAMPERINGS = {
     "credit_amount_updated": ("posting_matches_cause", _update_credit_amount),
     "credit_deleted": ("cause_posted", _delete_credit),
@@ -153,5 +162,6 @@ TAMPERINGS = {
     "settlement_at_no_institution": ("references_exist", _settlement_at_no_institution),
     "line_of_no_settlement": ("references_exist", _line_of_no_settlement),
     "settlement_paid_by_no_one": ("references_exist", _settlement_paid_by_no_one),
+    "kept_balance_edited": ("kept_balance_matches", _kept_balance_edited),
 }
 """name -> (the invariant that must fail, tamper and return text naming the row)"""

@@ -6,9 +6,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, ForeignKeyConstraint, Index, MetaData, UniqueConstraint, text
 
+from tests.integration.tampering import make_history
 from yibao.adapters.db import downgrade, upgrade
 from yibao.adapters.tables import Base
+from yibao.bootstrap import App
 from yibao.ledger import keys
+from yibao.ledger.check import check_ledger
 
 
 def _has_post_settlement(engine: Engine) -> bool:
@@ -34,6 +37,25 @@ def test_the_settlement_function_comes_and_goes_with_its_migration(engine: Engin
 
     upgrade(engine)
     assert _has_post_settlement(engine) == on_postgresql
+
+
+def test_the_balances_accounts_keep_are_counted_from_the_ledger_they_join(engine: Engine) -> None:
+    """Migration 0029 on a ledger with history: every kept balance is what the transfers sum to."""
+    make_history(engine)
+    downgrade(engine, "0028")
+    upgrade(engine)
+    with App(engine).uow() as uow:
+        assert check_ledger(uow.ledger) == []
+        kept = uow.session.execute(
+            text("SELECT count(*) FROM ledger_account WHERE balance_fen IS NOT NULL")
+        ).scalar_one()
+        assert (
+            kept
+            == uow.session.execute(
+                text("SELECT count(*) FROM ledger_account WHERE kind IN ('personal', 'financial')")
+            ).scalar_one()
+        )
+        assert kept > 0
 
 
 def test_the_orm_models_match_the_migrated_schema(engine: Engine) -> None:

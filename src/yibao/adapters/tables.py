@@ -155,6 +155,28 @@ class LedgerAccount(Base):
     kind: Mapped[str] = mapped_column(String(30))
     allow_negative: Mapped[bool] = mapped_column(Boolean)
     owner_person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    # Kept where the account may not overdraw (ledger.balances), else NULL: moved by every
+    # posting but the bulk credits of batches after `folded_batch_id`, which a sale folds in.
+    balance_fen: Mapped[int | None] = mapped_column(BigInteger)
+    last_posted_on: Mapped[dt.date | None] = mapped_column(Date)
+    folded_batch_id: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class LedgerCreditBatch(Base):
+    """The transfers one bulk posting statement wrote in a book (a crediting run's), by range.
+
+    Written in the statement's transaction; a book's batches are written one transaction at a
+    time (`ledger.balances.lock_batches`), so their ids follow the order they commit in.
+    """
+
+    __tablename__ = "ledger_credit_batch"
+    __table_args__ = (Index("ix_ledger_credit_batch_book", "book", "id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    book: Mapped[str] = mapped_column(String(40))
+    first_transfer_id: Mapped[int] = mapped_column(BigInteger)
+    last_transfer_id: Mapped[int] = mapped_column(BigInteger)
+    first_value_date: Mapped[dt.date] = mapped_column(Date)
+    last_value_date: Mapped[dt.date] = mapped_column(Date)
 
 
 class LedgerTransfer(Base):

@@ -6,7 +6,9 @@ pooled fund, contribution income), since a set-based balance check per row would
 the posting; a debit of an account that may not overdraw goes through `Ledger.transfer`. The
 key: a row whose key was posted before is skipped (ON CONFLICT DO NOTHING), so a retried or
 resumed run posts each key once. An owner new to the book gets its account as its first row is
-posted. Value dates bind only debits of no-overdraft accounts: none here.
+posted. Value dates bind only debits of no-overdraft accounts: none here. Kept balances: the
+credited accounts' rows are not touched; each statement records the transfers it wrote as a
+batch of its book (`balances`), folded into each account's row by its next debit.
 """
 
 from __future__ import annotations
@@ -36,10 +38,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import CompoundSelect, Select
 
 from yibao.adapters.bulk import BulkLoader, Row
-from yibao.adapters.db import insert_counting, insert_skipping_duplicates
+from yibao.adapters.db import insert_skipping_duplicates
 from yibao.adapters.tables import LedgerAccount, LedgerTransfer
 from yibao.domain.errors import InvalidInput
-from yibao.ledger import keys
+from yibao.ledger import balances, keys
 from yibao.ledger.accounts import NO_OVERDRAFT, AccountKind, AccountRef
 from yibao.ledger.kinds import TransferKind
 
@@ -80,6 +82,7 @@ def open_accounts(
             literal(str(kind), String),
             false() if kind in NO_OVERDRAFT else true(),
             person_id,
+            literal(balances.opening_balance(kind not in NO_OVERDRAFT), BigInteger),
         )
         .distinct()
         .where(
@@ -90,7 +93,9 @@ def open_accounts(
     )
     statement = (
         insert_skipping_duplicates(_dialect(session), A)
-        .from_select(["book", "code", "kind", "allow_negative", "owner_person_id"], rows)
+        .from_select(
+            ["book", "code", "kind", "allow_negative", "owner_person_id", "balance_fen"], rows
+        )
         .on_conflict_do_nothing()
         .returning(A.c.id)
     )
@@ -137,7 +142,7 @@ def post_to_owners(
         .where(amount > 0)
     )
     try:
-        return _insert(session, postings)
+        return _insert(session, debit.book, postings)
     except IntegrityError as refused:
         if _column(refused) != "credit_account_id" and "credit_account_id" not in str(refused):
             raise
@@ -146,21 +151,22 @@ def post_to_owners(
     )
     if opened > ANALYZE_AFTER_OPENING and _dialect(session) == "postgresql":
         session.execute(text("ANALYZE ledger_account"))  # plan what follows for the table as it is
-    return _insert(session, postings)
+    return _insert(session, debit.book, postings)
 
 
 ANALYZE_AFTER_OPENING = 10_000  # accounts opened at once before the statistics are refreshed
 
 
-def _insert(session: Session, postings: Select[Any]) -> tuple[int, int]:
+def _insert(session: Session, book: str, postings: Select[Any]) -> tuple[int, int]:
     """(how many, how many fen) of `postings` were inserted; a key posted before is skipped.
 
     A key posted before is rare (a run resumed or repeated): on PostgreSQL, checking each row
     for it as it is inserted (ON CONFLICT) costs a quarter of the insert. The rows are inserted
     plainly under a savepoint, their keys claimed in `ledger_key` by the same statement
     (`keys.insert_claiming`); only if a key was claimed before are they inserted again,
-    skipping those.
+    skipping those. The statement records what it wrote as a batch of `book` (`balances`).
     """
+    balances.lock_batches(session, book)
     if _dialect(session) == "postgresql":
         try:
             with session.begin_nested():
@@ -176,7 +182,7 @@ def _insert(session: Session, postings: Select[Any]) -> tuple[int, int]:
             .from_select(list(TRANSFER_COLUMNS), postings)
             .on_conflict_do_nothing(index_elements=["key"])  # posted before: by a run that died
         )
-        return insert_counting(session, statement, T.c.amount_fen)
+        return balances.insert_counting(session, statement)
 
 
 def _column(error: IntegrityError) -> str | None:
@@ -202,6 +208,10 @@ def append_between(
     if debit.book != credit.book:
         raise InvalidInput("book", f"{debit.book} -> {credit.book}", "mixes two books")
     _require_may_overdraw(debit)
+    if not credit.allow_negative:  # its kept balance would not be moved (ledger.balances)
+        raise InvalidInput(
+            "credit", credit.code, "keeps its balance: post to it with post_to_owners"
+        )
     columns = ("id", *TRANSFER_COLUMNS)
     full_rows = _full_rows(rows, debit, debit_id, credit_id)
     if not loader.postgres:
@@ -284,4 +294,4 @@ def post_between(
         literal(str(kind), String),
         given.c.memo,
     ).where(given.c.amount_fen > 0)
-    return _insert(session, postings)
+    return _insert(session, debit.book, postings)

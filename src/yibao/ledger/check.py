@@ -9,7 +9,7 @@ from sqlalchemy import String, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from yibao.adapters.tables import LedgerAccount, LedgerTransfer
-from yibao.ledger import keys
+from yibao.ledger import balances, keys
 from yibao.ledger.ledger import Ledger
 from yibao.ledger.problems import Problem
 from yibao.ledger.reconcile import reconcile
@@ -53,6 +53,14 @@ def check_books(ledger: Ledger) -> list[Problem]:
             Problem(
                 "key_claimed_once",
                 f"transfer {unclaimed} and the claim of key {key!r} do not match",
+            )
+        )
+    for account_id, code, kept, kept_on, summed, last_on in balances.kept_balances_off(session):
+        problems.append(
+            Problem(
+                "kept_balance_matches",
+                f"account {account_id} ({code}) keeps {kept} fen, last posted {kept_on}; "
+                f"its transfers sum to {summed} fen, last dated {last_on}",
             )
         )
     for account in below_zero:

@@ -34,8 +34,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
-from yibao.adapters.db import insert_counting
 from yibao.adapters.tables import LedgerTransfer
+from yibao.ledger import balances
 
 T = cast(Table, LedgerTransfer.__table__)
 # PostgreSQL only, so not among the ORM models both backends share (adapters/tables.py).
@@ -111,7 +111,7 @@ def insert_claiming(
         posted = (
             insert(T)
             .from_select(["id", *columns], select(NEXT_ID, *given.c))
-            .returning(T.c.id, T.c.key, T.c.value_date, T.c.amount_fen)
+            .returning(T.c.id, T.c.key, T.c.book, T.c.value_date, T.c.amount_fen)
             .cte("posted")
         )
         claim = insert(K).from_select(
@@ -119,7 +119,8 @@ def insert_claiming(
             select(posted.c.key, posted.c.id, posted.c.value_date),
         )
         figures = select(func.count(), func.coalesce(func.sum(posted.c.amount_fen), 0))
-        count, total = session.execute(figures.add_cte(claim.cte("claimed"))).one()
+        both = figures.add_cte(claim.cte("claimed"), balances.batched(posted))
+        count, total = session.execute(both).one()
         return int(count), int(total)
     rows = select(
         *(given.c[index].label(name) for index, name in enumerate(columns)),
@@ -137,4 +138,4 @@ def insert_claiming(
         rows.c.id.in_(select(claimed.c.transfer_id))
     )
     statement = insert(T).from_select(["id", *columns], chosen)
-    return insert_counting(session, statement, T.c.amount_fen)
+    return balances.insert_counting(session, statement)

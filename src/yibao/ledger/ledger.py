@@ -1,8 +1,10 @@
 """Double-entry ledger in integer fen: idempotent transfers, no overdraft, reversals.
 
-A balance is never stored: it is the sum of the transfers into an account minus those out of it.
-A debit from an account that may not go negative first locks that account's row, so concurrent
-debits are serialized (PostgreSQL `SELECT ... FOR UPDATE`; SQLite transactions begin IMMEDIATE).
+A balance is the sum of the transfers into an account minus those out of it; an account that may
+not go negative also keeps it on its row, moved by every single posting and, for the credits of a
+bulk posting, by its next debit (`balances`). A debit from it first locks that row, so concurrent
+debits are serialized and each reads the balance the one before it left (PostgreSQL
+`SELECT ... FOR UPDATE`; SQLite transactions begin IMMEDIATE).
 On PostgreSQL the transfer table is partitioned by month and each key is claimed in ledger_key
 by the statement that posts its transfer (`keys`), so a key stays unique across the months.
 """
@@ -22,7 +24,7 @@ from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import LedgerAccount, LedgerTransfer
 from yibao.domain.errors import InvalidInput
 from yibao.domain.money import fen_to_yuan
-from yibao.ledger import keys
+from yibao.ledger import balances, keys
 from yibao.ledger.accounts import AccountRef
 from yibao.ledger.errors import (
     AlreadyReversed,
@@ -128,6 +130,7 @@ class Ledger:
                 kind=str(ref.kind),
                 allow_negative=ref.allow_negative,
                 owner_person_id=ref.owner_person_id,
+                balance_fen=balances.opening_balance(ref.allow_negative),
             )
             .on_conflict_do_nothing()
         )  # opened here, or concurrently by another transaction: either way it exists now
@@ -261,6 +264,13 @@ class Ledger:
             if existing is None:
                 raise AlreadyReversed(f"transfer {reverses_id} was already reversed")
             return _same_or_conflict(existing, debit_id, credit_id, amount_fen, kind, reverses_id)
+        balances.move(
+            self.session,
+            debit_id=debit_id,
+            credit_id=credit_id,
+            amount_fen=amount_fen,
+            value_date=value_date,
+        )
         return Transfer(id=int(new_id), **values)  # type: ignore[arg-type]
 
     def locked_balance(self, ref: AccountRef) -> int:
@@ -308,6 +318,12 @@ class Ledger:
         return int(_BALANCE_AS_OF.scalar_or_none(self.session, params))
 
     def standing(self, account_id: int) -> Standing:
+        """What a debit is checked against: the balance the account keeps, where it may not
+        overdraw (`balances`, which folds in the bulk credits it does not hold yet: the caller
+        holds the account's lock), else the sum of its transfers."""
+        kept = balances.kept(self.session, account_id)
+        if kept is not None:
+            return Standing(*kept)
         row = _STANDING.one_or_none(self.session, {"account": account_id})
         assert row is not None  # an aggregate: one row
         return Standing(int(row[0]), row[1])

@@ -1,8 +1,9 @@
 """The PostgreSQL `post_settlement` function, behind the ledger: its SQL and its one call.
 
 Its text lives in one versioned file, `sql/post_settlement.sql`, shipped with the package;
-migrations 0008, 0013, 0017, 0014, 0021, 0025 (its transfers' keys claimed in ledger_key) and
-0027 install it and a test compares it with the body the database holds.
+migrations 0008, 0013, 0017, 0014, 0021, 0025 (its transfers' keys claimed in ledger_key),
+0027 and 0029 (the account's kept balance) install it and a test compares it with the body the
+database holds.
 SQLite has no such function: `services.settlement.posting` takes the same steps through `Ledger`.
 """
 

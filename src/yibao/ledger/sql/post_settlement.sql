@@ -1,10 +1,11 @@
 -- One POS sale on PostgreSQL, in one server call: at a hospital or clinic lock the patient's
 -- pooled usage of the year and compute the fund's share (domain.pooled.fund_share), lock the
--- paying personal account, read where it stands, split the rest of the bill
+-- paying personal account, read where it stands (the balance and last value date its row keeps,
+-- with the credits of bulk batches it has not folded in yet: migration 0029), split the bill
 -- (domain.settlement.split_bill), check the value date (ledger.rules.value_date_refusal) and
--- write the settlement, its lines, the ledger transfers (the account's and the fund's) and the
--- usage: all of them or none. Each statement takes a fresh snapshot, so what is read after a
--- lock is granted includes what the lock waited for. The usage row is always locked before
+-- write the settlement, its lines, the ledger transfers (the account's and the fund's), the
+-- account's kept balance and the usage: all of them or none. Each statement takes a fresh
+-- snapshot, so what is read after a lock is granted includes what the lock waited for. The usage row is always locked before
 -- the account, so bills of one patient paid by different accounts cannot deadlock. The outcome
 -- is reported, not raised:
 --   posted                 written
@@ -33,7 +34,8 @@
 -- posting holds is not looked for first: its claim fails on ledger_key's primary key
 -- (pk_ledger_key), and the call with it, so nothing is written; the caller names the key.
 -- The ledger owns this file (ledger/settlement_function.py); migrations 0008, 0013, 0017, 0014,
--- 0021, 0025 and 0027 install it and a test compares it with the function the database holds.
+-- 0021, 0025, 0027 and 0029 install it and a test compares it with the function the database
+-- holds.
 CREATE OR REPLACE FUNCTION post_settlement(
     p_book text, p_account_code text, p_payable_code text,
     p_institution_id bigint, p_ref text, p_payer_person_id bigint, p_patient_person_id bigint,
@@ -58,6 +60,10 @@ DECLARE
     v_ratio numeric := p_ratio::numeric;
     v_eligible_used bigint := 0;
     v_cap_used bigint := 0;
+    v_folded bigint;
+    v_batch bigint;
+    v_credited bigint;
+    v_credited_on date;
 BEGIN
     IF p_pin_hash IS NOT NULL THEN
         -- The right PIN on a card with no wrong tries counts nothing: read, not written. Any
@@ -119,18 +125,34 @@ BEGIN
                                   greatest(p_cap_fen - v_cap_used, 0));
         END IF;
     END IF;
-    -- No overdraft: sales paid by one account wait here for each other.
-    SELECT a.id INTO v_account FROM ledger_account a
+    -- No overdraft: sales paid by one account wait here for each other. The row keeps the
+    -- balance and the last value date (ledger.balances): locked, it is read as the sale before
+    -- this one left it. Credits a bulk posting wrote in batches of the book after the row's
+    -- folded_batch_id are not on it yet: they are added and folded into the row here, the one
+    -- read of the ledger's partitions, once per batch and account.
+    SELECT a.id, a.balance_fen, a.last_posted_on, a.folded_batch_id
+      INTO v_account, v_balance, last_posted_on, v_folded
+      FROM ledger_account a
      WHERE a.book = p_book AND a.code = p_account_code
        FOR UPDATE;
-    IF v_account IS NOT NULL THEN  -- a fresh snapshot: it sees what the lock waited for
-        SELECT coalesce(sum(CASE WHEN t.credit_account_id = v_account THEN t.amount_fen
-                                 ELSE -t.amount_fen END), 0),
-               max(t.value_date)
-          INTO v_balance, last_posted_on
-          FROM ledger_transfer t
-         WHERE t.credit_account_id = v_account OR t.debit_account_id = v_account;
+    SELECT max(b.id) INTO v_batch FROM ledger_credit_batch b
+     WHERE b.book = p_book AND b.id > v_folded;
+    IF v_batch IS NOT NULL AND v_balance IS NOT NULL THEN
+        SELECT coalesce(sum(t.amount_fen), 0), max(t.value_date) INTO v_credited, v_credited_on
+          FROM ledger_credit_batch b
+          JOIN ledger_transfer t
+            ON t.credit_account_id = v_account
+           AND t.id BETWEEN b.first_transfer_id AND b.last_transfer_id
+           AND t.value_date BETWEEN b.first_value_date AND b.last_value_date
+         WHERE b.book = p_book AND b.id > v_folded AND b.id <= v_batch;
+        v_balance := v_balance + v_credited;
+        last_posted_on := greatest(last_posted_on, v_credited_on);
+        UPDATE ledger_account a
+           SET balance_fen = v_balance, last_posted_on = greatest(a.last_posted_on, v_credited_on),
+               folded_batch_id = v_batch
+         WHERE a.id = v_account;
     END IF;
+    v_balance := coalesce(v_balance, 0);
     -- domain.settlement.split_bill
     new_personal_fen := least(p_eligible_fen - new_fund_fen, greatest(v_balance, 0));
     new_balance_after_fen := v_balance - new_personal_fen;
@@ -195,6 +217,10 @@ BEGIN
         SELECT claimed.transfer_id, p_transfer_key, p_book, v_account, v_payable,
                new_personal_fen, p_settled_on, p_transfer_kind, left(p_memo, 200)
           FROM claimed;
+        UPDATE ledger_account a  -- the payable keeps no balance: its row is every sale's
+           SET balance_fen = a.balance_fen - new_personal_fen,
+               last_posted_on = greatest(a.last_posted_on, p_settled_on)
+         WHERE a.id = v_account;
     END IF;
     IF p_visit <> 'pharmacy' THEN
         UPDATE pooled_usage u

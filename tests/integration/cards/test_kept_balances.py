@@ -1,0 +1,145 @@
+"""The balance a personal account keeps on its row, and the bulk credits folded into it.
+
+A bulk posting (the crediting run) does not move the rows of the accounts it credits: it records
+a batch. Until the account's next debit folds the batch in, its balance is what the row keeps
+plus those credits; afterwards the row holds them. Either way the balance is the sum of the
+transfers, `yibao ledger check` says so, and a sale may spend the credits before they are folded.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import Date, String, literal, select, text
+from sqlalchemy.sql import Select
+
+from tests.integration.cards.cardholders import (
+    AREA,
+    DAY,
+    POOL,
+    cardholder,
+    ledger_problems,
+    line,
+    medical_balance,
+    settle,
+)
+from yibao.adapters.tables import Person
+from yibao.bootstrap import App
+from yibao.ledger import accounts, bulk_posting
+from yibao.ledger.kinds import TransferKind
+
+
+def _credits(*rows: tuple[str, int]) -> Select[tuple[str, int, object, str]]:
+    """(key, amount_fen, value_date, memo) rows for `bulk_posting.post_between`; keyed as
+    `cardholders.credit` keys its credits, which have no contribution behind them."""
+    selects = [
+        select(
+            literal(key, String).label("key"),
+            literal(fen).label("amount_fen"),
+            literal(DAY, Date).label("value_date"),
+            literal("bulk", String).label("memo"),
+        )
+        for key, fen in rows
+    ]
+    query = selects[0]
+    for other in selects[1:]:
+        query = query.union_all(other)  # type: ignore[assignment]
+    return query
+
+
+def _bulk_credit(app: App, person: Person, *rows: tuple[str, int]) -> None:
+    with app.uow() as uow:
+        bulk_posting.post_between(
+            uow.session,
+            debit=POOL,
+            debit_id=uow.ledger.account_id(POOL),
+            credit_id=uow.ledger.account_id(accounts.personal_account(AREA, person.id)),
+            rows=_credits(*rows),
+            kind=TransferKind.CREDITING,
+        )
+
+
+def _kept(app: App, person: Person) -> tuple[int, int]:
+    """(balance_fen, folded_batch_id) on the person's personal account row."""
+    with app.uow() as uow:
+        row = uow.session.execute(
+            text(
+                "SELECT balance_fen, folded_batch_id FROM ledger_account "
+                "WHERE owner_person_id = :p AND kind = 'personal'"
+            ),
+            {"p": person.id},
+        ).one()
+    return int(row[0]), int(row[1])
+
+
+def test_a_sale_spends_bulk_credits_and_folds_them_into_the_row(city: App) -> None:
+    person = cardholder(city, 1, "C1", fen=10_000)
+    _bulk_credit(city, person, (f"credit:{person.id}:1", 5_000), (f"credit:{person.id}:2", 2_000))
+
+    assert _kept(city, person) == (10_000, 0)  # the batch is not on the row
+    assert medical_balance(city, person) == 17_000
+    assert ledger_problems(city) == []
+
+    receipt = settle(city, "C1", "r1", line(16_000))
+
+    assert receipt.personal_fen == 16_000  # the unfolded credits paid too
+    balance, folded = _kept(city, person)
+    assert (balance, folded > 0) == (1_000, True)
+    assert medical_balance(city, person) == 1_000
+    assert ledger_problems(city) == []
+
+
+def test_the_check_finds_a_kept_balance_off_by_a_fen_before_and_after_the_fold(city: App) -> None:
+    person = cardholder(city, 1, "C1", fen=10_000)
+    _bulk_credit(city, person, (f"credit:{person.id}:1", 5_000))
+    with city.uow() as uow:
+        uow.session.execute(
+            text(
+                "UPDATE ledger_account SET balance_fen = balance_fen - 1 WHERE owner_person_id = :p"
+            ),
+            {"p": person.id},
+        )
+    assert [p.invariant for p in ledger_problems(city)] == ["kept_balance_matches"]
+
+    settle(city, "C1", "r1", line(100))  # the fold carries the fen off the row into the next
+
+    assert [p.invariant for p in ledger_problems(city)] == ["kept_balance_matches"]
+
+
+def test_sales_racing_bulk_credits_lose_no_credit_and_overdraw_nothing(city: App) -> None:
+    """Batches committed while sales fold: every credit ends on the row or in a later batch."""
+    people = [cardholder(city, n, f"C{n}", fen=1_000) for n in range(1, 5)]
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def credit() -> None:
+        try:
+            for batch in range(12):
+                for person in people:
+                    _bulk_credit(city, person, (f"credit:{person.id}:{batch}", 700))
+        except BaseException as error:  # reported below
+            failures.append(error)
+        finally:
+            stop.set()
+
+    def sell(number: int) -> None:
+        person_card, sale = f"C{number % 4 + 1}", 0
+        try:
+            while not stop.is_set():
+                sale += 1
+                settle(city, person_card, f"r{number}-{sale}", line(450))
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=credit)]
+    threads += [threading.Thread(target=sell, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert failures == []
+    assert ledger_problems(city) == []  # no overdraft, every kept balance is its transfers'
+    for person in people:
+        settle(city, f"C{people.index(person) + 1}", f"last-{person.id}", line(1))
+        assert _kept(city, person)[0] == medical_balance(city, person)  # all folded now
