@@ -103,8 +103,9 @@ def open_schema(url: str, schema: str, clients: int, *, fresh: bool = False) -> 
 
 
 def transfers_per_account(engine: Engine) -> float:
-    """The personal accounts' mean number of transfers: a sale sums all of its account's, so
-    its cost grows with the sales a reused schema has kept from former runs."""
+    """The personal accounts' mean number of transfers: the history a reused schema has kept
+    from former runs (a sale reads its balance from its account's row since migration 0029;
+    before, it summed them all)."""
     with engine.connect() as connection:
         found = connection.execute(
             text(
