@@ -96,7 +96,9 @@ _KEPT = HotStatement(
     select(
         A.c.balance_fen,
         A.c.last_posted_on,
-        _unfolded(A.c.id, A.c.book, A.c.folded_batch_id, func.max(B.c.id)),
+        select(func.max(B.c.id))  # the book's last batch: folded even if it credits it nothing
+        .where(B.c.book == A.c.book, B.c.id > A.c.folded_batch_id)
+        .scalar_subquery(),
         _unfolded(
             A.c.id, A.c.book, A.c.folded_batch_id, func.coalesce(func.sum(T.c.amount_fen), 0)
         ),
