@@ -100,9 +100,8 @@ def test_a_credit_edited_with_its_posting_is_found_by_recomputing_it(engine: Eng
         engine,  # careful edit leaves no other trace
         "UPDATE ledger_account SET balance_fen = balance_fen + 7 WHERE id = "
         "(SELECT credit_account_id FROM ledger_transfer WHERE id = :t) AND NOT EXISTS "
-        "(SELECT 1 FROM ledger_credit_batch b WHERE b.book = ledger_account.book "
-        "AND b.id > ledger_account.folded_batch_id "
-        "AND :t BETWEEN b.first_transfer_id AND b.last_transfer_id)",
+        "(SELECT 1 FROM ledger_transfer t WHERE t.id = :t "
+        "AND t.batch_id > ledger_account.folded_batch_id)",
         t=transfer,
     )
     assert _problems(engine) == [

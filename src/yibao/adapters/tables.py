@@ -163,7 +163,8 @@ class LedgerAccount(Base):
 
 
 class LedgerCreditBatch(Base):
-    """The transfers one bulk posting statement wrote in a book (a crediting run's), by range.
+    """One bulk posting statement's transfers in a book (a crediting run's), each marked with
+    the batch's id, and the range of their value dates (NULL until the statement has run).
 
     Written in the statement's transaction; a book's batches are written one transaction at a
     time (`ledger.balances.lock_batches`), so their ids follow the order they commit in.
@@ -173,10 +174,8 @@ class LedgerCreditBatch(Base):
     __table_args__ = (Index("ix_ledger_credit_batch_book", "book", "id"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     book: Mapped[str] = mapped_column(String(40))
-    first_transfer_id: Mapped[int] = mapped_column(BigInteger)
-    last_transfer_id: Mapped[int] = mapped_column(BigInteger)
-    first_value_date: Mapped[dt.date] = mapped_column(Date)
-    last_value_date: Mapped[dt.date] = mapped_column(Date)
+    first_value_date: Mapped[dt.date | None] = mapped_column(Date)
+    last_value_date: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class LedgerTransfer(Base):
@@ -204,6 +203,9 @@ class LedgerTransfer(Base):
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfer.id"), unique=True)
     memo: Mapped[str] = mapped_column(String(200), default="")
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+    # The bulk posting that wrote it (ledger_credit_batch), else NULL: its credit is kept by
+    # the credited account's row only once the account's next debit folds the batch in.
+    batch_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class CreditingRun(Base):

@@ -6,9 +6,10 @@ read of the partitioned ledger: two index probes in every month's partition and 
 of the account, more with every month of history. So these accounts keep `balance_fen` and
 `last_posted_on` on their `ledger_account` row. Every single posting moves them in its own
 transaction (`Ledger._post`, `post_settlement`). A bulk posting (the crediting run) does not
-touch the rows of the accounts it credits: that cost as much as the posting itself. It records
-the range of transfers it wrote as a batch of its book (`ledger_credit_batch`), and an account's
-balance is what it keeps plus its credits in the batches after its `folded_batch_id`. A sale
+touch the rows of the accounts it credits: that cost as much as the posting itself. It opens a
+batch of its book (`ledger_credit_batch`) and marks the transfers it writes with it
+(`batch_id`); an account's balance is what it keeps plus its credits in the batches after its
+`folded_batch_id`. A sale
 folds those in under the account's lock (`post_settlement`): once per batch and account, the
 only time it reads the ledger's partitions. A book's batches are written one transaction at a
 time (`lock_batches`), so a batch id a sale has seen is never followed by a smaller one.
@@ -83,7 +84,7 @@ def _unfolded(account: Any, book: Any, folded: Any, figure: Any) -> Any:
             T,
             and_(
                 T.c.credit_account_id == account,
-                T.c.id.between(B.c.first_transfer_id, B.c.last_transfer_id),
+                T.c.batch_id == B.c.id,
                 T.c.value_date.between(B.c.first_value_date, B.c.last_value_date),
             ),
         )
@@ -164,67 +165,45 @@ def lock_batches(session: Session, book: str) -> None:
         )
 
 
-def batched(inserted: CTE) -> CTE:
-    """An INSERT recording, per book, the range of transfers a bulk insert wrote (PostgreSQL,
-    in the insert's statement): the credits the accounts' kept balances do not hold yet."""
-    ranges = select(
-        inserted.c.book,
-        func.min(inserted.c.id),
-        func.max(inserted.c.id),
-        func.min(inserted.c.value_date),
-        func.max(inserted.c.value_date),
-    ).group_by(inserted.c.book)
+def open_batch(session: Session, book: str) -> int:
+    """A new batch of `book` for a bulk posting statement to mark its transfers with; after
+    `lock_batches`, so that its id follows the order the batches commit in."""
+    return int(session.execute(insert(B).values(book=book).returning(B.c.id)).scalar_one())
+
+
+def batched(inserted: CTE, batch_id: int) -> CTE:
+    """An UPDATE setting the range of value dates of what a bulk insert wrote on its batch
+    (PostgreSQL, in the insert's statement): where a fold looks for the batch's credits."""
     return (
-        insert(B)
-        .from_select(
-            [
-                "book",
-                "first_transfer_id",
-                "last_transfer_id",
-                "first_value_date",
-                "last_value_date",
-            ],
-            ranges,
+        update(B)
+        .where(B.c.id == batch_id)
+        .values(
+            first_value_date=select(func.min(inserted.c.value_date)).scalar_subquery(),
+            last_value_date=select(func.max(inserted.c.value_date)).scalar_subquery(),
         )
         .cte("batched")
     )
 
 
-def insert_counting(session: Session, statement: Any) -> tuple[int, int]:
-    """Run an INSERT ... SELECT into ledger_transfer and record its batch; (rows inserted, fen).
-    PostgreSQL does both in one statement; SQLite cannot put an INSERT in a WITH clause, so
-    what it inserted comes back and its ranges are recorded here."""
-    returned = (T.c.id, T.c.book, T.c.amount_fen, T.c.value_date)
+def insert_counting(session: Session, statement: Any, batch_id: int) -> tuple[int, int]:
+    """Run an INSERT ... SELECT into ledger_transfer of rows marked with `batch_id` and set the
+    batch's value dates; (rows inserted, fen). PostgreSQL does both in one statement; SQLite
+    cannot put an UPDATE in a WITH clause, so what it inserted comes back and is read here."""
+    returned = (T.c.amount_fen, T.c.value_date)
     if session.get_bind().dialect.name == "postgresql":
         inserted = statement.returning(*returned).cte("inserted")
         figures = select(func.count(), func.coalesce(func.sum(inserted.c.amount_fen), 0))
-        count, total = session.execute(figures.add_cte(batched(inserted))).one()
+        count, total = session.execute(figures.add_cte(batched(inserted, batch_id))).one()
         return int(count), int(total)
     rows = session.execute(statement.returning(*returned)).all()
-    ranges: dict[str, tuple[int, int, dt.date, dt.date]] = {}
-    for transfer_id, book, _, day in rows:
-        low, high, first, last = ranges.get(book, (transfer_id, transfer_id, day, day))
-        ranges[book] = (
-            min(low, transfer_id),
-            max(high, transfer_id),
-            min(first, day),
-            max(last, day),
-        )
-    if ranges:
+    if rows:
+        days = [day for _, day in rows]
         session.execute(
-            insert(B),
-            [
-                {
-                    "book": book,
-                    "first_transfer_id": low,
-                    "last_transfer_id": high,
-                    "first_value_date": first,
-                    "last_value_date": last,
-                }
-                for book, (low, high, first, last) in ranges.items()
-            ],
+            update(B)
+            .where(B.c.id == batch_id)
+            .values(first_value_date=min(days), last_value_date=max(days))
         )
-    return len(rows), sum(int(fen) for _, _, fen, _ in rows)
+    return len(rows), sum(int(fen) for fen, _ in rows)
 
 
 def kept_balances_off(session: Session) -> list[tuple[int, str, Any, Any, int, Any]]:
@@ -260,8 +239,7 @@ def kept_balances_off(session: Session) -> list[tuple[int, str, Any, Any, int, A
             and_(
                 B.c.book == holder.c.book,
                 B.c.id > holder.c.folded_batch_id,
-                T.c.id.between(B.c.first_transfer_id, B.c.last_transfer_id),
-                T.c.value_date.between(B.c.first_value_date, B.c.last_value_date),
+                T.c.batch_id == B.c.id,
             ),
         )
         .group_by(T.c.credit_account_id)

@@ -7,7 +7,7 @@ the posting; a debit of an account that may not overdraw goes through `Ledger.tr
 key: a row whose key was posted before is skipped (ON CONFLICT DO NOTHING), so a retried or
 resumed run posts each key once. An owner new to the book gets its account as its first row is
 posted. Value dates bind only debits of no-overdraft accounts: none here. Kept balances: the
-credited accounts' rows are not touched; each statement records the transfers it wrote as a
+credited accounts' rows are not touched; each statement marks the transfers it writes with a
 batch of its book (`balances`), folded into each account's row by its next debit.
 """
 
@@ -164,25 +164,33 @@ def _insert(session: Session, book: str, postings: Select[Any]) -> tuple[int, in
     for it as it is inserted (ON CONFLICT) costs a quarter of the insert. The rows are inserted
     plainly under a savepoint, their keys claimed in `ledger_key` by the same statement
     (`keys.insert_claiming`); only if a key was claimed before are they inserted again,
-    skipping those. The statement records what it wrote as a batch of `book` (`balances`).
+    skipping those. The rows are marked with a new batch of `book` (`balances`): the credited
+    accounts' rows are not moved here.
     """
     balances.lock_batches(session, book)
+    batch_id = balances.open_batch(session, book)
+    postings = postings.add_columns(literal(batch_id, BigInteger))
+    columns = (*TRANSFER_COLUMNS, "batch_id")
     if _dialect(session) == "postgresql":
         try:
             with session.begin_nested():
-                return keys.insert_claiming(session, postings, TRANSFER_COLUMNS, skip_posted=False)
+                return keys.insert_claiming(
+                    session, postings, columns, skip_posted=False, batch_id=batch_id
+                )
         except IntegrityError as refused:
             if not keys.claimed_before(refused):
                 raise
         with session.begin_nested():
-            return keys.insert_claiming(session, postings, TRANSFER_COLUMNS, skip_posted=True)
+            return keys.insert_claiming(
+                session, postings, columns, skip_posted=True, batch_id=batch_id
+            )
     with session.begin_nested():
         statement = (
             insert_skipping_duplicates(_dialect(session), T)
-            .from_select(list(TRANSFER_COLUMNS), postings)
+            .from_select(list(columns), postings)
             .on_conflict_do_nothing(index_elements=["key"])  # posted before: by a run that died
         )
-        return balances.insert_counting(session, statement)
+        return balances.insert_counting(session, statement, batch_id)
 
 
 def _column(error: IntegrityError) -> str | None:

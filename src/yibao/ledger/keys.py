@@ -96,7 +96,12 @@ def keyed_transfers(dialect: str) -> FromClause:
 
 
 def insert_claiming(
-    session: Session, postings: Select[Any], columns: tuple[str, ...], *, skip_posted: bool
+    session: Session,
+    postings: Select[Any],
+    columns: tuple[str, ...],
+    *,
+    skip_posted: bool,
+    batch_id: int,
 ) -> tuple[int, int]:
     """Post `postings` (a select of `columns`), claiming their keys in the same statement.
 
@@ -104,14 +109,14 @@ def insert_claiming(
     claimed from what the insert returns (a key claimed before fails the statement on
     `pk_ledger_key`, and the caller tries again skipping them). With it, the keys are claimed
     first and only the rows whose claim was made now are posted. Returns (how many, how many
-    fen) were posted.
+    fen) were posted. The rows are marked with their bulk posting's batch (`balances`).
     """
     given = postings.subquery("given")
     if not skip_posted:
         posted = (
             insert(T)
             .from_select(["id", *columns], select(NEXT_ID, *given.c))
-            .returning(T.c.id, T.c.key, T.c.book, T.c.value_date, T.c.amount_fen)
+            .returning(T.c.id, T.c.key, T.c.value_date, T.c.amount_fen)
             .cte("posted")
         )
         claim = insert(K).from_select(
@@ -119,7 +124,7 @@ def insert_claiming(
             select(posted.c.key, posted.c.id, posted.c.value_date),
         )
         figures = select(func.count(), func.coalesce(func.sum(posted.c.amount_fen), 0))
-        both = figures.add_cte(claim.cte("claimed"), balances.batched(posted))
+        both = figures.add_cte(claim.cte("claimed"), balances.batched(posted, batch_id))
         count, total = session.execute(both).one()
         return int(count), int(total)
     rows = select(
@@ -138,4 +143,4 @@ def insert_claiming(
         rows.c.id.in_(select(claimed.c.transfer_id))
     )
     statement = insert(T).from_select(["id", *columns], chosen)
-    return balances.insert_counting(session, statement)
+    return balances.insert_counting(session, statement, batch_id)

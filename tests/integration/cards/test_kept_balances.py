@@ -9,8 +9,9 @@ transfers, `yibao ledger check` says so, and a sale may spend the credits before
 from __future__ import annotations
 
 import threading
+from typing import Any
 
-from sqlalchemy import Date, String, literal, select, text
+from sqlalchemy import Date, String, literal, select, text, union_all
 from sqlalchemy.sql import Select
 
 from tests.integration.cards.cardholders import (
@@ -18,6 +19,7 @@ from tests.integration.cards.cardholders import (
     DAY,
     POOL,
     cardholder,
+    credit,
     ledger_problems,
     line,
     medical_balance,
@@ -29,22 +31,21 @@ from yibao.ledger import accounts, bulk_posting
 from yibao.ledger.kinds import TransferKind
 
 
-def _credits(*rows: tuple[str, int]) -> Select[tuple[str, int, object, str]]:
+def _credits(*rows: tuple[str, int]) -> Select[Any]:
     """(key, amount_fen, value_date, memo) rows for `bulk_posting.post_between`; keyed as
     `cardholders.credit` keys its credits, which have no contribution behind them."""
-    selects = [
-        select(
-            literal(key, String).label("key"),
-            literal(fen).label("amount_fen"),
-            literal(DAY, Date).label("value_date"),
-            literal("bulk", String).label("memo"),
+    given = union_all(
+        *(
+            select(literal(key, String).label("key"), literal(fen).label("amount_fen"))
+            for key, fen in rows
         )
-        for key, fen in rows
-    ]
-    query = selects[0]
-    for other in selects[1:]:
-        query = query.union_all(other)  # type: ignore[assignment]
-    return query
+    ).subquery("given")
+    return select(
+        given.c.key,
+        given.c.amount_fen,
+        literal(DAY, Date).label("value_date"),
+        literal("bulk", String).label("memo"),
+    )
 
 
 def _bulk_credit(app: App, person: Person, *rows: tuple[str, int]) -> None:
@@ -109,21 +110,35 @@ def test_the_check_finds_a_kept_balance_off_by_a_fen_before_and_after_the_fold(c
     assert [p.invariant for p in ledger_problems(city)] == ["kept_balance_matches"]
 
 
-def test_sales_racing_bulk_credits_lose_no_credit_and_overdraw_nothing(city: App) -> None:
-    """Batches committed while sales fold: every credit ends on the row or in a later batch."""
+def test_sales_and_single_credits_racing_bulk_credits_lose_nothing_and_count_nothing_twice(
+    city: App,
+) -> None:
+    """Batches of fifty credits committed while sales fold and single credits (moving the row)
+    take ids among theirs: every credit ends on the row once, or in a batch still to fold."""
     people = [cardholder(city, n, f"C{n}", fen=1_000) for n in range(1, 5)]
     stop = threading.Event()
     failures: list[BaseException] = []
 
-    def credit() -> None:
+    def bulk() -> None:
         try:
-            for batch in range(12):
+            for batch in range(6):
                 for person in people:
-                    _bulk_credit(city, person, (f"credit:{person.id}:{batch}", 700))
+                    rows = [(f"credit:{person.id}:{batch * 100 + k}", 10) for k in range(50)]
+                    _bulk_credit(city, person, *rows)
         except BaseException as error:  # reported below
             failures.append(error)
         finally:
             stop.set()
+
+    def single() -> None:
+        made = 0
+        try:
+            while not stop.is_set():
+                made += 1
+                person = people[made % 4]
+                credit(city, person, 300, key=f"credit:{person.id}:{90_000 + made}")
+        except BaseException as error:  # reported below
+            failures.append(error)
 
     def sell(number: int) -> None:
         person_card, sale = f"C{number % 4 + 1}", 0
@@ -134,8 +149,8 @@ def test_sales_racing_bulk_credits_lose_no_credit_and_overdraw_nothing(city: App
         except BaseException as error:  # reported below
             failures.append(error)
 
-    threads = [threading.Thread(target=credit)]
-    threads += [threading.Thread(target=sell, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=bulk), threading.Thread(target=single)]
+    threads += [threading.Thread(target=sell, args=(n,)) for n in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -143,6 +158,6 @@ def test_sales_racing_bulk_credits_lose_no_credit_and_overdraw_nothing(city: App
 
     assert failures == []
     assert ledger_problems(city) == []  # no overdraft, every kept balance is its transfers'
-    for person in people:
-        settle(city, f"C{people.index(person) + 1}", f"last-{person.id}", line(1))
+    for number, person in enumerate(people, start=1):
+        settle(city, f"C{number}", f"last-{person.id}", line(1))
         assert _kept(city, person)[0] == medical_balance(city, person)  # all folded now

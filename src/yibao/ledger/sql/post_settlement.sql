@@ -141,8 +141,7 @@ BEGIN
         SELECT coalesce(sum(t.amount_fen), 0), max(t.value_date) INTO v_credited, v_credited_on
           FROM ledger_credit_batch b
           JOIN ledger_transfer t
-            ON t.credit_account_id = v_account
-           AND t.id BETWEEN b.first_transfer_id AND b.last_transfer_id
+            ON t.credit_account_id = v_account AND t.batch_id = b.id
            AND t.value_date BETWEEN b.first_value_date AND b.last_value_date
          WHERE b.book = p_book AND b.id > v_folded AND b.id <= v_batch;
         v_balance := v_balance + v_credited;

@@ -14,9 +14,10 @@ compares each kept balance with the sum (`kept_balance_matches`).
 
 A bulk posting (the crediting run) does not move the rows of the accounts it credits: updating
 265k of them cost more than posting (bench/crediting.py, ratio 3.86 against a target of 2.2).
-It records the range of transfers it wrote in `ledger_credit_batch`; an account's balance is
-what it keeps plus its credits in its book's batches after `folded_batch_id`, and a sale folds
-them into the row it locks.
+It records a batch in `ledger_credit_batch` and marks the transfers it wrote with it
+(`ledger_transfer.batch_id`, a column added without rewriting the table); an account's balance
+is what it keeps plus its credits in its book's batches after `folded_batch_id`, and a sale
+folds them into the row it locks.
 
 `post_settlement` (ledger/sql/post_settlement.sql) reads the kept balance from the row it locks
 and moves it with the sale's transfer; same arguments and results.
@@ -283,13 +284,13 @@ def upgrade() -> None:
         "ledger_credit_batch",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("book", sa.String(length=40), nullable=False),
-        sa.Column("first_transfer_id", sa.BigInteger(), nullable=False),
-        sa.Column("last_transfer_id", sa.BigInteger(), nullable=False),
-        sa.Column("first_value_date", sa.Date(), nullable=False),
-        sa.Column("last_value_date", sa.Date(), nullable=False),
+        sa.Column("first_value_date", sa.Date(), nullable=True),
+        sa.Column("last_value_date", sa.Date(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_credit_batch")),
     )
     op.create_index("ix_ledger_credit_batch_book", "ledger_credit_batch", ["book", "id"])
+    with op.batch_alter_table("ledger_transfer", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("batch_id", sa.BigInteger(), nullable=True))
     op.execute(ZERO)
     op.execute(RECOUNT)
     if op.get_bind().dialect.name == "postgresql":
@@ -299,6 +300,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(PREVIOUS)
+    with op.batch_alter_table("ledger_transfer", schema=None) as batch_op:
+        batch_op.drop_column("batch_id")
     op.drop_index("ix_ledger_credit_batch_book", table_name="ledger_credit_batch")
     op.drop_table("ledger_credit_batch")
     with op.batch_alter_table("ledger_account", schema=None) as batch_op:
