@@ -9,10 +9,10 @@ transaction (`Ledger._post`, `post_settlement`). A bulk posting (the crediting r
 touch the rows of the accounts it credits: that cost as much as the posting itself. It opens a
 batch of its book (`ledger_credit_batch`) and marks the transfers it writes with it
 (`batch_id`); an account's balance is what it keeps plus its credits in the batches after its
-`folded_batch_id`. A sale
-folds those in under the account's lock (`post_settlement`): once per batch and account, the
-only time it reads the ledger's partitions. A book's batches are written one transaction at a
-time (`lock_batches`), so a batch id a sale has seen is never followed by a smaller one.
+`folded_batch_id`. Its next debit folds those in under the account's lock (`post_settlement`,
+`Ledger.standing`): once per batch and account, the only time a sale reads the partitions.
+A book's batches are written one transaction at a time (`lock_batches`), so a batch id a sale
+has seen is never followed by a smaller one.
 An account that may overdraw (a fund, a payable) keeps NULL: every sale credits one, and a
 balance on its row would queue the sales behind each other. `yibao ledger check` compares every
 kept balance with the sum of the transfers (`kept_balance_matches`).

@@ -289,8 +289,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_credit_batch")),
     )
     op.create_index("ix_ledger_credit_batch_book", "ledger_credit_batch", ["book", "id"])
-    with op.batch_alter_table("ledger_transfer", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("batch_id", sa.BigInteger(), nullable=True))
+    op.add_column("ledger_transfer", sa.Column("batch_id", sa.BigInteger(), nullable=True))
     op.execute(ZERO)
     op.execute(RECOUNT)
     if op.get_bind().dialect.name == "postgresql":
@@ -300,8 +299,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(PREVIOUS)
-    with op.batch_alter_table("ledger_transfer", schema=None) as batch_op:
-        batch_op.drop_column("batch_id")
+    # In place on both (SQLite 3.35+): a batch copy would drop a table others reference.
+    op.execute("ALTER TABLE ledger_transfer DROP COLUMN batch_id")
     op.drop_index("ix_ledger_credit_batch_book", table_name="ledger_credit_batch")
     op.drop_table("ledger_credit_batch")
     with op.batch_alter_table("ledger_account", schema=None) as batch_op:
