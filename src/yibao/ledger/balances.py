@@ -56,6 +56,11 @@ def opening_balance(allow_negative: bool) -> int | None:
     return None if allow_negative else 0
 
 
+def _later(kept_on: Any, day: Any) -> Any:
+    """The later of a kept last value date (NULL: nothing posted yet) and `day`."""
+    return case((or_(kept_on.is_(None), kept_on < day), day), else_=kept_on)
+
+
 # One transfer: its two accounts' kept balances moved, where they keep one.
 _DAY = bindparam("value_date", type_=Date)
 _MOVE = HotStatement(
@@ -67,10 +72,7 @@ _MOVE = HotStatement(
             (A.c.id == bindparam("credit"), bindparam("amount", type_=BigInteger)),
             else_=-bindparam("amount", type_=BigInteger),
         ),
-        last_posted_on=case(
-            (or_(A.c.last_posted_on.is_(None), A.c.last_posted_on < _DAY), _DAY),
-            else_=A.c.last_posted_on,
-        ),
+        last_posted_on=_later(A.c.last_posted_on, _DAY),
     )
 )
 
@@ -111,10 +113,7 @@ _FOLD = HotStatement(
     .where(A.c.id == bindparam("account"))
     .values(
         balance_fen=A.c.balance_fen + bindparam("credited", type_=BigInteger),
-        last_posted_on=case(
-            (or_(A.c.last_posted_on.is_(None), A.c.last_posted_on < _DAY), _DAY),
-            else_=A.c.last_posted_on,
-        ),
+        last_posted_on=_later(A.c.last_posted_on, _DAY),
         folded_batch_id=bindparam("batch", type_=BigInteger),
     )
 )
@@ -143,7 +142,7 @@ def kept(runner: Runner, account_id: int) -> tuple[int, dt.date | None] | None:
     balance, last, batch, credited, credited_on = row
     if batch is None:
         return int(balance), last
-    # The batch's credits are found by their ids; a batch can hold none of this account's.
+    # The batches' credits are found by their marks; a batch can hold none of this account's.
     if credited_on is not None:
         last = credited_on if last is None or credited_on > last else last
     params = {"account": account_id, "credited": int(credited), "value_date": last, "batch": batch}
@@ -249,8 +248,7 @@ def kept_balances_off(session: Session) -> list[tuple[int, str, Any, Any, int, A
     kept = A.c.balance_fen + func.coalesce(unfolded.c.fen, 0)
     kept_on = case(
         (unfolded.c.last.is_(None), A.c.last_posted_on),
-        (or_(A.c.last_posted_on.is_(None), unfolded.c.last > A.c.last_posted_on), unfolded.c.last),
-        else_=A.c.last_posted_on,
+        else_=_later(A.c.last_posted_on, unfolded.c.last),
     )
     off = or_(
         and_(A.c.balance_fen.is_(None), A.c.allow_negative == false()),
