@@ -31,15 +31,14 @@ from settle import AREA, DAY, INSTITUTION, log, pgbench_connection, pgbench_tps
 from yibao.adapters.db import make_engine_in_schema, normalize_url
 from yibao.domain.months import Month
 from yibao.ledger.partitions import prepare_months
-from yibao.services import settlement
-from yibao.services.settlement import pooled
+from yibao.services.settlement import card_sale, pooled
 
 CARD = "__bench_card__"
 
 
 def card_read() -> str:
     """The sale's first statement, its card number left to pgbench (`:p`)."""
-    statement = settlement._CARD_FOR_SALE.statement("postgresql")
+    statement = card_sale.CARD_FOR_SALE.statement("postgresql")
     params = {"card_no": CARD, "institution": INSTITUTION, **pooled.fact_params(DAY)}
     bound = statement.params(params)
     compiled = bound.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})

@@ -152,18 +152,20 @@ def populate(app: App, count: int) -> None:
         start = int(uow.session.execute(text("SELECT count(*) FROM person")).scalar_one())
         for first in range(start, count, BATCH):
             uow.session.execute(insert(Person), _persons(first, min(first + BATCH, count)))
-    pin_hash = cards.hash_pin(PIN)  # once, as the service hashes: every bench card has this PIN
     with app.uow() as uow:
         for statement in _derived_rows():
-            uow.session.execute(
-                text(statement),
-                {
-                    "area": AREA,
-                    "day": DAY,
-                    "pin_hash": pin_hash,
-                },
-            )
+            uow.session.execute(text(statement), {"area": AREA, "day": DAY})
+        _set_pins(uow)
         _open_and_credit_accounts(uow, pool_id)
+
+
+def _set_pins(uow: UnitOfWork) -> None:
+    """Every new bench card's PIN, hashed as the service hashes it (its salt the card's number)."""
+    new = uow.session.execute(text("SELECT id, card_no FROM card WHERE pin_hash IS NULL")).all()
+    uow.session.execute(
+        text("UPDATE card SET pin_hash = :pin_hash WHERE id = :id"),
+        [{"id": card_id, "pin_hash": cards.hash_pin(PIN, card_no)} for card_id, card_no in new],
+    )
 
 
 def _open_and_credit_accounts(uow: UnitOfWork, pool_id: int) -> None:
@@ -217,7 +219,7 @@ def _derived_rows() -> list[str]:
         "(SELECT 1 FROM enrollment e WHERE e.person_id = p.id)",
         "INSERT INTO card (card_no, person_id, status, issued_on, medical_activated_on, "
         "pin_hash, failed_pin_tries) "
-        "SELECT 'B' || lpad(p.id::text, 10, '0'), p.id, 'active', :day, :day, :pin_hash, 0 "
+        "SELECT 'B' || lpad(p.id::text, 10, '0'), p.id, 'active', :day, :day, NULL, 0 "
         "FROM person p WHERE NOT EXISTS (SELECT 1 FROM card c WHERE c.person_id = p.id)",
     ]
 

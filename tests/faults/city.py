@@ -138,10 +138,15 @@ def build_city(app: App, persons: int) -> City:
             text(
                 "INSERT INTO card (card_no, person_id, status, issued_on, medical_activated_on, "
                 "pin_hash, failed_pin_tries) SELECT 'F' || lpad(p.id::text, 10, '0'), p.id, "
-                "'active', :day, :day, :pin_hash, 0 FROM person p"
+                "'active', :day, :day, NULL, 0 FROM person p"
             ),
-            {"day": dt.date(2024, 1, 1), "pin_hash": cards.hash_pin(PIN)},
+            {"day": dt.date(2024, 1, 1)},
         )
+        uow.session.execute(  # each hashed as the service hashes it (the card's number its salt)
+            text("UPDATE card SET pin_hash = :pin_hash WHERE card_no = :card_no"),
+            [{"card_no": f"F{pid:010d}", "pin_hash": cards.hash_pin(PIN, f"F{pid:010d}")}
+             for pid in ids],
+        )  # fmt: skip
     run_crediting(uow_factory=app.uow, area_code=AREA, month=CREDITED)
     holders = [Holder(pid, n.value, f"F{pid:010d}") for pid, n in zip(ids, numbers, strict=True)]
     with app.uow() as uow:

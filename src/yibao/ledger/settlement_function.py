@@ -5,15 +5,17 @@ migrations 0008, 0013, 0017, 0014, 0021, 0025 (its transfers' keys claimed in le
 0027 and 0029 (the account's kept balance) install it and a test compares it with the body the
 database holds.
 SQLite has no such function: `services.settlement.posting` takes the same steps through `Ledger`.
+A card sale can also call it in the statement that reads the card (`called_after`): one round
+trip, where the reads alone would have cost one of their own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, Select, Subquery, func, select, text, true
 from sqlalchemy.exc import IntegrityError
 
 from yibao.adapters.hot import HotStatement, Runner
@@ -25,18 +27,62 @@ SIGNATURE = (
     "text, text, text, text, text, text, text, integer)"
 )
 
+
+OUTCOME = (
+    "outcome", "new_settlement_id", "new_personal_fen", "new_balance_after_fen",
+    "last_posted_on", "new_fund_fen", "new_deductible_fen", "pin_tries",
+)  # fmt: skip
+PARAMETERS = (
+    "book", "account_code", "payable_code", "institution_id", "ref", "payer_person_id",
+    "patient_person_id", "card_id", "settled_on", "fingerprint", "total_fen", "eligible_fen",
+    "lines", "transfer_key", "transfer_kind", "memo", "today", "evoucher_nonce", "visit",
+    "ratio", "deductible_rule_fen", "annual_cap_fen", "pool_code", "fund_key", "fund_kind",
+    "insutype", "psn_type", "med_type", "clr_type", "pin_hash", "pin_max_tries",
+)  # fmt: skip
+
+
 _CALL = HotStatement(
     text(
-        "SELECT outcome, new_settlement_id, new_personal_fen, new_balance_after_fen, "
-        "last_posted_on, new_fund_fen, new_deductible_fen, pin_tries "
-        "FROM post_settlement(:book, :account_code, :payable_code, :institution_id, :ref, "
-        ":payer_person_id, :patient_person_id, :card_id, :settled_on, :fingerprint, "
-        ":total_fen, :eligible_fen, :lines, :transfer_key, :transfer_kind, :memo, :today, "
-        ":evoucher_nonce, :visit, :ratio, :deductible_rule_fen, :annual_cap_fen, :pool_code, "
-        ":fund_key, :fund_kind, :insutype, :psn_type, :med_type, :clr_type, :pin_hash, "
-        ":pin_max_tries)"
+        f"SELECT {', '.join(OUTCOME)} "
+        f"FROM post_settlement({', '.join(':' + name for name in PARAMETERS)})"
     )
 )
+
+
+def called_after(
+    read: Subquery,
+    where: ColumnElement[bool],
+    arguments: Callable[[Sequence[ColumnElement[Any]]], Mapping[str, Any]],
+) -> Select[Any]:
+    """One statement: the rows `read` finds, each with the outcome (`OUTCOME`) of the sale
+    `arguments` describe (SQL over the read's columns, in their order, or bound values),
+    posted where `where` holds of the row; where it does not, the function is not called,
+    nothing is written and the outcome is NULL. (A condition on the function's own row would
+    be applied after the call: the row the function reads from is what the condition gates.)"""
+    # OFFSET 0 keeps the planner from pulling the gate up into the join, past the call.
+    gate = select(*read.c).where(where).offset(0).correlate(read).lateral("sale_read")
+    given = arguments(list(gate.c))
+    posting = (
+        func.post_settlement(*(given[name] for name in PARAMETERS))
+        .table_valued(*OUTCOME)
+        .lateral("sale")
+    )
+    posted = (
+        select(*posting.c).select_from(gate).join(posting, true()).correlate(read).lateral("posted")
+    )
+    return select(read, posted).select_from(read.outerjoin(posted, true()))
+
+
+def called_after_rows(runner: Runner, statement: HotStatement, params: Mapping[str, Any]) -> Any:
+    """The one row of a `called_after` statement, or None if it found none; a transfer key
+    another posting holds fails the statement (nothing is written): then the string
+    `transfer_key_taken`."""
+    try:
+        return statement.one_or_none(runner, params)
+    except IntegrityError as refused:
+        if not claimed_before(refused):
+            raise
+        return "transfer_key_taken"
 
 
 def definition() -> str:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import hmac
-import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,12 +42,14 @@ from yibao.services.uow import UnitOfWork
 # pepper, a server-side secret, as a bank's PIN verification value rests on its key: the stored
 # hash is HMAC-SHA256 keyed by the pepper over a per-card salt and the PIN (`$hmac-sha256$keyed$`
 # salt `$` digest), useless without the pepper, and a few microseconds to check at a POS. The
-# lock after a few wrong tries stops guessing online. Hashes of earlier versions (argon2, with
-# or without the pepper) are still checked, and renewed the next time their PIN is entered right.
+# salt is the card's number: unique to the card like a random one, and known to a terminal's
+# request before any read, so a card sale can present its PIN's hash in its first statement
+# (`presented_pin_hash`). The lock after a few wrong tries stops guessing online. Hashes of
+# earlier versions (argon2, with or without the pepper, or keyed with a random salt or another
+# card's number) are still checked, and renewed the next time their PIN is entered right.
 _KEYED = "$hmac-sha256$keyed$"
 _PEPPERED = "$hmac-sha256"  # then an argon2 hash of the peppered PIN: an earlier version
 _OLDER_ARGON2 = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
-_SALT_BYTES = 16
 _pin_pepper = DEVELOPMENT_PIN_PEPPER.encode()
 
 
@@ -140,7 +140,7 @@ def activate_card(*, uow: UnitOfWork, id_number: str, on: dt.date, pin: str | No
             "locked PIN is reset with `card reset-pin` at the counter"
         )
     if pin is not None:
-        card.pin_hash = hash_pin(pin)
+        card.pin_hash = hash_pin(pin, card.card_no)
         card.failed_pin_tries = 0
     card.status = str(CardStatus.ACTIVE)
     card.medical_activated_on = on
@@ -212,18 +212,18 @@ def change_pin(
     """Change the PIN with the old one; a wrong old PIN counts toward the lock like any other."""
     if not valid_pin(old_pin):
         raise InvalidInput("old_pin", "******", "must be the current 6-digit PIN")
-    hash_pin(new_pin)  # refuse a malformed new PIN before spending a try
+    hash_pin(new_pin, card_no)  # refuse a malformed new PIN before spending a try
     check_pin(uow_factory=uow_factory, card_no=card_no, pin=old_pin, on=on)
     with uow_factory() as uow:
         card = card_by_number(uow=uow, card_no=card_no, lock=True)
-        card.pin_hash = hash_pin(new_pin)
+        card.pin_hash = hash_pin(new_pin, card.card_no)
 
 
 def reset_pin(*, uow: UnitOfWork, card_no: str, new_pin: str) -> None:
     """Reset a forgotten or locked PIN at an agency counter, where identity is checked."""
     card = card_by_number(uow=uow, card_no=card_no, lock=True)
     state_of(card).require_medical_use()
-    card.pin_hash = hash_pin(new_pin)
+    card.pin_hash = hash_pin(new_pin, card.card_no)
     card.failed_pin_tries = 0
     uow.session.flush()
 
@@ -322,7 +322,7 @@ def presented_pin(holder: CardHolder, pin: str, max_tries: int) -> PresentedPin 
     if (
         holder.status != CardStatus.ACTIVE
         or pin_hash is None
-        or _needs_renewal(pin_hash)
+        or _needs_renewal(pin_hash, holder.card_no)
         or pin_locked(int(holder.failed_pin_tries), max_tries)
     ):
         return None
@@ -439,8 +439,9 @@ def _try_pin(uow: UnitOfWork, holder: CardHolder, pin: str, on: dt.date) -> int:
         return tries + 1
     if tries:
         _SET_TRIES.rows(uow.hot, {"card_id": holder.card_id, "tries": 0})
-    if _needs_renewal(pin_hash):
-        _SET_PIN_HASH.rows(uow.hot, {"card_id": holder.card_id, "hash": hash_pin(pin)})
+    if _needs_renewal(pin_hash, holder.card_no):
+        hashed = hash_pin(pin, holder.card_no)
+        _SET_PIN_HASH.rows(uow.hot, {"card_id": holder.card_id, "hash": hashed})
     return 0
 
 
@@ -456,10 +457,17 @@ def _max_tries(uow: UnitOfWork, area_code: str, on: dt.date) -> int:
     return schedule.for_month(Month.of(on)).pin_max_tries
 
 
-def hash_pin(pin: str) -> str:
+def hash_pin(pin: str, card_no: str) -> str:
+    """The stored form of card `card_no`'s PIN."""
     if not valid_pin(pin):
         raise InvalidInput("pin", "******", "must be exactly 6 digits")
-    return _keyed(base64.b64encode(secrets.token_bytes(_SALT_BYTES)).decode().rstrip("="), pin)
+    return _keyed(card_no, pin)
+
+
+def presented_pin_hash(card_no: str, pin: str) -> str | None:
+    """`pin` hashed as card `card_no` holds its PIN's hash once set or renewed (None for a
+    malformed PIN): equal to the stored hash if the PIN is right, before the card is read."""
+    return _keyed(card_no, pin) if valid_pin(pin) else None
 
 
 def _keyed(salt: str, pin: str) -> str:
@@ -473,8 +481,9 @@ def _keyed_as(pin_hash: str, pin: str) -> str:
     return _keyed(pin_hash.removeprefix(_KEYED).split("$", 1)[0], pin)
 
 
-def _needs_renewal(pin_hash: str) -> bool:
-    return not pin_hash.startswith(_KEYED)
+def _needs_renewal(pin_hash: str, card_no: str) -> bool:
+    """An earlier version's hash, or one keyed with another salt than the card's number."""
+    return not pin_hash.startswith(f"{_KEYED}{card_no}$")
 
 
 def _pin_matches(pin_hash: str, pin: str) -> bool:

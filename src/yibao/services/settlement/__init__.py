@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -39,14 +37,14 @@ from yibao.domain.errors import (
 from yibao.domain.idnumber import IdNumber, mask
 from yibao.domain.pooled import Visit
 from yibao.domain.settlement import LineItem as LineItem  # callers take it from the service
-from yibao.domain.settlement import check_lines, line_fingerprint, total_fen
+from yibao.domain.settlement import check_lines, total_fen
 from yibao.ledger import accounts
 from yibao.ledger.kinds import TransferKind
 from yibao.ledger.rules import value_date_refusal
 from yibao.services import cards, catalogue
 from yibao.services.cards import electronic_card, family
 from yibao.services.registry import fields, person_by_id_number, person_by_key
-from yibao.services.settlement import pooled
+from yibao.services.settlement import card_sale, pooled
 from yibao.services.settlement.pooled import add_usage, pooled_terms
 from yibao.services.settlement.posting import Posted, SaleToPost, post_sale
 from yibao.services.uow import UnitOfWork
@@ -57,7 +55,7 @@ CARD = cast(Table, Card.__table__)
 EVOUCHER = cast(Table, Evoucher.__table__)
 
 # The POS path's reads: who is paying, and at which institution, in one query.
-_AT_INSTITUTION = INST.c.code == bindparam("institution")
+_AT_INSTITUTION = card_sale.AT_INSTITUTION
 _CURRENT_CARD_STATUS = (  # as `cards.current_card` finds it
     select(CARD.c.status)
     .where(CARD.c.person_id == P.c.id, CARD.c.status != str(CardStatus.REPLACED))
@@ -312,7 +310,11 @@ def _settle_with_card(
     if first.each_statement_commits and first.dialect == "postgresql":
         try:
             with first as uow, _transaction_for(uow, cmd, commit_on=(WrongPin, PinLocked)):
-                holder = _card_for_sale(uow, credential, cmd)
+                row, posted = _card_for_sale(uow, credential, cmd)
+                holder = None if row is None else _holder_for_sale(row, credential, cmd)
+                if posted is not None:  # in the read's statement (`card_sale`)
+                    assert holder is not None
+                    return _receipt_of_posted(uow, cmd, holder, posted)
                 if holder is not None:
                     return _settle_card_holder(uow, cmd, holder)
         except cards.PinNotTried:
@@ -332,11 +334,26 @@ def _settle_with_card(
 
 def _card_for_sale(
     uow: UnitOfWork, credential: CardAndPin, cmd: SettleCmd
-) -> _CardHolderAtInstitution | None:
-    """The card, its holder, the institution and the fund's facts, with the PIN to try inside
-    the sale; None where `pin_checked` must try it (see `cards.presented_pin`), or the card
-    is unknown, or it is presented outside its holder's area."""
-    row = _CARD_FOR_SALE.one_or_none(
+) -> tuple[Sequence[Any] | None, Sequence[Any] | None]:
+    """The card, its holder, the institution and the fund's facts (None: no such card); and
+    the sale's outcome if it was posted by the same statement (`card_sale`), else None."""
+    params = None
+    if (cmd.payer_id_number, cmd.patient_id_number, cmd.patient_person_id, cmd.alongside) == (
+        (None,) * 4
+    ):
+        params = card_sale.one_statement_params(
+            institution_code=cmd.institution_code,
+            ref=cmd.ref,
+            card_no=credential.card_no,
+            pin=credential.pin,
+            lines=cmd.lines,
+            visit=cmd.visit,
+            on=cmd.on,
+            today=uow.today(),
+        )
+    if params is not None:
+        return card_sale.read_and_post(uow.hot, params)
+    row = card_sale.CARD_FOR_SALE.one_or_none(
         uow.hot,
         {
             "card_no": credential.card_no,
@@ -344,7 +361,16 @@ def _card_for_sale(
             **pooled.fact_params(cmd.on),
         },
     )
-    if row is None or row[9] is None or row[8] != row[11]:
+    return row, None
+
+
+def _holder_for_sale(
+    row: Sequence[Any], credential: CardAndPin, cmd: SettleCmd
+) -> _CardHolderAtInstitution | None:
+    """The card read's holder with the PIN to try inside the sale; None where `pin_checked`
+    must try it (see `cards.presented_pin`), or the card is presented outside its holder's
+    area or at an unknown institution."""
+    if row[9] is None or row[8] != row[11]:
         return None
     facts = pooled.facts_of(row[13:20])
     max_tries = pooled.pin_max_tries(facts)
@@ -353,6 +379,22 @@ def _card_for_sale(
     holder = _holder_at(row, cmd.institution_code, facts)
     pin = cards.presented_pin(holder, credential.pin, max_tries)
     return None if pin is None else _holder_at(row, cmd.institution_code, facts, pin)
+
+
+def _receipt_of_posted(
+    uow: UnitOfWork, cmd: SettleCmd, holder: _CardHolderAtInstitution, outcome: Sequence[Any]
+) -> Receipt:
+    """The receipt of a sale the card read's statement posted: what the old way would have
+    posted (`_sale_to_post`, no read left to make) and what the function answered."""
+    patient = _Party(holder.person_id, holder.id_number, holder.area_code)
+    payer, sale = _sale_to_post(
+        uow, cmd, patient, holder.card_id, holder.institution, holder.facts, holder.pin
+    )
+    _, settlement_id, personal, balance_after, _, fund, deductible, _ = outcome
+    posted = Posted(
+        int(settlement_id), int(personal), int(balance_after), int(fund), int(deductible)
+    )
+    return _receipt_of(posted, sale, cmd, patient, payer, holder.institution)
 
 
 def _settle_card_holder(
@@ -453,22 +495,6 @@ def _holder_at(
         facts=facts,
         pin=pin,
     )
-
-
-# PostgreSQL: the card presented, its holder, the institution and the fund's facts, in one
-# read without a lock (the sale tries the PIN under the card's lock: `cards.PresentedPin`).
-_CARD_FOR_SALE = HotStatement(
-    select(
-        CARD.c.id, CARD.c.card_no, CARD.c.status, CARD.c.financial_activated_on,
-        CARD.c.failed_pin_tries, CARD.c.pin_hash, P.c.id, P.c.id_number, P.c.area_code,
-        INST.c.id, INST.c.code, INST.c.area_code, CARD.c.medical_activated_on,
-        *pooled.FACT_COLUMNS,
-    )
-    .select_from(CARD)
-    .join(P, P.c.id == CARD.c.person_id)
-    .outerjoin(INST, _AT_INSTITUTION)
-    .where(CARD.c.card_no == bindparam("card_no"))
-)  # fmt: skip
 
 
 def _settle_in(
@@ -668,13 +694,7 @@ def _require_refund_date(uow: UnitOfWork, row: Settlement, on: dt.date) -> None:
 
 
 def _fingerprint(cmd: SettleCmd, payer_id: int, patient_id: int) -> str:
-    content = {
-        "lines": [line_fingerprint(line) for line in cmd.lines],
-        "payer": payer_id,
-        "patient": patient_id,
-        **({} if cmd.visit is None else {"visit": str(cmd.visit)}),
-    }
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    return card_sale.fingerprint(cmd.lines, cmd.visit, payer_id, patient_id)
 
 
 def _find(uow: UnitOfWork, institution_id: int, ref: str) -> Settlement | None:

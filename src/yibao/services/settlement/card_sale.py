@@ -1,0 +1,220 @@
+"""A card sale on PostgreSQL in one statement: the card read and the sale posted together.
+
+The common card sale (card + PIN at a pharmacy of the holder's own area, no family aid, no
+catalogue to price by) needs nothing from the card read that SQL cannot find or compute: the
+PIN's hash is the PIN keyed with the card's number (`cards.presented_pin_hash`), the accounts'
+codes follow the ledger's own form around the holder's id and area, the fingerprint is text
+around the holder's id, and a pharmacy bill's terms are the fund's NOTHING with the national
+codes of the holder's scheme. So the read and `post_settlement` go in one statement
+(`settlement_function.called_after`): one round trip, not two. Where any condition does not
+hold of the row the read finds (another area, a wrong or locked PIN, a hash with another salt,
+a resident, whose codes depend on age, a card not yet activated on the day, ...) nothing is
+written, and the caller goes on from the row the old way, at no more round trips than before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import String, Table, and_, bindparam, case, func, literal, or_, select
+from sqlalchemy import cast as sql_cast
+
+from yibao.adapters.hot import HotStatement
+from yibao.adapters.tables import Card, Institution, Person
+from yibao.domain.cards import CardStatus
+from yibao.domain.national_codes import national_codes
+from yibao.domain.pooled import NOTHING, Visit
+from yibao.domain.schemes import Scheme
+from yibao.domain.settlement import LineItem, eligible_fen, line_fingerprint, line_values
+from yibao.domain.settlement import total_fen as lines_total_fen
+from yibao.ledger import accounts, settlement_function
+from yibao.ledger.kinds import TransferKind
+from yibao.services import cards
+from yibao.services.settlement import pooled
+
+P = cast(Table, Person.__table__)
+INST = cast(Table, Institution.__table__)
+CARD = cast(Table, Card.__table__)
+
+AT_INSTITUTION = INST.c.code == bindparam("institution")
+
+# The card presented, its holder, the institution and the fund's facts, in one read without a
+# lock (the sale tries the PIN under the card's lock: `cards.PresentedPin`).
+CARD_FOR_SALE = HotStatement(
+    select(
+        CARD.c.id, CARD.c.card_no, CARD.c.status, CARD.c.financial_activated_on,
+        CARD.c.failed_pin_tries, CARD.c.pin_hash, P.c.id, P.c.id_number, P.c.area_code,
+        INST.c.id, INST.c.code, INST.c.area_code, CARD.c.medical_activated_on,
+        *pooled.FACT_COLUMNS,
+    )
+    .select_from(CARD)
+    .join(P, P.c.id == CARD.c.person_id)
+    .outerjoin(INST, AT_INSTITUTION)
+    .where(CARD.c.card_no == bindparam("card_no"))
+)  # fmt: skip
+READ_COLUMNS = 20  # CARD_FOR_SALE's; the sale's outcome (`settlement_function.OUTCOME`) follows
+
+_PLACE = "{}"  # where the row's id or area goes in a code's form
+
+
+def fingerprint_parts(lines: Sequence[LineItem], visit: Visit | None) -> tuple[str, str, str]:
+    """The text a sale's fingerprint hashes, around the patient's id and the payer's (in that
+    order): `json.dumps` of lines, patient, payer and visit, keys sorted, written out so that
+    SQL can put the ids in."""
+    head = json.dumps([line_fingerprint(line) for line in lines], sort_keys=True)
+    tail = "}" if visit is None else f', "visit": {json.dumps(str(visit))}}}'
+    return '{"lines": ' + head + ', "patient": ', ', "payer": ', tail
+
+
+def fingerprint(lines: Sequence[LineItem], visit: Visit | None, payer: int, patient: int) -> str:
+    before, between, after = fingerprint_parts(lines, visit)
+    text = f"{before}{patient}{between}{payer}{after}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+_AGELESS = [scheme for scheme in Scheme if scheme is not Scheme.RESIDENT]
+
+
+def _pharmacy_codes(scheme: Scheme) -> Any:
+    """A pharmacy bill's national codes for a scheme whose codes do not depend on the
+    patient's age (every scheme but the residents'): any birth date gives them."""
+    day = dt.date(2000, 1, 1)
+    return national_codes(scheme=scheme, birth_date=day, visit=Visit.PHARMACY, on=day)
+
+
+def _code_by_scheme(column: Any, which: str) -> Any:
+    return case({str(s): getattr(_pharmacy_codes(s), which) for s in _AGELESS}, value=column)
+
+
+def _statement(dialect: str) -> Any:
+    assert dialect == "postgresql"  # the settlement function is PostgreSQL's
+    read = cast(Any, CARD_FOR_SALE.statement(dialect)).subquery("card_read")
+    columns = list(read.c)
+    status, tries, pin_hash = (columns[i] for i in (2, 4, 5))
+    person_area, institution_id, institution_area, activated_on = (
+        columns[i] for i in (8, 9, 11, 12)
+    )
+    scheme, kind, policy, catalogue = (columns[i] for i in (14, 16, 18, 19))
+    day: Any = bindparam("settled_on")
+    where = and_(
+        status == str(CardStatus.ACTIVE),
+        tries == 0,
+        pin_hash == bindparam("pin_hash"),
+        institution_id.is_not(None),
+        person_area == institution_area,
+        kind == "pharmacy",
+        policy.is_not(None),
+        catalogue.is_(None),
+        or_(*(scheme == str(s) for s in _AGELESS)),
+        or_(activated_on.is_(None), activated_on <= day),
+    )
+    return settlement_function.called_after(read, where, _arguments)
+
+
+def _arguments(row: Sequence[Any]) -> dict[str, Any]:
+    """`post_settlement`'s arguments: bound by name, but where they come from the card read's
+    row (`row`: its columns)."""
+    card_id, person_id, institution_id, institution_area = (row[i] for i in (0, 6, 9, 11))
+    scheme = row[14]
+    holder = sql_cast(person_id, String)
+    fingerprinted = (
+        bindparam("fingerprint_before", type_=String) + holder
+        + bindparam("fingerprint_between", type_=String) + holder
+        + bindparam("fingerprint_after", type_=String)
+    )  # fmt: skip
+    codes = _pharmacy_codes(Scheme.EMPLOYEE)  # the visit's codes: the same for every scheme
+    return {
+        **{name: bindparam(name) for name in settlement_function.PARAMETERS},
+        "book": func.replace(literal(accounts.medical_book(_PLACE)), _PLACE, institution_area),
+        "account_code": func.replace(
+            literal(accounts.AccountRef("", accounts.AccountKind.PERSONAL, _PLACE).code),
+            _PLACE,
+            holder,
+        ),
+        "institution_id": institution_id,
+        "payer_person_id": person_id,
+        "patient_person_id": person_id,
+        "card_id": card_id,
+        "fingerprint": func.encode(
+            func.sha256(func.convert_to(fingerprinted, literal("UTF8"))), literal("hex")
+        ),
+        "insutype": _code_by_scheme(scheme, "insutype"),
+        "psn_type": _code_by_scheme(scheme, "psn_type"),
+        "med_type": literal(codes.med_type),
+        "clr_type": literal(codes.clr_type),
+    }
+
+
+_CARD_SALE = HotStatement(_statement)
+
+
+def one_statement_params(
+    *,
+    institution_code: str,
+    ref: str,
+    card_no: str,
+    pin: str,
+    lines: Sequence[LineItem],
+    visit: Visit | None,
+    on: dt.date,
+    today: dt.date,
+) -> dict[str, object] | None:
+    """The parameters of the one-statement sale, or None where the sale cannot be one (a
+    malformed PIN, or a visit other than a pharmacy's: the old way names it)."""
+    presented = cards.presented_pin_hash(card_no, pin)
+    if presented is None or visit not in (None, Visit.PHARMACY):
+        return None
+    before, between, after = fingerprint_parts(lines, visit)
+    return {
+        **pooled.fact_params(on),
+        "card_no": card_no,
+        "institution": institution_code,
+        "ref": ref,
+        "settled_on": on,
+        "total_fen": lines_total_fen(lines),
+        "eligible_fen": eligible_fen(lines),
+        "lines": json.dumps([line_values(line) for line in lines]),
+        "transfer_key": f"settle:{institution_code}:{ref}",
+        "transfer_kind": str(TransferKind.SETTLEMENT),
+        "memo": f"{institution_code} {ref}",
+        "today": today,
+        "evoucher_nonce": None,
+        "visit": str(NOTHING.visit),
+        "ratio": str(NOTHING.ratio),
+        "deductible_rule_fen": NOTHING.deductible_fen,
+        "annual_cap_fen": NOTHING.annual_cap_fen,
+        "payable_code": accounts.institution_payable(_PLACE, institution_code).code,
+        "pool_code": accounts.pooled_fund(_PLACE).code,
+        "fund_key": f"fund:{institution_code}:{ref}",
+        "fund_kind": str(TransferKind.FUND_SETTLEMENT),
+        "pin_hash": presented,
+        # A right PIN on a card with no wrong tries is read, not counted; should the card
+        # change between the statement's read and the sale's, no try can be counted
+        # (`pin_not_tried`) and the old way tries it again.
+        "pin_max_tries": 0,
+        "fingerprint_before": before,
+        "fingerprint_between": between,
+        "fingerprint_after": after,
+    }
+
+
+def read_and_post(runner: Any, params: dict[str, object]) -> tuple[Sequence[Any] | None, Any]:
+    """(the card read's row or None if no card has the number, the sale's outcome columns or
+    None where it was not posted). A sale refused by the function wrote nothing: the caller
+    goes on the old way, which meets the refusal again and names it."""
+    row = settlement_function.called_after_rows(runner, _CARD_SALE, params)
+    if row is None or isinstance(row, str):
+        return (None if row is None else _read_only(runner, params)), None
+    read, outcome = row[:READ_COLUMNS], row[READ_COLUMNS:]
+    return read, (outcome if outcome[0] == "posted" else None)
+
+
+def _read_only(runner: Any, params: dict[str, object]) -> Sequence[Any] | None:
+    """The card read alone, after the one statement failed (a transfer key taken)."""
+    return CARD_FOR_SALE.one_or_none(
+        runner, {k: params[k] for k in ("card_no", "institution", "day", "month")}
+    )
