@@ -92,7 +92,9 @@ def _code_by_scheme(column: Any, which: str) -> Any:
 
 def _statement(dialect: str) -> Any:
     assert dialect == "postgresql"  # the settlement function is PostgreSQL's
-    read = cast(Any, CARD_FOR_SALE.statement(dialect)).subquery("card_read")
+    # OFFSET 0: read once, not pulled up into the statement, where each use of a column that is
+    # a subquery (the scheme's, the policy's) would run that subquery again.
+    read = cast(Any, CARD_FOR_SALE.statement(dialect)).offset(0).subquery("card_read")
     columns = list(read.c)
     status, tries, pin_hash = (columns[i] for i in (2, 4, 5))
     person_area, institution_id, institution_area, activated_on = (
