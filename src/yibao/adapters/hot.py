@@ -11,6 +11,7 @@ Parameters and results are plain driver values: ints, strings, dates, Decimal fo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import PoolProxiedConnection
 
 Params = Mapping[str, Any]
+
+# psycopg caches its parse of a query's `%(name)s` placeholders up to these sizes and parses a
+# larger query on every call (a card sale's one statement: 0.3 ms). Such a query goes with `$n`
+# placeholders, numbered here once, on a raw cursor, which parses nothing.
+_CACHED_BY_PSYCOPG = (4096, 50)  # characters, parameters
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 
 
 class AutocommitConnection:
@@ -37,7 +44,9 @@ class AutocommitConnection:
         driver = cast(Any, self._pooled.driver_connection)
         driver.autocommit = True
         self._driver = driver
-        self.target = _Target(None, engine.dialect, engine.dialect.name, _cursor(self._pooled))
+        self.target = _Target(
+            None, engine.dialect, engine.dialect.name, _cursor(self._pooled), self._pooled
+        )
         self._in_transaction = False
 
     @contextmanager
@@ -105,7 +114,7 @@ class HotStatement:
     def __init__(self, statement: Executable | Callable[[str], Executable]) -> None:
         self._build = statement
         self._statements: dict[str, Executable] = {}
-        self._sql: dict[tuple[str, ...], tuple[str, dict[str, Any]]] = {}
+        self._sql: dict[tuple[str, ...], tuple[str, dict[str, Any], tuple[str, ...] | None]] = {}
 
     def statement(self, dialect: str) -> Executable:
         found = self._statements.get(dialect)
@@ -122,10 +131,15 @@ class HotStatement:
             assert isinstance(runner, Session)
             result = runner.execute(self.statement(target.dialect), dict(params))
             return result.all() if cast(CursorResult[Any], result).returns_rows else []
-        sql, constants = self._postgresql(target.sqlalchemy_dialect, params)
+        sql, constants, order = self._postgresql(target.sqlalchemy_dialect, params)
         cursor = target.cursor
         with driver_errors(target.sqlalchemy_dialect, sql):
-            cursor.execute(sql, {**constants, **params})
+            if order is None:
+                cursor.execute(sql, {**constants, **params})
+            else:
+                cursor = _raw_cursor(target.pooled)
+                given = {**constants, **params}
+                cursor.execute(sql, [given[name] for name in order])
             # pgresult's field count, not `description`: that builds a column object per field
             return cursor.fetchall() if cursor.pgresult.nfields else []
 
@@ -147,15 +161,19 @@ class HotStatement:
             assert isinstance(runner, Session)
             runner.execute(self.statement(target.dialect), [dict(p) for p in many])
             return
-        sql, constants = self._postgresql(target.sqlalchemy_dialect, many[0])
+        sql, constants, order = self._postgresql(target.sqlalchemy_dialect, many[0])
+        assert order is None, "a write of many rows is short enough for psycopg's cache"
         with driver_errors(target.sqlalchemy_dialect, sql):
             if len(many) == 1:  # psycopg's executemany costs twice an execute for one row
                 target.cursor.execute(sql, {**constants, **many[0]})
             else:
                 target.cursor.executemany(sql, [{**constants, **params} for params in many])
 
-    def _postgresql(self, dialect: Dialect, params: Params) -> tuple[str, dict[str, Any]]:
-        """The SQL for these parameter names, and the values of the statement's own constants."""
+    def _postgresql(
+        self, dialect: Dialect, params: Params
+    ) -> tuple[str, dict[str, Any], tuple[str, ...] | None]:
+        """The SQL for these parameter names, the values of the statement's own constants, and
+        for SQL too large for psycopg's cache the names its `$n` placeholders stand for."""
         keys = tuple(params)
         found = self._sql.get(keys)
         if found is None:
@@ -165,8 +183,30 @@ class HotStatement:
             constants = {
                 k: v for k, v in compiled.construct_params(dict(params)).items() if k not in keys
             }
-            found = self._sql[keys] = (str(compiled), constants)
+            sql, order = str(compiled), None
+            if (
+                len(sql) > _CACHED_BY_PSYCOPG[0]
+                or len(keys) + len(constants) > _CACHED_BY_PSYCOPG[1]
+            ):
+                sql, order = _numbered(sql)
+            found = self._sql[keys] = (sql, constants, order)
         return found
+
+
+def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`sql` with `$n` placeholders instead of `%(name)s` (one number a name) and `%` for `%%`;
+    and the names in the numbers' order."""
+    order: list[str] = []
+
+    def placeholder(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name is None:
+            return "%"
+        if name not in order:
+            order.append(name)
+        return f"${order.index(name) + 1}"
+
+    return _PLACEHOLDER.sub(placeholder, sql), tuple(order)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +217,7 @@ class _Target:
     sqlalchemy_dialect: Dialect
     dialect: str
     cursor: Any  # the driver's cursor on PostgreSQL, None elsewhere
+    pooled: PoolProxiedConnection | None = None  # PostgreSQL's, for its raw cursor
 
 
 def _target(runner: Runner) -> _Target:
@@ -187,10 +228,11 @@ def _target(runner: Runner) -> _Target:
         return found
     connection = runner.connection()  # begins the transaction if need be
     dialect = connection.dialect.name
-    cursor = None
+    cursor, pooled = None, None
     if dialect == "postgresql":
-        cursor = _cursor(connection.connection)
-    found = _Target(runner.get_transaction(), connection.dialect, dialect, cursor)
+        pooled = connection.connection
+        cursor = _cursor(pooled)
+    found = _Target(runner.get_transaction(), connection.dialect, dialect, cursor, pooled)
     runner.info["hot_target"] = found
     return found
 
@@ -201,4 +243,15 @@ def _cursor(pooled: PoolProxiedConnection) -> Any:
     cursor = pooled.info.get("hot_cursor")
     if cursor is None:
         cursor = pooled.info["hot_cursor"] = cast(Any, pooled.driver_connection).cursor()
+    return cursor
+
+
+def _raw_cursor(pooled: PoolProxiedConnection | None) -> Any:
+    """A raw cursor (`$n` placeholders) of a pooled PostgreSQL connection, kept as `_cursor`."""
+    assert pooled is not None
+    cursor = pooled.info.get("hot_raw_cursor")
+    if cursor is None:
+        from psycopg import RawCursor  # PostgreSQL's driver, imported where it is used
+
+        cursor = pooled.info["hot_raw_cursor"] = RawCursor(cast(Any, pooled.driver_connection))
     return cursor
