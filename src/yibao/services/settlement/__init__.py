@@ -614,14 +614,14 @@ def _sale_to_post(
         lines=cmd.lines,
         account=accounts.personal_account(payer.area_code, payer.id),
         payable=accounts.institution_payable(institution.area_code, institution.code),
-        transfer_key=_settle_key(institution.code, cmd.ref),
+        transfer_key=card_sale.settle_key(institution.code, cmd.ref),
         transfer_kind=(
             TransferKind.FAMILY_SETTLEMENT if payer.id != patient.id else TransferKind.SETTLEMENT
         ),
-        memo=f"{institution.code} {cmd.ref}",
+        memo=card_sale.sale_memo(institution.code, cmd.ref),
         pooled=fund_terms,
         pool=accounts.pooled_fund(institution.area_code),
-        fund_key=_fund_key(institution.code, cmd.ref),
+        fund_key=card_sale.fund_key(institution.code, cmd.ref),
         pin=pin,
     )
 
@@ -652,14 +652,14 @@ def refund(
     _require_refund_date(uow, row, on)
     if row.personal_fen > 0:
         uow.ledger.reverse(
-            original_key=_settle_key(code, ref),
+            original_key=card_sale.settle_key(code, ref),
             key=f"refund:{code}:{ref}",
             value_date=on,
             memo=f"refund {code} {ref}",
         )
     if row.fund_fen > 0:
         uow.ledger.reverse(
-            original_key=_fund_key(code, ref),
+            original_key=card_sale.fund_key(code, ref),
             key=f"fund-refund:{code}:{ref}",
             value_date=on,
             memo=f"refund {code} {ref}",
@@ -731,14 +731,6 @@ def _receipt(uow: UnitOfWork, row: Settlement, code: str, balance_after: int) ->
         row.visit,
         patient.id_number,
     )
-
-
-def _settle_key(institution_code: str, ref: str) -> str:
-    return f"settle:{institution_code}:{ref}"
-
-
-def _fund_key(institution_code: str, ref: str) -> str:
-    return f"fund:{institution_code}:{ref}"
 
 
 def _other_person(id_number: str, patient: _Party) -> bool:

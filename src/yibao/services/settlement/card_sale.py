@@ -61,6 +61,20 @@ READ_COLUMNS = 20  # CARD_FOR_SALE's; the sale's outcome (`settlement_function.O
 _PLACE = "{}"  # where the row's id or area goes in a code's form
 
 
+def settle_key(institution_code: str, ref: str) -> str:
+    """The key of the personal account's transfer of the sale `ref` at the institution."""
+    return f"settle:{institution_code}:{ref}"
+
+
+def fund_key(institution_code: str, ref: str) -> str:
+    """The key of the pooled fund's transfer of the sale."""
+    return f"fund:{institution_code}:{ref}"
+
+
+def sale_memo(institution_code: str, ref: str) -> str:
+    return f"{institution_code} {ref}"
+
+
 def fingerprint_parts(lines: Sequence[LineItem], visit: Visit | None) -> tuple[str, str, str]:
     """The text a sale's fingerprint hashes, around the patient's id and the payer's (in that
     order): `json.dumps` of lines, patient, payer and visit, keys sorted, written out so that
@@ -180,9 +194,9 @@ def one_statement_params(
         "total_fen": lines_total_fen(lines),
         "eligible_fen": eligible_fen(lines),
         "lines": json.dumps([line_values(line) for line in lines]),
-        "transfer_key": f"settle:{institution_code}:{ref}",
+        "transfer_key": settle_key(institution_code, ref),
         "transfer_kind": str(TransferKind.SETTLEMENT),
-        "memo": f"{institution_code} {ref}",
+        "memo": sale_memo(institution_code, ref),
         "today": today,
         "evoucher_nonce": None,
         "visit": str(NOTHING.visit),
@@ -191,7 +205,7 @@ def one_statement_params(
         "annual_cap_fen": NOTHING.annual_cap_fen,
         "payable_code": accounts.institution_payable(_PLACE, institution_code).code,
         "pool_code": accounts.pooled_fund(_PLACE).code,
-        "fund_key": f"fund:{institution_code}:{ref}",
+        "fund_key": fund_key(institution_code, ref),
         "fund_kind": str(TransferKind.FUND_SETTLEMENT),
         "pin_hash": presented,
         # A right PIN on a card with no wrong tries is read, not counted; should the card
