@@ -58,6 +58,12 @@ def retiree(app: App, sequence: int, card_no: str, fen: int) -> Person:
     return person
 
 
+def retiree_after_a_first_sale(city: App) -> None:
+    """Card C1's holder, 100.00 yuan, after the pharmacy's first sale (it opens the payable)."""
+    retiree(city, 1, "C1", fen=10_000)
+    settle(city, "C1", "R0", line(100))
+
+
 def test_the_fingerprint_is_the_sale_as_sorted_json() -> None:
     lines = (line(1_200), LineItem("药-2", 2, 300, False, preselfpay_fen=100))
     for visit in (None, Visit.PHARMACY, Visit.INPATIENT):
@@ -112,8 +118,7 @@ def test_a_card_sale_writes_what_the_old_way_writes(city: App, one_statement: li
 def test_a_retry_answers_as_the_first_sale_and_other_content_is_refused(
     city: App, one_statement: list[bool]
 ) -> None:
-    retiree(city, 1, "C1", fen=10_000)
-    settle(city, "C1", "R0", line(100))  # the pharmacy's first sale opens its payable
+    retiree_after_a_first_sale(city)
     first = settle(city, "C1", "R1", line(1_500))
 
     again = settle(city, "C1", "R1", line(1_500))
@@ -130,8 +135,7 @@ def test_a_retry_answers_as_the_first_sale_and_other_content_is_refused(
 def test_a_wrong_pin_is_counted_once_and_writes_nothing(
     city: App, one_statement: list[bool]
 ) -> None:
-    retiree(city, 1, "C1", fen=10_000)
-    settle(city, "C1", "R0", line(100))  # the pharmacy's first sale opens its payable
+    retiree_after_a_first_sale(city)
 
     with pytest.raises(WrongPin):
         settle(city, CardAndPin("C1", "999999"), "R1", line(1_500))

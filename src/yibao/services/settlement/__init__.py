@@ -35,7 +35,7 @@ from yibao.domain.errors import (
     YibaoError,
 )
 from yibao.domain.idnumber import IdNumber, mask
-from yibao.domain.pooled import Visit
+from yibao.domain.pooled import NOTHING, FundTerms, Visit
 from yibao.domain.settlement import LineItem as LineItem  # callers take it from the service
 from yibao.domain.settlement import check_lines, total_fen
 from yibao.ledger import accounts
@@ -314,7 +314,7 @@ def _settle_with_card(
                 holder = None if row is None else _holder_for_sale(row, credential, cmd)
                 if posted is not None:  # in the read's statement (`card_sale`)
                     assert holder is not None
-                    return _receipt_of_posted(uow, cmd, holder, posted)
+                    return _receipt_of_posted(cmd, holder, posted)
                 if holder is not None:
                     return _settle_card_holder(uow, cmd, holder)
         except cards.PinNotTried:
@@ -338,9 +338,8 @@ def _card_for_sale(
     """The card, its holder, the institution and the fund's facts (None: no such card); and
     the sale's outcome if it was posted by the same statement (`card_sale`), else None."""
     params = None
-    if (cmd.payer_id_number, cmd.patient_id_number, cmd.patient_person_id, cmd.alongside) == (
-        (None,) * 4
-    ):
+    plain = (cmd.payer_id_number, cmd.patient_id_number, cmd.patient_person_id, cmd.alongside)
+    if all(given is None for given in plain):
         params = card_sale.one_statement_params(
             institution_code=cmd.institution_code,
             ref=cmd.ref,
@@ -382,19 +381,16 @@ def _holder_for_sale(
 
 
 def _receipt_of_posted(
-    uow: UnitOfWork, cmd: SettleCmd, holder: _CardHolderAtInstitution, outcome: Sequence[Any]
+    cmd: SettleCmd, holder: _CardHolderAtInstitution, outcome: Sequence[Any]
 ) -> Receipt:
-    """The receipt of a sale the card read's statement posted: what the old way would have
-    posted (`_sale_to_post`, no read left to make) and what the function answered."""
+    """The receipt of a sale the card read's statement posted: a pharmacy bill (the fund's
+    NOTHING) paid by the holder's own account, as the function answered it."""
     patient = _Party(holder.person_id, holder.id_number, holder.area_code)
-    payer, sale = _sale_to_post(
-        uow, cmd, patient, holder.card_id, holder.institution, holder.facts, holder.pin
-    )
     _, settlement_id, personal, balance_after, _, fund, deductible, _ = outcome
     posted = Posted(
         int(settlement_id), int(personal), int(balance_after), int(fund), int(deductible)
     )
-    return _receipt_of(posted, sale, cmd, patient, payer, holder.institution)
+    return _receipt_of(posted, cmd.lines, NOTHING, cmd, patient, patient, holder.institution)
 
 
 def _settle_card_holder(
@@ -515,7 +511,9 @@ def _settle_in(
         assert first is not None
         receipt = _same_or_conflict(uow, first, sale.fingerprint, institution.code)
     else:
-        receipt = _receipt_of(posted, sale, cmd, patient, payer, institution)
+        receipt = _receipt_of(
+            posted, sale.lines, sale.pooled.terms, cmd, patient, payer, institution
+        )
     if cmd.alongside is not None:
         cmd.alongside.after(uow, receipt)
     return receipt
@@ -523,13 +521,14 @@ def _settle_in(
 
 def _receipt_of(
     posted: Posted,
-    sale: SaleToPost,
+    lines: Sequence[LineItem],
+    terms: FundTerms,
     cmd: SettleCmd,
     patient: _Party,
     payer: _Party,
     institution: _Institution,
 ) -> Receipt:
-    total = total_fen(sale.lines)
+    total = total_fen(lines)
     return Receipt(
         posted.settlement_id,
         institution.code,
@@ -543,8 +542,8 @@ def _receipt_of(
         payer.id != patient.id,
         posted.fund_fen,
         posted.deductible_fen,
-        str(sale.pooled.terms.ratio),
-        str(sale.pooled.terms.visit),
+        str(terms.ratio),
+        str(terms.visit),
         patient.id_number,
     )
 

@@ -26,7 +26,7 @@ from sqlalchemy import cast as sql_cast
 from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import Card, Institution, Person
 from yibao.domain.cards import CardStatus
-from yibao.domain.national_codes import national_codes
+from yibao.domain.national_codes import NationalCodes, national_codes
 from yibao.domain.pooled import NOTHING, Visit
 from yibao.domain.schemes import Scheme
 from yibao.domain.settlement import LineItem, eligible_fen, line_fingerprint, line_values
@@ -93,7 +93,7 @@ def fingerprint(lines: Sequence[LineItem], visit: Visit | None, payer: int, pati
 _AGELESS = [scheme for scheme in Scheme if scheme is not Scheme.RESIDENT]
 
 
-def _pharmacy_codes(scheme: Scheme) -> Any:
+def _pharmacy_codes(scheme: Scheme) -> NationalCodes:
     """A pharmacy bill's national codes for a scheme whose codes do not depend on the
     patient's age (every scheme but the residents'): any birth date gives them."""
     day = dt.date(2000, 1, 1)
