@@ -1,6 +1,7 @@
-"""The common card sale in one statement on PostgreSQL (`services.settlement.card_sale`): what it
-writes is what the old way writes, on both backends; where the statement does not take the sale
-it writes nothing and the old way answers, counting a wrong PIN once."""
+"""The common card sale in one statement on PostgreSQL (`services.settlement.card_sale`), with a
+card + PIN or an electronic card: what it writes is what the old way writes, on both backends;
+where the statement does not take the sale it writes nothing and the old way answers, counting
+a wrong PIN once and spending an electronic card once."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from sqlalchemy import select, update
 from tests.integration.cards.cardholders import (
     AREA,
     DAY,
+    NOW,
     PIN,
+    SECRET,
     card_of,
     cardholder,
     ledger_problems,
@@ -23,7 +26,14 @@ from tests.integration.cards.cardholders import (
     settle,
     settlement_count,
 )
-from yibao.adapters.tables import Card, LedgerAccount, LedgerTransfer, Person, Settlement
+from yibao.adapters.tables import (
+    Card,
+    ElectronicCardUse,
+    LedgerAccount,
+    LedgerTransfer,
+    Person,
+    Settlement,
+)
 from yibao.bootstrap import App
 from yibao.domain.cards import WrongPin
 from yibao.domain.errors import Conflict
@@ -33,7 +43,13 @@ from yibao.domain.schemes import Scheme
 from yibao.domain.settlement import LineItem, line_fingerprint
 from yibao.ledger import accounts
 from yibao.services import cards, registry
-from yibao.services.settlement import CardAndPin, card_sale
+from yibao.services.cards.electronic_card import (
+    ElectronicCardUsed,
+    EvoucherSuspended,
+    electronic_card_payload,
+    set_evoucher_status,
+)
+from yibao.services.settlement import CardAndPin, ElectronicCard, card_sale
 
 
 @pytest.fixture
@@ -49,6 +65,27 @@ def one_statement(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
     monkeypatch.setattr(card_sale, "read_and_post", spied)
     return taken
+
+
+@pytest.fixture
+def electronic_one_statement(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """As `one_statement`, for PostgreSQL's electronic card sales."""
+    taken: list[bool] = []
+    read_and_post = card_sale.read_and_post_electronic
+
+    def spied(runner: Any, params: dict[str, object]) -> Any:
+        found = read_and_post(runner, params)
+        taken.append(found[1] is not None)
+        return found
+
+    monkeypatch.setattr(card_sale, "read_and_post_electronic", spied)
+    return taken
+
+
+def payload(person: Person) -> ElectronicCard:
+    return ElectronicCard(
+        electronic_card_payload(person_id=person.id, now=NOW, seconds=300, secret=SECRET)
+    )
 
 
 def retiree(app: App, sequence: int, card_no: str, fen: int) -> Person:
@@ -176,4 +213,77 @@ def test_a_hash_with_a_random_salt_is_renewed_with_the_card_number(
     assert renewed == cards.hash_pin(PIN, "C1")
     if city.engine.dialect.name == "postgresql":
         assert one_statement == [False, True]
+    assert ledger_problems(city) == []
+
+
+def test_an_electronic_card_sale_writes_what_the_old_way_writes(
+    city: App, electronic_one_statement: list[bool]
+) -> None:
+    person = retiree(city, 1, "C1", fen=11_000)
+    settle(city, "C1", "R0", line(1_000))  # the pharmacy's first sale opens its payable
+    lines = (line(1_500), line(800, may_pay=False, code="SELF-PAY"))
+    qr = payload(person)
+
+    receipt = settle(city, qr, "R1", *lines)
+
+    postgresql = city.engine.dialect.name == "postgresql"
+    assert electronic_one_statement == ([True] if postgresql else [])
+    assert (receipt.personal_fen, receipt.own_fen, receipt.balance_after_fen) == (1_500, 800, 8_500)
+    assert receipt.patient == receipt.payer != ""
+    codes = national_codes(scheme=Scheme.RETIREE, birth_date=DAY, visit=Visit.PHARMACY, on=DAY)
+    with city.uow() as uow:
+        row = uow.session.scalars(select(Settlement).where(Settlement.ref == "R1")).one()
+        use = uow.session.scalars(select(ElectronicCardUse)).one()
+        transfer = uow.session.scalars(
+            select(LedgerTransfer).where(LedgerTransfer.key == "settle:P001:R1")
+        ).one()
+    assert row.card_id is None
+    assert row.fingerprint == card_sale.fingerprint(lines, None, person.id, person.id)
+    assert (row.insutype, row.psn_type, row.med_type, row.clr_type) == (
+        codes.insutype, codes.psn_type, codes.med_type, codes.clr_type
+    )  # fmt: skip
+    assert (use.person_id, use.institution_id, use.ref) == (person.id, row.institution_id, "R1")
+    assert (transfer.amount_fen, transfer.kind) == (1_500, "settlement")
+    assert ledger_problems(city) == []
+
+
+def test_an_electronic_card_retried_answers_as_its_sale_and_is_spent_once(
+    city: App, electronic_one_statement: list[bool]
+) -> None:
+    person = retiree(city, 1, "C1", fen=10_000)
+    settle(city, "C1", "R0", line(100))
+    qr = payload(person)
+    first = settle(city, qr, "R1", line(1_500))
+
+    again = settle(city, qr, "R1", line(1_500))
+    with pytest.raises(Conflict):
+        settle(city, qr, "R1", line(1_600))
+    with pytest.raises(ElectronicCardUsed):
+        settle(city, qr, "R2", line(1_500))
+
+    assert again == first
+    assert settlement_count(city) == 2
+    if city.engine.dialect.name == "postgresql":
+        assert electronic_one_statement == [True, False, False, False]
+    assert ledger_problems(city) == []
+
+
+def test_a_suspended_electronic_card_or_a_lost_card_is_left_to_the_old_way(
+    city: App, electronic_one_statement: list[bool]
+) -> None:
+    suspended = retiree(city, 1, "C1", fen=10_000)
+    lost = retiree(city, 2, "C2", fen=10_000)
+    settle(city, "C1", "R0", line(100))
+    with city.uow() as uow:
+        set_evoucher_status(uow=uow, id_number=suspended.id_number, active=False, on=DAY)
+        cards.report_loss(uow=uow, id_number=lost.id_number, on=DAY)
+
+    with pytest.raises(EvoucherSuspended):
+        settle(city, payload(suspended), "R1", line(1_500))
+    receipt = settle(city, payload(lost), "R2", line(1_500))  # the policy does not stop it
+
+    assert receipt.personal_fen == 1_500
+    assert settlement_count(city) == 2
+    if city.engine.dialect.name == "postgresql":
+        assert electronic_one_statement == [False, False]
     assert ledger_problems(city) == []

@@ -8,12 +8,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, select
 
 from yibao.adapters.hot import AutocommitConnection, HotStatement
 from yibao.adapters.tables import (
     Card,
-    Evoucher,
     Institution,
     Person,
     Settlement,
@@ -52,34 +51,9 @@ from yibao.services.uow import UnitOfWork
 P = cast(Table, Person.__table__)
 INST = cast(Table, Institution.__table__)
 CARD = cast(Table, Card.__table__)
-EVOUCHER = cast(Table, Evoucher.__table__)
 
 # The POS path's reads: who is paying, and at which institution, in one query.
 _AT_INSTITUTION = card_sale.AT_INSTITUTION
-_CURRENT_CARD_STATUS = (  # as `cards.current_card` finds it
-    select(CARD.c.status)
-    .where(CARD.c.person_id == P.c.id, CARD.c.status != str(CardStatus.REPLACED))
-    .order_by(CARD.c.id.desc())
-    .limit(1)
-    .scalar_subquery()
-)
-_EVOUCHER_STATUS = select(EVOUCHER.c.status).where(EVOUCHER.c.person_id == P.c.id).scalar_subquery()
-_PERSON_AT_INSTITUTION = HotStatement(
-    select(
-        P.c.id,
-        P.c.id_number,
-        P.c.area_code,
-        INST.c.id,
-        INST.c.code,
-        INST.c.area_code,
-        _CURRENT_CARD_STATUS,
-        _EVOUCHER_STATUS,
-        *pooled.FACT_COLUMNS,
-    )
-    .select_from(P)
-    .outerjoin(INST, _AT_INSTITUTION)
-    .where(P.c.id == bindparam("id"))
-)
 _CARD_HOLDER_AT_INSTITUTION = HotStatement(
     cards.CARD_HOLDER_SELECT.add_columns(
         INST.c.id, INST.c.code, INST.c.area_code, CARD.c.medical_activated_on
@@ -229,13 +203,12 @@ def _settle_without_card(
     if cmd.payer_id_number is not None:
         _require_family_first(uow_factory, cmd, person_id=person_id)
     with pos_uow() as uow, _transaction_for(uow, cmd):
-        row = _PERSON_AT_INSTITUTION.one_or_none(
-            uow.hot,
-            {"id": person_id, "institution": cmd.institution_code, **pooled.fact_params(cmd.on)},
-        )
+        row, posted = _person_for_sale(uow, cmd, person_id, evoucher_nonce)
         if row is None:
             raise UnknownPerson(f"no insured person with internal id {person_id}")
         patient, institution = _Party(*row[:3]), _institution(row[3:6], cmd.institution_code)
+        if posted is not None:  # in the read's statement (`card_sale`)
+            return _receipt_of_posted(cmd, patient, institution, posted)
         if evoucher_nonce is not None and row[7] not in (None, electronic_card.ACTIVE):
             raise electronic_card.suspended()  # the e-voucher's own status
         if row[6] == str(CardStatus.LOST):  # only a lost card can stop it: the policy says if
@@ -246,6 +219,43 @@ def _settle_without_card(
         return _settle_in(
             uow, cmd, patient, None, institution, evoucher_nonce=evoucher_nonce, facts=facts
         )
+
+
+def _one_statement_may(uow: UnitOfWork, cmd: SettleCmd) -> bool:
+    """Whether the sale may be tried in one statement with its credential's read (`card_sale`):
+    on PostgreSQL, each statement committing on its own, and nobody but the holder involved."""
+    plain = (cmd.payer_id_number, cmd.patient_id_number, cmd.patient_person_id, cmd.alongside)
+    return (
+        uow.each_statement_commits
+        and uow.dialect == "postgresql"
+        and all(given is None for given in plain)
+    )
+
+
+def _person_for_sale(
+    uow: UnitOfWork, cmd: SettleCmd, person_id: int, evoucher_nonce: str | None
+) -> tuple[Sequence[Any] | None, Sequence[Any] | None]:
+    """The person, their card's and electronic card's status, the institution and the fund's
+    facts (None: no such person); and the sale's outcome if the same statement posted it."""
+    params = None
+    if evoucher_nonce is not None and _one_statement_may(uow, cmd):
+        params = card_sale.electronic_card_params(
+            institution_code=cmd.institution_code,
+            ref=cmd.ref,
+            person_id=person_id,
+            nonce=evoucher_nonce,
+            lines=cmd.lines,
+            visit=cmd.visit,
+            on=cmd.on,
+            today=uow.today(),
+        )
+    if params is not None:
+        return card_sale.read_and_post_electronic(uow.hot, params)
+    row = card_sale.PERSON_FOR_SALE.one_or_none(
+        uow.hot,
+        {"id": person_id, "institution": cmd.institution_code, **pooled.fact_params(cmd.on)},
+    )
+    return row, None
 
 
 def keep_alongside(
@@ -311,10 +321,11 @@ def _settle_with_card(
         try:
             with first as uow, _transaction_for(uow, cmd, commit_on=(WrongPin, PinLocked)):
                 row, posted = _card_for_sale(uow, credential, cmd)
-                holder = None if row is None else _holder_for_sale(row, credential, cmd)
                 if posted is not None:  # in the read's statement (`card_sale`)
-                    assert holder is not None
-                    return _receipt_of_posted(cmd, holder, posted)
+                    assert row is not None
+                    institution = _institution(row[9:12], cmd.institution_code)
+                    return _receipt_of_posted(cmd, _Party(*row[6:9]), institution, posted)
+                holder = None if row is None else _holder_for_sale(row, credential, cmd)
                 if holder is not None:
                     return _settle_card_holder(uow, cmd, holder)
         except cards.PinNotTried:
@@ -338,8 +349,7 @@ def _card_for_sale(
     """The card, its holder, the institution and the fund's facts (None: no such card); and
     the sale's outcome if it was posted by the same statement (`card_sale`), else None."""
     params = None
-    plain = (cmd.payer_id_number, cmd.patient_id_number, cmd.patient_person_id, cmd.alongside)
-    if all(given is None for given in plain):
+    if _one_statement_may(uow, cmd):
         params = card_sale.one_statement_params(
             institution_code=cmd.institution_code,
             ref=cmd.ref,
@@ -381,16 +391,15 @@ def _holder_for_sale(
 
 
 def _receipt_of_posted(
-    cmd: SettleCmd, holder: _CardHolderAtInstitution, outcome: Sequence[Any]
+    cmd: SettleCmd, patient: _Party, institution: _Institution, outcome: Sequence[Any]
 ) -> Receipt:
-    """The receipt of a sale the card read's statement posted: a pharmacy bill (the fund's
-    NOTHING) paid by the holder's own account, as the function answered it."""
-    patient = _Party(holder.person_id, holder.id_number, holder.area_code)
+    """The receipt of a sale its credential's read's statement posted: a pharmacy bill (the
+    fund's NOTHING) paid by the holder's own account, as the function answered it."""
     _, settlement_id, personal, balance_after, _, fund, deductible, _ = outcome
     posted = Posted(
         int(settlement_id), int(personal), int(balance_after), int(fund), int(deductible)
     )
-    return _receipt_of(posted, cmd.lines, NOTHING, cmd, patient, patient, holder.institution)
+    return _receipt_of(posted, cmd.lines, NOTHING, cmd, patient, patient, institution)
 
 
 def _settle_card_holder(

@@ -1,15 +1,17 @@
-"""A card sale on PostgreSQL in one statement: the card read and the sale posted together.
+"""A card sale on PostgreSQL in one statement: the credential's read and the sale posted together.
 
-The common card sale (card + PIN at a pharmacy of the holder's own area, no family aid, no
-catalogue to price by) needs nothing from the card read that SQL cannot find or compute: the
-PIN's hash is the PIN keyed with the card's number (`cards.presented_pin_hash`), the accounts'
-codes follow the ledger's own form around the holder's id and area, the fingerprint is text
-around the holder's id, and a pharmacy bill's terms are the fund's NOTHING with the national
-codes of the holder's scheme. So the read and `post_settlement` go in one statement
+The common sale (card + PIN, or an electronic card's payload, at a pharmacy of the holder's own
+area, no family aid, no catalogue to price by) needs nothing from the read that SQL cannot find
+or compute: the PIN's hash is the PIN keyed with the card's number (`cards.presented_pin_hash`),
+an electronic card's nonce is known from its verified payload, the accounts' codes follow the
+ledger's own form around the holder's id and area, the fingerprint is text around the holder's
+id, and a pharmacy bill's terms are the fund's NOTHING with the national codes of the holder's
+scheme. So the read and `post_settlement` go in one statement
 (`settlement_function.called_after`): one round trip, not two. Where any condition does not
 hold of the row the read finds (another area, a wrong or locked PIN, a hash with another salt,
-a resident, whose codes depend on age, a card not yet activated on the day, ...) nothing is
-written, and the caller goes on from the row the old way, at no more round trips than before.
+a resident, whose codes depend on age, a card not yet activated on the day, a suspended
+electronic card or a lost card, ...) nothing is written, and the caller goes on from the row
+the old way, at no more round trips than before.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import String, Table, and_, bindparam, case, func, literal, or_, select
 from sqlalchemy import cast as sql_cast
 
 from yibao.adapters.hot import HotStatement
-from yibao.adapters.tables import Card, Institution, Person
+from yibao.adapters.tables import Card, Evoucher, Institution, Person
 from yibao.domain.cards import CardStatus
 from yibao.domain.national_codes import NationalCodes, national_codes
 from yibao.domain.pooled import NOTHING, Visit
@@ -34,11 +37,13 @@ from yibao.domain.settlement import total_fen as lines_total_fen
 from yibao.ledger import accounts, settlement_function
 from yibao.ledger.kinds import TransferKind
 from yibao.services import cards
+from yibao.services.cards import electronic_card
 from yibao.services.settlement import pooled
 
 P = cast(Table, Person.__table__)
 INST = cast(Table, Institution.__table__)
 CARD = cast(Table, Card.__table__)
+EVOUCHER = cast(Table, Evoucher.__table__)
 
 AT_INSTITUTION = INST.c.code == bindparam("institution")
 
@@ -57,6 +62,45 @@ CARD_FOR_SALE = HotStatement(
     .where(CARD.c.card_no == bindparam("card_no"))
 )  # fmt: skip
 READ_COLUMNS = 20  # CARD_FOR_SALE's; the sale's outcome (`settlement_function.OUTCOME`) follows
+
+_CURRENT_CARD_STATUS = (  # as `cards.current_card` finds it
+    select(CARD.c.status)
+    .where(CARD.c.person_id == P.c.id, CARD.c.status != str(CardStatus.REPLACED))
+    .order_by(CARD.c.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_EVOUCHER_STATUS = select(EVOUCHER.c.status).where(EVOUCHER.c.person_id == P.c.id).scalar_subquery()
+
+# A person identified without a card (an electronic card's payload, an ID card read at the
+# counter), the status of their card and of their electronic card, the institution and the
+# fund's facts, in one read.
+PERSON_FOR_SALE = HotStatement(
+    select(
+        P.c.id, P.c.id_number, P.c.area_code, INST.c.id, INST.c.code, INST.c.area_code,
+        _CURRENT_CARD_STATUS, _EVOUCHER_STATUS, *pooled.FACT_COLUMNS,
+    )
+    .select_from(P)
+    .outerjoin(INST, AT_INSTITUTION)
+    .where(P.c.id == bindparam("id"))
+)  # fmt: skip
+PERSON_READ_COLUMNS = 15
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """Where a read's row keeps what the sale's gate and arguments need (column positions)."""
+
+    person: int
+    person_area: int
+    institution: int
+    institution_area: int
+    facts: int  # the first of pooled.FACT_COLUMNS: birth date, scheme, paid, kind, level,
+    # policy, catalogue
+
+
+_CARD_READ = _Shape(person=6, person_area=8, institution=9, institution_area=11, facts=13)
+_PERSON_READ = _Shape(person=0, person_area=2, institution=3, institution_area=5, facts=8)
 
 _PLACE = "{}"  # where the row's id or area goes in a code's form
 
@@ -104,38 +148,64 @@ def _code_by_scheme(column: Any, which: str) -> Any:
     return case({str(s): getattr(_pharmacy_codes(s), which) for s in _AGELESS}, value=column)
 
 
-def _statement(dialect: str) -> Any:
+def _read(statement: HotStatement, dialect: str) -> Any:
     assert dialect == "postgresql"  # the settlement function is PostgreSQL's
     # OFFSET 0: read once, not pulled up into the statement, where each use of a column that is
     # a subquery (the scheme's, the policy's) would run that subquery again.
-    read = cast(Any, CARD_FOR_SALE.statement(dialect)).offset(0).subquery("card_read")
+    return cast(Any, statement.statement(dialect)).offset(0).subquery("card_read")
+
+
+def _own_pharmacy_sale(shape: _Shape, columns: Sequence[Any]) -> list[Any]:
+    """What both gates ask: a known pharmacy of the holder's own area, a policy, no catalogue,
+    and a scheme whose codes do not depend on the holder's age."""
+    scheme, kind, policy, catalogue = (columns[shape.facts + i] for i in (1, 3, 5, 6))
+    return [
+        columns[shape.institution].is_not(None),
+        columns[shape.person_area] == columns[shape.institution_area],
+        kind == "pharmacy",
+        policy.is_not(None),
+        catalogue.is_(None),
+        or_(*(scheme == str(s) for s in _AGELESS)),
+    ]
+
+
+def _card_statement(dialect: str) -> Any:
+    read = _read(CARD_FOR_SALE, dialect)
     columns = list(read.c)
-    status, tries, pin_hash = (columns[i] for i in (2, 4, 5))
-    person_area, institution_id, institution_area, activated_on = (
-        columns[i] for i in (8, 9, 11, 12)
-    )
-    scheme, kind, policy, catalogue = (columns[i] for i in (14, 16, 18, 19))
+    status, tries, pin_hash, activated_on = (columns[i] for i in (2, 4, 5, 12))
     day: Any = bindparam("settled_on")
     where = and_(
         status == str(CardStatus.ACTIVE),
         tries == 0,
         pin_hash == bindparam("pin_hash"),
-        institution_id.is_not(None),
-        person_area == institution_area,
-        kind == "pharmacy",
-        policy.is_not(None),
-        catalogue.is_(None),
-        or_(*(scheme == str(s) for s in _AGELESS)),
         or_(activated_on.is_(None), activated_on <= day),
+        *_own_pharmacy_sale(_CARD_READ, columns),
     )
-    return settlement_function.called_after(read, where, _arguments)
+    return settlement_function.called_after(
+        read, where, lambda row: _arguments(_CARD_READ, row, card_id=row[0])
+    )
 
 
-def _arguments(row: Sequence[Any]) -> dict[str, Any]:
-    """`post_settlement`'s arguments: bound by name, but where they come from the card read's
-    row (`row`: its columns)."""
-    card_id, person_id, institution_id, institution_area = (row[i] for i in (0, 6, 9, 11))
-    scheme = row[14]
+def _electronic_card_statement(dialect: str) -> Any:
+    read = _read(PERSON_FOR_SALE, dialect)
+    columns = list(read.c)
+    card_status, evoucher_status = columns[6], columns[7]
+    where = and_(
+        # a lost card stops an electronic card only where the policy says so: the old way reads it
+        or_(card_status.is_(None), card_status != str(CardStatus.LOST)),
+        or_(evoucher_status.is_(None), evoucher_status == electronic_card.ACTIVE),
+        *_own_pharmacy_sale(_PERSON_READ, columns),
+    )
+    return settlement_function.called_after(
+        read, where, lambda row: _arguments(_PERSON_READ, row, card_id=None)
+    )
+
+
+def _arguments(shape: _Shape, row: Sequence[Any], card_id: Any) -> dict[str, Any]:
+    """`post_settlement`'s arguments: bound by name, but where they come from the read's row
+    (`row`: its columns)."""
+    person_id, institution_id = row[shape.person], row[shape.institution]
+    institution_area, scheme = row[shape.institution_area], row[shape.facts + 1]
     holder = sql_cast(person_id, String)
     fingerprinted = (
         bindparam("fingerprint_before", type_=String) + holder
@@ -154,7 +224,7 @@ def _arguments(row: Sequence[Any]) -> dict[str, Any]:
         "institution_id": institution_id,
         "payer_person_id": person_id,
         "patient_person_id": person_id,
-        "card_id": card_id,
+        **({} if card_id is None else {"card_id": card_id}),
         "fingerprint": func.encode(
             func.sha256(func.convert_to(fingerprinted, literal("UTF8"))), literal("hex")
         ),
@@ -165,7 +235,52 @@ def _arguments(row: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-_CARD_SALE = HotStatement(_statement)
+_CARD_SALE = HotStatement(_card_statement)
+_ELECTRONIC_CARD_SALE = HotStatement(_electronic_card_statement)
+
+
+def _sale_params(
+    *,
+    institution_code: str,
+    ref: str,
+    lines: Sequence[LineItem],
+    visit: Visit | None,
+    on: dt.date,
+    today: dt.date,
+) -> dict[str, object] | None:
+    """What both statements bind of the sale, or None where it cannot be one (a visit other
+    than a pharmacy's: the old way names it)."""
+    if visit not in (None, Visit.PHARMACY):
+        return None
+    before, between, after = fingerprint_parts(lines, visit)
+    return {
+        **pooled.fact_params(on),
+        "institution": institution_code,
+        "ref": ref,
+        "settled_on": on,
+        "total_fen": lines_total_fen(lines),
+        "eligible_fen": eligible_fen(lines),
+        "lines": json.dumps([line_values(line) for line in lines]),
+        "transfer_key": settle_key(institution_code, ref),
+        "transfer_kind": str(TransferKind.SETTLEMENT),
+        "memo": sale_memo(institution_code, ref),
+        "today": today,
+        "visit": str(NOTHING.visit),
+        "ratio": str(NOTHING.ratio),
+        "deductible_rule_fen": NOTHING.deductible_fen,
+        "annual_cap_fen": NOTHING.annual_cap_fen,
+        "payable_code": accounts.institution_payable(_PLACE, institution_code).code,
+        "pool_code": accounts.pooled_fund(_PLACE).code,
+        "fund_key": fund_key(institution_code, ref),
+        "fund_kind": str(TransferKind.FUND_SETTLEMENT),
+        # A right PIN on a card with no wrong tries is read, not counted; should the card
+        # change between the statement's read and the sale's, no try can be counted
+        # (`pin_not_tried`) and the old way tries it again.
+        "pin_max_tries": 0,
+        "fingerprint_before": before,
+        "fingerprint_between": between,
+        "fingerprint_after": after,
+    }
 
 
 def one_statement_params(
@@ -179,58 +294,66 @@ def one_statement_params(
     on: dt.date,
     today: dt.date,
 ) -> dict[str, object] | None:
-    """The parameters of the one-statement sale, or None where the sale cannot be one (a
+    """The parameters of the one-statement card sale, or None where the sale cannot be one (a
     malformed PIN, or a visit other than a pharmacy's: the old way names it)."""
     presented = cards.presented_pin_hash(card_no, pin)
-    if presented is None or visit not in (None, Visit.PHARMACY):
+    sale = _sale_params(
+        institution_code=institution_code, ref=ref, lines=lines, visit=visit, on=on, today=today
+    )
+    if presented is None or sale is None:
         return None
-    before, between, after = fingerprint_parts(lines, visit)
-    return {
-        **pooled.fact_params(on),
-        "card_no": card_no,
-        "institution": institution_code,
-        "ref": ref,
-        "settled_on": on,
-        "total_fen": lines_total_fen(lines),
-        "eligible_fen": eligible_fen(lines),
-        "lines": json.dumps([line_values(line) for line in lines]),
-        "transfer_key": settle_key(institution_code, ref),
-        "transfer_kind": str(TransferKind.SETTLEMENT),
-        "memo": sale_memo(institution_code, ref),
-        "today": today,
-        "evoucher_nonce": None,
-        "visit": str(NOTHING.visit),
-        "ratio": str(NOTHING.ratio),
-        "deductible_rule_fen": NOTHING.deductible_fen,
-        "annual_cap_fen": NOTHING.annual_cap_fen,
-        "payable_code": accounts.institution_payable(_PLACE, institution_code).code,
-        "pool_code": accounts.pooled_fund(_PLACE).code,
-        "fund_key": fund_key(institution_code, ref),
-        "fund_kind": str(TransferKind.FUND_SETTLEMENT),
-        "pin_hash": presented,
-        # A right PIN on a card with no wrong tries is read, not counted; should the card
-        # change between the statement's read and the sale's, no try can be counted
-        # (`pin_not_tried`) and the old way tries it again.
-        "pin_max_tries": 0,
-        "fingerprint_before": before,
-        "fingerprint_between": between,
-        "fingerprint_after": after,
-    }
+    return {**sale, "card_no": card_no, "pin_hash": presented, "evoucher_nonce": None}
+
+
+def electronic_card_params(
+    *,
+    institution_code: str,
+    ref: str,
+    person_id: int,
+    nonce: str,
+    lines: Sequence[LineItem],
+    visit: Visit | None,
+    on: dt.date,
+    today: dt.date,
+) -> dict[str, object] | None:
+    """The parameters of the one-statement sale paid with an electronic card's verified payload
+    (its person and nonce), or None where the sale cannot be one."""
+    sale = _sale_params(
+        institution_code=institution_code, ref=ref, lines=lines, visit=visit, on=on, today=today
+    )
+    if sale is None:
+        return None
+    return {**sale, "id": person_id, "card_id": None, "pin_hash": None, "evoucher_nonce": nonce}
 
 
 def read_and_post(runner: Any, params: dict[str, object]) -> tuple[Sequence[Any] | None, Any]:
     """(the card read's row or None if no card has the number, the sale's outcome columns or
     None where it was not posted). A sale refused by the function wrote nothing: the caller
     goes on the old way, which meets the refusal again and names it."""
-    row = settlement_function.called_after_rows(runner, _CARD_SALE, params)
-    if row is None or isinstance(row, str):
-        return (None if row is None else _read_only(runner, params)), None
-    read, outcome = row[:READ_COLUMNS], row[READ_COLUMNS:]
-    return read, (outcome if outcome[0] == "posted" else None)
+    return _read_and_post(runner, _CARD_SALE, params, CARD_FOR_SALE, READ_COLUMNS)
 
 
-def _read_only(runner: Any, params: dict[str, object]) -> Sequence[Any] | None:
-    """The card read alone, after the one statement failed (a transfer key taken)."""
-    return CARD_FOR_SALE.one_or_none(
-        runner, {k: params[k] for k in ("card_no", "institution", "day", "month")}
+def read_and_post_electronic(
+    runner: Any, params: dict[str, object]
+) -> tuple[Sequence[Any] | None, Any]:
+    """As `read_and_post`, for an electronic card: the person read's row (`PERSON_FOR_SALE`)."""
+    return _read_and_post(
+        runner, _ELECTRONIC_CARD_SALE, params, PERSON_FOR_SALE, PERSON_READ_COLUMNS
     )
+
+
+def _read_and_post(
+    runner: Any,
+    statement: HotStatement,
+    params: dict[str, object],
+    read_alone: HotStatement,
+    read_columns: int,
+) -> tuple[Sequence[Any] | None, Any]:
+    row = settlement_function.called_after_rows(runner, statement, params)
+    if isinstance(row, str):  # a transfer key taken: nothing written, the read alone again
+        keys = ("card_no", "id", "institution", "day", "month")
+        return read_alone.one_or_none(runner, {k: params[k] for k in keys if k in params}), None
+    if row is None:
+        return None, None
+    read, outcome = row[:read_columns], row[read_columns:]
+    return read, (outcome if outcome[0] == "posted" else None)
