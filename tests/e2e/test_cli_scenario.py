@@ -126,3 +126,19 @@ def test_a_story_is_not_replayed_into_a_database_that_holds_records(
         "inquire", "--person", XU, "--as-of", "2021-04-20", "--json", "--db", empty_database_url
     )
     assert json.loads(asked.stdout)["medical_balance"] == "400.00"  # nothing replayed twice
+
+
+def test_check_compares_each_settlement_and_names_a_wrong_split(tmp_path: Path) -> None:
+    story = EXAMPLES / "09_retiree_in_hospital.yaml"
+    passed = yibao("scenario", "check", str(story))
+    text = story.read_text(encoding="utf-8")
+    wrong = tmp_path / "wrong_split.yaml"
+    wrong.write_text(text.replace('fund_paid: "37.50"', 'fund_paid: "37.49"'), encoding="utf-8")
+    failed = yibao("scenario", "check", str(wrong))
+
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "OP-0903" in passed.stdout
+    assert failed.returncode == 1
+    assert "fund_paid: expected 37.49, got 37.50" in failed.stdout
+    *_, last = failed.stdout.splitlines()
+    assert last.endswith("1 failed")

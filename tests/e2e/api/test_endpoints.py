@@ -104,6 +104,33 @@ def test_the_same_key_with_another_body_is_409_and_writes_nothing(world: World) 
     assert statement["reconciled"]
 
 
+def test_the_receipt_names_the_visit_and_the_fund_s_terms(world: World) -> None:
+    headers = world.headers(INSTITUTION, key=True)
+    body = {**sale(uuid.uuid4().hex[:12]), "visit": "pharmacy"}
+    answer = world.client.post(f"{API}/pos/settlements", json=body, headers=headers)
+
+    assert answer.status_code == 201, answer.text
+    receipt = answer.json()
+    assert (receipt["visit"], receipt["deductible"], receipt["ratio"]) == ("pharmacy", "0.00", "0")
+    assert receipt["fund_paid"] == "0.00"
+
+
+def test_an_unknown_visit_is_422_naming_the_field_and_writes_nothing(world: World) -> None:
+    ref = uuid.uuid4().hex[:12]
+    answer = world.client.post(
+        f"{API}/pos/settlements",
+        json={**sale(ref), "visit": "surgery"},
+        headers=world.headers(INSTITUTION, key=True),
+    )
+
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "visit"
+    transfers = world.client.get(
+        f"{API}/persons/{INSIDE}/transfers", headers=world.headers(ADMIN)
+    ).json()
+    assert not any(ref in t["memo"] for t in transfers)
+
+
 def test_a_deposit_retried_with_its_key_posts_once(world: World) -> None:
     headers = world.headers(Role.BANK, key=True)
     body = {"amount": "5.00", "ref": uuid.uuid4().hex[:12], "on": "2024-03-03"}

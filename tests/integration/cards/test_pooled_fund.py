@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pypdfium2 as pdfium
 import pytest
 from sqlalchemy import select, text, update
 
@@ -12,24 +13,29 @@ from tests.integration.cards.cardholders import (
     AREA,
     DAY,
     add_person,
+    area_document,
     cardholder,
     credit,
     ledger_problems,
     medical_balance,
 )
 from tests.integration.cards.hospital import (
+    POOLED,
     bill,
     enroll,
     hospital_city,
     parts,
     pay_resident_year,
 )
+from yibao.adapters.pdf import render_statement
 from yibao.adapters.tables import PooledUsage, Settlement
 from yibao.bootstrap import App
 from yibao.domain.errors import InvalidInput
+from yibao.domain.money import fen_to_yuan
 from yibao.domain.pooled import Visit
 from yibao.ledger import accounts
-from yibao.services import settlement
+from yibao.services import registry, settlement
+from yibao.services.inquiry.statements import year_statement
 from yibao.services.settlement import institution_settlement
 
 
@@ -244,3 +250,89 @@ def test_the_account_pays_after_the_fund_and_never_more_than_it_holds(hospital: 
     receipt = bill(hospital, "C1", "OP-1", 30_000, outside_fen=5_000)
     assert parts(receipt) == (7_000, 23_000, 5_000)  # the catalogue's rest; not the outside
     assert medical_balance(hospital, person) == 77_000
+
+
+def test_the_fund_s_share_is_rounded_half_up_to_the_fen(hospital: App) -> None:
+    """0.85 of 10 fen past the deductible is 8.5 fen: 9, on both backends (PostgreSQL's
+    `post_settlement` rounds in SQL)."""
+    person = cardholder(hospital, 1, "C1")
+    enroll(hospital, person, "flexible")
+    stay = bill(hospital, "C1", "IP-1", 90_010, institution="H003", visit=Visit.INPATIENT)
+    again = bill(hospital, "C1", "IP-2", 90_030, institution="H003", visit=Visit.INPATIENT)
+    assert (stay.deductible_fen, stay.fund_fen) == (90_000, 9)
+    assert again.fund_fen == 26  # 25.5 fen
+    assert ledger_problems(hospital) == []
+
+
+def test_a_refund_gives_back_all_three_parts_and_frees_the_deductible(hospital: App) -> None:
+    person = cardholder(hospital, 1, "C1", fen=48_000)
+    enroll(hospital, person, "flexible")
+    pool = pool_balance(hospital)
+    stay = bill(
+        hospital, "C1", "IP-1", 900_000, outside_fen=100_000, institution="H003",
+        visit=Visit.INPATIENT,
+    )  # fmt: skip
+    assert all(part > 0 for part in parts(stay))
+
+    back = refund(hospital, "IP-1")
+
+    assert parts(back) == parts(stay)
+    assert pool_balance(hospital) == pool
+    assert medical_balance(hospital, person) == 48_000
+    with hospital.uow() as uow:
+        payable = uow.ledger.balance_of(accounts.institution_payable(AREA, "H003"))
+        usage = uow.session.scalars(select(PooledUsage)).one()
+    assert payable == 0
+    assert (usage.outpatient_eligible_fen, usage.inpatient_fund_fen) == (0, 0)
+    outpatient = bill(hospital, "C1", "OP-1", 30_000)  # the year's deductible is whole again
+    assert (outpatient.deductible_fen, outpatient.fund_fen) == (20_000, 7_000)
+    assert ledger_problems(hospital) == []
+
+
+def test_the_yearly_statement_shows_what_the_fund_paid(hospital: App) -> None:
+    person = cardholder(hospital, 1, "C1", fen=48_000)
+    enroll(hospital, person, "flexible")
+    stay = bill(
+        hospital, "C1", "IP-1", 900_000, institution="H003", visit=Visit.INPATIENT
+    )  # fmt: skip
+    visit = bill(hospital, "C1", "OP-1", 30_000)
+
+    with hospital.uow() as uow:
+        statement = year_statement(uow=uow, year=DAY.year, id_number=person.id_number)
+    document = pdfium.PdfDocument(render_statement(statement))
+    try:
+        text = document[0].get_textpage().get_text_range()
+    finally:
+        document.close()
+
+    paid = stay.fund_fen + visit.fund_fen
+    assert paid > 0
+    assert statement.fund_paid_fen == paid
+    assert fen_to_yuan(paid) in text
+
+
+def test_a_bill_before_the_policy_with_the_pooled_block_gets_nothing_from_the_fund(
+    app: App,
+) -> None:
+    """The fund pays under the policy of the bill's month: a month before the `pooled` block
+    took effect has no fund's terms, and the bill is the account's and the person's. Its
+    eligible part still uses up the year's outpatient deductible (FORMAT.md: the patient's
+    earlier outpatient bills that year)."""
+    area = area_document()
+    without = {k: v for k, v in area["policies"][0].items() if k != "pooled"}
+    area["policies"] = [without, {**without, "from": "2024-03", "pooled": POOLED}]
+    with app.uow() as uow:
+        registry.load_area(uow=uow, document=area)
+        registry.add_employer(uow=uow, code="E001", name="Example Co.", area_code=AREA)
+        registry.add_institution(
+            uow=uow, code="H001", name="Example H001", kind="hospital", area_code=AREA, level=1
+        )
+    person = add_person(app, 1)
+    enroll(app, person, "flexible", on=dt.date(2024, 1, 2))
+
+    before = bill(app, person, "OP-FEB", 30_000, on=dt.date(2024, 2, 20))
+    after = bill(app, person, "OP-MAR", 30_000, on=DAY)
+
+    assert (before.fund_fen, before.deductible_fen, before.ratio) == (0, 0, "0")
+    assert (after.fund_fen, after.deductible_fen, after.ratio) == (21_000, 0, "0.7")
+    assert ledger_problems(app) == []

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from yibao.domain.errors import InvalidInput
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
+from yibao.domain.pooled import Visit
 from yibao.entrypoints.api import metrics
 from yibao.entrypoints.api.deps import CallerDep, IdempotencyKey
 from yibao.entrypoints.api.gate import (
@@ -50,6 +51,11 @@ class SettlementCreate(Body):
     pin: str | None = None
     ecard: str | None = Field(None, description="electronic card payload, instead of a card")
     payer: str | None = Field(None, description="family aid: the paying person's ID number")
+    visit: Visit | None = Field(
+        None,
+        description="pharmacy, outpatient or inpatient (one admission); default: pharmacy at "
+        "a pharmacy, outpatient elsewhere",
+    )
     day: dt.date | None = None
 
 
@@ -70,6 +76,9 @@ class ReceiptPublic(BaseModel):
     paid_by_person: Yuan
     balance_after: Yuan
     family_aid: bool
+    visit: Visit
+    deductible: Yuan  # the part of the bill the fund's deductible took
+    ratio: str  # the fund's share of the rest, as the policy writes it ("0.85")
 
 
 def _public(receipt: Receipt) -> dict[str, object]:
@@ -85,6 +94,9 @@ def _public(receipt: Receipt) -> dict[str, object]:
         paid_by_person=fen_to_yuan(receipt.own_fen),
         balance_after=fen_to_yuan(receipt.balance_after_fen),
         family_aid=receipt.family_aid,
+        visit=Visit(receipt.visit),
+        deductible=fen_to_yuan(receipt.deductible_fen),
+        ratio=receipt.ratio,
     ).model_dump(mode="json")
 
 
@@ -108,7 +120,13 @@ def _command(body: SettlementCreate, today: dt.date) -> SettleCmd:
         for index, item in enumerate(body.items)
     )
     return SettleCmd(
-        body.institution, body.ref, credential, lines, day_or_today(body.day, today), body.payer
+        body.institution,
+        body.ref,
+        credential,
+        lines,
+        day_or_today(body.day, today),
+        body.payer,
+        visit=body.visit,
     )
 
 
