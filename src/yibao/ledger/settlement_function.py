@@ -5,8 +5,8 @@ migrations 0008, 0013, 0017, 0014, 0021, 0025 (its transfers' keys claimed in le
 0027 and 0029 (the account's kept balance) install it and a test compares it with the body the
 database holds.
 SQLite has no such function: `services.settlement.posting` takes the same steps through `Ledger`.
-A card sale can also call it in the statement that reads the card (`called_after`): one round
-trip, where the reads alone would have cost one of their own.
+A sale can also call it in the statement that reads its card or its electronic card's holder
+(`called_after`): one round trip, where the read alone would have cost one of its own.
 """
 
 from __future__ import annotations

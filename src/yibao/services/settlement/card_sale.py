@@ -152,7 +152,7 @@ def _read(statement: HotStatement, dialect: str) -> Any:
     assert dialect == "postgresql"  # the settlement function is PostgreSQL's
     # OFFSET 0: read once, not pulled up into the statement, where each use of a column that is
     # a subquery (the scheme's, the policy's) would run that subquery again.
-    return cast(Any, statement.statement(dialect)).offset(0).subquery("card_read")
+    return cast(Any, statement.statement(dialect)).offset(0).subquery("credential_read")
 
 
 def _own_pharmacy_sale(shape: _Shape, columns: Sequence[Any]) -> list[Any]:
