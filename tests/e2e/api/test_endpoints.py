@@ -8,8 +8,9 @@ import subprocess
 import sys
 import uuid
 
-from tests.e2e.api.world import CARD, INSIDE, NEIGHBOUR, PASSWORD, PIN, World
+from tests.e2e.api.world import CARD, HOSPITAL, INSIDE, NEIGHBOUR, PASSWORD, PIN, World
 from yibao.domain.idnumber import make_id_number
+from yibao.domain.money import yuan_to_fen
 from yibao.services import accounts
 from yibao.services.accounts import Role
 
@@ -113,6 +114,27 @@ def test_the_receipt_names_the_visit_and_the_fund_s_terms(world: World) -> None:
     receipt = answer.json()
     assert (receipt["visit"], receipt["deductible"], receipt["ratio"]) == ("pharmacy", "0.00", "0")
     assert receipt["fund_paid"] == "0.00"
+
+
+def test_a_hospital_visit_is_paid_in_part_by_the_pooled_fund(world: World) -> None:
+    """An outpatient visit at a level-1 hospital: the year's deductible (200.00), then 0.70
+    of the rest from the pooled fund; the receipt names each."""
+    body = {
+        **sale(uuid.uuid4().hex[:12], amount="300.00"),
+        "institution": HOSPITAL,
+        "visit": "outpatient",
+    }
+    headers = world.headers(INSTITUTION, key=True, hospital=True)
+    answer = world.client.post(f"{API}/pos/settlements", json=body, headers=headers)
+
+    assert answer.status_code == 201, answer.text
+    receipt = answer.json()
+    assert (receipt["visit"], receipt["deductible"], receipt["ratio"]) == (
+        "outpatient", "200.00", "0.7"
+    )  # fmt: skip
+    assert receipt["fund_paid"] == "70.00"
+    paid = [receipt[part] for part in ("fund_paid", "personal_account_paid", "paid_by_person")]
+    assert sum(yuan_to_fen(part) for part in paid) == 30_000
 
 
 def test_an_unknown_visit_is_422_naming_the_field_and_writes_nothing(world: World) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from fastapi.testclient import TestClient
 
+from tests.integration.cards.hospital import POOLED
 from tests.scenario_files import EXAMPLES
 from yibao.bootstrap import App
 from yibao.config import Settings
@@ -36,6 +37,7 @@ INSIDE = make_id_number("420102", dt.date(1985, 5, 1), 11)  # employee of E001, 
 NEIGHBOUR = make_id_number("420102", dt.date(1990, 6, 2), 12)  # employee of E002
 OUTSIDE = make_id_number("310101", dt.date(1975, 7, 3), 13)  # lives in the other area
 CARD, OUTSIDE_CARD = "C0001", "C0913"
+HOSPITAL, HOSPITAL_USER = "H001", "the-hospital"  # level 1: the pooled fund pays its share there
 SCOPES = {
     Role.CLERK: AREA,
     Role.EMPLOYER: "E001",
@@ -49,6 +51,8 @@ def area_document(code: str) -> dict[str, Any]:
         (EXAMPLES / "05_spent_to_zero_then_refunded.yaml").read_text()
     )["area"]
     area["code"] = code
+    for policy in area["policies"]:
+        policy["pooled"] = POOLED
     return area
 
 
@@ -57,9 +61,11 @@ class World:
     app: App
     client: TestClient
     tokens: dict[Role, str]
+    hospital_token: str = ""  # HOSPITAL_USER's, an institution login of the hospital
 
-    def headers(self, role: Role, *, key: bool = False) -> dict[str, str]:
-        found = {"Authorization": f"Bearer {self.tokens[role]}"}
+    def headers(self, role: Role, *, key: bool = False, hospital: bool = False) -> dict[str, str]:
+        token = self.hospital_token if hospital else self.tokens[role]
+        found = {"Authorization": f"Bearer {token}"}
         if key:
             found["Idempotency-Key"] = uuid.uuid4().hex
         return found
@@ -79,6 +85,9 @@ def build_world(app: App) -> World:
             registry.add_institution(
                 uow=uow, code=code, name=f"Pharmacy {code}", kind="pharmacy", area_code=area
             )
+        registry.add_institution(
+            uow=uow, code=HOSPITAL, name="Hospital H001", kind="hospital", area_code=AREA, level=1
+        )
         for number, area, employer in (
             (INSIDE, AREA, "E001"),
             (NEIGHBOUR, AREA, "E002"),
@@ -123,5 +132,11 @@ def build_world(app: App) -> World:
             tokens[role] = issue_token(
                 uow=uow, user=user, secret=settings.token_secret, seconds=900
             ).access_token
+        hospital = accounts.add_user(
+            uow=uow, name=HOSPITAL_USER, role=Role.INSTITUTION, password=PASSWORD, scope=HOSPITAL
+        )
+        hospital_token = issue_token(
+            uow=uow, user=hospital, secret=settings.token_secret, seconds=900
+        ).access_token
     client = TestClient(create_app(app, settings), raise_server_exceptions=False)
-    return World(app, client, tokens)
+    return World(app, client, tokens, hospital_token)

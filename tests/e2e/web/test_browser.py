@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.api.world import CARD, INSIDE, NEIGHBOUR, PIN
+from tests.e2e.api.world import CARD, HOSPITAL_USER, INSIDE, NEIGHBOUR, PIN
 from tests.e2e.web.browser import (
     LATE,
     PHONE,
@@ -180,6 +180,20 @@ def test_the_cashier_settles_and_the_balance_drops_by_the_account_part(
     after = _fen(page, "medical")
     assert before - after == int(account_part.replace(".", ""))
     assert account_part == "8.80"
+
+
+def test_a_hospital_s_receipt_on_a_phone_names_the_fund_s_part(served: Served, page: Any) -> None:
+    log_in(page, served.base, HOSPITAL_USER)
+    page.get_by_label("卡号").fill(CARD)
+    page.get_by_label("密码", exact=True).fill(PIN)
+    page.get_by_label("药品编码 1").fill("CARE")
+    page.get_by_label("金额 1").fill("300.00")
+    page.get_by_role("button", name="结算").click()
+    page.locator("#receipt").wait_for()
+    shot(page, "counter-hospital-receipt-zh")
+    assert page.locator("#deductible").inner_text() == "200.00"
+    assert page.locator("#fund-part").inner_text() == "70.00"
+    assert serious_violations(page) == []
 
 
 def test_a_person_cannot_open_another_persons_page(served: Served, page: Any) -> None:

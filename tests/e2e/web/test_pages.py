@@ -10,7 +10,16 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.e2e.api.world import CARD, INSIDE, NEIGHBOUR, OUTSIDE, PASSWORD, PIN, World
+from tests.e2e.api.world import (
+    CARD,
+    HOSPITAL_USER,
+    INSIDE,
+    NEIGHBOUR,
+    OUTSIDE,
+    PASSWORD,
+    PIN,
+    World,
+)
 from tests.e2e.web.conftest import csrf_of
 from yibao.adapters.tables import Contribution
 from yibao.domain.idnumber import mask
@@ -237,6 +246,47 @@ def test_the_cashier_settles_a_sale_and_the_balance_drops_by_the_account_part(
     assert statement.status_code == 200
     assert 'id="statement"' in statement.text
     assert "<td>是</td>" in statement.text  # reconciled with the ledger
+
+
+def test_a_hospital_s_receipt_names_the_deductible_the_ratio_and_the_fund_s_part(
+    browser_of: Browser,
+) -> None:
+    """At a level-1 hospital's counter a visit is outpatient: 200.00 of the year's deductible,
+    then 0.70 of the rest from the pooled fund."""
+    cashier = browser_of(HOSPITAL_USER)
+    form = cashier.get("/counter")
+    receipt = cashier.post(
+        "/counter/sales",
+        data={
+            "csrf": csrf_of(form.text),
+            "ref": "WEB-HOSPITAL-1",
+            "card": CARD,
+            "pin": PIN,
+            "code1": "CARE",
+            "qty1": "1",
+            "amount1": "300.00",
+        },
+    )
+    assert receipt.status_code == 200, receipt.text
+    assert _cell(receipt.text, "deductible") == "200.00"
+    assert _cell(receipt.text, "fund-ratio") == "0.7"
+    assert _cell(receipt.text, "fund-part") == "70.00"
+    assert "起付线" in receipt.text
+    cashier.get("/counter?lang=en")  # remembered for the next page
+    again = cashier.post(
+        "/counter/sales",
+        data={
+            "csrf": csrf_of(form.text),
+            "ref": "WEB-HOSPITAL-2",
+            "card": CARD,
+            "pin": PIN,
+            "code1": "CARE",
+            "amount1": "100.00",
+        },
+    )
+    assert again.status_code == 200, again.text
+    assert "Deductible applied" in again.text
+    assert (_cell(again.text, "deductible"), _cell(again.text, "fund-part")) == ("0.00", "70.00")
 
 
 def test_a_wrong_pin_at_the_counter_is_a_page_naming_the_refusal(browser_of: Browser) -> None:

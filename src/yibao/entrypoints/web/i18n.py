@@ -95,6 +95,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "account_paid": ("个人账户支付", "Personal account paid"),
     "cash_paid": ("现金支付", "Paid in cash"),
     "fund_paid": ("统筹基金支付", "Pooled fund paid"),
+    "deductible_applied": ("起付线", "Deductible applied"),
+    "fund_ratio": ("统筹支付比例", "Fund's ratio"),
     "refunded": ("已退款", "refunded"),
     "for_family": ("为家人支付", "for a family member"),
     "items": ("项目", "Items"),
