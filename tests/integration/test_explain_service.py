@@ -370,3 +370,14 @@ def test_an_unknown_person_is_refused_and_not_logged(story: App) -> None:
             id_number=make_id_number("110101", dt.date(1990, 1, 1), 123),
         )
     assert _inquiries(story) == []
+
+
+@pytest.mark.parametrize("id_number", ["42010219851", "42011119720819537X", "４２０１"])
+def test_a_malformed_id_number_is_refused_naming_it_and_not_logged(
+    story: App, id_number: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        _ask(story, dt.date(2024, 4, 30), id_number=id_number)
+    assert refused.value.field == "id_number"
+    assert id_number not in str(refused.value)  # masked
+    assert _inquiries(story) == []

@@ -30,7 +30,6 @@ from yibao.adapters.tables import (
     Employment,
     Enrollment,
     LedgerTransfer,
-    Person,
 )
 from yibao.domain.channels import CHANNELS
 from yibao.domain.errors import InvalidInput
@@ -53,7 +52,12 @@ from yibao.ledger.kinds import CREDITS, TransferKind, reversal
 from yibao.services import audit
 from yibao.services.audit import Actor, AuditEvent
 from yibao.services.inquiry.pooled_fund import fund_paid_this_year
-from yibao.services.registry import person_by_id_number, policy_schedule_hot, scheme_on_hot
+from yibao.services.registry import (
+    PersonOnRecord,
+    person_on_record,
+    policy_schedule_hot,
+    scheme_on_hot,
+)
 from yibao.services.registry.record_links import split_records
 from yibao.services.uow import UnitOfWork
 
@@ -71,7 +75,7 @@ def explain_balance(
     if channel not in CHANNELS:
         raise InvalidInput("channel", channel, f"is not one of {', '.join(CHANNELS)}")
     with uow.reading() as reads:  # the replica's, when one serves; the audit entry stays here
-        person = person_by_id_number(uow=reads, id_number=id_number)
+        person = person_on_record(uow=reads, id_number=id_number)
         records = gather_records(uow=reads, person=person, as_of=as_of, channel=channel)
     explanation = explain(records)
     audit.record(
@@ -82,7 +86,7 @@ def explain_balance(
 
 
 def gather_records(
-    *, uow: UnitOfWork, person: Person, as_of: dt.date, channel: str
+    *, uow: UnitOfWork, person: PersonOnRecord, as_of: dt.date, channel: str
 ) -> PersonRecords:
     month = Month.of(as_of)
     schedule = policy_schedule_hot(uow=uow, area_code=person.area_code)

@@ -286,6 +286,33 @@ def person_by_id_number(*, uow: UnitOfWork, id_number: str) -> Person:
     return person
 
 
+@dataclass(frozen=True, slots=True)
+class PersonOnRecord:
+    """A person as a read-only path needs them: read by one Core statement, not loaded as an
+    ORM object (an inquiry's person cost it a quarter of its CPU that way)."""
+
+    id: int
+    id_number: str
+    area_code: str
+
+
+_PEOPLE = cast(Table, Person.__table__)
+_PERSON_ON_RECORD = HotStatement(
+    select(_PEOPLE.c.id, _PEOPLE.c.id_number, _PEOPLE.c.area_code).where(
+        _PEOPLE.c.id_number == bindparam("id_number")
+    )
+)
+
+
+def person_on_record(*, uow: UnitOfWork, id_number: str) -> PersonOnRecord:
+    """As `person_by_id_number`, for a path that reads and writes nothing of the person."""
+    number = IdNumber.parse(id_number)
+    row = _PERSON_ON_RECORD.one_or_none(uow.hot, {"id_number": number.value})
+    if row is None:
+        raise UnknownPerson(f"no insured person with ID number {number.masked}")
+    return PersonOnRecord(int(row[0]), str(row[1]), str(row[2]))
+
+
 def person_by_key(*, uow: UnitOfWork, person_id: int) -> Person:
     """The person behind an internal id (from a card, a settlement, a binding)."""
     person = uow.session.get(Person, person_id)

@@ -21,7 +21,7 @@ from yibao.domain.idnumber import mask
 from yibao.ledger import accounts
 from yibao.ledger.accounts import AccountRef
 from yibao.ledger.kinds import TransferKind
-from yibao.services.registry import person_by_id_number, person_by_key
+from yibao.services.registry import PersonOnRecord, person_by_id_number, person_by_key
 from yibao.services.uow import UnitOfWork
 
 
@@ -94,7 +94,7 @@ _LINKED = HotStatement(  # the links of a person by a day, not merged by then (`
 )
 
 
-def split_records(*, uow: UnitOfWork, person: Person, as_of: dt.date) -> list[SplitRecord]:
+def split_records(*, uow: UnitOfWork, person: PersonOnRecord, as_of: dt.date) -> list[SplitRecord]:
     """Records linked to this person by `as_of` and not merged by then, either way round."""
     links = _LINKED.rows(uow.hot, {"person_id": person.id, "as_of": as_of})
     found = []
