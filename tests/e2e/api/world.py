@@ -37,7 +37,7 @@ INSIDE = make_id_number("420102", dt.date(1985, 5, 1), 11)  # employee of E001, 
 NEIGHBOUR = make_id_number("420102", dt.date(1990, 6, 2), 12)  # employee of E002
 OUTSIDE = make_id_number("310101", dt.date(1975, 7, 3), 13)  # lives in the other area
 CARD, OUTSIDE_CARD = "C0001", "C0913"
-HOSPITAL, HOSPITAL_USER = "H001", "the-hospital"  # level 1: the pooled fund pays its share there
+HOSPITAL, HOSPITAL_USER = "H101", "the-hospital"  # level 1: the pooled fund pays its share there
 SCOPES = {
     Role.CLERK: AREA,
     Role.EMPLOYER: "E001",
@@ -86,7 +86,7 @@ def build_world(app: App) -> World:
                 uow=uow, code=code, name=f"Pharmacy {code}", kind="pharmacy", area_code=area
             )
         registry.add_institution(
-            uow=uow, code=HOSPITAL, name="Hospital H001", kind="hospital", area_code=AREA, level=1
+            uow=uow, code=HOSPITAL, name="Hospital H101", kind="hospital", area_code=AREA, level=1
         )
         for number, area, employer in (
             (INSIDE, AREA, "E001"),
