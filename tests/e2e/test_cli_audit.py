@@ -16,7 +16,10 @@ from sqlalchemy import text
 
 from tests.scenario_files import EXAMPLES
 from yibao.adapters.db import make_engine
+from yibao.bootstrap import App
 from yibao.domain.idnumber import make_id_number, mask
+from yibao.services import audit
+from yibao.services.audit import Actor, AuditEvent
 
 PERSON = "420102199003071232"
 UNKNOWN = make_id_number("110101", dt.date(1990, 1, 1), 123)
@@ -137,3 +140,68 @@ def test_audit_verify_names_a_changed_entry(empty_database_url: str) -> None:
     assert found.returncode == 1
     assert f"entry {first} " in found.stderr
     assert "changed" in found.stderr
+
+
+def _tampered(url: str, *statements: tuple[str, dict[str, int]]) -> None:
+    """Statements run past the append-only trigger PostgreSQL keeps on the trail."""
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("ALTER TABLE audit_entry DISABLE TRIGGER USER"))
+        for sql, params in statements:
+            connection.execute(text(sql), params)
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("ALTER TABLE audit_entry ENABLE TRIGGER USER"))
+    engine.dispose()
+
+
+def _a_chain_of_three(url: str) -> list[int]:
+    """The ids of the first three entries of a chain that holds at least three (forty more
+    entries written first, five to a transaction: each transaction keeps to one chain)."""
+    engine = make_engine(url)
+    app = App(engine)
+    for start in range(0, 40, 5):
+        with app.uow() as uow:
+            for n in range(start, start + 5):
+                event = AuditEvent(Actor("clerk", "clerk"), "inquiry", "web", PERSON, f"n:{n}")
+                audit.record(uow=uow, event=event)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT chain, id FROM audit_entry ORDER BY chain, seq"))
+        chains: dict[int, list[int]] = {}
+        for chain, entry in rows:
+            chains.setdefault(chain, []).append(entry)
+    engine.dispose()
+    return next(ids[:3] for ids in chains.values() if len(ids) >= 3)
+
+
+def test_audit_verify_names_a_removed_entry(empty_database_url: str) -> None:
+    url = empty_database_url
+    _city(url)
+    ids = _a_chain_of_three(url)
+    _tampered(url, ("DELETE FROM audit_entry WHERE id = :i", {"i": ids[1]}))
+
+    found = yibao(url, "audit", "verify")
+
+    assert found.returncode == 1
+    assert "removed" in found.stderr
+    assert f"entry {ids[2]}" in found.stderr
+
+
+def test_audit_verify_names_a_reordered_entry(empty_database_url: str) -> None:
+    url = empty_database_url
+    _city(url)
+    first, second, _ = _a_chain_of_three(url)
+    spare = 10_000_000
+    swap = "UPDATE audit_entry SET id = :n WHERE id = :o"
+    _tampered(
+        url,
+        (swap, {"n": spare, "o": first}),
+        (swap, {"n": first, "o": second}),
+        (swap, {"n": second, "o": spare}),
+    )
+
+    found = yibao(url, "audit", "verify")
+
+    assert found.returncode == 1
+    assert "reordered" in found.stderr
+    assert f"entry {first}" in found.stderr

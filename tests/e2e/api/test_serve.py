@@ -115,3 +115,48 @@ def test_serve_outside_development_needs_a_real_token_key(tmp_path: Path) -> Non
 
     assert refused.returncode == 2
     assert "YIBAO_TOKEN_SECRET" in refused.stderr
+
+
+def test_serve_demo_serves_the_demo_city_with_the_printed_logins(tmp_path: Path) -> None:
+    """The README's run command: a new database, the demo city loaded, one login per role
+    printed, and each printed password logs in."""
+    port = free_port()
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    command = ["serve", "--demo", "--db", db, "--port", str(port)]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "yibao.entrypoints.cli.main", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "YIBAO_ENV": "development", "COLUMNS": "200"},
+    )
+    try:
+        base = f"http://127.0.0.1:{port}/api/v1"
+        health = _first_answer(f"{base}/health")
+        assert server.stdout is not None
+        printed = ""
+        while "demo-hotline" not in printed:  # the table is printed before the server starts
+            printed += server.stdout.readline()
+        logins = {
+            cells[1]: cells[4]
+            for cells in (line.split("│") for line in printed.splitlines())
+            if len(cells) == 6 and cells[1].strip().startswith("demo-")
+        }
+        logins = {user.strip(): password.strip() for user, password in logins.items()}
+        answers = {
+            user: httpx2.post(
+                f"{base}/auth/token", data={"username": user, "password": password}, timeout=10
+            )
+            for user, password in logins.items()
+        }
+        person = answers["demo-person"].json()["access_token"]
+        me = httpx2.get(f"{base}/auth/me", headers={"Authorization": f"Bearer {person}"})
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
+
+    assert health.json() == {"status": "ok", "database": "sqlite", "replica": None}
+    assert len(logins) == 8  # one per role
+    assert all(answer.status_code == 200 for answer in answers.values()), answers
+    assert me.status_code == 200, me.text
+    assert me.json()["role"] == "person"
