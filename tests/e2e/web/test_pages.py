@@ -3,6 +3,7 @@ and the audit entries the pages leave; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,12 +20,13 @@ from tests.e2e.api.world import (
     PASSWORD,
     PIN,
     World,
+    settings_for,
 )
 from tests.e2e.web.conftest import csrf_of
 from yibao.adapters.tables import Contribution
 from yibao.domain.idnumber import mask
 from yibao.services import audit
-from yibao.services.cards import family
+from yibao.services.cards import electronic_card, family
 
 Browser = Callable[[str], TestClient]
 
@@ -381,3 +383,62 @@ def test_the_employer_uploads_a_declaration_and_sees_its_row_errors(
         follow_redirects=False,
     )
     assert forged.status_code == 403
+
+
+def test_the_employer_declares_a_month_from_the_form_once_and_sees_medical_missing(
+    world: World, browser_of: Browser
+) -> None:
+    """Last month declared for pension only: recorded once however often the form is sent,
+    and the table of the last six months flags the medical insurance it lacks."""
+    client = browser_of("the-employer")
+    page = client.get("/employer")
+    last_month = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+    form = {
+        "csrf": csrf_of(page.text),
+        "month": last_month,
+        "insurances": ["pension"],
+        "person": [INSIDE],
+        "base": ["8000.00"],
+    }
+    with world.app.uow() as uow:
+        before = uow.session.scalar(select(func.count()).select_from(Contribution))
+
+    first = client.post("/employer/declarations", data=form, follow_redirects=False)
+    again = client.post("/employer/declarations", data=form, follow_redirects=False)
+
+    assert (first.status_code, again.status_code) == (303, 303)
+    with world.app.uow() as uow:
+        after = uow.session.scalar(select(func.count()).select_from(Contribution))
+    assert after == before + 1
+    declared = client.get(first.headers["location"]).text
+    table = declared[declared.index('id="declared"') :]
+    row = table[table.index(f">{last_month}<") :]
+    row = row[: row.index("</tr>")]
+    assert 'class="flag-missing"' in row
+    assert mask(INSIDE) in row
+
+
+def test_the_cashier_settles_with_an_e_voucher_once(world: World, browser_of: Browser) -> None:
+    """The payload the person's phone shows pays for one sale; a second sale with it is
+    refused and the balance drops once."""
+    person = browser_of("the-person")
+    before = _medical_fen(person.get("/").text)
+    with world.app.uow() as uow:
+        issued = electronic_card.issue_evoucher(
+            uow=uow,
+            id_number=INSIDE,
+            now=dt.datetime.now(dt.UTC),
+            seconds=300,
+            secret=settings_for(world.app).card_secret,
+        )
+    cashier = browser_of("the-institution")
+    form = cashier.get("/counter")
+    sale = {"csrf": csrf_of(form.text), "ecard": issued.token, "code1": "A01", "amount1": "1.00"}
+
+    paid = cashier.post("/counter/sales", data={**sale, "ref": "WEB-QR-1"})
+    again = cashier.post("/counter/sales", data={**sale, "ref": "WEB-QR-2"})
+
+    assert paid.status_code == 200, paid.text
+    assert _cell(paid.text, "account-part") == "1.00"
+    assert again.status_code == 409
+    assert _medical_fen(person.get("/").text) == before - 100
