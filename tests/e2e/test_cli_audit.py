@@ -128,14 +128,7 @@ def test_audit_verify_names_a_changed_entry(empty_database_url: str) -> None:
     _city(url)
     assert yibao(url, "audit", "verify").returncode == 0
     first = _rows(url)[0].id
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("ALTER TABLE audit_entry DISABLE TRIGGER USER"))
-        connection.execute(text("UPDATE audit_entry SET outcome = 'x' WHERE id = :i"), {"i": first})
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("ALTER TABLE audit_entry ENABLE TRIGGER USER"))
-    engine.dispose()
+    _tampered(url, ("UPDATE audit_entry SET outcome = 'x' WHERE id = :i", {"i": first}))
     found = yibao(url, "audit", "verify")
     assert found.returncode == 1
     assert f"entry {first} " in found.stderr
