@@ -257,35 +257,14 @@ def test_a_hospital_s_receipt_names_the_deductible_the_ratio_and_the_fund_s_part
     then 0.70 of the rest from the pooled fund."""
     cashier = browser_of(HOSPITAL_USER)
     form = cashier.get("/counter")
-    receipt = cashier.post(
-        "/counter/sales",
-        data={
-            "csrf": csrf_of(form.text),
-            "ref": "WEB-HOSPITAL-1",
-            "card": CARD,
-            "pin": PIN,
-            "code1": "CARE",
-            "qty1": "1",
-            "amount1": "300.00",
-        },
-    )
+    receipt = _card_sale(cashier, csrf_of(form.text), "WEB-HOSPITAL-1", "CARE", "300.00")
     assert receipt.status_code == 200, receipt.text
     assert _cell(receipt.text, "deductible") == "200.00"
     assert _cell(receipt.text, "fund-ratio") == "0.7"
     assert _cell(receipt.text, "fund-part") == "70.00"
     assert "起付线" in receipt.text
     cashier.get("/counter?lang=en")  # remembered for the next page
-    again = cashier.post(
-        "/counter/sales",
-        data={
-            "csrf": csrf_of(form.text),
-            "ref": "WEB-HOSPITAL-2",
-            "card": CARD,
-            "pin": PIN,
-            "code1": "CARE",
-            "amount1": "100.00",
-        },
-    )
+    again = _card_sale(cashier, csrf_of(form.text), "WEB-HOSPITAL-2", "CARE", "100.00")
     assert again.status_code == 200, again.text
     assert "Deductible applied" in again.text
     assert (_cell(again.text, "deductible"), _cell(again.text, "fund-part")) == ("0.00", "70.00")
@@ -294,31 +273,11 @@ def test_a_hospital_s_receipt_names_the_deductible_the_ratio_and_the_fund_s_part
 def test_a_wrong_pin_at_the_counter_is_a_page_naming_the_refusal(browser_of: Browser) -> None:
     cashier = browser_of("the-institution")
     form = cashier.get("/counter")
-    answer = cashier.post(
-        "/counter/sales",
-        data={
-            "csrf": csrf_of(form.text),
-            "ref": "WEB-TEST-2",
-            "card": CARD,
-            "pin": "000000",
-            "code1": "A01",
-            "amount1": "1.00",
-        },
-    )
+    answer = _card_sale(cashier, csrf_of(form.text), "WEB-TEST-2", "A01", "1.00", pin="000000")
     assert answer.status_code in (409, 422)
     assert "000000" not in answer.text
     # the right PIN again, so that the tries do not lock the card for the other tests
-    ok = cashier.post(
-        "/counter/sales",
-        data={
-            "csrf": csrf_of(form.text),
-            "ref": "WEB-TEST-3",
-            "card": CARD,
-            "pin": PIN,
-            "code1": "A01",
-            "amount1": "0.01",
-        },
-    )
+    ok = _card_sale(cashier, csrf_of(form.text), "WEB-TEST-3", "A01", "0.01")
     assert ok.status_code == 200
 
 
@@ -332,6 +291,14 @@ def test_the_auditor_searches_the_trail_and_checks_the_ledger(browser_of: Browse
     assert "<td>web</td>" in trail.text
     check = client.get("/auditor/ledger")
     assert 'id="ledger-ok"' in check.text
+
+
+def _card_sale(
+    cashier: TestClient, csrf: str, ref: str, code: str, amount: str, *, pin: str = PIN
+) -> Any:
+    """One item sold at the counter, paid with the card and `pin`."""
+    data = {"csrf": csrf, "ref": ref, "card": CARD, "pin": pin, "code1": code, "amount1": amount}
+    return cashier.post("/counter/sales", data=data)
 
 
 def _cell(html: str, cell_id: str) -> str:

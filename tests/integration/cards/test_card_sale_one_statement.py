@@ -52,34 +52,30 @@ from yibao.services.cards.electronic_card import (
 from yibao.services.settlement import CardAndPin, ElectronicCard, card_sale
 
 
-@pytest.fixture
-def one_statement(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Whether each sale's first statement posted it (PostgreSQL's card sales only)."""
+def _posted_by_the_first_statement(monkeypatch: pytest.MonkeyPatch, function: str) -> list[bool]:
+    """Whether each sale's first statement (`card_sale.<function>`) posted it."""
     taken: list[bool] = []
-    read_and_post = card_sale.read_and_post
+    read_and_post = getattr(card_sale, function)
 
     def spied(runner: Any, params: dict[str, object]) -> Any:
         found = read_and_post(runner, params)
         taken.append(found[1] is not None)
         return found
 
-    monkeypatch.setattr(card_sale, "read_and_post", spied)
+    monkeypatch.setattr(card_sale, function, spied)
     return taken
+
+
+@pytest.fixture
+def one_statement(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each sale's first statement posted it (PostgreSQL's card sales only)."""
+    return _posted_by_the_first_statement(monkeypatch, "read_and_post")
 
 
 @pytest.fixture
 def electronic_one_statement(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """As `one_statement`, for PostgreSQL's electronic card sales."""
-    taken: list[bool] = []
-    read_and_post = card_sale.read_and_post_electronic
-
-    def spied(runner: Any, params: dict[str, object]) -> Any:
-        found = read_and_post(runner, params)
-        taken.append(found[1] is not None)
-        return found
-
-    monkeypatch.setattr(card_sale, "read_and_post_electronic", spied)
-    return taken
+    return _posted_by_the_first_statement(monkeypatch, "read_and_post_electronic")
 
 
 def payload(person: Person) -> ElectronicCard:

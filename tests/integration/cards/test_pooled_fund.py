@@ -55,15 +55,21 @@ def refund(app: App, ref: str, on: dt.date = DAY) -> settlement.Receipt:
         return settlement.refund(uow=uow, ref=ref, on=on)
 
 
+def scenario_07_stay(app: App) -> settlement.Receipt:
+    """Card C1's stay IP-1 at the level-3 hospital: 9,000.00 within the catalogue, 1,000.00
+    outside it."""
+    return bill(
+        app, "C1", "IP-1", 900_000, outside_fen=100_000, institution="H003",
+        visit=Visit.INPATIENT,
+    )  # fmt: skip
+
+
 def test_a_hospital_stay_is_paid_by_the_fund_the_account_and_the_person(hospital: App) -> None:
     person = cardholder(hospital, 1, "C1", fen=48_000)
     enroll(hospital, person, "flexible")
     before = pool_balance(hospital)
 
-    receipt = bill(
-        hospital, "C1", "IP-1", 900_000, outside_fen=100_000, institution="H003",
-        visit=Visit.INPATIENT,
-    )  # fmt: skip
+    receipt = scenario_07_stay(hospital)
 
     assert parts(receipt) == (688_500, 48_000, 263_500)  # scenario 07's stay
     assert (receipt.deductible_fen, receipt.ratio, receipt.visit) == (90_000, "0.85", "inpatient")
@@ -268,10 +274,7 @@ def test_a_refund_gives_back_all_three_parts_and_frees_the_deductible(hospital: 
     person = cardholder(hospital, 1, "C1", fen=48_000)
     enroll(hospital, person, "flexible")
     pool = pool_balance(hospital)
-    stay = bill(
-        hospital, "C1", "IP-1", 900_000, outside_fen=100_000, institution="H003",
-        visit=Visit.INPATIENT,
-    )  # fmt: skip
+    stay = scenario_07_stay(hospital)
     assert all(part > 0 for part in parts(stay))
 
     back = refund(hospital, "IP-1")

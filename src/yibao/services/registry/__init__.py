@@ -288,7 +288,8 @@ def person_by_id_number(*, uow: UnitOfWork, id_number: str) -> Person:
 
 @dataclass(frozen=True, slots=True)
 class PersonOnRecord:
-    """A person as a read-only path needs them: read by one Core statement, not loaded as an
+    """A person as a path that writes nothing of them needs them (an inquiry; a sale's patient
+    and the family member whose account pays): read by one Core statement, not loaded as an
     ORM object (an inquiry's person cost it a quarter of its CPU that way)."""
 
     id: int

@@ -42,7 +42,12 @@ from yibao.ledger.kinds import TransferKind
 from yibao.ledger.rules import value_date_refusal
 from yibao.services import cards, catalogue
 from yibao.services.cards import electronic_card, family
-from yibao.services.registry import fields, person_by_id_number, person_by_key
+from yibao.services.registry import (
+    PersonOnRecord,
+    fields,
+    person_by_id_number,
+    person_by_key,
+)
 from yibao.services.settlement import card_sale, pooled
 from yibao.services.settlement.pooled import add_usage, pooled_terms
 from yibao.services.settlement.posting import Posted, SaleToPost, post_sale
@@ -206,7 +211,8 @@ def _settle_without_card(
         row, posted = _person_for_sale(uow, cmd, person_id, evoucher_nonce)
         if row is None:
             raise UnknownPerson(f"no insured person with internal id {person_id}")
-        patient, institution = _Party(*row[:3]), _institution(row[3:6], cmd.institution_code)
+        patient = PersonOnRecord(*row[:3])
+        institution = _institution(row[3:6], cmd.institution_code)
         if posted is not None:  # in the read's statement (`card_sale`)
             return _receipt_of_posted(cmd, patient, institution, posted)
         if evoucher_nonce is not None and row[7] not in (None, electronic_card.ACTIVE):
@@ -232,6 +238,18 @@ def _one_statement_may(uow: UnitOfWork, cmd: SettleCmd) -> bool:
     )
 
 
+def _sale_fields(uow: UnitOfWork, cmd: SettleCmd) -> dict[str, Any]:
+    """What a one-statement sale takes of the command, whatever the credential."""
+    return {
+        "institution_code": cmd.institution_code,
+        "ref": cmd.ref,
+        "lines": cmd.lines,
+        "visit": cmd.visit,
+        "on": cmd.on,
+        "today": uow.today(),
+    }
+
+
 def _person_for_sale(
     uow: UnitOfWork, cmd: SettleCmd, person_id: int, evoucher_nonce: str | None
 ) -> tuple[Sequence[Any] | None, Sequence[Any] | None]:
@@ -240,14 +258,7 @@ def _person_for_sale(
     params = None
     if evoucher_nonce is not None and _one_statement_may(uow, cmd):
         params = card_sale.electronic_card_params(
-            institution_code=cmd.institution_code,
-            ref=cmd.ref,
-            person_id=person_id,
-            nonce=evoucher_nonce,
-            lines=cmd.lines,
-            visit=cmd.visit,
-            on=cmd.on,
-            today=uow.today(),
+            **_sale_fields(uow, cmd), person_id=person_id, nonce=evoucher_nonce
         )
     if params is not None:
         return card_sale.read_and_post_electronic(uow.hot, params)
@@ -324,7 +335,7 @@ def _settle_with_card(
                 if posted is not None:  # in the read's statement (`card_sale`)
                     assert row is not None
                     institution = _institution(row[9:12], cmd.institution_code)
-                    return _receipt_of_posted(cmd, _Party(*row[6:9]), institution, posted)
+                    return _receipt_of_posted(cmd, PersonOnRecord(*row[6:9]), institution, posted)
                 holder = None if row is None else _holder_for_sale(row, credential, cmd)
                 if holder is not None:
                     return _settle_card_holder(uow, cmd, holder)
@@ -351,14 +362,7 @@ def _card_for_sale(
     params = None
     if _one_statement_may(uow, cmd):
         params = card_sale.one_statement_params(
-            institution_code=cmd.institution_code,
-            ref=cmd.ref,
-            card_no=credential.card_no,
-            pin=credential.pin,
-            lines=cmd.lines,
-            visit=cmd.visit,
-            on=cmd.on,
-            today=uow.today(),
+            **_sale_fields(uow, cmd), card_no=credential.card_no, pin=credential.pin
         )
     if params is not None:
         return card_sale.read_and_post(uow.hot, params)
@@ -391,7 +395,7 @@ def _holder_for_sale(
 
 
 def _receipt_of_posted(
-    cmd: SettleCmd, patient: _Party, institution: _Institution, outcome: Sequence[Any]
+    cmd: SettleCmd, patient: PersonOnRecord, institution: _Institution, outcome: Sequence[Any]
 ) -> Receipt:
     """The receipt of a sale its credential's read's statement posted: a pharmacy bill (the
     fund's NOTHING) paid by the holder's own account, as the function answered it."""
@@ -407,7 +411,7 @@ def _settle_card_holder(
     cmd: SettleCmd,
     holder: _CardHolderAtInstitution,
 ) -> Receipt:
-    patient = _Party(holder.person_id, holder.id_number, holder.area_code)
+    patient = PersonOnRecord(holder.person_id, holder.id_number, holder.area_code)
     with _pin_named_first(uow, holder.pin):
         _require_card_active_on(holder, cmd.on)
     return _settle_in(
@@ -425,15 +429,6 @@ def _pin_named_first(uow: UnitOfWork, pin: cards.PresentedPin | None) -> Iterato
         if pin is not None:
             cards.try_presented_pin(uow=uow, pin=pin)
         raise
-
-
-@dataclass(frozen=True, slots=True)
-class _Party:
-    """The patient, or the family member whose account pays."""
-
-    id: int
-    id_number: str
-    area_code: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,7 +500,7 @@ def _holder_at(
 def _settle_in(
     uow: UnitOfWork,
     cmd: SettleCmd,
-    patient: _Party,
+    patient: PersonOnRecord,
     card_id: int | None,
     institution: _Institution,
     evoucher_nonce: str | None = None,
@@ -533,8 +528,8 @@ def _receipt_of(
     lines: Sequence[LineItem],
     terms: FundTerms,
     cmd: SettleCmd,
-    patient: _Party,
-    payer: _Party,
+    patient: PersonOnRecord,
+    payer: PersonOnRecord,
     institution: _Institution,
 ) -> Receipt:
     total = total_fen(lines)
@@ -560,12 +555,12 @@ def _receipt_of(
 def _sale_to_post(
     uow: UnitOfWork,
     cmd: SettleCmd,
-    patient: _Party,
+    patient: PersonOnRecord,
     card_id: int | None,
     institution: _Institution,
     facts: pooled.PatientFacts | None,
     pin: cards.PresentedPin | None,
-) -> tuple[_Party, SaleToPost]:
+) -> tuple[PersonOnRecord, SaleToPost]:
     """Who pays, and the sale as the ledger will post it; the refusals found before it is."""
     if cmd.patient_id_number is not None and _other_person(cmd.patient_id_number, patient):
         raise InvalidInput(
@@ -593,7 +588,7 @@ def _sale_to_post(
         found = person_by_id_number(uow=uow, id_number=cmd.payer_id_number)
         member = person_by_key(uow=uow, person_id=patient.id)
         family.require_bound(uow=uow, payer=found, member=member, on=cmd.on)
-        payer = _Party(found.id, found.id_number, found.area_code)
+        payer = PersonOnRecord(found.id, found.id_number, found.area_code)
     if payer.area_code != institution.area_code:
         raise InvalidInput(
             "institution",
@@ -741,6 +736,6 @@ def _receipt(uow: UnitOfWork, row: Settlement, code: str, balance_after: int) ->
     )
 
 
-def _other_person(id_number: str, patient: _Party) -> bool:
+def _other_person(id_number: str, patient: PersonOnRecord) -> bool:
     """Whether the ID number given is someone else's than the patient's (in any accepted form)."""
     return IdNumber.parse(id_number, field="patient").value != patient.id_number

@@ -61,7 +61,15 @@ CARD_FOR_SALE = HotStatement(
     .outerjoin(INST, AT_INSTITUTION)
     .where(CARD.c.card_no == bindparam("card_no"))
 )  # fmt: skip
-READ_COLUMNS = 20  # CARD_FOR_SALE's; the sale's outcome (`settlement_function.OUTCOME`) follows
+
+
+def _width(read: HotStatement) -> int:
+    """The columns a read returns: in a one-statement sale, the outcome's columns follow them
+    (`settlement_function.OUTCOME`)."""
+    return len(cast(Any, read.statement("postgresql")).selected_columns)
+
+
+READ_COLUMNS = _width(CARD_FOR_SALE)
 
 _CURRENT_CARD_STATUS = (  # as `cards.current_card` finds it
     select(CARD.c.status)
@@ -84,7 +92,7 @@ PERSON_FOR_SALE = HotStatement(
     .outerjoin(INST, AT_INSTITUTION)
     .where(P.c.id == bindparam("id"))
 )  # fmt: skip
-PERSON_READ_COLUMNS = 15
+PERSON_READ_COLUMNS = _width(PERSON_FOR_SALE)
 
 
 @dataclass(frozen=True, slots=True)
