@@ -100,6 +100,21 @@ def _inquire(app: App, id_number: str) -> tuple[int, str]:
     return records.medical_fen, uow.read_from
 
 
+def _inquire_until_the_replica_serves(app: App, id_number: str) -> list[tuple[int, str]]:
+    """Inquiries until one reads on the replica, every answer in order.
+
+    Other tests write to the same server, and a long transaction of theirs can keep the replica
+    behind the bound for a moment after it has replayed this test's sale: the read then goes to
+    the primary, as it should, and the next one is asked.
+    """
+    answers = [_inquire(app, id_number)]
+    deadline = time.monotonic() + 15.0
+    while answers[-1][1] != "replica" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        answers.append(_inquire(app, id_number))
+    return answers
+
+
 def _replay(replica: Replica, paused: bool) -> None:
     call = "pg_wal_replay_pause()" if paused else "pg_wal_replay_resume()"
     with replica.engine.connect() as connection:
@@ -133,20 +148,23 @@ def test_a_balance_is_read_on_the_replica_and_a_lagging_replica_is_left_for_the_
 
     # A sale on the primary is read through the replica once it has replayed it.
     _wait_until(lambda: (lag := replica.lag()) is not None and lag.bytes == 0)
-    assert _inquire(app, id_number) == (7_000, "replica")
-    assert _inquiries(app.engine) == 1  # the read's audit entry went to the primary
+    answers = _inquire_until_the_replica_serves(app, id_number)
+    assert answers[-1] == (7_000, "replica")
+    asked = len(answers)
+    assert _inquiries(app.engine) == asked  # the reads' audit entries went to the primary
 
     # Replay paused: the replica falls behind, which is reported, and it serves while the lag
     # is within the bound (its answer is the older balance) and not beyond it.
     _replay(replica, paused=True)
-    asked = 2
+    asked += 1
     try:
         _sell(app, id_number, "R2", 2_000)
         behind = replica.lag()
         assert behind is not None
         assert behind.bytes > 0
         if behind.within_bound:
-            assert _inquire(app, id_number) == (7_000, "replica")
+            # Served by the replica (the older balance) unless the bound was crossed meanwhile.
+            assert _inquire(app, id_number) in {(7_000, "replica"), (5_000, "primary")}
             asked += 1
         _wait_until(lambda: not replica.serves(), seconds=BOUND_SECONDS + 5)
         late = replica.lag()
@@ -163,8 +181,9 @@ def test_a_balance_is_read_on_the_replica_and_a_lagging_replica_is_left_for_the_
 
     # Caught up again, the replica serves the new balance.
     _wait_until(replica.serves)
-    assert _inquire(app, id_number) == (5_000, "replica")
-    assert _inquiries(app.engine) == asked + 1
+    answers = _inquire_until_the_replica_serves(app, id_number)
+    assert answers[-1] == (5_000, "replica")
+    assert _inquiries(app.engine) == asked + len(answers)
     reported = health(app).replica
     assert reported is not None
     assert reported.serving
