@@ -249,7 +249,12 @@ def test_an_employer_sees_only_what_it_paid_for_its_own_employees(world: World) 
     assert own.status_code == 200, own.text
     assert own.json()
     assert all(line["paid_by"] == "Employer E001" for line in own.json())
+    assert all(line["credit"] is None and line["credited_on"] is None for line in own.json())
     assert other.status_code == 403
+    person = world.client.get(
+        f"{API}/persons/{INSIDE}/payment-records", headers=world.headers(Role.PERSON)
+    )
+    assert {line["credit"] for line in person.json()} != {None}  # the person sees it
 
 
 def test_reads_and_refusals_of_a_persons_data_are_in_the_audit_trail(world: World) -> None:

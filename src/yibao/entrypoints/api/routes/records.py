@@ -31,7 +31,7 @@ class PaymentRecordPublic(BaseModel):
     base: Yuan | None
     medical_employer: Yuan
     medical_person: Yuan
-    credit: Yuan
+    credit: Yuan | None  # to the personal account; None for an employer, whom it is not
     credited_on: dt.date | None
 
 
@@ -51,7 +51,7 @@ def records(
     year: int | None = Query(None, ge=1900, le=9999),
 ) -> list[PaymentRecordPublic]:
     """Which insurances were paid each month, by whom, on what base, and what was credited;
-    an employer sees what it paid, nothing else."""
+    an employer sees what it paid, nothing else (not what its employee's account got)."""
     target = Target(person=id_number)
     with guarded(caller, "persons.payment_records", target, "payment_records") as guard:
         user = caller.user
@@ -75,8 +75,8 @@ def records(
             base=fen_to_yuan(line.base_fen) if line.base_fen is not None else None,
             medical_employer=fen_to_yuan(line.medical_employer_fen),
             medical_person=fen_to_yuan(line.medical_person_fen),
-            credit=fen_to_yuan(line.credit_fen),
-            credited_on=line.credited_on,
+            credit=None if employer else fen_to_yuan(line.credit_fen),
+            credited_on=None if employer else line.credited_on,
         )
         for line in lines
     ]
