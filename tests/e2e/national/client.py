@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import time
 import uuid
+from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import func, select
@@ -79,15 +81,19 @@ class Client:
         )
 
     def call(self, infno: str, given: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        answer = self.send(self.envelope(infno, given, **extra))
-        assert answer.status_code == 200, answer.text
-        found: dict[str, Any] = answer.json()
-        return found
+        return read(self.send(self.envelope(infno, given, **extra)))
 
     def sign_in(self) -> None:
         out = self.call("9001", {"signIn": {"opter_no": "001", "mac": "", "ip": "127.0.0.1"}})
         assert out["infcode"] == 0, out
         self.sign_no = out["output"]["signinoutb"]["sign_no"]
+
+
+def read(answer: Any) -> dict[str, Any]:
+    """An HTTP 200 answer, its numbers read exactly: 12.30 is Decimal("12.30")."""
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = json.loads(answer.text, parse_float=Decimal)
+    return found
 
 
 def written(app: App) -> tuple[int, int, int]:

@@ -11,6 +11,7 @@ import pytest
 
 from tests.e2e.api.world import CARD, INSIDE, PIN, World
 from tests.e2e.national.client import Client, written
+from tests.e2e.national.shapes import check_settlement_output, is_amount, is_formatted
 from yibao.bootstrap import App
 from yibao.domain.months import age_on
 from yibao.ledger import accounts
@@ -138,6 +139,68 @@ def test_presettlement_moves_nothing_and_settlement_moves_once(world: World, his
     cancel = his.call("2103", {"data": {"setl_id": setl["setl_id"], "psn_no": setl["psn_no"]}})
     assert cancel["infcode"] == 0, cancel
     assert balance(world) == before
+
+
+def test_a_settlement_writes_amounts_as_two_decimal_numbers_and_codes_as_strings(
+    world: World, his: Client
+) -> None:
+    bill = purchase(world)
+    bill["drugdetail"][0].update(det_item_fee_sumamt=Decimal("12.30"), pric=Decimal("12.30"))
+    bill["druginfo"]["medfee_sumamt"] = Decimal("32.30")
+    pre = his.call("2101", bill)
+    body = his.envelope("2102", bill)
+    raw = his.send(body).text
+    assert '"medfee_sumamt":32.30,' in raw  # the number 32.30: not "32.30", not 32.3
+    done = his.call("2102", bill, msgid=body["msgid"])  # the same msgid: the answer kept
+    for answer in (pre, done):
+        assert answer["infcode"] == 0, answer
+        check_settlement_output(answer["output"])
+    assert pre["output"]["setlinfo"]["setl_id"] == ""
+    assert done["output"]["setlinfo"]["setl_id"].isdigit()
+    assert done["output"]["setlinfo"]["medfee_sumamt"] == Decimal("32.30")
+
+    setl = done["output"]["setlinfo"]
+    cancel = his.call("2103", {"data": {"setl_id": setl["setl_id"], "psn_no": setl["psn_no"]}})
+    assert cancel["infcode"] == 0, cancel
+    cancelled = cancel["output"]["setlinfo"]
+    assert (cancelled["setl_id"], cancelled["psn_no"]) == (setl["setl_id"], setl["psn_no"])
+    assert all(is_amount(v) for k, v in cancelled.items() if k not in ("setl_id", "psn_no"))
+    assert cancelled["medfee_sumamt"] == Decimal("-32.30")
+    assert is_formatted(cancel["refmsg_time"], "%Y-%m-%d %H:%M:%S")
+
+
+def test_a_signed_out_sign_no_is_refused_until_the_operator_signs_in_again(
+    world: World, his: Client
+) -> None:
+    till = Client(world.app, world.client, "P001")  # another operator: `his` stays signed in
+    till.sign_in()
+    counts = written(world.app)
+    unknown = till.call("9002", {"signOut": {"sign_no": "20240101000000" + "f" * 16,
+                                             "opter_no": "001"}})  # fmt: skip
+    assert unknown["infcode"] == -1
+    assert "sign_no: '20240101000000ffffffffffffffff'" in unknown["err_msg"]
+    assert written(world.app) == counts
+
+    out = till.call("9002", {"signOut": {"sign_no": till.sign_no, "opter_no": "001"}})
+    assert out["infcode"] == 0, out
+    assert is_formatted(out["output"]["signoutoutb"]["sign_time"], "%Y-%m-%d %H:%M:%S")
+    signed_out = till.sign_no
+    for infno, given in (("1101", _person_info(CARD, PIN)), ("2101", purchase(world))):
+        refused = till.call(infno, given)
+        assert refused["infcode"] == -1
+        assert f"sign_no: {signed_out!r}" in refused["err_msg"], refused
+    again = till.call("9002", {"signOut": {"sign_no": signed_out, "opter_no": "001"}})
+    assert again["infcode"] == -1
+    assert his.call("1101", _person_info(CARD, PIN))["infcode"] == 0  # other sign-ins stand
+    till.sign_in()
+    assert till.sign_no != signed_out
+    assert till.call("1101", _person_info(CARD, PIN))["infcode"] == 0
+
+
+def _person_info(card: str, pin: str) -> dict[str, Any]:
+    return {"data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": card, "card_sn": "",
+                     "begntime": "", "psn_cert_type": "", "certno": "", "psn_name": "",
+                     "exp_content": {"card_pin": pin}}}  # fmt: skip
 
 
 def test_reversal_gives_a_lost_settlement_back_and_bars_one_never_arrived(

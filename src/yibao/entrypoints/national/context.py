@@ -26,7 +26,7 @@ class Context:
     keys: Secrets
     caller: Caller
     envelope: Envelope
-    now: dt.datetime
+    now: dt.datetime  # aware, in local time: an e-voucher's expiry is compared with it
 
     @property
     def today(self) -> dt.date:

@@ -188,7 +188,7 @@ def _serve(
                 "fixmedins_code", envelope.fixmedins_code, "is not the institution of the paasid"
             )
         keys = Secrets(settings.card_secret, settings.electronic_card_seconds)
-        context = Context(app, keys, caller, envelope, dt.datetime.now())
+        context = Context(app, keys, caller, envelope, dt.datetime.now().astimezone())
         answer = _answer(context)
     except YibaoError as error:
         answer = failure(error.message)

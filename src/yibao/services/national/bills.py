@@ -17,7 +17,7 @@ from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import Institution, NationalFeeLine, NationalVisit, Person, Settlement
 from yibao.domain.catalogue import NOT_LISTED, CatalogueEntry, LineVerdict, verdict
 from yibao.domain.errors import InvalidInput
-from yibao.domain.national import SettlementCut, cut_settlement
+from yibao.domain.national import SettlementCut, cut_settlement, yuan
 from yibao.domain.pooled import Visit, fund_share
 from yibao.domain.settlement import LineItem, check_lines, split_bill
 from yibao.ledger import accounts
@@ -113,8 +113,8 @@ def check_bill(bill: Bill) -> None:
     if total != bill.medfee_sumamt_fen:
         raise InvalidInput(
             "medfee_sumamt",
-            str(Decimal(bill.medfee_sumamt_fen) / 100),
-            f"is not the sum of the lines' det_item_fee_sumamt ({Decimal(total) / 100})",
+            str(yuan(bill.medfee_sumamt_fen)),
+            f"is not the sum of the lines' det_item_fee_sumamt ({yuan(total)})",
         )
     if not bill.account_used and bill.visit is not Visit.PHARMACY:
         raise InvalidInput(

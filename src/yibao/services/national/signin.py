@@ -35,7 +35,7 @@ def sign_in(*, uow: UnitOfWork, caller: Caller, opter_no: str, now: dt.datetime)
             sign_no=sign_no,
             institution_id=caller.institution_id,
             opter_no=opter_no,
-            signed_in_at=now,
+            signed_in_at=_utc(now),
         )
     )
     return sign_no
@@ -49,10 +49,15 @@ def sign_out(*, uow: UnitOfWork, caller: Caller, sign_no: str, now: dt.datetime)
             SIGN.c.institution_id == caller.institution_id,
             SIGN.c.signed_out_at.is_(None),
         )
-        .values(signed_out_at=now)
+        .values(signed_out_at=_utc(now))
     )
     if not done.rowcount:  # type: ignore[attr-defined]
         raise InvalidInput("sign_no", sign_no, "is not a sign-in of this institution in force")
+
+
+def _utc(now: dt.datetime) -> dt.datetime:
+    """Stored as the other national tables store their times: naive UTC."""
+    return now.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def require_signed_in(*, uow: UnitOfWork, caller: Caller, sign_no: str | None) -> None:
