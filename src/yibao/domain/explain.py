@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 
 from yibao.domain.channels import FINANCIAL_CHANNELS
-from yibao.domain.explain_words import LEGAL_BASIS
+from yibao.domain.explain_words import LEGAL_BASIS, LEGAL_BASIS_ZH
 from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan
 from yibao.domain.months import Month
@@ -67,6 +67,7 @@ class PersonRecords:
     family_spent_fen: int = 0  # the part of it for bound family members
     credited_fen: int = 0
     split_records: tuple[str, ...] = ()  # other records of this human not merged yet
+    split_records_zh: tuple[str, ...] = ()  # the same lines in Chinese
     fund_paid_fen: int = 0  # what the pooled fund paid for this person's bills this year
     fund_bills: int = 0  # ... for how many bills
     own_credit_rate: str | None = None  # the policy in force: the base's share credited ("2%")
@@ -81,6 +82,9 @@ class Finding:
     evidence: tuple[str, ...]
     next_step: str
     legal_basis: str | None = None
+    # The evidence and the basis in Chinese, line for line, for the Chinese pages and hotline.
+    evidence_zh: tuple[str, ...] = ()
+    legal_basis_zh: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +110,12 @@ def explain(records: PersonRecords) -> Explanation:
 
 
 def _with_basis(finding: Finding) -> Finding:
-    """Every finding names the law or policy it rests on, where its rule does not itself."""
-    if finding.legal_basis is not None or finding.code not in LEGAL_BASIS:
+    """Every finding names the law or policy it rests on, where its rule does not itself, in
+    English and in Chinese."""
+    basis = finding.legal_basis or LEGAL_BASIS.get(finding.code)
+    if basis is None:
         return finding
-    return replace(finding, legal_basis=LEGAL_BASIS[finding.code])
+    return replace(finding, legal_basis=basis, legal_basis_zh=LEGAL_BASIS_ZH[finding.code])
 
 
 # -- the rules, in the order they explain a balance ----------------------------------------
@@ -126,6 +132,10 @@ def _financial_account_queried(r: PersonRecords) -> Finding | None:
             f"medical personal account {fen_to_yuan(r.medical_fen)} yuan",
         ),
         "Ask for the medical account balance online, on the 12393 hotline, or at a pharmacy POS.",
+        evidence_zh=(
+            f"社保卡金融账户余额 {fen_to_yuan(r.financial_fen)} 元",
+            f"医保个人账户余额 {fen_to_yuan(r.medical_fen)} 元",
+        ),
     )
 
 
@@ -139,6 +149,7 @@ def _no_personal_account_resident(r: PersonRecords) -> Finding | None:
         "城乡居民医保不设个人账户，门诊费用通过门诊统筹报销。",
         ("scheme on the day asked: urban-rural resident",),
         "Use outpatient pooling at designated institutions; nothing is missing from your account.",
+        evidence_zh=("查询当日的参保类型：城乡居民医保",),
     )
 
 
@@ -152,6 +163,7 @@ def _no_personal_account_pooled_only(r: PersonRecords) -> Finding | None:
         "单位为您参加的是单建统筹（只保住院），不设个人账户。",
         ("scheme on the day asked: employee, pooled-only cover",),
         "Ask the employer whether full employee medical insurance is possible.",
+        evidence_zh=("查询当日的参保类型：职工医保单建统筹（只保住院）",),
     )
 
 
@@ -166,6 +178,7 @@ def _records_split(r: PersonRecords) -> Finding | None:
         r.split_records,
         "Ask the agency to merge the records (or transfer them between areas).",
         "Social Insurance Law art. 58 (one social security number per person)",
+        evidence_zh=r.split_records_zh or r.split_records,
     )
 
 
@@ -179,6 +192,7 @@ def _no_personal_account_flexible_tier(r: PersonRecords) -> Finding | None:
         f"灵活就业人员按“{r.tier}”档缴费，该档次不划入个人账户。",
         (f"flexible employment, tier {r.tier}, account credit rate 0",),
         "A higher contribution tier credits a personal account; ask the agency to change tier.",
+        evidence_zh=(f"灵活就业，缴费档次“{r.tier}”，个人账户划入比例为 0",),
     )
 
 
@@ -195,6 +209,7 @@ def _medical_not_paid(r: PersonRecords) -> Finding | None:
         "Ask the employer to pay the medical insurance for these months (back payment); you may "
         "complain to the agency if it does not.",
         "Social Insurance Law art. 60 (employers pay in full and on time), art. 63",
+        evidence_zh=tuple(f"{m}：已缴费，但未缴医疗保险" for m in months),
     )
 
 
@@ -212,6 +227,10 @@ def _not_registered(r: PersonRecords) -> Finding | None:
         ),
         "Ask the employer to register you; it must within 30 days of hiring.",
         "Social Insurance Law art. 58",
+        evidence_zh=tuple(
+            f"{j.hired_on} 入职 {j.employer_name}（{j.employer_code}），尚未办理参保登记"
+            for j in open_jobs
+        ),
     )
 
 
@@ -237,6 +256,12 @@ def _late_registration(r: PersonRecords) -> Finding | None:
         ),
         "Ask the employer to pay the months before registration.",
         "Social Insurance Law art. 58",
+        evidence_zh=tuple(
+            f"{j.employer_name}：{j.hired_on} 入职，{j.registered_on} 登记"
+            f"（相隔 {(j.registered_on - j.hired_on).days} 天）"
+            for j in late
+            if j.registered_on
+        ),
     )
 
 
@@ -259,6 +284,7 @@ def _contributions_stopped(r: PersonRecords) -> Finding | None:
         ),
         "Check with the employer, or pay as a flexible worker; interrupted cover can bring a "
         "waiting period.",
+        evidence_zh=(f"医保缴费覆盖的最近月份：{latest}", f"截至目前应缴到：{due}"),
     )
 
 
@@ -277,6 +303,11 @@ def _crediting_pending(r: PersonRecords) -> Finding | None:
             for p in pending
         ),
         "Wait for the month-end crediting, then ask again.",
+        evidence_zh=tuple(
+            f"{p.month}：{p.received_on} 到账，{fen_to_yuan(p.credit_fen)} 元将于 "
+            f"{Month.of(p.received_on).last_day} 划入"
+            for p in pending
+        ),
     )
 
 
@@ -290,6 +321,7 @@ def _card_not_activated(r: PersonRecords) -> Finding | None:
         "社保卡已制卡但社保功能尚未激活，暂时不能在医院药店使用。",
         (f"card {r.card.card_no} issued {r.card.issued_on}, not activated",),
         "Activate the card where you collected it (agency or bank branch).",
+        evidence_zh=(f"社保卡 {r.card.card_no} 于 {r.card.issued_on} 制卡，尚未激活",),
     )
 
 
@@ -302,6 +334,7 @@ def _card_reported_lost(r: PersonRecords) -> Finding | None:
         "您的社保卡已挂失冻结，余额仍属于您本人。",
         (f"card {r.card.card_no} reported lost",),
         "Apply for a replacement card; the balance moves with you, not with the card.",
+        evidence_zh=(f"社保卡 {r.card.card_no} 已挂失",),
     )
 
 
@@ -319,6 +352,10 @@ def _balance_spent(r: PersonRecords) -> Finding | None:
         ),
         "See your payment records for each settlement.",
         "Social Insurance Law art. 28",
+        evidence_zh=(
+            f"累计划入 {fen_to_yuan(r.credited_fen)} 元",
+            f"累计支出 {fen_to_yuan(r.spent_fen)} 元",
+        ),
     )
 
 
@@ -333,6 +370,7 @@ def _family_spending(r: PersonRecords) -> Finding | None:
         (f"family mutual aid: {fen_to_yuan(r.family_spent_fen)} yuan",),
         "Review or remove family bindings if this is unexpected.",
         "Guobanfa [2021] No. 14; Guobanfa [2024] No. 38",
+        evidence_zh=(f"家庭共济支出 {fen_to_yuan(r.family_spent_fen)} 元",),
     )
 
 
@@ -352,6 +390,10 @@ def _pooled_fund_paid(r: PersonRecords) -> Finding | None:
         ),
         "Each receipt shows the fund's part, the deductible applied and the ratio.",
         "Social Insurance Law art. 28",
+        evidence_zh=(
+            f"{r.as_of.year} 年统筹基金支付 {fen_to_yuan(r.fund_paid_fen)} 元，"
+            f"共 {r.fund_bills} 笔",
+        ),
     )
 
 
@@ -378,6 +420,12 @@ def _reform(r: PersonRecords) -> Finding | None:
         ),
         "Nothing is missing: outpatient costs are now also covered by outpatient pooling.",
         "Guobanfa [2021] No. 14",
+        evidence_zh=(
+            "现行政策单位缴费不划入个人账户；以前的政策划入",
+            f"现行政策按本人缴费基数的 {r.own_credit_rate} 划入个人账户"
+            if r.own_credit_rate
+            else "现行政策按本人缴费部分划入个人账户",
+        ),
     )
 
 
@@ -392,6 +440,7 @@ def _retiree_fixed_credit(r: PersonRecords) -> Finding | None:
         (f"fixed monthly credit: {fen_to_yuan(r.retiree_monthly_fen)} yuan",),
         "Credits arrive at each month end.",
         "Guobanfa [2021] No. 14",
+        evidence_zh=(f"每月定额划入 {fen_to_yuan(r.retiree_monthly_fen)} 元",),
     )
 
 
@@ -404,6 +453,7 @@ def _no_records(r: PersonRecords) -> Finding | None:
         "没有查到您的参保、就业或缴费记录。",
         ("no records",),
         "Check the ID number, or ask whether your records are under another number or area.",
+        evidence_zh=("没有任何记录",),
     )
 
 

@@ -1,5 +1,5 @@
-"""The explainer's words beyond its summaries: each finding's next step in Chinese, and the
-legal or policy basis of the findings whose rule does not name one itself.
+"""The explainer's words beyond its summaries: each finding's next step in Chinese, the legal
+or policy basis of the findings whose rule does not name one itself, and every basis in Chinese.
 
 Kept beside `explain.py` as tables by finding code, so that a new finding shows up here as a
 missing key (a unit test walks every code) rather than as an English sentence on a Chinese page.
@@ -46,6 +46,52 @@ LEGAL_BASIS: dict[str, str] = {
         "Social Insurance Law art. 58 (registration; the ID number is the social security "
         "number) and art. 74 (each person's records)"
     ),
+}
+
+_LAW = "《社会保险法》"
+_GUOBANFA_2021_14 = (
+    "《国务院办公厅关于建立健全职工基本医疗保险门诊共济保障机制的指导意见》（国办发〔2021〕14号）"
+)
+
+# Every finding's basis in Chinese, by finding code: the bases of LEGAL_BASIS and those the
+# rules name themselves (explain.py), which a finding code always names the same way.
+LEGAL_BASIS_ZH: dict[str, str] = {
+    "financial_account_queried": (
+        f"{_LAW}第二十八条、第二十九条：个人账户直接与定点医药机构结算，不是社保卡的银行账户"
+    ),
+    "no_personal_account_resident": (
+        f"{_LAW}第二十五条（城乡居民基本医疗保险：不设个人账户，实行门诊统筹）"
+    ),
+    "no_personal_account_pooled_only": (
+        f"{_LAW}第二十三条；本统筹区的单建统筹（只保住院）政策，不设个人账户"
+    ),
+    "no_personal_account_flexible_tier": (
+        f"{_LAW}第二十三条（灵活就业人员按统筹区规定缴费）；本统筹区该缴费档次的政策"
+    ),
+    "contributions_stopped": f"{_LAW}第六十条（按时足额缴纳社会保险费；灵活就业人员自行缴纳）",
+    "crediting_pending": f"{_GUOBANFA_2021_14}（个人账户由缴费划入）；本统筹区政策规定月末划入",
+    "card_not_activated": (
+        f"{_LAW}第二十九条（持卡在定点医药机构直接结算）；经办机构的社保卡规定：领卡时激活社保功能"
+    ),
+    "card_reported_lost": (
+        "经办机构的社保卡规定：挂失的卡冻结后补换，个人账户仍归本人"
+        f"（{_LAW}第五十八条：每人一个社会保障号码）"
+    ),
+    "no_records": (
+        f"{_LAW}第五十八条（社会保险登记；公民身份号码即社会保障号码）、第七十四条（个人权益记录）"
+    ),
+    "records_split": f"{_LAW}第五十八条（每人一个社会保障号码）",
+    "medical_not_paid": f"{_LAW}第六十条（用人单位按时足额缴纳）、第六十三条",
+    "not_registered": f"{_LAW}第五十八条",
+    "late_registration": f"{_LAW}第五十八条",
+    "balance_spent": f"{_LAW}第二十八条",
+    "pooled_fund_paid": f"{_LAW}第二十八条",
+    "family_spending": (
+        f"{_GUOBANFA_2021_14}；《国务院办公厅关于健全基本医疗保险参保长效机制的指导意见》"
+        "（国办发〔2024〕38号）"
+    ),
+    "reform_employer_share_not_credited": _GUOBANFA_2021_14,
+    "retiree_fixed_credit": _GUOBANFA_2021_14,
 }
 
 NEXT_STEP_ZH: dict[str, str] = {

@@ -48,3 +48,10 @@ def logged_in(world: World, user: str) -> TestClient:
 @pytest.fixture
 def browser_of(world: World) -> Callable[[str], TestClient]:
     return lambda user: logged_in(world, user)
+
+
+def cells_of_row(html: str, marker: str) -> dict[str, str]:
+    """The cells of the table row `<tr {marker}>`, by their data-part."""
+    start = html.index(f"<tr {marker}>")
+    row = html[start : html.index("</tr>", start)]
+    return {part: text.strip() for part, text in re.findall(r'data-part="([^"]+)">([^<]*)<', row)}

@@ -4,6 +4,7 @@ and the audit entries the pages leave; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -168,7 +169,7 @@ def test_the_employer_sees_registrations_against_the_art_58_deadline(
     assert page.status_code == 200
     assert 'data-registration="on_time"' in page.text
     assert mask(INSIDE) in page.text
-    assert INSIDE not in page.text.replace(f'value="{INSIDE}"', "")
+    assert INSIDE not in page.text
 
 
 def test_the_clerk_finds_a_person_and_issues_a_card(browser_of: Browser) -> None:
@@ -364,7 +365,7 @@ def test_the_employer_declares_a_month_from_the_form_once_and_sees_medical_missi
         "csrf": csrf_of(page.text),
         "month": last_month,
         "insurances": ["pension"],
-        "person": [INSIDE],
+        "person": re.findall(r'name="person" value="([^"]+)"', page.text),
         "base": ["8000.00"],
     }
     with world.app.uow() as uow:

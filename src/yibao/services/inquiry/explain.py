@@ -105,6 +105,7 @@ def gather_records(
         reversal(TransferKind.FAMILY_SETTLEMENT), 0
     )
     fund_fen, fund_bills = fund_paid_this_year(uow=uow, person_id=person.id, as_of=as_of)
+    splits = split_records(uow=uow, person=person, as_of=as_of)
     return PersonRecords(
         id_number=person.id_number,
         as_of=as_of,
@@ -133,7 +134,12 @@ def gather_records(
         split_records=tuple(
             f"{split.other_masked_id} (area {split.other_area}): balance "
             f"{fen_to_yuan(split.balance_fen)} yuan, {split.contributions} contributions"
-            for split in split_records(uow=uow, person=person, as_of=as_of)
+            for split in splits
+        ),
+        split_records_zh=tuple(
+            f"{split.other_masked_id}（统筹区 {split.other_area}）：余额 "
+            f"{fen_to_yuan(split.balance_fen)} 元，缴费 {split.contributions} 笔"
+            for split in splits
         ),
     )
 
@@ -293,6 +299,8 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "summary": finding.summary,
         "summary_zh": finding.summary_zh,
         "evidence": list(finding.evidence),
+        "evidence_zh": list(finding.evidence_zh),
         "legal_basis": finding.legal_basis,
+        "legal_basis_zh": finding.legal_basis_zh,
         "next_step": finding.next_step,
     }

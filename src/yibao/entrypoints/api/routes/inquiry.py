@@ -24,7 +24,9 @@ class FindingPublic(BaseModel):
     summary: str
     summary_zh: str
     evidence: list[str]
+    evidence_zh: list[str]  # the same lines in Chinese
     legal_basis: str | None
+    legal_basis_zh: str | None
     next_step: str
 
 

@@ -12,7 +12,9 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
+from yibao.domain.cards import valid_pin
 from yibao.domain.errors import InvalidInput
+from yibao.domain.idnumber import IdNumber
 from yibao.domain.money import yuan_to_fen
 from yibao.domain.months import Month, parse_date
 from yibao.entrypoints.api.deps import Caller
@@ -123,7 +125,8 @@ def _contribution(uow: UnitOfWork, number: str, form: FormData) -> None:
 
 
 def _merge(uow: UnitOfWork, number: str, form: FormData) -> None:
-    other, on = str(form.get("other", "")), _on(uow, form)
+    other = IdNumber.parse(form.get("other", ""), field="other").value  # named as on the form
+    on = _on(uow, form)
     record_links.link(uow=uow, id_number=number, other_id_number=other, on=on)
     record_links.merge(uow=uow, id_number=number, other_id_number=other, on=on)
 
@@ -133,9 +136,10 @@ def _card_no(form: FormData) -> str:
 
 
 def _secret(form: FormData, name: str) -> str:
+    """A PIN from the form, refused under the form's own field name (never echoed)."""
     pin = str(form.get(name) or "")
-    if not pin:
-        raise InvalidInput(name, "(hidden)", "is required")
+    if not valid_pin(pin):
+        raise InvalidInput(name, "(hidden)", "must be exactly 6 digits")
     return pin
 
 

@@ -1,9 +1,16 @@
 """The employer portal: its employees with the art. 58 registration deadline, what it declared
 and paid month by month and insurance type, the months lacking medical insurance, and the
-monthly declaration of contributions for all its employees in one form, or as a file."""
+monthly declaration of contributions for all its employees in one form, or as a file.
+
+The page names its employees by masked ID number only: the declaration form refers to each by
+an opaque reference (`employee_ref`), which the server maps back to one of this employer's own
+employees, so neither the HTML nor a tampered form can reach a full ID number.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 from fastapi import Request, Response
@@ -11,6 +18,7 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import UploadFile
 
 from yibao.domain.errors import InvalidInput
+from yibao.domain.idnumber import mask
 from yibao.domain.money import fen_to_yuan, yuan_to_fen
 from yibao.domain.months import Month
 from yibao.entrypoints.api.deps import Caller
@@ -28,6 +36,7 @@ from yibao.services.contributions.declared import declared_by_month
 from yibao.services.imports import ImportRefused, RowError
 from yibao.services.registry import employer_by_code
 from yibao.services.registry.employees import employees_of
+from yibao.services.uow import UnitOfWork
 
 web = router()
 INSURANCES = ("pension", "medical", "unemployment", "injury", "maternity")
@@ -58,8 +67,15 @@ def _portal(request: Request, caller: Caller, *, status: int = 200, **extra: Any
         employer = employer_by_code(uow=guard.uow, code=code)
         employees = employees_of(uow=guard.uow, employer_code=code, today=today)
         months = declared_by_month(uow=guard.uow, employer_code=code, today=today, months=6)
-    current = [e for e in employees if e.left_on is None]
-    bases = {e.id_number: fen_to_yuan(e.last_base_fen) for e in current if e.last_base_fen}
+    declare_rows = [
+        (
+            employee_ref(caller, e.id_number),
+            e,
+            fen_to_yuan(e.last_base_fen) if e.last_base_fen else "",
+        )
+        for e in employees
+        if e.left_on is None
+    ]
     return page(
         request,
         "employer.html",
@@ -67,14 +83,34 @@ def _portal(request: Request, caller: Caller, *, status: int = 200, **extra: Any
         status=status,
         employer=employer,
         employees=employees,
-        current=current,
-        bases=bases,
+        declare_rows=declare_rows,
         months=months,
         insurances=INSURANCES,
         this_month=str(Month.of(today)),
         declared=request.query_params.get("declared"),
         **({"imported": None} | extra),
     )
+
+
+def employee_ref(caller: Caller, id_number: str) -> str:
+    """How the declaration form names an employee: bound to this session by the server's key,
+    so it reveals no ID number, and one made up or copied from another employer's page (or an
+    earlier session's) names nobody."""
+    key = caller.settings.token_secret.encode()
+    message = f"employee:{caller.token_id}:{id_number}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:24]
+
+
+def _employees_named(caller: Caller, uow: UnitOfWork, code: str, refs: list[str]) -> list[str]:
+    """The ID numbers behind the form's references, each one of this employer's employees."""
+    employees = employees_of(uow=uow, employer_code=code, today=uow.today())
+    by_ref = {employee_ref(caller, e.id_number): e.id_number for e in employees}
+    unknown = next((index for index, ref in enumerate(refs) if ref not in by_ref), None)
+    if unknown is not None:
+        raise InvalidInput(  # masked: a full ID number typed in is not echoed back
+            f"person.{unknown}", mask(refs[unknown]), "is not one of this employer's employees"
+        )
+    return [by_ref[ref] for ref in refs]
 
 
 @web.post("/employer/declarations/file")
@@ -112,13 +148,14 @@ async def declare(request: Request) -> Response:
     form = await request.form()
     month = Month.parse(str(form.get("month", "")))
     insurances = tuple(str(value) for value in form.getlist("insurances"))
-    persons = [str(value) for value in form.getlist("person")]
+    refs = [str(value) for value in form.getlist("person")]
     bases = [str(value) for value in form.getlist("base")]
-    if not persons or len(persons) != len(bases):
-        raise InvalidInput("person", len(persons), "the form names no employee")
+    if not refs or len(refs) != len(bases):
+        raise InvalidInput("person", len(refs), "the form names no employee")
     actor = actor_of(caller)
     with guarded(caller, "contributions.pay", Target(employer=code), "declaration") as guard:
         user = caller.authenticate(guard.uow)
+        persons = _employees_named(caller, guard.uow, code, refs)
         for index, (number, base) in enumerate(zip(persons, bases, strict=True)):
             target = Target(person=number, employer=code)
             access.authorize(uow=guard.uow, user=user, action="contributions.pay", target=target)

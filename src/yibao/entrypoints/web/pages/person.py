@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from yibao.domain.idnumber import mask
+from yibao.domain.idnumber import IdNumber, mask
 from yibao.domain.months import Month
 from yibao.entrypoints.api.deps import Caller
 from yibao.entrypoints.api.gate import actor_of, guarded
@@ -165,7 +165,7 @@ async def bind(
         family.bind(
             uow=guard.uow,
             id_number=id_number,
-            member_id_number=member,
+            member_id_number=IdNumber.parse(member, field="member").value,  # as the form names it
             relation=relation,
             on=guard.uow.today(),
         )
