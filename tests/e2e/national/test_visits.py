@@ -228,6 +228,11 @@ def test_a_deleted_fee_batch_is_left_out_of_the_presettlement(
     assert "psn_no: '999999'" in wrong["err_msg"]
     assert written(world.app) == counts
     assert _visit(world, mdtrt_id)[3] == ["1", "2"]
+    no_batch = hospital.call("2205", {"data": {"mdtrt_id": mdtrt_id, "psn_no": person,
+                                               "chrg_bchno": "B9"}})  # fmt: skip
+    assert no_batch["infcode"] == -1
+    assert "chrg_bchno: 'B9'" in no_batch["err_msg"]
+    assert _visit(world, mdtrt_id)[3] == ["1", "2"]
 
     done = hospital.call("2205", {"data": {"mdtrt_id": mdtrt_id, "psn_no": person,
                                            "chrg_bchno": "B2"}})  # fmt: skip

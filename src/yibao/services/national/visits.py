@@ -164,9 +164,13 @@ def delete_lines(
     query = delete(NationalFeeLine).where(
         NationalFeeLine.visit_id == visit.id, NationalFeeLine.settlement_id.is_(None)
     )
-    if chrg_bchno != ALL_BATCHES:
-        query = query.where(NationalFeeLine.chrg_bchno == chrg_bchno)
-    return int(uow.session.execute(query).rowcount)  # type: ignore[attr-defined]
+    if chrg_bchno == ALL_BATCHES:
+        return int(uow.session.execute(query).rowcount)  # type: ignore[attr-defined]
+    query = query.where(NationalFeeLine.chrg_bchno == chrg_bchno)
+    deleted = int(uow.session.execute(query).rowcount)  # type: ignore[attr-defined]
+    if not deleted:  # a mistyped batch: the cashier learns it, rather than "done"
+        raise InvalidInput("chrg_bchno", chrg_bchno, "names no unsettled fee line of this visit")
+    return deleted
 
 
 def discharge(
