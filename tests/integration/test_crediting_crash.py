@@ -25,6 +25,7 @@ from yibao.domain.crediting import MedicalContribution, credit_for
 from yibao.domain.idnumber import IdNumber, make_id_number
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
+from yibao.ledger import bulk_posting
 from yibao.ledger.check import check_ledger
 from yibao.services.contributions import crediting
 from yibao.services.registry import load_area, policy_schedule
@@ -233,3 +234,19 @@ def test_a_resumed_run_starts_at_its_first_unfinished_batch(
     assert seen[0] == (50, PERSONS - committed)  # the batches committed before are not read
     assert len(seen) == (PERSONS - committed) // 50
     assert _credits(app) == (PERSONS, expected_total)
+
+
+def test_a_run_that_opens_many_accounts_refreshes_their_statistics(
+    pg_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL plans the next run's account probes from these figures: left as they were
+    before the accounts were opened, a 1M-person city's second run probed every account for
+    each person (more than 12 minutes instead of seconds)."""
+    _city(pg_app)
+    monkeypatch.setattr(bulk_posting, "ANALYZE_AFTER_OPENING", PERSONS // 2)
+    crediting.run_crediting(uow_factory=pg_app.uow, area_code="420100", month=MONTH)
+    with pg_app.engine.connect() as connection:
+        counted = connection.exec_driver_sql(
+            "SELECT reltuples FROM pg_class WHERE oid = 'ledger_account'::regclass"
+        ).scalar_one()
+    assert counted >= PERSONS  # the accounts opened are in the statistics

@@ -311,6 +311,8 @@ class _Pending:
                 ["kind", "id", "person_id"], select(literal(kind), *given.c)
             )
         )
+        if self.uow.dialect == "postgresql":  # no autovacuum ever analyzes a temporary table
+            self.uow.session.execute(text(f"ANALYZE {self.NAME}"))
         ids = select(self.table.c.id).where(self.table.c.kind == kind).subquery()
         position = func.row_number(type_=Integer).over(order_by=ids.c.id) - 1
         numbered = select(ids.c.id, (position // batch_size).label("batch")).subquery()
