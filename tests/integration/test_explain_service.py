@@ -321,12 +321,16 @@ def test_findings_serialise_with_every_field(story: App) -> None:
             "summary",
             "summary_zh",
             "evidence",
+            "evidence_zh",
             "legal_basis",
+            "legal_basis_zh",
             "next_step",
         }
         assert as_json["summary"]
         assert as_json["summary_zh"]
         assert as_json["evidence"]
+        assert len(as_json["evidence_zh"]) == len(as_json["evidence"])
+        assert (as_json["legal_basis"] is None) == (as_json["legal_basis_zh"] is None)
         assert as_json["next_step"]
 
 
