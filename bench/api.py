@@ -111,37 +111,42 @@ def tokens(app: App) -> dict[str, str]:
 
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen[str]:
     yibao = Path(sys.executable).with_name("yibao")
+    command = [str(yibao), "serve", "--db", url, "--port", str(port)]
+    command += ["--workers", str(workers), "--log-level", "warning"]
+    environment = {"YIBAO_ENV": "development", "YIBAO_TOKEN_SECRET": TOKEN_KEY}
+    return serving(command, environment, f"http://127.0.0.1:{port}/api/v1/health")
+
+
+def serving(command: list[str], environment: dict[str, str], ready: str) -> subprocess.Popen[str]:
+    """`command` started, once `ready` answers 200 (within a minute, else its stderr raised)."""
     server = subprocess.Popen(
-        [
-            str(yibao),
-            "serve",
-            "--db",
-            url,
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-        ],
+        command,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "YIBAO_ENV": "development", "YIBAO_TOKEN_SECRET": TOKEN_KEY},
+        env={**os.environ, **environment},
     )
     deadline = time.monotonic() + 60
     while True:
         try:
-            if httpx2.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).status_code == 200:
+            if httpx2.get(ready, timeout=2).status_code == 200:
                 return server
         except httpx2.TransportError:
             pass
         if time.monotonic() > deadline or server.poll() is not None:
             server.kill()
-            raise RuntimeError(
-                f"yibao serve did not start: {server.stderr.read() if server.stderr else ''}"
-            )
+            error = server.stderr.read() if server.stderr else ""
+            raise RuntimeError(f"{command[0]} did not start: {error}")
         time.sleep(0.3)
+
+
+def stop(server: subprocess.Popen[str]) -> None:
+    """A graceful stop (SIGTERM: running requests end), or a kill after a minute."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 def cpu_seconds(root: int) -> float:
@@ -198,6 +203,41 @@ def wrk(port: int, script: str, clients: int, seconds: int) -> dict[str, float]:
     return found
 
 
+def wrk_measured(
+    port: int, script: str, clients: int, seconds: int, server: subprocess.Popen[str]
+) -> dict[str, float]:
+    """A wrk phase with the server's CPU (all its workers) spent during it, as `cpu`."""
+    before = cpu_seconds(server.pid)
+    found = wrk(port, script, clients, seconds)
+    found["cpu"] = cpu_seconds(server.pid) - before
+    log(f"  {found}")
+    return found
+
+
+def settle_script(holders: list[tuple[int, str]], token: str) -> str:
+    """SETTLE_LUA for these cardholders' cards, a run of its own today."""
+    return SETTLE_LUA % {
+        "cards": ",".join(f'"{card}"' for _, card in holders),
+        "run": uuid.uuid4().hex[:8],
+        "pin": PIN,
+        "day": time.strftime("%Y-%m-%d"),
+        "token": token,
+    }
+
+
+def inquire_script(persons: list[str], token: str) -> str:
+    return INQUIRE_LUA % {"persons": ",".join(f'"{p}"' for p in persons), "token": token}
+
+
+def id_numbers(engine: Engine, count: int) -> list[str]:
+    """The first `count` persons' ID numbers, as the inquiries ask for them."""
+    with engine.connect() as connection:
+        found = connection.execute(
+            text("SELECT id_number FROM person ORDER BY id LIMIT :n"), {"n": count}
+        )
+        return [str(row[0]) for row in found]
+
+
 def per_request_ms(found: dict[str, float]) -> float:
     """The server's CPU (all its workers) per request of a wrk phase, in milliseconds."""
     return round(1000 * found["cpu"] / max(found["requests"], 1), 2)
@@ -239,53 +279,20 @@ def main() -> None:
     args = parser.parse_args()
     seconds = min(args.seconds, 20)
     engine, app, holders = bench_city(args)
-    with engine.connect() as connection:
-        persons = [
-            str(row[0])
-            for row in connection.execute(
-                text("SELECT id_number FROM person ORDER BY id LIMIT :n"), {"n": args.accounts}
-            )
-        ]
+    persons = id_numbers(engine, args.accounts)
     found_tokens = tokens(app)
     port = free_port()
     log(f"yibao serve --workers {args.workers} on port {port} ...")
     server = start_server(schema_url(args.db, args.schema), port, args.workers)
     try:
-        cards_lua = ",".join(f'"{card}"' for _, card in holders)
-        day = time.strftime("%Y-%m-%d")
         log(f"{len(holders)} cardholders; settlements, {seconds} s ...")
-        cpu_before = cpu_seconds(server.pid)
-        settle = wrk(
-            port,
-            SETTLE_LUA
-            % {
-                "cards": cards_lua,
-                "run": uuid.uuid4().hex[:8],
-                "pin": PIN,
-                "day": day,
-                "token": found_tokens["institution"],
-            },
-            args.clients,
-            seconds,
-        )
-        settle["cpu"] = cpu_seconds(server.pid) - cpu_before
-        log(f"  {settle}; inquiries, {seconds} s ...")
-        persons_lua = ",".join(f'"{p}"' for p in persons)
-        cpu_before = cpu_seconds(server.pid)
-        inquire = wrk(
-            port,
-            INQUIRE_LUA % {"persons": persons_lua, "token": found_tokens["admin"]},
-            args.clients,
-            seconds,
-        )
-        inquire["cpu"] = cpu_seconds(server.pid) - cpu_before
-        log(f"  {inquire}")
+        script = settle_script(holders, found_tokens["institution"])
+        settle = wrk_measured(port, script, args.clients, seconds, server)
+        log(f"inquiries, {seconds} s ...")
+        script = inquire_script(persons, found_tokens["admin"])
+        inquire = wrk_measured(port, script, args.clients, seconds, server)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
     overdrafts, ledger_ok = audit(app)
     engine.dispose()
     log("pgbench ...")

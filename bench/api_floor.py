@@ -15,58 +15,28 @@ progress goes to stderr.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
-import uuid
 from pathlib import Path
 
-import httpx2
 from sqlalchemy import text
 
 from api import (
-    INQUIRE_LUA,
-    SETTLE_LUA,
     bench_city,
-    cpu_seconds,
     free_port,
+    id_numbers,
+    inquire_script,
     per_request_ms,
     schema_url,
     served_bench_arguments,
-    wrk,
+    serving,
+    settle_script,
+    stop,
+    wrk_measured,
 )
 from floor_app import READ_LOG
-from settle import PIN, log, pgbench_tps
+from settle import log, pgbench_tps
 
 HERE = Path(__file__).parent
-
-
-def start_floor(url: str, port: int, workers: int) -> subprocess.Popen[str]:
-    uvicorn = Path(sys.executable).with_name("uvicorn")
-    server = subprocess.Popen(
-        [
-            *(str(uvicorn), "floor_app:api", "--app-dir", str(HERE), "--port", str(port)),
-            *("--workers", str(workers), "--log-level", "warning", "--no-access-log"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "YIBAO_DATABASE_URL": url},
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx2.get(f"http://127.0.0.1:{port}/docs", timeout=2)
-            return server
-        except httpx2.TransportError:
-            pass
-        if time.monotonic() > deadline or server.poll() is not None:
-            server.kill()
-            error = server.stderr.read() if server.stderr else ""
-            raise RuntimeError(f"the floor app did not start: {error}")
-        time.sleep(0.3)
 
 
 def main() -> None:
@@ -82,48 +52,23 @@ def main() -> None:
                 " at timestamptz NOT NULL DEFAULT now())"
             )
         )
-        persons = [
-            str(row[0])
-            for row in connection.execute(
-                text("SELECT id_number FROM person ORDER BY id LIMIT :n"), {"n": args.accounts}
-            )
-        ]
+    persons = id_numbers(engine, args.accounts)
     port = free_port()
     log(f"the floor app, {args.workers} uvicorn workers on port {port} ...")
-    server = start_floor(schema_url(args.db, args.schema), port, args.workers)
+    uvicorn = Path(sys.executable).with_name("uvicorn")
+    command = [str(uvicorn), "floor_app:api", "--app-dir", str(HERE), "--port", str(port)]
+    command += ["--workers", str(args.workers), "--log-level", "warning", "--no-access-log"]
+    environment = {"YIBAO_DATABASE_URL": schema_url(args.db, args.schema)}
+    server = serving(command, environment, f"http://127.0.0.1:{port}/docs")
     try:
         log(f"settlements, {seconds} s ...")
-        before = cpu_seconds(server.pid)
-        settle = wrk(
-            port,
-            SETTLE_LUA
-            % {
-                "cards": ",".join(f'"{card}"' for _, card in holders),
-                "run": uuid.uuid4().hex[:8],
-                "pin": PIN,
-                "day": time.strftime("%Y-%m-%d"),
-                "token": "none",
-            },
-            args.clients,
-            seconds,
-        )
-        settle["cpu"] = cpu_seconds(server.pid) - before
-        log(f"  {settle}; inquiries, {seconds} s ...")
-        before = cpu_seconds(server.pid)
-        inquire = wrk(
-            port,
-            INQUIRE_LUA % {"persons": ",".join(f'"{p}"' for p in persons), "token": "none"},
-            args.clients,
-            seconds,
-        )
-        inquire["cpu"] = cpu_seconds(server.pid) - before
-        log(f"  {inquire}")
+        settle_load = settle_script(holders, "none")
+        settle = wrk_measured(port, settle_load, args.clients, seconds, server)
+        log(f"inquiries, {seconds} s ...")
+        inquire_load = inquire_script(persons, "none")
+        inquire = wrk_measured(port, inquire_load, args.clients, seconds, server)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
     engine.dispose()
     log("pgbench ...")
     tps = pgbench_tps(args.db, args.pgbench_db, args.clients, seconds)

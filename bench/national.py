@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import signal
 import subprocess
 import tempfile
 import time
@@ -39,6 +38,7 @@ from api import (
     schema_url,
     served_bench_arguments,
     start_server,
+    stop,
 )
 from settle import AREA, INSTITUTION, PIN, audit, log, pgbench_tps
 from yibao.bootstrap import App
@@ -241,11 +241,7 @@ def main() -> None:
             server_cpu = cpu_seconds(server.pid) - cpu_before
         log(f"  {found}")
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
     settled = settled_in_run(app, first_msgid)
     overdrafts, ledger_ok = audit(app)
     engine.dispose()
