@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -12,10 +13,11 @@ from tests.e2e.api.world import settings_for
 from tests.e2e.national.client import Client
 from tests.e2e.test_cli_audit import yibao
 from tests.scenario_files import EXAMPLES
-from yibao.adapters.db import make_engine
+from yibao.adapters.db import make_engine, upgrade
 from yibao.adapters.tables import NationalSignIn
 from yibao.bootstrap import App
 from yibao.entrypoints.api.app import create_app
+from yibao.services import registry
 
 
 def credentials(url: str, code: str, *options: str) -> dict[str, str]:
@@ -30,20 +32,29 @@ def sign_ins(app: App) -> int:
         return uow.session.scalar(select(func.count()).select_from(NationalSignIn)) or 0
 
 
+def a_pharmacy_in(url: str) -> App:
+    """The database at `url` with an area and pharmacy P001, recorded in-process: only the
+    credentials command is the CLI's here (each CLI run is a process of its own)."""
+    app = App(make_engine(url))
+    upgrade(app.engine)
+    area = yaml.safe_load((EXAMPLES / "01_medical_left_out.yaml").read_text())["area"]
+    with app.uow() as uow:
+        registry.load_area(uow=uow, document=area)
+        registry.add_institution(
+            uow=uow, code="P001", name="Example Pharmacy", kind="pharmacy", area_code="420100"
+        )
+    return app
+
+
 def test_credentials_sign_requests_until_rotated(empty_database_url: str) -> None:
     url = empty_database_url
-    for step in (
-        ("area", "load", str(EXAMPLES / "01_medical_left_out.yaml")),
-        ("institution", "add", "P001", "Example Pharmacy", "pharmacy", "--area", "420100"),
-    ):
-        assert yibao(url, *step).returncode == 0
+    app = a_pharmacy_in(url)
     first = credentials(url, "P001")
     assert set(first) == {"paasid", "token"}
     assert first["paasid"].startswith("P001")
     assert len(first["token"]) == 64
     assert credentials(url, "P001") == first  # issued once, then shown again
 
-    app = App(make_engine(url))
     with TestClient(create_app(app, settings_for(app))) as http:
         his = Client(app, http, "P001")
         assert (his.paasid, his.token) == (first["paasid"], first["token"])
