@@ -11,7 +11,9 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,17 +21,19 @@ from sqlalchemy import func, select
 
 from tests.area_databases import area_database_urls
 from tests.e2e.api.world import PASSWORD, area_document
-from tests.e2e.national.client import Client
+from tests.e2e.national.client import Client, read
 from tests.e2e.web.conftest import csrf_of
-from yibao.adapters.tables import AuditEntry, InterAreaBill, Settlement
+from yibao.adapters.tables import AuditEntry, InterAreaBill, NationalMessage, Settlement
 from yibao.bootstrap import App, bootstrap
 from yibao.config import load_settings
 from yibao.domain.idnumber import make_id_number
 from yibao.entrypoints.api.app import create_app
 from yibao.entrypoints.web.session import AREA_COOKIE, SESSION_COOKIE
 from yibao.ledger import accounts
+from yibao.ledger.check import check_ledger
+from yibao.ledger.problems import Problem
 from yibao.services import accounts as users
-from yibao.services import cards, registry
+from yibao.services import cards, catalogue, registry
 from yibao.services.accounts import Role
 
 INSURED, TREATING = "420100", "110000"  # area A (the traveller's) and area B (the pharmacy's)
@@ -268,25 +272,32 @@ def test_a_login_names_its_area_and_gets_a_token_of_that_areas_database(areas: A
     assert elsewhere.status_code == 401
 
 
-def test_a_national_message_reaches_its_institutions_area_and_another_insured_area_is_refused(
+def test_a_national_message_reaches_its_institutions_area_and_a_travellers_their_own_area(
     areas: Areas,
 ) -> None:
     his = Client(areas.app.in_area(TREATING), areas.client, "B001")
     his.sign_in()
-    person_info = {
-        "data": {"mdtrt_cert_type": "03", "mdtrt_cert_no": CARDS[LOCAL], "card_sn": "",
-                 "begntime": "", "psn_cert_type": "", "certno": "", "psn_name": "",
-                 "exp_content": {"card_pin": PIN}},
-    }  # fmt: skip
-    found = his.call("1101", person_info, insuplc_admdvs=TREATING)
+    found = his.call("1101", _person_info(CARDS[LOCAL]), insuplc_admdvs=TREATING)
     assert found["infcode"] == 0, found["err_msg"]
     assert found["output"]["insuinfo"][0]["insuplc_admdvs"] == TREATING
-    traveller = {"data": {**person_info["data"], "mdtrt_cert_no": CARDS[TRAVELLER]}}
-    refused = his.call("1101", traveller, insuplc_admdvs=INSURED)
-    assert refused["infcode"] == -1
-    assert "insuplc_admdvs" in refused["err_msg"]
-    assert INSURED in refused["err_msg"]
-    stranger = his.send({**his.envelope("1101", person_info), "fixmedins_code": "Z999"})
+    # the traveller's 1101 at B names A: read in A's database, psn_no a number of A's
+    for given in (_person_info(CARDS[TRAVELLER]), _person_info(TRAVELLER, cert_type="02")):
+        traveller = his.call("1101", given, insuplc_admdvs=INSURED)
+        assert traveller["infcode"] == 0, traveller["err_msg"]
+        insuinfo = traveller["output"]["insuinfo"][0]
+        assert insuinfo["insuplc_admdvs"] == INSURED
+        assert traveller["output"]["baseinfo"]["certno"] == TRAVELLER
+        assert traveller["output"]["baseinfo"]["psn_no"] == _psn_no(areas, INSURED, TRAVELLER)
+        assert insuinfo["balc"] * 100 == areas.balance(INSURED, areas.personal(INSURED, TRAVELLER))
+    # the read is in the institution's audit trail, naming the traveller
+    with areas.app.in_area(TREATING).uow() as uow:
+        persons = uow.session.scalars(
+            select(AuditEntry.person).where(AuditEntry.action == "national.1101")
+        ).all()
+    assert TRAVELLER in persons
+    stranger = his.send(
+        {**his.envelope("1101", _person_info(CARDS[LOCAL])), "fixmedins_code": "Z999"}
+    )
     assert stranger.json()["infcode"] == -1
     assert "Z999" in stranger.json()["err_msg"]
 
@@ -355,3 +366,247 @@ def test_the_web_pages_log_in_to_an_area_and_read_that_areas_book(areas: Areas) 
         answer = forged.get("/", headers={"Cookie": cookie}, follow_redirects=False)
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/login")
+
+
+# -- the national interface across areas ---------------------------------------------------------
+# These settle today (the national interface's day), after the sales above dated DAY: an account
+# takes no posting dated before its last one.
+
+
+def test_a_hospital_message_or_an_area_without_a_database_is_refused_naming_insuplc_admdvs(
+    areas: Areas,
+) -> None:
+    his = _his(areas)
+    visit = {"mdtrt_cert_type": "03", "mdtrt_cert_no": CARDS[TRAVELLER], "psn_no": "1"}
+    for infno, area, given in (
+        ("2201", INSURED, {"data": visit}),
+        ("1101", "999999", _person_info(CARDS[TRAVELLER])),
+    ):
+        refused = his.call(infno, given, insuplc_admdvs=area)
+        assert refused["infcode"] == -1, refused
+        assert "insuplc_admdvs" in refused["err_msg"]
+        assert area in refused["err_msg"]
+    evoucher = his.call("1101", _person_info("1.2.3.4", cert_type="01"), insuplc_admdvs=INSURED)
+    assert evoucher["infcode"] == -1
+    assert "mdtrt_cert_type" in evoucher["err_msg"]
+
+
+def test_a_travellers_national_pharmacy_sale_is_paid_by_their_areas_book_once(
+    areas: Areas,
+) -> None:
+    his = _his(areas)
+    before = _money(areas)  # A's personal account and payable to B, B's receivable and due
+    bills = (_count(areas, INSURED, InterAreaBill), _count(areas, TREATING, InterAreaBill))
+    sales = _count(areas, TREATING, Settlement)
+    purchase = _purchase(areas)
+    pre = his.call("2101", purchase, insuplc_admdvs=INSURED)
+    assert pre["infcode"] == 0, pre["err_msg"]
+    paid = min(1_000, before[0])
+    assert pre["output"]["setlinfo"]["acct_pay"] * 100 == paid
+    assert _money(areas) == before  # nothing moved
+
+    body = his.envelope("2102", purchase, insuplc_admdvs=INSURED)
+    first = read(his.send(body))
+    assert first["infcode"] == 0, first["err_msg"]
+    setl = first["output"]["setlinfo"]
+    assert (setl["medfee_sumamt"], setl["fund_pay_sumamt"]) == (Decimal("15.00"), 0)
+    assert setl["acct_pay"] * 100 == paid
+    assert setl["psn_cash_pay"] * 100 == 1_500 - paid
+    assert setl["balc"] * 100 == before[0] - paid
+    assert (setl["insutype"], setl["psn_no"]) == ("310", _psn_no(areas, INSURED, TRAVELLER))
+    assert setl["certno"] == TRAVELLER
+    assert (setl["clr_optins"], setl["mdtrt_id"]) == (TREATING, body["msgid"])
+    moved = (before[0] - paid, before[1] + paid, before[2] - paid, before[3] + paid)
+    assert _money(areas) == moved
+    assert _count(areas, INSURED, InterAreaBill) == bills[0] + 1
+    assert _count(areas, TREATING, InterAreaBill) == bills[1] + 1
+    assert _count(areas, TREATING, Settlement) == sales  # no home sale in B's book
+    again = read(his.send(body))
+    assert again["output"] == first["output"]  # the first answer, kept in B's database
+    assert _money(areas) == moved
+    with areas.app.in_area(TREATING).uow() as uow:
+        kept = uow.session.scalar(
+            select(func.count())
+            .select_from(NationalMessage)
+            .where(NationalMessage.msgid == body["msgid"])
+        )
+        persons = uow.session.scalars(
+            select(AuditEntry.person).where(AuditEntry.action == "national.2102")
+        ).all()
+    assert kept == 1
+    assert persons.count(TRAVELLER) >= 1
+    for area in (INSURED, TREATING):
+        with areas.app.in_area(area).uow() as uow:
+            assert _real_problems(check_ledger(uow.ledger)) == [], area
+
+
+def test_a_travellers_wrong_pin_or_another_psn_no_through_the_national_interface_moves_nothing(
+    areas: Areas,
+) -> None:
+    his = _his(areas)
+    personal = areas.personal(INSURED, TRAVELLER)
+    before, tries = areas.balance(INSURED, personal), _tries(areas)
+    wrong = his.call("2102", _purchase(areas, pin="000000"), insuplc_admdvs=INSURED)
+    assert wrong["infcode"] == -1
+    assert "PIN" in wrong["err_msg"]
+    assert _tries(areas) == tries + 1  # counted in the card's own area
+    with areas.app.in_area(INSURED).uow() as uow:
+        cards.reset_pin(uow=uow, card_no=CARDS[TRAVELLER], new_pin=PIN)
+    # a psn_no that is not the card's holder in A's database
+    other = _purchase(areas)
+    stranger = str(int(_psn_no(areas, INSURED, TRAVELLER)) + 1_000)
+    other["druginfo"] = {**other["druginfo"], "psn_no": stranger}
+    refused = his.call("2102", other, insuplc_admdvs=INSURED)
+    assert refused["infcode"] == -1
+    assert "psn_no" in refused["err_msg"]
+    assert stranger in refused["err_msg"]
+    by_id_card = _purchase(areas)
+    by_id_card["druginfo"] = {**by_id_card["druginfo"], "mdtrt_cert_type": "02",
+                              "mdtrt_cert_no": TRAVELLER}  # fmt: skip
+    refused = his.call("2102", by_id_card, insuplc_admdvs=INSURED)
+    assert refused["infcode"] == -1
+    assert "mdtrt_cert_type" in refused["err_msg"]
+    assert areas.balance(INSURED, personal) == before
+
+
+def test_a_person_unknown_in_the_insured_area_is_refused(areas: Areas) -> None:
+    his = _his(areas)
+    nobody = make_id_number("420102", dt.date(1999, 9, 9), 99)
+    for id_number in (LOCAL, nobody):  # B's person is unknown in A's database, as is nobody
+        refused = his.call("1101", _person_info(id_number, cert_type="02"), insuplc_admdvs=INSURED)
+        assert refused["infcode"] == -1, refused
+        assert "no insured person" in refused["err_msg"]
+        assert id_number[:4] in refused["err_msg"]
+        assert id_number not in refused["err_msg"]  # masked
+    refused = his.call("1101", _person_info(CARDS[LOCAL]), insuplc_admdvs=INSURED)
+    assert refused["infcode"] == -1
+    assert CARDS[LOCAL] in refused["err_msg"]
+    stranger = _purchase(areas)  # B's local person's card is no card of A's
+    stranger["druginfo"] = {**stranger["druginfo"], "mdtrt_cert_no": CARDS[LOCAL]}
+    refused = his.call("2102", stranger, insuplc_admdvs=INSURED)
+    assert refused["infcode"] == -1
+    assert CARDS[LOCAL] in refused["err_msg"]
+    refused = his.call("2103", {"data": {"setl_id": "999999", "psn_no": "1"}},
+                       insuplc_admdvs=INSURED)  # fmt: skip
+    assert refused["infcode"] == -1
+    assert "setl_id" in refused["err_msg"]
+    assert INSURED in refused["err_msg"]
+
+
+def test_a_travellers_national_sale_is_given_back_in_both_books_by_2103_and_by_2601(
+    areas: Areas,
+) -> None:
+    his = _his(areas)
+    before = _money(areas)
+    sold = his.call("2102", _purchase(areas), insuplc_admdvs=INSURED)
+    assert sold["infcode"] == 0, sold["err_msg"]
+    setl = sold["output"]["setlinfo"]
+    cancel = {"data": {"setl_id": setl["setl_id"], "psn_no": setl["psn_no"]}}
+    cancelled = his.call("2103", cancel, insuplc_admdvs=INSURED)
+    assert cancelled["infcode"] == 0, cancelled["err_msg"]
+    back = cancelled["output"]["setlinfo"]
+    assert back["acct_pay"] == -setl["acct_pay"]
+    assert back["balc"] * 100 == before[0]
+    assert _money(areas) == before
+    again = his.call("2103", cancel, insuplc_admdvs=INSURED)
+    assert again["infcode"] == -1  # given back once
+
+    body = his.envelope("2102", _purchase(areas), insuplc_admdvs=INSURED)
+    assert read(his.send(body))["infcode"] == 0
+    reversal = {"data": {"omsgid": body["msgid"], "oinfno": "2102", "psn_no": setl["psn_no"]}}
+    home = his.call("2601", reversal, insuplc_admdvs=TREATING)
+    assert home["infcode"] == -1  # the bill is of A's person: named, not taken for B's
+    assert f"insuplc_admdvs {INSURED}" in home["err_msg"]
+    reversed_ = his.call("2601", reversal, insuplc_admdvs=INSURED)
+    assert reversed_["infcode"] == 0, reversed_["err_msg"]
+    assert reversed_["output"]["data"]["reversed"] == "1"
+    assert _money(areas) == before
+    with areas.app.in_area(INSURED).uow() as uow:
+        records = uow.session.scalars(
+            select(InterAreaBill).where(InterAreaBill.ref == body["msgid"])
+        ).all()
+    assert [r.refunded_on is not None for r in records] == [True]
+
+    # a 2102 reversed before it arrived is barred: its late copy moves nothing
+    late = his.envelope("2102", _purchase(areas), insuplc_admdvs=INSURED)
+    barred = {"data": {"omsgid": late["msgid"], "oinfno": "2102", "psn_no": setl["psn_no"]}}
+    answer = his.call("2601", barred, insuplc_admdvs=INSURED)
+    assert answer["output"]["data"]["reversed"] == "0", answer
+    assert read(his.send(late))["infcode"] == -1
+    assert _money(areas) == before
+    for area in (INSURED, TREATING):
+        with areas.app.in_area(area).uow() as uow:
+            assert _real_problems(check_ledger(uow.ledger)) == [], area
+
+
+def _his(areas: Areas) -> Client:
+    """B's pharmacy's HIS, signed in; B's catalogue lists the drug (class A) and the tonic (C)."""
+    with areas.app.in_area(TREATING).uow() as uow:
+        catalogue.load(
+            uow=uow,
+            area_code=TREATING,
+            from_month="2024-01",
+            entries=catalogue.parse_csv(
+                "code,name,class,selfpay_prop\nDRUG-1,Aspirin,A,0\nTONIC,Tonic,C,0\n"
+            ),
+        )
+    his = Client(areas.app.in_area(TREATING), areas.client, "B001")
+    his.sign_in()
+    return his
+
+
+def _person_info(cert_no: str, *, cert_type: str = "03") -> dict[str, Any]:
+    return {
+        "data": {"mdtrt_cert_type": cert_type, "mdtrt_cert_no": cert_no, "card_sn": "",
+                 "begntime": "", "psn_cert_type": "", "certno": "", "psn_name": "",
+                 "exp_content": {"card_pin": PIN}},
+    }  # fmt: skip
+
+
+def _purchase(areas: Areas, *, pin: str = PIN) -> dict[str, Any]:
+    """10.00 of the listed drug and 5.00 of the tonic, by the traveller's card and PIN."""
+    lines = [("1", "DRUG-1", "10.00"), ("2", "TONIC", "5.00")]
+    return {
+        "druginfo": {
+            "psn_no": _psn_no(areas, INSURED, TRAVELLER), "mdtrt_cert_type": "03",
+            "mdtrt_cert_no": CARDS[TRAVELLER], "begntime": "2024-03-01 10:00:00",
+            "medfee_sumamt": Decimal("15.00"), "insutype": "310", "acct_used_flag": "1",
+            "med_type": "41", "invono": "", "dise_codg": "", "dise_name": "",
+            "exp_content": {"card_pin": pin},
+        },
+        "drugdetail": [
+            {"feedetl_sn": sn, "rxno": "", "rx_circ_flag": "0",
+             "fee_ocur_time": "2024-03-01 10:00:00", "med_list_codg": code,
+             "medins_list_codg": code, "det_item_fee_sumamt": Decimal(amount), "cnt": 1,
+             "pric": Decimal(amount), "bilg_dr_codg": "D1", "bilg_dr_name": "Dr"}
+            for sn, code, amount in lines
+        ],
+    }  # fmt: skip
+
+
+def _psn_no(areas: Areas, area: str, id_number: str) -> str:
+    with areas.app.in_area(area).uow() as uow:
+        return str(registry.person_by_id_number(uow=uow, id_number=id_number).id)
+
+
+def _money(areas: Areas) -> tuple[int, int, int, int]:
+    """The traveller's personal account and A's payable to B, in A's book; B's receivable
+    from A and its pharmacy's due, in B's."""
+    return (
+        areas.balance(INSURED, areas.personal(INSURED, TRAVELLER)),
+        areas.balance(INSURED, accounts.inter_area(INSURED, TREATING)),
+        areas.balance(TREATING, accounts.inter_area(TREATING, INSURED)),
+        areas.balance(TREATING, accounts.institution_payable(TREATING, "B001")),
+    )
+
+
+def _tries(areas: Areas) -> int:
+    with areas.app.in_area(INSURED).uow() as uow:
+        return cards.card_by_number(uow=uow, card_no=CARDS[TRAVELLER]).failed_pin_tries
+
+
+def _real_problems(problems: list[Problem]) -> list[str]:
+    """The ledger check's problems but the fixture's opening credits, which no crediting run
+    caused."""
+    found = [f"{p.invariant}: {p.detail}" for p in problems]
+    return [text for text in found if "(crediting opening:" not in text]

@@ -10,6 +10,7 @@ from typing import Any
 
 from yibao.bootstrap import App
 from yibao.entrypoints.national.envelope import Envelope, success
+from yibao.services.areas import AreaDatabases
 from yibao.services.audit import Actor, AuditEvent, record
 from yibao.services.national import messages
 from yibao.services.national.bills import SettledBill
@@ -27,10 +28,20 @@ class Context:
     caller: Caller
     envelope: Envelope
     now: dt.datetime  # aware, in local time: an e-voucher's expiry is compared with it
+    # where each area has its own database, the person's insured area if not the institution's
+    # (`insuplc_admdvs`): the message's psn_no and setl_id are of its database
+    insured_area: str | None = None
 
     @property
     def today(self) -> dt.date:
         return self.app.today()
+
+    @property
+    def areas(self) -> AreaDatabases:
+        """The areas' databases, for a message about a person insured in another area."""
+        assert self.app.areas is not None
+        assert self.insured_area is not None
+        return self.app.areas
 
     def event(self, action: str, person: str | None, resource: str) -> AuditEvent:
         return AuditEvent(

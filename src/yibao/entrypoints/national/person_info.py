@@ -9,7 +9,7 @@ from yibao.entrypoints.national.context import Context, Output
 from yibao.entrypoints.national.envelope import pin_of, section, text
 from yibao.entrypoints.national.outputs import baseinfo, insuinfo
 from yibao.services.audit import record
-from yibao.services.national import people
+from yibao.services.national import across_areas, people
 
 
 def certificate(data: Mapping[str, Any]) -> people.Certificate:
@@ -19,13 +19,21 @@ def certificate(data: Mapping[str, Any]) -> people.Certificate:
 
 
 def person_info(ctx: Context, data: Mapping[str, Any]) -> Output:
-    given = section(data, "data")
-    person_id = people.identify(
-        uow_factory=ctx.app.uow, cert=certificate(given), on=ctx.today, now=ctx.now, keys=ctx.keys
-    )
-    with ctx.app.uow() as uow:  # the read and its audit entry together
-        person = people.insured(uow=uow, person_id=person_id, on=ctx.today)
-        record(uow=uow, event=ctx.event("1101", person.id_number, "person_info"))
+    cert = certificate(section(data, "data"))
+    if ctx.insured_area is None:
+        person_id = people.identify(
+            uow_factory=ctx.app.uow, cert=cert, on=ctx.today, now=ctx.now, keys=ctx.keys
+        )
+        with ctx.app.uow() as uow:  # the read and its audit entry together
+            person = people.insured(uow=uow, person_id=person_id, on=ctx.today)
+            record(uow=uow, event=ctx.event("1101", person.id_number, "person_info"))
+    else:  # read in the person's area's database; the entry kept in the institution's
+        person = across_areas.person(
+            areas=ctx.areas, insured_area=ctx.insured_area, cert=cert, on=ctx.today,
+            now=ctx.now, keys=ctx.keys,
+        )  # fmt: skip
+        with ctx.app.uow() as uow:
+            record(uow=uow, event=ctx.event("1101", person.id_number, "person_info"))
     return {
         "baseinfo": baseinfo(person, ctx.today),
         "insuinfo": insuinfo(person),

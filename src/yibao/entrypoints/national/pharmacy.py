@@ -14,7 +14,7 @@ from yibao.entrypoints.national.envelope import TIME_FORMAT, pin_of, rows, secti
 from yibao.entrypoints.national.fees import amount, fee_line, flag, psn_no
 from yibao.entrypoints.national.outputs import settlement_output
 from yibao.services.audit import record
-from yibao.services.national import bills, people
+from yibao.services.national import across_areas, bills, people
 from yibao.services.uow import UnitOfWork
 
 PHARMACY_MED_TYPE = "41"  # 定点药店购药
@@ -43,14 +43,27 @@ def _bill(data: Mapping[str, Any]) -> bills.Bill:
 
 
 def presettle(ctx: Context, data: Mapping[str, Any]) -> Output:
-    bill = bills.presettle(
-        uow_factory=ctx.app.uow,
-        caller=ctx.caller,
-        bill=_bill(data),
-        on=ctx.today,
-        now=ctx.now,
-        keys=ctx.keys,
-    )
+    if ctx.insured_area is None:
+        bill = bills.presettle(
+            uow_factory=ctx.app.uow,
+            caller=ctx.caller,
+            bill=_bill(data),
+            on=ctx.today,
+            now=ctx.now,
+            keys=ctx.keys,
+        )
+    else:
+        bill = across_areas.presettle(
+            areas=ctx.areas,
+            insured_area=ctx.insured_area,
+            uow_factory=ctx.app.uow,
+            caller=ctx.caller,
+            bill=_bill(data),
+            msgid=ctx.envelope.msgid,
+            on=ctx.today,
+            now=ctx.now,
+            keys=ctx.keys,
+        )
     return settlement_output(
         bill,
         mdtrt_id=ctx.envelope.msgid,
@@ -71,19 +84,31 @@ def settle(ctx: Context, data: Mapping[str, Any]) -> Output:
             on=ctx.today,
             clr_optins=ctx.caller.area_code,
         ),
-        lambda bill: f"sale:{ctx.caller.code}:{bill.setl_id}",
+        lambda bill: f"sale:{ctx.caller.code}:{_setl_id(ctx, bill.setl_id)}",
     )
     with metrics.settlement("national") as settled:
-        bills.settle(
-            uow_factory=ctx.app.uow,
-            caller=ctx.caller,
-            bill=_bill(data),
-            msgid=ctx.envelope.msgid,
-            on=ctx.today,
-            now=ctx.now,
-            keys=ctx.keys,
-            alongside=kept,
-        )
+        if ctx.insured_area is None:
+            bills.settle(
+                uow_factory=ctx.app.uow,
+                caller=ctx.caller,
+                bill=_bill(data),
+                msgid=ctx.envelope.msgid,
+                on=ctx.today,
+                now=ctx.now,
+                keys=ctx.keys,
+                alongside=kept,
+            )
+        else:
+            across_areas.settle(
+                areas=ctx.areas,
+                insured_area=ctx.insured_area,
+                uow_factory=ctx.app.uow,
+                caller=ctx.caller,
+                bill=_bill(data),
+                msgid=ctx.envelope.msgid,
+                on=ctx.today,
+                alongside=kept,
+            )
         settled.fen = kept.settled_fen
     assert kept.answer is not None
     return kept.answer
@@ -91,11 +116,29 @@ def settle(ctx: Context, data: Mapping[str, Any]) -> Output:
 
 def cancel(ctx: Context, uow: UnitOfWork, data: Mapping[str, Any]) -> Output:
     given = section(data, "data")
-    done = bills.cancel(
-        uow=uow, caller=ctx.caller, setl_id=text(given, "setl_id"), psn_no=psn_no(given)
+    if ctx.insured_area is None:
+        done = bills.cancel(
+            uow=uow, caller=ctx.caller, setl_id=text(given, "setl_id"), psn_no=psn_no(given)
+        )
+    else:
+        done = across_areas.cancel(
+            areas=ctx.areas,
+            insured_area=ctx.insured_area,
+            uow=uow,
+            caller=ctx.caller,
+            setl_id=text(given, "setl_id"),
+            psn_no=psn_no(given),
+        )
+    record(
+        uow=uow, event=ctx.event(ctx.envelope.infno, None, f"cancel:{_setl_id(ctx, done.setl_id)}")
     )
-    record(uow=uow, event=ctx.event(ctx.envelope.infno, None, f"cancel:{done.setl_id}"))
     return {"setlinfo": cancelled_info(done)}
+
+
+def _setl_id(ctx: Context, setl_id: int | None) -> str:
+    """The settlement as the audit entry names it: a bill across areas by its insured area's
+    record."""
+    return str(setl_id) if ctx.insured_area is None else f"{ctx.insured_area}/{setl_id}"
 
 
 def cancelled_info(done: bills.Cancelled) -> dict[str, Any]:

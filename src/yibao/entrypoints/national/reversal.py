@@ -11,7 +11,7 @@ from yibao.entrypoints.national.envelope import section, text
 from yibao.entrypoints.national.fees import psn_no
 from yibao.entrypoints.national.pharmacy import cancelled_info
 from yibao.services.audit import record
-from yibao.services.national import reversal
+from yibao.services.national import across_areas, reversal
 from yibao.services.uow import UnitOfWork
 
 
@@ -19,13 +19,24 @@ def reverse(ctx: Context, uow: UnitOfWork, data: Mapping[str, Any]) -> Output:
     given = section(data, "data")
     omsgid = text(given, "omsgid")
     check_msgid(omsgid)
-    done = reversal.reverse(
-        uow=uow,
-        caller=ctx.caller,
-        psn_no=psn_no(given),
-        omsgid=omsgid,
-        oinfno=text(given, "oinfno"),
-    )
+    if ctx.insured_area is None:
+        done = reversal.reverse(
+            uow=uow,
+            caller=ctx.caller,
+            psn_no=psn_no(given),
+            omsgid=omsgid,
+            oinfno=text(given, "oinfno"),
+        )
+    else:
+        done = across_areas.reverse(
+            areas=ctx.areas,
+            insured_area=ctx.insured_area,
+            uow=uow,
+            caller=ctx.caller,
+            psn_no=psn_no(given),
+            omsgid=omsgid,
+            oinfno=text(given, "oinfno"),
+        )
     record(uow=uow, event=ctx.event("2601", None, f"reverse:{omsgid}"))
     if done.cancelled is None:
         return {"data": {"omsgid": omsgid, "reversed": "0"}}

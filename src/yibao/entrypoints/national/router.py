@@ -46,6 +46,8 @@ from yibao.services.national.people import Secrets
 PATH = "/fsi/api/rsfComIfsService/callService"
 SIGN_IN = "9001"
 SIGN_IN_OUT = ("9001", "9002")  # about the institution's operator, whatever area it names
+# answered for a person of another area, where each area has its own database
+ACROSS_AREAS = frozenset({"1101", "2101", "2102", "2103", "2601"})
 log = logging.getLogger("yibao.national")
 
 IN_CLAIM: dict[str, InClaim] = {  # writes in the transaction that claims the msgid
@@ -114,25 +116,30 @@ def serve(
     message may have been done (a commit whose acknowledgement was lost), so the institution is
     told to send the same msgid again, which the first answer kept by msgid then settles."""
     try:
+        insured_area = None
         if app.areas is not None:
             try:
-                app = _area_app(app, body)
+                app, insured_area = _area_app(app, body)
             except YibaoError as error:
                 return 200, response(None, failure(error.message))
-        return _serve(app, settings, headers, body)
+        return _serve(app, settings, headers, body, insured_area)
     except (OperationalError, InterfaceError) as error:
         log.warning("national message: storage unavailable: %s", type(error.orig).__name__)
         return STORAGE_UNAVAILABLE, response(None, failure(UNKNOWN_OUTCOME))
 
 
-def _area_app(app: App, body: bytes) -> App:
-    """Where each planning area has its own database: the institution's area's App.
+def _area_app(app: App, body: bytes) -> tuple[App, str | None]:
+    """Where each planning area has its own database: the institution's area's App, and the
+    person's insured area if it is another (异地就医), else None.
 
-    The message names its institution (`fixmedins_code`), whose paasid, sign-ins and msgids
-    live in its area's database; the gateway's signature is checked there. A message that
-    names another insured area (`insuplc_admdvs`, 异地就医) is refused: its person is in that
-    area's database, and the interface's cross-area settlement is not built yet (the API's
-    POS sale is: `settlement.at_pos`).
+    The message names its institution (`fixmedins_code`), whose paasid, sign-ins, msgids, kept
+    answers and audit entries live in its area's database; the gateway's signature is checked
+    there. `insuplc_admdvs` names the person's insured area, and so the database the message's
+    `psn_no` (and a cross-area bill's `setl_id`) are numbers of: another area's, for 1101,
+    the pharmacy's 2101, 2102, 2103 and 2601 (`services.national.across_areas`); the
+    institution's own where it names its area or none, as in one database. The hospital's
+    messages (visits, admissions) and the reconciliation are not settled across areas yet: one
+    naming another insured area is refused by name, as is an area with no database here.
     """
     assert app.areas is not None
     request = parse_body(body)
@@ -140,15 +147,24 @@ def _area_app(app: App, body: bytes) -> App:
     if not isinstance(code, str) or not code:
         raise InvalidInput("fixmedins_code", code, "is missing")
     area = app.areas.area_of_institution(code)
-    insured = None if request.get("infno") in SIGN_IN_OUT else _insured_area(request)
-    if insured is not None and insured != area:
+    infno = request.get("infno")
+    insured = None if infno in SIGN_IN_OUT else _insured_area(request)
+    if insured is None or insured == area:
+        return app.in_area(area), None
+    if infno not in ACROSS_AREAS:
         raise InvalidInput(
             "insuplc_admdvs",
             insured,
-            f"is not the institution's area {area}: the national interface settles only the "
-            "insured of its own area when each area has its own database",
+            f"is not the institution's area {area}: the national interface settles a person of "
+            f"another area only in {', '.join(sorted(ACROSS_AREAS))}, not in {infno}",
         )
-    return app.in_area(area)
+    if insured not in app.areas.areas:
+        raise InvalidInput(
+            "insuplc_admdvs",
+            insured,
+            f"has no database here (areas: {', '.join(app.areas.areas)})",
+        )
+    return app.in_area(area), insured
 
 
 def _insured_area(request: Mapping[str, Any]) -> str | None:
@@ -165,7 +181,11 @@ def _insured_area(request: Mapping[str, Any]) -> str | None:
 
 
 def _serve(
-    app: App, settings: Settings, headers: Mapping[str, str | None], body: bytes
+    app: App,
+    settings: Settings,
+    headers: Mapping[str, str | None],
+    body: bytes,
+    insured_area: str | None = None,
 ) -> tuple[int, bytes]:
     try:
         with app.uow().statement_by_statement() as uow:
@@ -188,7 +208,8 @@ def _serve(
                 "fixmedins_code", envelope.fixmedins_code, "is not the institution of the paasid"
             )
         keys = Secrets(settings.card_secret, settings.electronic_card_seconds)
-        context = Context(app, keys, caller, envelope, dt.datetime.now().astimezone())
+        now = dt.datetime.now().astimezone()
+        context = Context(app, keys, caller, envelope, now, insured_area)
         answer = _answer(context)
     except YibaoError as error:
         answer = failure(error.message)

@@ -137,7 +137,7 @@ def cut_lines(
     )
 
 
-def _line_items(cut: Sequence[CutLine], account_used: bool) -> tuple[LineItem, ...]:
+def line_items(cut: Sequence[CutLine], account_used: bool) -> tuple[LineItem, ...]:
     return tuple(
         LineItem(
             c.line.code,
@@ -162,12 +162,12 @@ def presettle(
     """What the settlement would be now: nothing is written (a card's PIN try is counted)."""
     check_bill(bill)
     person_id = identify(uow_factory=uow_factory, cert=bill.cert, on=on, now=now, keys=keys)
-    _require_same(bill.psn_no, person_id)
+    require_same_person(bill.psn_no, person_id)
     with uow_factory() as uow:
         person = insured(uow=uow, person_id=person_id, on=on)
         _require_same_area(person, caller)
         lines = cut_lines(uow=uow, area_code=caller.area_code, on=on, lines=bill.lines)
-        items = _line_items(lines, bill.account_used)
+        items = line_items(lines, bill.account_used)
         check_lines(items)
         facts = pooled.patient_facts(
             uow=uow, patient_id=person_id, institution_id=caller.institution_id, on=on
@@ -242,7 +242,7 @@ def settle(
             caller.code,
             msgid,
             credential,
-            _line_items(lines, bill.account_used),
+            line_items(lines, bill.account_used),
             on,
             visit=bill.visit,
             by_catalogue=True,
@@ -348,7 +348,7 @@ def cancel(*, uow: UnitOfWork, caller: Caller, setl_id: object, psn_no: int) -> 
     ).one_or_none()
     if row is None:
         raise UnknownRef(f"setl_id: {written!r} is no settlement of {caller.code}")
-    _require_same(psn_no, row.patient_person_id)
+    require_same_person(psn_no, row.patient_person_id)
     receipt = settlement.refund(uow=uow, ref=row.ref, on=uow.today(), institution_code=caller.code)
     unlink(uow=uow, settlement_id=int(written))
     return Cancelled(int(written), psn_no, receipt)
@@ -377,7 +377,7 @@ def settlement_of_msgid(*, uow: UnitOfWork, caller: Caller, msgid: str) -> Settl
     ).one_or_none()
 
 
-def _require_same(psn_no: int, person_id: int) -> None:
+def require_same_person(psn_no: int, person_id: int) -> None:
     if psn_no != person_id:
         raise InvalidInput("psn_no", str(psn_no), "is not the person the certificate identifies")
 

@@ -10,7 +10,8 @@ equals A's payable to B: the position the areas clear between them (`inter_area_
 
 The two databases commit one after the other: A's side first, then B's, each keyed by the bill
 (treating area, institution, reference), so a retry after a crash between them finds A's side
-written and completes B's; the same bill with other content is refused.
+written and completes B's; the same bill with other content is refused. `quote_across_areas`
+computes the same split and writes nothing (a pre-settlement).
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from yibao.adapters.tables import InterAreaBill
-from yibao.domain.errors import Conflict, InvalidInput
+from yibao.domain.errors import Conflict, InvalidInput, NotEnrolled
 from yibao.domain.idnumber import IdNumber
 from yibao.domain.pooled import FundShare, Visit, fund_share
-from yibao.domain.settlement import split_bill
+from yibao.domain.settlement import BillSplit, split_bill
 from yibao.ledger import accounts
 from yibao.ledger.kinds import TransferKind
 from yibao.services.areas import AreaDatabases
@@ -34,6 +35,7 @@ from yibao.services.settlement.pooled import (
     insured_area_facts,
     locked_usage,
     terms_from_facts,
+    usage_of,
 )
 from yibao.services.uow import UnitOfWork
 
@@ -50,6 +52,7 @@ class CrossAreaBill:
     on: dt.date
     eligible_fen: int | None = None  # what the fund and the account may pay (None: all of it)
     visit: Visit | None = None  # None: pharmacy at a pharmacy, outpatient elsewhere
+    require_scheme: bool = False  # refuse a person in no scheme on the day (not the content)
 
     @property
     def eligible(self) -> int:
@@ -84,20 +87,7 @@ class CrossAreaReceipt:
 
 def settle_across_areas(*, areas: AreaDatabases, bill: CrossAreaBill) -> CrossAreaReceipt:
     """Settle `bill` in both areas' books, the insured area's first; safe to retry."""
-    fields.ref(bill.ref)
-    if bill.total_fen <= 0:
-        raise InvalidInput("total", bill.total_fen, "must be above 0 fen")
-    if not 0 <= bill.eligible <= bill.total_fen:
-        raise InvalidInput("eligible", bill.eligible, "must be between 0 and the bill's total")
-    treating_area = areas.area_of_institution(bill.institution_code)
-    if treating_area == bill.insured_area:
-        raise InvalidInput(
-            "institution", bill.institution_code, "is in the insured area: settle it there"
-        )
-    id_number = IdNumber.parse(bill.id_number).value
-    with areas.uow(treating_area) as uow:
-        institution = institution_by_code(uow=uow, code=bill.institution_code)
-        place = _Place(institution.kind, int(institution.level))
+    treating_area, id_number, place = _checked(areas, bill)
     with areas.uow(bill.insured_area) as uow:
         insured = _insured_side(uow, bill, id_number, treating_area, place)
         paid = insured.personal_fen
@@ -123,49 +113,114 @@ def settle_across_areas(*, areas: AreaDatabases, bill: CrossAreaBill) -> CrossAr
     )
 
 
+def quote_across_areas(*, areas: AreaDatabases, bill: CrossAreaBill) -> CrossAreaReceipt:
+    """What settling `bill` would pay now (a pre-settlement): the same split, nothing written
+    in either book. `bill_id` is 0: no bill is recorded."""
+    treating_area, id_number, place = _checked(areas, bill)
+    with areas.uow(bill.insured_area) as uow:
+        person_id = _insured_person(uow, bill, id_number)
+        visit, share, split = _split(uow, bill, person_id, place, lock=False)
+        balance = uow.ledger.balance_of(accounts.personal_account(bill.insured_area, person_id))
+        uow.session.rollback()  # a quote leaves nothing behind
+    return CrossAreaReceipt(
+        insured_area=bill.insured_area,
+        treating_area=treating_area,
+        institution_code=bill.institution_code,
+        ref=bill.ref,
+        patient=IdNumber.parse(id_number).masked,
+        total_fen=bill.total_fen,
+        personal_fen=split.account_fen,
+        own_fen=split.cash_fen,
+        balance_after_fen=balance - split.account_fen,
+        fund_fen=share.fund_fen,
+        deductible_fen=share.deductible_fen,
+        visit=str(visit),
+    )
+
+
+def _checked(areas: AreaDatabases, bill: CrossAreaBill) -> tuple[str, str, _Place]:
+    """The bill's treating area, the person's ID number and the institution as its area's
+    database records it; a bill that is not across areas is refused."""
+    fields.ref(bill.ref)
+    if bill.total_fen <= 0:
+        raise InvalidInput("total", bill.total_fen, "must be above 0 fen")
+    if not 0 <= bill.eligible <= bill.total_fen:
+        raise InvalidInput("eligible", bill.eligible, "must be between 0 and the bill's total")
+    treating_area = areas.area_of_institution(bill.institution_code)
+    if treating_area == bill.insured_area:
+        raise InvalidInput(
+            "institution", bill.institution_code, "is in the insured area: settle it there"
+        )
+    id_number = IdNumber.parse(bill.id_number).value
+    with areas.uow(treating_area) as uow:
+        institution = institution_by_code(uow=uow, code=bill.institution_code)
+        place = _Place(institution.kind, int(institution.level))
+    return treating_area, id_number, place
+
+
+def _insured_person(uow: UnitOfWork, bill: CrossAreaBill, id_number: str) -> int:
+    person = person_by_id_number(uow=uow, id_number=id_number)
+    if person.area_code != bill.insured_area:
+        raise InvalidInput("insured_area", bill.insured_area, "is not the person's insured area")
+    return person.id
+
+
+def _split(
+    uow: UnitOfWork, bill: CrossAreaBill, person_id: int, place: _Place, *, lock: bool
+) -> tuple[Visit, FundShare, BillSplit]:
+    """The fund's share and the account's under the insured area's policy; `lock`: the
+    patient's year and then the account locked, for a settlement."""
+    facts = insured_area_facts(
+        uow=uow, person_id=person_id, institution_kind=place.kind, level=place.level, on=bill.on
+    )
+    if bill.require_scheme and facts.scheme is None:
+        raise NotEnrolled(
+            f"person {IdNumber.parse(bill.id_number).masked} is in no insurance scheme on {bill.on}"
+        )
+    terms = terms_from_facts(facts=facts, visit=bill.visit, on=bill.on).terms
+    share = FundShare(0, 0)
+    if terms.visit is not Visit.PHARMACY:  # the patient's year locked first, then the account
+        read_usage = locked_usage if lock else usage_of
+        usage = read_usage(uow=uow, person_id=person_id, visit=terms.visit, on=bill.on)
+        share = fund_share(terms, eligible_fen=bill.eligible, usage=usage)
+    personal = accounts.personal_account(bill.insured_area, person_id)
+    balance = uow.ledger.locked_balance(personal) if lock else uow.ledger.balance_of(personal)
+    split = split_bill(
+        total=bill.total_fen, eligible=bill.eligible, fund=share.fund_fen, balance=max(balance, 0)
+    )
+    return terms.visit, share, split
+
+
 def _insured_side(
     uow: UnitOfWork, bill: CrossAreaBill, id_number: str, treating: str, place: _Place
 ) -> InterAreaBill:
     """The fund and the personal account pay the treating area, under the insured area's
     policy; returns the bill as first recorded."""
-    person = person_by_id_number(uow=uow, id_number=id_number)
-    if person.area_code != bill.insured_area:
-        raise InvalidInput("insured_area", bill.insured_area, "is not the person's insured area")
+    person_id = _insured_person(uow, bill, id_number)
     found = _recorded(uow, INSURED, treating, bill)
     if found is not None:
         _same_bill(found, bill, id_number)
         return found
-    facts = insured_area_facts(
-        uow=uow, person_id=person.id, institution_kind=place.kind, level=place.level, on=bill.on
-    )
-    terms = terms_from_facts(facts=facts, visit=bill.visit, on=bill.on).terms
-    share = FundShare(0, 0)
-    if terms.visit is not Visit.PHARMACY:  # the patient's year locked first, then the account
-        usage = locked_usage(uow=uow, person_id=person.id, visit=terms.visit, on=bill.on)
-        share = fund_share(terms, eligible_fen=bill.eligible, usage=usage)
-    personal = accounts.personal_account(person.area_code, person.id)
-    balance = max(uow.ledger.locked_balance(personal), 0)
-    split = split_bill(
-        total=bill.total_fen, eligible=bill.eligible, fund=share.fund_fen, balance=balance
-    )
-    row = _row(INSURED, bill, id_number, (bill.insured_area, treating), person.id)
+    visit, share, split = _split(uow, bill, person_id, place, lock=True)
+    row = _row(INSURED, bill, id_number, (bill.insured_area, treating), person_id)
     row.personal_fen, row.fund_fen, row.deductible_fen = (
         split.account_fen,
         share.fund_fen,
         share.deductible_fen,
     )
-    row.visit = str(terms.visit)
+    row.visit = str(visit)
     uow.session.add(row)
     uow.session.flush()
     add_usage(
         uow=uow,
-        person_id=person.id,
-        visit=terms.visit,
+        person_id=person_id,
+        visit=visit,
         on=bill.on,
         eligible=bill.eligible,
         fund=share.fund_fen,
     )
     payable = accounts.inter_area(bill.insured_area, treating)
+    personal = accounts.personal_account(bill.insured_area, person_id)
     for prefix, debit, amount in (
         ("inter-area-out", personal, split.account_fen),
         ("inter-area-fund-out", accounts.pooled_fund(bill.insured_area), share.fund_fen),

@@ -41,6 +41,29 @@ def treating_bill(*, uow: UnitOfWork, institution_code: str, ref: str) -> InterA
     ).one_or_none()
 
 
+def insured_record(
+    *,
+    uow: UnitOfWork,
+    treating_area: str,
+    institution_code: str,
+    ref: str | None = None,
+    bill_id: int | None = None,
+) -> InterAreaBill | None:
+    """The insured area's record of a bill of the institution (of `treating_area`), by the
+    institution's reference or by the record's own id (what the bill's answer names)."""
+    assert ref is not None or bill_id is not None
+    query = select(InterAreaBill).where(
+        InterAreaBill.side == INSURED,
+        InterAreaBill.other_area == treating_area,
+        InterAreaBill.institution_code == institution_code,
+    )
+    if ref is not None:
+        query = query.where(InterAreaBill.ref == ref)
+    if bill_id is not None:
+        query = query.where(InterAreaBill.id == bill_id)
+    return uow.session.scalars(query).one_or_none()
+
+
 def refund_across_areas(
     *, areas: AreaDatabases, treating_uow: UnitOfWork, institution_code: str, ref: str, on: dt.date
 ) -> CrossAreaReceipt:

@@ -56,6 +56,25 @@ def settle_at_pos(
             card_secret=card_secret,
             electronic_card_seconds=electronic_card_seconds,
         )
+    return settle_for_insured_area(
+        areas=areas, uow_factory=uow_factory, cmd=cmd, insured_area=insured_area
+    )
+
+
+def settle_for_insured_area(
+    *,
+    areas: AreaDatabases,
+    uow_factory: Callable[[], UnitOfWork],
+    cmd: SettleCmd,
+    insured_area: str,
+) -> Receipt:
+    """Settle `cmd`, a card and PIN of a person insured in `insured_area`, across areas;
+    `cmd.alongside` runs in `uow_factory`'s database (the institution's) once both books
+    are written. The national interface names the insured area (its `insuplc_admdvs`)."""
+    if not isinstance(cmd.credential, CardAndPin):
+        raise InvalidInput(
+            "credential", type(cmd.credential).__name__, "is not a card and PIN across areas"
+        )
     receipt = _settle_across(areas, cmd, insured_area)
     keep_alongside(uow_factory=uow_factory, cmd=cmd, receipt=receipt)
     return receipt
@@ -92,6 +111,10 @@ def _settle_across(areas: AreaDatabases, cmd: SettleCmd, insured_area: str) -> R
         read_holder=cards.read_card_holder,
     ) as (_, holder):
         pass  # a wrong PIN was counted, and refused, in the card's own database
+    if cmd.patient_person_id is not None and cmd.patient_person_id != holder.person_id:
+        raise InvalidInput(
+            "psn_no", cmd.patient_person_id, "is not the person the credential identifies"
+        )
     bill = CrossAreaBill(
         holder.id_number,
         insured_area,
@@ -101,6 +124,7 @@ def _settle_across(areas: AreaDatabases, cmd: SettleCmd, insured_area: str) -> R
         cmd.on,
         eligible_fen=eligible_fen(cmd.lines),
         visit=cmd.visit,
+        require_scheme=cmd.require_scheme,
     )
     receipt = _receipt(settle_across_areas(areas=areas, bill=bill))
     return replace(receipt, patient_id_number=holder.id_number)  # for the audit entry only

@@ -1,0 +1,322 @@
+"""National messages about a person insured in another planning area (异地就医), where each
+area has its own database.
+
+The message reaches its institution's area B (`fixmedins_code`), whose database keeps what the
+institution's messages keep at home: the sign-in, the msgid's first answer, the audit entry.
+The message's `insuplc_admdvs` names the person's insured area A, and with it the database the
+message's person numbers belong to: `psn_no`, and the `setl_id` of a bill settled across areas,
+are numbers of A's database (1101 answered them from there, its insuinfo naming A), never of
+B's, where the same number is another person or another bill. A message naming A is resolved
+in A's database only; one naming B (or no area) is a home message, as in one database.
+
+1101 identifies the person in A's database (a card's PIN tried and counted there) and answers
+from it. 2101 quotes and 2102 settles a pharmacy bill through `settlement.at_pos` and
+`settlement.across_areas`: the lines cut by B's catalogue (就医地目录), paid under A's policy
+(参保地政策) by A's book, B's book recording what its institution is owed by A. 2103 and 2601
+give the bill back in both books (`refund_at_pos`). A bill across areas is paid by card and
+PIN: an e-voucher's payload names a person id without naming the database that signed it, and
+an ID card is read without a PIN, which the cross-area sale does not take (family aid neither).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+
+from yibao.domain.errors import Conflict, InvalidInput
+from yibao.domain.idnumber import mask
+from yibao.domain.national import cut_settlement
+from yibao.domain.settlement import check_lines, eligible_fen, total_fen
+from yibao.services.areas import AreaDatabases
+from yibao.services.national.bills import (
+    Bill,
+    Cancelled,
+    CutLine,
+    InTheSale,
+    Patient,
+    SettledBill,
+    check_bill,
+    cut_lines,
+    line_items,
+    require_same_person,
+)
+from yibao.services.national.gateway import Caller
+from yibao.services.national.people import (
+    EVOUCHER,
+    SOCIAL_CARD,
+    Certificate,
+    Insured,
+    Secrets,
+    check_certificate,
+    identify,
+    insured,
+)
+from yibao.services.national.reversal import SETTLEMENTS, Reversal, bar
+from yibao.services.settlement import CardAndPin, Receipt, SettleCmd, UnknownRef
+from yibao.services.settlement.across_areas import CrossAreaBill, quote_across_areas
+from yibao.services.settlement.across_areas_refund import insured_record, treating_bill
+from yibao.services.settlement.at_pos import refund_at_pos, settle_for_insured_area
+from yibao.services.uow import UnitOfWork
+
+
+def person(
+    *,
+    areas: AreaDatabases,
+    insured_area: str,
+    cert: Certificate,
+    on: dt.date,
+    now: dt.datetime,
+    keys: Secrets,
+) -> Insured:
+    """1101: the person as their insured area's database knows them (a card's PIN counted
+    there)."""
+    if cert.cert_type == EVOUCHER:
+        raise InvalidInput(
+            "mdtrt_cert_type",
+            cert.cert_type,
+            f"is an e-voucher, which does not name its insured area: for a person of "
+            f"insuplc_admdvs {insured_area} present the card (03) or the ID card (02)",
+        )
+    factory = areas.factory(insured_area)
+    person_id = identify(uow_factory=factory, cert=cert, on=on, now=now, keys=keys)
+    return _insured(areas, insured_area, person_id, on)
+
+
+def presettle(
+    *,
+    areas: AreaDatabases,
+    insured_area: str,
+    uow_factory: Callable[[], UnitOfWork],
+    caller: Caller,
+    bill: Bill,
+    msgid: str,
+    on: dt.date,
+    now: dt.datetime,
+    keys: Secrets,
+) -> SettledBill:
+    """2101 across areas: what the bill would pay now; nothing moves (a PIN's try is counted
+    in the insured area)."""
+    _require_card(bill, insured_area)
+    found = person(areas=areas, insured_area=insured_area, cert=bill.cert, on=on, now=now,
+                   keys=keys)  # fmt: skip
+    require_same_person(bill.psn_no, found.person_id)
+    lines = _cut(uow_factory, caller, bill, on)
+    items = line_items(lines, bill.account_used)
+    check_lines(items)
+    quote = quote_across_areas(
+        areas=areas,
+        bill=CrossAreaBill(
+            found.id_number,
+            insured_area,
+            caller.code,
+            msgid,
+            total_fen(items),
+            on,
+            eligible_fen=eligible_fen(items),
+            visit=bill.visit,
+            require_scheme=True,
+        ),
+    )
+    return _settled(None, found, bill, lines, quote.fund_fen,
+                    quote.personal_fen, quote.own_fen, quote.deductible_fen,
+                    quote.balance_after_fen)  # fmt: skip
+
+
+def settle(
+    *,
+    areas: AreaDatabases,
+    insured_area: str,
+    uow_factory: Callable[[], UnitOfWork],
+    caller: Caller,
+    bill: Bill,
+    msgid: str,
+    on: dt.date,
+    alongside: InTheSale,
+) -> SettledBill:
+    """2102 across areas, its reference the msgid: both books once (a repeat settles nothing
+    again); what `alongside` writes commits in one transaction of the institution's database
+    once both books are written."""
+    _require_card(bill, insured_area)
+    lines = _cut(uow_factory, caller, bill, on)
+    sale = _Sale(alongside, areas, insured_area, bill, lines, on)
+    assert bill.cert.pin is not None
+    settle_for_insured_area(
+        areas=areas,
+        uow_factory=uow_factory,
+        cmd=SettleCmd(
+            caller.code,
+            msgid,
+            CardAndPin(bill.cert.cert_no, bill.cert.pin),
+            line_items(lines, bill.account_used),
+            on,
+            visit=bill.visit,
+            by_catalogue=True,
+            patient_person_id=bill.psn_no,
+            require_scheme=True,
+            alongside=sale,
+        ),
+        insured_area=insured_area,
+    )
+    assert sale.settled is not None
+    return sale.settled
+
+
+def cancel(
+    *,
+    areas: AreaDatabases,
+    insured_area: str,
+    uow: UnitOfWork,
+    caller: Caller,
+    setl_id: object,
+    psn_no: int,
+) -> Cancelled:
+    """2103 across areas: the bill `setl_id` (the insured area's record of it) given back
+    whole in both books, the institution's side in `uow`."""
+    written = "" if setl_id is None else str(setl_id)
+    if not written.isdigit() or len(written) > 18:
+        raise InvalidInput("setl_id", setl_id, "is not a settlement id")
+    with areas.uow(insured_area) as insured_uow:
+        record = insured_record(uow=insured_uow, treating_area=caller.area_code,
+                                institution_code=caller.code, bill_id=int(written))  # fmt: skip
+        found = None if record is None else (record.ref, int(record.person_id or 0))
+    if found is None:
+        raise UnknownRef(
+            f"setl_id: {written!r} is no settlement of {caller.code} for insuplc_admdvs "
+            f"{insured_area}"
+        )
+    ref, person_id = found
+    require_same_person(psn_no, person_id)
+    return Cancelled(int(written), psn_no, _refund(areas, uow, caller, ref))
+
+
+def reverse(
+    *,
+    areas: AreaDatabases,
+    insured_area: str,
+    uow: UnitOfWork,
+    caller: Caller,
+    psn_no: int,
+    omsgid: str,
+    oinfno: str,
+) -> Reversal:
+    """2601 across areas: the bill the msgid settled given back in both books; a msgid that
+    settled nothing is barred in the institution's database, as at home."""
+    if oinfno not in SETTLEMENTS:
+        raise InvalidInput("oinfno", oinfno, f"cannot be reversed: only {', '.join(SETTLEMENTS)}")
+    treating = treating_bill(uow=uow, institution_code=caller.code, ref=omsgid)
+    with areas.uow(insured_area) as insured_uow:
+        record = insured_record(uow=insured_uow, treating_area=caller.area_code,
+                                institution_code=caller.code, ref=omsgid)  # fmt: skip
+        found = None if record is None else (record.id, int(record.person_id or 0))
+    if treating is None and found is None:
+        bar(uow=uow, caller=caller, omsgid=omsgid, oinfno=oinfno)
+        return Reversal(None)
+    if treating is None or found is None:  # the two books' commits were interrupted
+        raise Conflict(
+            f"omsgid {omsgid!r} was settled in one area's book only: send the {oinfno} again "
+            "with the same msgid, which completes it, then reverse it"
+        )
+    if treating.refunded_on is not None:
+        raise InvalidInput("omsgid", omsgid, f"was cancelled or reversed on {treating.refunded_on}")
+    setl_id, person_id = found
+    require_same_person(psn_no, person_id)
+    return Reversal(Cancelled(setl_id, psn_no, _refund(areas, uow, caller, omsgid)))
+
+
+def _refund(areas: AreaDatabases, uow: UnitOfWork, caller: Caller, ref: str) -> Receipt:
+    return refund_at_pos(
+        areas=areas, uow=uow, ref=ref, on=uow.today(), institution_code=caller.code
+    )
+
+
+def _require_card(bill: Bill, insured_area: str) -> None:
+    check_bill(bill)
+    check_certificate(bill.cert, pin_required=True)
+    if bill.cert.cert_type != SOCIAL_CARD:
+        raise InvalidInput(
+            "mdtrt_cert_type",
+            bill.cert.cert_type,
+            f"is not 03: a bill of a person of insuplc_admdvs {insured_area} (another planning "
+            "area) is paid by card and PIN",
+        )
+
+
+def _cut(
+    uow_factory: Callable[[], UnitOfWork], caller: Caller, bill: Bill, on: dt.date
+) -> tuple[CutLine, ...]:
+    """The lines cut by the treating area's catalogue (就医地目录)."""
+    with uow_factory().statement_by_statement() as uow:
+        return cut_lines(uow=uow, area_code=caller.area_code, on=on, lines=bill.lines)
+
+
+def _insured(areas: AreaDatabases, insured_area: str, person_id: int, on: dt.date) -> Insured:
+    with areas.uow(insured_area) as uow:
+        found = insured(uow=uow, person_id=person_id, on=on)
+    if found.area_code != insured_area:
+        raise InvalidInput(
+            "insuplc_admdvs",
+            insured_area,
+            f"is not the insured area of person {mask(found.id_number)} ({found.area_code})",
+        )
+    return found
+
+
+def _settled(
+    setl_id: int | None,
+    person: Insured,
+    bill: Bill,
+    lines: tuple[CutLine, ...],
+    *parts: int,
+) -> SettledBill:
+    """The answer's bill: `parts` are the fund's, the account's, the cash, the deductible and
+    the balance after. The fund's ratio is 0: a pharmacy purchase, which the fund does not pay."""
+    fund, account, cash, deductible, balance_after = parts
+    cut = cut_settlement(
+        verdicts=[c.verdict for c in lines],
+        deductible_fen=deductible,
+        ratio=Decimal(0),
+        fund_fen=fund,
+        account_fen=account,
+        cash_fen=cash,
+    )
+    codes = person.codes
+    patient = Patient(person.person_id, person.id_number, person.name, person.birth_date,
+                      person.sex)  # fmt: skip
+    return SettledBill(
+        setl_id, patient, bill.cert.cert_type, bill.visit, lines, cut, balance_after, 0,
+        codes.insutype or "", codes.psn_type or "", codes.med_type, codes.clr_type,
+    )  # fmt: skip
+
+
+class _Sale:
+    """`settlement.Alongside` for a bill across areas: the receipt becomes the settled bill,
+    the person read in their insured area's database (the sale checked the card is psn_no's)."""
+
+    def __init__(
+        self,
+        given: InTheSale,
+        areas: AreaDatabases,
+        insured_area: str,
+        bill: Bill,
+        lines: tuple[CutLine, ...],
+        on: dt.date,
+    ) -> None:
+        self.given, self.areas, self.insured_area = given, areas, insured_area
+        self.bill, self.lines, self.on = bill, lines, on
+        self.settled: SettledBill | None = None
+
+    def before(self, uow: UnitOfWork) -> None:
+        self.given.before(uow)
+
+    def after(self, uow: UnitOfWork, receipt: Receipt) -> None:
+        found = _insured(self.areas, self.insured_area, self.bill.psn_no, self.on)
+        self.settled = _settled(
+            receipt.settlement_id, found, self.bill, self.lines,
+            receipt.fund_fen, receipt.personal_fen, receipt.own_fen, receipt.deductible_fen,
+            receipt.balance_after_fen,
+        )  # fmt: skip
+        self.given.after(uow, self.settled)
+
+
+__all__ = ["cancel", "person", "presettle", "reverse", "settle"]
