@@ -259,7 +259,9 @@ def card_and_pin(_person_id: int, card_no: str) -> CardAndPin:
 def electronic_card(person_id: int, _card_no: str) -> ElectronicCard:
     now = dt.datetime.now(dt.UTC)  # made by the person's phone, before the POS call
     return ElectronicCard(
-        electronic_card_payload(person_id=person_id, now=now, seconds=300, secret=SECRET)
+        electronic_card_payload(
+            person_id=person_id, area_code=AREA, now=now, seconds=300, secret=SECRET
+        )
     )
 
 

@@ -147,7 +147,11 @@ class LedgerMachine(RuleBasedStateMachine):
     def _sell(self, person: int, ref: str, lines: tuple[LineItem, ...]) -> settlement.Receipt:
         """A POS sale paid with the person's electronic card, through the settlement service."""
         payload = electronic_card.electronic_card_payload(
-            person_id=self.person_ids[person], now=NOW, seconds=300, secret=SECRET
+            person_id=self.person_ids[person],
+            area_code=AREA,
+            now=NOW,
+            seconds=300,
+            secret=SECRET,
         )
         cmd = SettleCmd("P001", ref, ElectronicCard(payload), lines, DAY)
         return settlement.settle(uow_factory=self.app.uow, cmd=cmd, now=NOW, card_secret=SECRET)

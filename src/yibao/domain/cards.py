@@ -104,8 +104,11 @@ def pin_locked(failed_tries: int, max_tries: int) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class ElectronicCardClaim:
-    """What a signed electronic card (QR) payload asserts: this person, until then, once."""
+    """What a signed electronic card (QR) payload asserts: this person, insured in this area,
+    until then, once. The person id is an internal id of the area's database: it names the
+    person only where the person it names there is insured in `area_code`."""
 
     person_id: int
+    area_code: str  # the person's insured area, where the payload was issued
     expires_at: dt.datetime
     nonce: str  # spent by the one sale the payload pays for

@@ -1,6 +1,7 @@
 """The person's refusals through the national interface: a lost card, a person in no scheme,
-and the card's PIN, tried and counted as at yibao's own POS in 1101, 2101, 2206 and 2207;
-an ID card (02) and an e-voucher (01) need none. A refusal writes nothing."""
+an e-voucher of another area, and the card's PIN, tried and counted as at yibao's own POS in
+1101, 2101, 2206 and 2207; an ID card (02) and an e-voucher (01) need none. A refusal writes
+nothing."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
-from tests.e2e.api.world import AREA, CARD, INSIDE, PIN, World, settings_for
+from tests.e2e.api.world import AREA, CARD, INSIDE, OTHER_AREA, PIN, World, settings_for
 from tests.e2e.national.client import Client, written
 from tests.e2e.national.test_pharmacy import balance, psn_no, purchase
+from yibao.adapters.tables import ElectronicCardUse
 from yibao.domain.cards import DEFAULT_PIN_MAX_TRIES
 from yibao.domain.idnumber import make_id_number
 from yibao.services import cards, registry
@@ -186,6 +189,34 @@ def test_a_wrong_pin_is_counted_in_every_transaction_until_the_card_locks(
     )
     assert at_pos.status_code == 409, at_pos.text
     assert at_pos.json()["code"] == "pin_locked"
+
+
+def test_an_e_voucher_of_another_area_is_refused_and_nothing_is_written(
+    world: World, pharmacy: Client
+) -> None:
+    """What another area's database issues for its person with the same internal id, signed
+    with the same key: here that id is another person, who must not be found nor pay."""
+    person, before, counts = psn_no(world), balance(world), written(world.app)
+    token = electronic_card.electronic_card_payload(
+        person_id=int(person),
+        area_code=OTHER_AREA,
+        now=dt.datetime.now(dt.UTC),
+        seconds=60,
+        secret=settings_for(world.app).card_secret,
+    )
+    words = f"is of area {OTHER_AREA}; this person is not insured there"
+    refused(pharmacy.call("1101", person_info("01", token)), words)
+    for infno in ("2101", "2102"):
+        refused(pharmacy.call(infno, sale(world, person, "01", token, None)), words)
+    assert written(world.app) == counts
+    assert balance(world) == before
+    with world.app.uow() as uow:
+        spent = uow.session.scalar(
+            select(func.count())
+            .select_from(ElectronicCardUse)
+            .where(ElectronicCardUse.nonce == token.split(".")[3])
+        )
+    assert spent == 0
 
 
 def test_an_id_card_or_an_e_voucher_needs_no_pin(world: World, pharmacy: Client) -> None:

@@ -113,7 +113,9 @@ def test_one_electronic_card_presented_for_32_sales_at_once_pays_for_one(app: Ap
     example_city(app)
     person = cardholder(app, 1, "A1", fen=50_000)
     payload = ElectronicCard(
-        electronic_card_payload(person_id=person.id, now=NOW, seconds=300, secret=SECRET)
+        electronic_card_payload(
+            person_id=person.id, area_code=person.area_code, now=NOW, seconds=300, secret=SECRET
+        )
     )
     receipts: list[Receipt] = []
 

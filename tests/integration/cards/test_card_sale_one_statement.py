@@ -46,6 +46,7 @@ from yibao.services import cards, registry
 from yibao.services.cards.electronic_card import (
     ElectronicCardUsed,
     EvoucherSuspended,
+    InvalidElectronicCard,
     electronic_card_payload,
     set_evoucher_status,
 )
@@ -80,7 +81,9 @@ def electronic_one_statement(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
 def payload(person: Person) -> ElectronicCard:
     return ElectronicCard(
-        electronic_card_payload(person_id=person.id, now=NOW, seconds=300, secret=SECRET)
+        electronic_card_payload(
+            person_id=person.id, area_code=person.area_code, now=NOW, seconds=300, secret=SECRET
+        )
     )
 
 
@@ -261,6 +264,35 @@ def test_an_electronic_card_retried_answers_as_its_sale_and_is_spent_once(
     assert settlement_count(city) == 2
     if city.engine.dialect.name == "postgresql":
         assert electronic_one_statement == [True, False, False, False]
+    assert ledger_problems(city) == []
+
+
+def test_an_electronic_card_of_another_area_is_not_posted_and_is_refused(
+    city: App, electronic_one_statement: list[bool]
+) -> None:
+    """What another area's database issues for its person with the same id (signed with the
+    same key): the statement's gate does not post it (the common sale otherwise), and the old
+    way refuses it before anything is written."""
+    person = retiree(city, 1, "C1", fen=10_000)
+    settle(city, "C1", "R0", line(100))  # the pharmacy's first sale opens its payable
+    other_area = ElectronicCard(
+        electronic_card_payload(
+            person_id=person.id, area_code="other", now=NOW, seconds=300, secret=SECRET
+        )
+    )
+
+    with pytest.raises(InvalidElectronicCard, match="is of area other; this person is not"):
+        settle(city, other_area, "R1", line(1_500))
+
+    if city.engine.dialect.name == "postgresql":
+        assert electronic_one_statement == [False]
+    with city.uow() as uow:
+        uses = uow.session.scalars(select(ElectronicCardUse)).all()
+        balance = uow.ledger.balance_of(accounts.personal_account(AREA, person.id))
+    assert (settlement_count(city), uses, balance) == (1, [], 9_900)
+    assert settle(city, payload(person), "R1", line(1_500)).personal_fen == 1_500
+    if city.engine.dialect.name == "postgresql":
+        assert electronic_one_statement == [False, True]
     assert ledger_problems(city) == []
 
 

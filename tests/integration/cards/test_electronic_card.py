@@ -24,6 +24,7 @@ from yibao.adapters.tables import ElectronicCardUse, Person
 from yibao.bootstrap import App
 from yibao.domain.cards import CardReportedLost
 from yibao.domain.errors import Conflict, InvalidInput, UnknownArea
+from yibao.domain.idnumber import make_id_number
 from yibao.services import cards, registry
 from yibao.services.cards.electronic_card import (
     ElectronicCardUsed,
@@ -34,10 +35,17 @@ from yibao.services.settlement import ElectronicCard
 
 
 def _payload(
-    person_id: int, *, now: dt.datetime = NOW, secret: str = SECRET, seconds: int = 300
+    person_id: int,
+    *,
+    area: str = AREA,
+    now: dt.datetime = NOW,
+    secret: str = SECRET,
+    seconds: int = 300,
 ) -> ElectronicCard:
     return ElectronicCard(
-        electronic_card_payload(person_id=person_id, now=now, seconds=seconds, secret=secret)
+        electronic_card_payload(
+            person_id=person_id, area_code=area, now=now, seconds=seconds, secret=secret
+        )
     )
 
 
@@ -135,23 +143,36 @@ def test_an_electronic_card_valid_for_longer_than_allowed_is_refused(city: App) 
 
 
 def _tampered(payload: str, how: str, other_person_id: int) -> str:
-    person, expires, nonce, signature = payload.split(".")
+    area, person, expires, nonce, signature = payload.split(".")
     if how == "another-person":
-        return f"{other_person_id}.{expires}.{nonce}.{signature}"
+        return f"{area}.{other_person_id}.{expires}.{nonce}.{signature}"
+    if how == "another-area":
+        return f"420200.{person}.{expires}.{nonce}.{signature}"
+    if how == "no-area":
+        return f"{person}.{expires}.{nonce}.{signature}"
     if how == "later-expiry":
-        return f"{person}.{int(expires) + 60}.{nonce}.{signature}"
+        return f"{area}.{person}.{int(expires) + 60}.{nonce}.{signature}"
     if how == "another-nonce":
-        return f"{person}.{expires}.{nonce[::-1]}.{signature}"
+        return f"{area}.{person}.{expires}.{nonce[::-1]}.{signature}"
     if how == "no-nonce":
-        return f"{person}.{expires}.{signature}"
+        return f"{area}.{person}.{expires}.{signature}"
     if how == "signature":
-        return f"{person}.{expires}.{nonce}.{signature[::-1]}"
+        return f"{area}.{person}.{expires}.{nonce}.{signature[::-1]}"
     return "not-a-code"
 
 
 @pytest.mark.parametrize(
     "how",
-    ["another-person", "later-expiry", "another-nonce", "no-nonce", "signature", "garbage"],
+    [
+        "another-person",
+        "another-area",
+        "no-area",
+        "later-expiry",
+        "another-nonce",
+        "no-nonce",
+        "signature",
+        "garbage",
+    ],
 )
 def test_a_tampered_electronic_card_is_refused_and_nothing_changes(city: App, how: str) -> None:
     person = cardholder(city, 1, "A1", fen=50_000)
@@ -162,6 +183,61 @@ def test_a_tampered_electronic_card_is_refused_and_nothing_changes(city: App, ho
         settle(city, ElectronicCard(payload), "R-qr", line(12_000))
 
     _nothing_written(city, (person, 50_000), (other, 50_000))
+
+
+def test_a_tampered_area_is_refused_as_not_genuine(city: App) -> None:
+    """The area is in the signed body: a payload of area 420200 made to say 420100 (the
+    person's own) is not the payload that was signed."""
+    person = cardholder(city, 1, "A1", fen=50_000)
+    _, rest = _payload(person.id, area="420200").payload.split(".", 1)
+
+    with pytest.raises(InvalidElectronicCard, match="not genuine"):
+        settle(city, ElectronicCard(f"{AREA}.{rest}"), "R-qr", line(12_000))
+
+    _nothing_written(city, (person, 50_000))
+
+
+# -- the payload's area -----------------------------------------------------------------------
+def test_an_electronic_card_of_another_area_is_refused_and_nothing_changes(city: App) -> None:
+    """Another area's database signs its own person ids with the same key: its payload for its
+    person `person.id` names another person here, whose account must not pay."""
+    person = cardholder(city, 1, "A1", fen=50_000)
+    settle(city, "A1", "R-0", line(100))  # the pharmacy's payable open: the common sale
+    before = (settlement_count(city), transfer_count(city, "settlement"), _uses(city))
+
+    with pytest.raises(InvalidElectronicCard) as refused:
+        settle(city, _payload(person.id, area="other"), "R-qr", line(12_000))
+
+    assert str(refused.value) == (
+        "the electronic card code is of area other; this person is not insured there"
+    )
+    assert refused.value.code == "invalid_electronic_card"
+    assert person.id_number not in str(refused.value)
+    assert (settlement_count(city), transfer_count(city, "settlement"), _uses(city)) == before
+    assert medical_balance(city, person) == 49_900
+    assert settle(city, _payload(person.id), "R-qr", line(12_000)).personal_fen == 12_000
+
+
+def test_an_electronic_card_of_one_area_does_not_pay_for_a_person_of_another(city: App) -> None:
+    """In one database too: a payload signed for area 420100 does not name a person of
+    420200, at that area's pharmacy (the one-statement sale's own-area case) or anywhere."""
+    with city.uow() as uow:
+        registry.load_area(uow=uow, document=area_document("420200"))
+        registry.add_institution(
+            uow=uow, code="P201", name="Other Pharmacy", kind="pharmacy", area_code="420200"
+        )
+        wu = registry.add_person(
+            uow=uow,
+            id_number=make_id_number("420202", dt.date(1980, 4, 1), 9),
+            name="Wu",
+            area_code="420200",
+        )
+
+    for institution in ("P201", "P001"):
+        with pytest.raises(InvalidElectronicCard, match="is of area 420100"):
+            settle(city, _payload(wu.id), "R-qr", line(1_000), institution=institution)
+
+    assert (settlement_count(city), _uses(city)) == (0, 0)
 
 
 def test_an_electronic_card_signed_with_another_key_is_refused(city: App) -> None:

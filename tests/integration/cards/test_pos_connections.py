@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine, event
 
 from tests.integration.cards.cardholders import (
+    AREA,
     DAY,
     NOW,
     PIN,
@@ -135,7 +136,9 @@ def test_a_sale_with_a_wrong_pin_commits_its_try_and_a_family_sale_hands_over_to
 
 def _payload(person_id: int) -> ElectronicCard:
     return ElectronicCard(
-        electronic_card_payload(person_id=person_id, now=NOW, seconds=300, secret=SECRET)
+        electronic_card_payload(
+            person_id=person_id, area_code=AREA, now=NOW, seconds=300, secret=SECRET
+        )
     )
 
 

@@ -81,7 +81,7 @@ def test_an_electronic_card_sale_is_not_bound_to_the_card_activation(clocked: Ap
     """Every person on record may use the e-voucher, with or without a card."""
     qian = cardholder(clocked, 59, "B1")
     payload = electronic_card.electronic_card_payload(
-        person_id=qian.id, now=NOW, seconds=300, secret=SECRET
+        person_id=qian.id, area_code=qian.area_code, now=NOW, seconds=300, secret=SECRET
     )
     before = DAY - dt.timedelta(days=1)
 

@@ -185,7 +185,7 @@ def test_a_ref_whose_posting_key_another_posting_holds_is_refused_and_leaves_not
 
 def test_an_electronic_card_of_a_person_not_on_record_is_refused(city: App) -> None:
     payload = electronic_card.electronic_card_payload(
-        person_id=987_654, now=NOW, seconds=300, secret=SECRET
+        person_id=987_654, area_code=AREA, now=NOW, seconds=300, secret=SECRET
     )
 
     with pytest.raises(UnknownPerson):

@@ -155,7 +155,11 @@ class _Run:
         person = self.people[sale.person]
         credential: CardAndPin | ElectronicCard = ElectronicCard(
             electronic_card.electronic_card_payload(
-                person_id=person.id, now=NOW, seconds=300, secret=SECRET
+                person_id=person.id,
+                area_code=person.area_code,
+                now=NOW,
+                seconds=300,
+                secret=SECRET,
             )
         )
         if sale.by_card:

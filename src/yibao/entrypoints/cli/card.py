@@ -138,8 +138,10 @@ def electronic(id_number: str, db: DbOption = None) -> None:
     def action(app_: App) -> None:
         with app_.uow() as uow:
             person = person_by_id_number(uow=uow, id_number=id_number)
+            person_id, area_code = person.id, person.area_code
         payload = electronic_card.electronic_card_payload(
-            person_id=person.id,
+            person_id=person_id,
+            area_code=area_code,
             now=dt.datetime.now(dt.UTC),
             seconds=settings.electronic_card_seconds,
             secret=settings.card_secret,

@@ -1,9 +1,14 @@
 """The medical insurance e-voucher (医保电子凭证): a signed, short-lived token spent by one sale.
 
-A token names a person, an expiry and a nonce, signed with the configured key. A POS takes it
-for one sale: the nonce is recorded with the sale (on PostgreSQL by `post_settlement`, in the
-same statement), so the same token cannot pay twice; a retry of that sale (same institution
-and reference) goes through to its first receipt.
+A token names a person, their insured area, an expiry and a nonce (`area.person.expires.nonce`,
+then its signature), signed with the configured key. The person is named by an internal id of
+one database; with one database per planning area, all signing with the same key, the same id
+is another person in another area's database: the area binds the token to the person it was
+issued for, and a token is taken only where the person its id names is insured in its area
+(`require_person_of_claimed_area`, and on PostgreSQL the one-statement sale's gate). A POS takes
+it for one sale: the nonce is recorded with the sale (on PostgreSQL by `post_settlement`, in
+the same statement), so the same token cannot pay twice; a retry of that sale (same
+institution and reference) goes through to its first receipt.
 
 The e-voucher is a credential of its own: every person on record holds one, with or without a
 card, and its status (`evoucher` table: active until suspended) is not the card's, so a lost
@@ -62,7 +67,9 @@ def issue_evoucher(
     person = person_by_id_number(uow=uow, id_number=id_number)
     if evoucher_status(uow=uow, person_id=person.id) != ACTIVE:
         raise EvoucherSuspended(f"the e-voucher of {person_label(person)} is suspended")
-    token = electronic_card_payload(person_id=person.id, now=now, seconds=seconds, secret=secret)
+    token = electronic_card_payload(
+        person_id=person.id, area_code=person.area_code, now=now, seconds=seconds, secret=secret
+    )
     expires = int((now + dt.timedelta(seconds=seconds)).timestamp())
     return IssuedEvoucher(token, dt.datetime.fromtimestamp(expires, tz=dt.UTC))
 
@@ -90,25 +97,33 @@ def suspended() -> EvoucherSuspended:
     return EvoucherSuspended("this e-voucher is suspended; the person must resume it first")
 
 
-def electronic_card_payload(*, person_id: int, now: dt.datetime, seconds: int, secret: str) -> str:
-    """A short-lived signed QR payload that identifies the person at a POS, for one sale."""
+def electronic_card_payload(
+    *, person_id: int, area_code: str, now: dt.datetime, seconds: int, secret: str
+) -> str:
+    """A short-lived signed QR payload that identifies the person insured in `area_code` at a
+    POS, for one sale: `area.person_id.expires.nonce.signature`."""
+    if not area_code or "." in area_code:
+        raise ValueError(f"an area code without dots is expected, not {area_code!r}")
     expires = int((now + dt.timedelta(seconds=seconds)).timestamp())
-    body = f"{person_id}.{expires}.{secrets.token_urlsafe(12)}"
+    body = f"{area_code}.{person_id}.{expires}.{secrets.token_urlsafe(12)}"
     return f"{body}.{_sign(body, secret)}"
 
 
 def read_electronic_card(
     *, payload: str, now: dt.datetime, secret: str, longest_seconds: int
 ) -> ElectronicCardClaim:
-    """The claim of a genuine payload that has not expired and does not expire too far ahead."""
+    """The claim of a genuine payload that has not expired and does not expire too far ahead.
+
+    The claim's person is taken only where the person the id names is insured in the claim's
+    area: the caller checks it (`require_person_of_claimed_area`) before anything is written."""
     try:
-        person_text, expires_text, nonce, signature = payload.split(".")
+        area_code, person_text, expires_text, nonce, signature = payload.split(".")
         person_id, expires = int(person_text), int(expires_text)
     except ValueError:
         raise InvalidElectronicCard(
             "the electronic card code cannot be read; show it again"
         ) from None
-    body = f"{person_text}.{expires_text}.{nonce}"
+    body = f"{area_code}.{person_text}.{expires_text}.{nonce}"
     if not hmac.compare_digest(signature, _sign(body, secret)):
         raise InvalidElectronicCard("the electronic card code is not genuine")
     expires_at = dt.datetime.fromtimestamp(expires, tz=dt.UTC)
@@ -119,7 +134,21 @@ def read_electronic_card(
             f"the electronic card code claims to be valid for more than {longest_seconds} "
             "seconds; refresh it"
         )
-    return ElectronicCardClaim(person_id, expires_at, nonce)
+    return ElectronicCardClaim(person_id, area_code, expires_at, nonce)
+
+
+def require_person_of_claimed_area(*, claimed_area: str, person_area: str) -> None:
+    """Refused unless the person the claim's id names is insured in the claim's area: a payload
+    issued by another area's database names another person by the same id. Nothing is said of
+    the person found."""
+    if person_area != claimed_area:
+        raise not_of_claimed_area(claimed_area)
+
+
+def not_of_claimed_area(claimed_area: str) -> InvalidElectronicCard:
+    return InvalidElectronicCard(
+        f"the electronic card code is of area {claimed_area}; this person is not insured there"
+    )
 
 
 def require_not_stopped_by_lost_card(

@@ -14,8 +14,9 @@ from it. 2101 quotes and 2102 settles a pharmacy bill through `settlement.at_pos
 `settlement.across_areas`: the lines cut by B's catalogue (就医地目录), paid under A's policy
 (参保地政策) by A's book, B's book recording what its institution is owed by A. 2103 and 2601
 give the bill back in both books (`refund_at_pos`). A bill across areas is paid by card and
-PIN: an e-voucher's payload names a person id without naming the database that signed it, and
-an ID card is read without a PIN, which the cross-area sale does not take (family aid neither).
+PIN: the cross-area sale takes no e-voucher yet (its payload names its insured area, but the
+path that would settle it in that area's database is not built), and an ID card is read
+without a PIN, which the cross-area sale does not take (family aid neither).
 """
 
 from __future__ import annotations
@@ -75,8 +76,8 @@ def person(
         raise InvalidInput(
             "mdtrt_cert_type",
             cert.cert_type,
-            f"is an e-voucher, which does not name its insured area: for a person of "
-            f"insuplc_admdvs {insured_area} present the card (03) or the ID card (02)",
+            f"is an e-voucher, not taken across areas yet: for a person of insuplc_admdvs "
+            f"{insured_area} present the card (03) or the ID card (02)",
         )
     factory = areas.factory(insured_area)
     person_id = identify(uow_factory=factory, cert=cert, on=on, now=now, keys=keys)

@@ -74,7 +74,8 @@ def identify(
     keys: Secrets,
 ) -> int:
     """The person's internal id. A card's PIN is checked and counted as at yibao's own POS
-    (a wrong one's try is committed before the refusal); a lost card is refused."""
+    (a wrong one's try is committed before the refusal); a lost card is refused; an e-voucher
+    is refused unless the person its id names is insured in the area it claims."""
     check_certificate(cert, pin_required=True)
     if cert.cert_type == EVOUCHER:
         claim = electronic_card.read_electronic_card(
@@ -82,6 +83,11 @@ def identify(
             now=now,
             secret=keys.card_secret,
             longest_seconds=keys.electronic_card_seconds,
+        )
+        with uow_factory() as uow:  # the id names a person here only if of the claimed area
+            person_area = person_by_key(uow=uow, person_id=claim.person_id).area_code
+        electronic_card.require_person_of_claimed_area(
+            claimed_area=claim.area_code, person_area=person_area
         )
         return claim.person_id
     if cert.cert_type == ID_CARD:

@@ -186,7 +186,12 @@ def settle(
         longest_seconds=electronic_card_seconds,
     )
     return _settle_without_card(
-        pos_uow, uow_factory, cmd, person_id=claim.person_id, evoucher_nonce=claim.nonce
+        pos_uow,
+        uow_factory,
+        cmd,
+        person_id=claim.person_id,
+        evoucher_nonce=claim.nonce,
+        evoucher_area=claim.area_code,
     )
 
 
@@ -198,9 +203,12 @@ def _settle_without_card(
     person_id: int | None = None,
     id_number: str | None = None,
     evoucher_nonce: str | None = None,
+    evoucher_area: str | None = None,
 ) -> Receipt:
-    """An e-voucher (its payload verified) or a resident ID card read at the counter: no PIN.
-    A lost card stops either only where the area's policy says so."""
+    """An e-voucher (its payload verified, with its nonce and the area it claims) or a resident
+    ID card read at the counter: no PIN. An e-voucher pays only for a person of its area (the
+    id another area's database signed is another person here). A lost card stops either only
+    where the area's policy says so."""
     if person_id is None:
         assert id_number is not None
         with uow_factory() as uow:
@@ -208,9 +216,13 @@ def _settle_without_card(
     if cmd.payer_id_number is not None:
         _require_family_first(uow_factory, cmd, person_id=person_id)
     with pos_uow() as uow, _transaction_for(uow, cmd):
-        row, posted = _person_for_sale(uow, cmd, person_id, evoucher_nonce)
+        row, posted = _person_for_sale(uow, cmd, person_id, evoucher_nonce, evoucher_area)
         if row is None:
             raise UnknownPerson(f"no insured person with internal id {person_id}")
+        if evoucher_area is not None:  # before anything is posted: the gate asks it too
+            electronic_card.require_person_of_claimed_area(
+                claimed_area=evoucher_area, person_area=row[2]
+            )
         patient = PersonOnRecord(*row[:3])
         institution = _institution(row[3:6], cmd.institution_code)
         if posted is not None:  # in the read's statement (`card_sale`)
@@ -251,14 +263,22 @@ def _sale_fields(uow: UnitOfWork, cmd: SettleCmd) -> dict[str, Any]:
 
 
 def _person_for_sale(
-    uow: UnitOfWork, cmd: SettleCmd, person_id: int, evoucher_nonce: str | None
+    uow: UnitOfWork,
+    cmd: SettleCmd,
+    person_id: int,
+    evoucher_nonce: str | None,
+    evoucher_area: str | None,
 ) -> tuple[Sequence[Any] | None, Sequence[Any] | None]:
     """The person, their card's and electronic card's status, the institution and the fund's
-    facts (None: no such person); and the sale's outcome if the same statement posted it."""
+    facts (None: no such person); and the sale's outcome if the same statement posted it (only
+    for a person of the e-voucher's claimed area)."""
     params = None
-    if evoucher_nonce is not None and _one_statement_may(uow, cmd):
+    if evoucher_nonce is not None and evoucher_area is not None and _one_statement_may(uow, cmd):
         params = card_sale.electronic_card_params(
-            **_sale_fields(uow, cmd), person_id=person_id, nonce=evoucher_nonce
+            **_sale_fields(uow, cmd),
+            person_id=person_id,
+            nonce=evoucher_nonce,
+            claimed_area=evoucher_area,
         )
     if params is not None:
         return card_sale.read_and_post_electronic(uow.hot, params)

@@ -1,7 +1,8 @@
 """A POS sale where each planning area has its own database: at home, or across areas.
 
-The request reaches the institution's area. A card issued there (or an electronic card, whose
-payload names a person of the database that signed it) settles as in one database. A card
+The request reaches the institution's area. A card issued there settles as in one database,
+and so does an electronic card, whose payload names a person id and that person's insured area:
+refused where the person the id names here is not of that area. A card
 issued in another area is the insured person's of that area (异地就医): its PIN is tried in the
 database that holds it, and the bill goes through `settle_across_areas`, which writes each
 area's side in its own book.

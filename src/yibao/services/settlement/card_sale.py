@@ -10,8 +10,9 @@ scheme. So the read and `post_settlement` go in one statement
 (`settlement_function.called_after`): one round trip, not two. Where any condition does not
 hold of the row the read finds (another area, a wrong or locked PIN, a hash with another salt,
 a resident, whose codes depend on age, a card not yet activated on the day, a suspended
-electronic card or a lost card, ...) nothing is written, and the caller goes on from the row
-the old way, at no more round trips than before.
+electronic card or a lost card, a person not of the area an electronic card's payload claims,
+...) nothing is written, and the caller goes on from the row the old way, at no more round trips
+than before.
 """
 
 from __future__ import annotations
@@ -202,6 +203,9 @@ def _electronic_card_statement(dialect: str) -> Any:
         # a lost card stops an electronic card only where the policy says so: the old way reads it
         or_(card_status.is_(None), card_status != str(CardStatus.LOST)),
         or_(evoucher_status.is_(None), evoucher_status == electronic_card.ACTIVE),
+        # the person the payload's id names is of the area the payload claims: the same id
+        # signed by another area's database is another person here (the old way refuses it)
+        columns[_PERSON_READ.person_area] == bindparam("claimed_area", type_=String),
         *_own_pharmacy_sale(_PERSON_READ, columns),
     )
     return settlement_function.called_after(
@@ -319,19 +323,28 @@ def electronic_card_params(
     ref: str,
     person_id: int,
     nonce: str,
+    claimed_area: str,
     lines: Sequence[LineItem],
     visit: Visit | None,
     on: dt.date,
     today: dt.date,
 ) -> dict[str, object] | None:
     """The parameters of the one-statement sale paid with an electronic card's verified payload
-    (its person and nonce), or None where the sale cannot be one."""
+    (its person, the area it claims the person is insured in, and its nonce), or None where the
+    sale cannot be one."""
     sale = _sale_params(
         institution_code=institution_code, ref=ref, lines=lines, visit=visit, on=on, today=today
     )
     if sale is None:
         return None
-    return {**sale, "id": person_id, "card_id": None, "pin_hash": None, "evoucher_nonce": nonce}
+    return {
+        **sale,
+        "id": person_id,
+        "claimed_area": claimed_area,
+        "card_id": None,
+        "pin_hash": None,
+        "evoucher_nonce": nonce,
+    }
 
 
 def read_and_post(runner: Any, params: dict[str, object]) -> tuple[Sequence[Any] | None, Any]:
