@@ -289,12 +289,13 @@ def test_a_national_message_reaches_its_institutions_area_and_a_travellers_their
         assert traveller["output"]["baseinfo"]["certno"] == TRAVELLER
         assert traveller["output"]["baseinfo"]["psn_no"] == _psn_no(areas, INSURED, TRAVELLER)
         assert insuinfo["balc"] * 100 == areas.balance(INSURED, areas.personal(INSURED, TRAVELLER))
-    # the read is in the institution's audit trail, naming the traveller
-    with areas.app.in_area(TREATING).uow() as uow:
-        persons = uow.session.scalars(
-            select(AuditEntry.person).where(AuditEntry.action == "national.1101")
-        ).all()
-    assert TRAVELLER in persons
+    # the read is in the institution's audit trail and in the traveller's area's, naming them
+    for area in (TREATING, INSURED):
+        with areas.app.in_area(area).uow() as uow:
+            persons = uow.session.scalars(
+                select(AuditEntry.person).where(AuditEntry.action == "national.1101")
+            ).all()
+        assert TRAVELLER in persons
     stranger = his.send(
         {**his.envelope("1101", _person_info(CARDS[LOCAL])), "fixmedins_code": "Z999"}
     )

@@ -27,13 +27,16 @@ def person_info(ctx: Context, data: Mapping[str, Any]) -> Output:
         with ctx.app.uow() as uow:  # the read and its audit entry together
             person = people.insured(uow=uow, person_id=person_id, on=ctx.today)
             record(uow=uow, event=ctx.event("1101", person.id_number, "person_info"))
-    else:  # read in the person's area's database; the entry kept in the institution's
+    else:  # read in the person's area's database: the entry kept in both areas' trails, the
+        # institution's and that of the agency that holds the person's data
         person = across_areas.person(
             areas=ctx.areas, insured_area=ctx.insured_area, cert=cert, on=ctx.today,
             now=ctx.now, keys=ctx.keys,
         )  # fmt: skip
-        with ctx.app.uow() as uow:
-            record(uow=uow, event=ctx.event("1101", person.id_number, "person_info"))
+        event = ctx.event("1101", person.id_number, "person_info")
+        for uow_factory in (ctx.areas.factory(ctx.insured_area), ctx.app.uow):
+            with uow_factory() as uow:
+                record(uow=uow, event=event)
     return {
         "baseinfo": baseinfo(person, ctx.today),
         "insuinfo": insuinfo(person),
