@@ -142,6 +142,23 @@ def _settlement_paid_by_no_one(engine: Engine) -> str:
     return f"settlement {sale}: payer_person_id 999999 names no person"
 
 
+def _national_visit_of_no_person(engine: Engine) -> str:
+    """A hospital's visit of this database's insured (no insured area named) whose person is
+    not on record; a visit naming another insured area names that area's person, not checked
+    here (migration 0030)."""
+    hospital = int(scalar(engine, "SELECT id FROM institution WHERE code = 'H001'"))
+    for mdtrt_id, area, person in (("TAMPERED-HOME", None, 999999), ("TAMPERED-AWAY", "110000", 5)):
+        tamper(
+            engine,
+            "INSERT INTO national_visit (mdtrt_id, institution_id, insured_area, person_id, kind,"
+            " status, insutype, med_type, begins_at, details) VALUES (:m, :h, :a, :p,"
+            " 'outpatient', 'open', '310', '11', '2021-03-01 09:00:00', '{}')",
+            m=mdtrt_id, h=hospital, a=area, p=person,
+        )  # fmt: skip
+    visit = int(scalar(engine, "SELECT id FROM national_visit WHERE mdtrt_id = 'TAMPERED-HOME'"))
+    return f"national visit {visit}: person_id 999999 names no person"
+
+
 def _kept_balance_edited(engine: Engine) -> str:
     """The balance a personal account keeps (migration 0029), raised behind the ledger."""
     account = int(scalar(engine, "SELECT min(id) FROM ledger_account WHERE kind = 'personal'"))
@@ -162,6 +179,7 @@ TAMPERINGS = {
     "settlement_at_no_institution": ("references_exist", _settlement_at_no_institution),
     "line_of_no_settlement": ("references_exist", _line_of_no_settlement),
     "settlement_paid_by_no_one": ("references_exist", _settlement_paid_by_no_one),
+    "national_visit_of_no_person": ("references_exist", _national_visit_of_no_person),
     "kept_balance_edited": ("kept_balance_matches", _kept_balance_edited),
 }
 """name -> (the invariant that must fail, tamper and return text naming the row)"""

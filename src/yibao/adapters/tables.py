@@ -544,7 +544,12 @@ class NationalVisit(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     mdtrt_id: Mapped[str] = mapped_column(String(30), unique=True)
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    # the person's insured area where it is another area's database (异地就医): its
+    # person_id and settlement_id (and its lines') are numbers of that database; NULL: this one.
+    # No foreign keys on them (migration 0030): the ledger check's `references_exist` stands
+    # for them where the visit is of this database.
+    insured_area: Mapped[str | None] = mapped_column(String(6))
+    person_id: Mapped[int] = mapped_column(Id)
     kind: Mapped[str] = mapped_column(String(12))  # outpatient or inpatient
     status: Mapped[str] = mapped_column(String(12))  # open, discharged, settled, cancelled
     insutype: Mapped[str] = mapped_column(String(3))
@@ -552,7 +557,10 @@ class NationalVisit(Base):
     begins_at: Mapped[dt.datetime] = mapped_column(DateTime)
     ends_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     details: Mapped[str] = mapped_column(Text)  # the registration's other fields, as JSON
-    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"))
+    settlement_id: Mapped[int | None] = mapped_column(Id)  # an inter_area_bill of insured_area's
+    # the msgid settling the visit across areas, from before both books are written until its
+    # lines are linked: another msgid may not settle it meanwhile (`visits.claim`)
+    settling_msgid: Mapped[str | None] = mapped_column(String(30))
 
 
 class NationalFeeLine(Base):
@@ -571,7 +579,7 @@ class NationalFeeLine(Base):
     selfpay_prop: Mapped[str] = mapped_column(String(12))
     preselfpay_fen: Mapped[int] = mapped_column(BigInteger)
     fulamt_ownpay_fen: Mapped[int] = mapped_column(BigInteger)
-    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"))
+    settlement_id: Mapped[int | None] = mapped_column(Id)  # no foreign key: see NationalVisit
 
 
 class ImportBatch(Base):

@@ -6,6 +6,7 @@ Two areas, each in its own database (two PostgreSQL databases, or two SQLite fil
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import uuid
@@ -17,13 +18,20 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.area_databases import area_database_urls
 from tests.e2e.api.world import PASSWORD, area_document
 from tests.e2e.national.client import Client, read
 from tests.e2e.web.conftest import csrf_of
-from yibao.adapters.tables import AuditEntry, InterAreaBill, NationalMessage, Settlement
+from yibao.adapters.tables import (
+    AuditEntry,
+    InterAreaBill,
+    NationalFeeLine,
+    NationalMessage,
+    NationalVisit,
+    Settlement,
+)
 from yibao.bootstrap import App, bootstrap
 from yibao.config import load_settings
 from yibao.domain.idnumber import make_id_number
@@ -42,6 +50,7 @@ LOCAL = make_id_number("110101", dt.date(1982, 2, 3), 21)  # insured in B
 CARDS = {TRAVELLER: "CA001", LOCAL: "CB001"}
 PIN = "123456"
 DAY = "2024-03-05"
+HOSPITAL = "H002"  # of area B, level 2
 
 
 @dataclass
@@ -66,10 +75,23 @@ class Areas:
         return accounts.personal_account(area, person.id)
 
 
+def _document(area: str) -> dict[str, Any]:
+    """The area's policy with the pooled block; B's fund would pay more than A's at a hospital,
+    so that a traveller's visit shows which area's policy paid it."""
+    document = copy.deepcopy(area_document(area))
+    if area == TREATING:
+        for policy in document["policies"]:
+            employee = policy["pooled"]["employee"]
+            employee["outpatient"]["ratio"] = {"1": 0.9, "2": 0.8, "3": 0.7}
+            employee["inpatient"]["ratio"] = {"1": 0.97, "2": 0.96, "3": 0.95}
+    return document
+
+
 def _populate(app: App, area: str, id_number: str, fen: int) -> None:
-    """The area's policy, one cardholder credited `fen`, and the area's own logins."""
+    """The area's policy, one cardholder credited `fen`, and the area's own logins; B has a
+    pharmacy and a hospital of level 2."""
     with app.uow() as uow:
-        registry.load_area(uow=uow, document=area_document(area))
+        registry.load_area(uow=uow, document=_document(area))
         registry.add_person(uow=uow, id_number=id_number, name="Sun Mei", area_code=area)
         registry.enroll(
             uow=uow, id_number=id_number, scheme="flexible", tier="full", on=dt.date(2024, 1, 1)
@@ -79,6 +101,8 @@ def _populate(app: App, area: str, id_number: str, fen: int) -> None:
             registry.add_institution(
                 uow=uow, code="B001", name="Capital Pharmacy", kind="pharmacy", area_code=area
             )
+            registry.add_institution(uow=uow, code=HOSPITAL, name="Capital Hospital",
+                                     kind="hospital", area_code=area, level=2)  # fmt: skip
     on = dt.date(2024, 3, 1)
     with app.uow() as uow:
         cards.issue_card(uow=uow, id_number=id_number, card_no=CARDS[id_number], on=on)
@@ -374,13 +398,12 @@ def test_the_web_pages_log_in_to_an_area_and_read_that_areas_book(areas: Areas) 
 # takes no posting dated before its last one.
 
 
-def test_a_hospital_message_or_an_area_without_a_database_is_refused_naming_insuplc_admdvs(
+def test_a_reconciliation_or_an_area_without_a_database_is_refused_naming_insuplc_admdvs(
     areas: Areas,
 ) -> None:
     his = _his(areas)
-    visit = {"mdtrt_cert_type": "03", "mdtrt_cert_no": CARDS[TRAVELLER], "psn_no": "1"}
     for infno, area, given in (
-        ("2201", INSURED, {"data": visit}),
+        ("3201", INSURED, {"data": {}}),
         ("1101", "999999", _person_info(CARDS[TRAVELLER])),
     ):
         refused = his.call(infno, given, insuplc_admdvs=area)
@@ -540,18 +563,283 @@ def test_a_travellers_national_sale_is_given_back_in_both_books_by_2103_and_by_2
             assert _real_problems(check_ledger(uow.ledger)) == [], area
 
 
-def _his(areas: Areas) -> Client:
-    """B's pharmacy's HIS, signed in; B's catalogue lists the drug (class A) and the tonic (C)."""
+def test_a_travellers_outpatient_visit_at_bs_hospital_is_paid_under_as_policy_once(
+    areas: Areas,
+) -> None:
+    hospital = _his(areas, HOSPITAL)
+    person = _psn_no(areas, INSURED, TRAVELLER)
+    before, fund = _money(areas, HOSPITAL), areas.balance(INSURED, accounts.pooled_fund(INSURED))
+    bills = (_count(areas, INSURED, InterAreaBill), _count(areas, TREATING, InterAreaBill))
+    mdtrt_id = _registered(hospital, person)
+    with areas.app.in_area(TREATING).uow() as uow:
+        visit = uow.session.scalars(
+            select(NationalVisit).where(NationalVisit.mdtrt_id == mdtrt_id)
+        ).one()
+        assert (visit.insured_area, str(visit.person_id)) == (INSURED, person)
+    lines = [_fee(mdtrt_id, person, "1", "EXAM", "300.00"),
+             _fee(mdtrt_id, person, "2", "TONIC", "20.00")]  # fmt: skip
+    up = hospital.call("2204", {"feedetail": lines}, insuplc_admdvs=INSURED)
+    assert up["infcode"] == 0, up["err_msg"]
+    assert up["output"]["result"][0]["inscp_scp_amt"] == 300  # B's catalogue: class A
+    data = _visit_settlement(mdtrt_id, person, "320.00")
+    pre = hospital.call("2206", {"data": data}, insuplc_admdvs=INSURED)
+    assert pre["infcode"] == 0, pre["err_msg"]
+    assert _money(areas, HOSPITAL) == before  # nothing moved
+
+    body = hospital.envelope("2207", {"data": data}, insuplc_admdvs=INSURED)
+    done = read(hospital.send(body))
+    assert done["infcode"] == 0, done["err_msg"]
+    setl = done["output"]["setlinfo"]
+    # A's policy at a level 2 hospital: 200.00 deductible, the fund 60 % of the rest of the
+    # eligible 300.00 (B's would pay 80 %); the account then pays what it holds
+    paid = min(before[0], 32_000 - 6_000)
+    assert (setl["act_pay_dedc"], setl["fund_pay_sumamt"]) == (200, 60)
+    assert setl["pool_prop_selfpay"] == 40  # the 40 % the fund leaves: its ratio is A's 0.6
+    assert (setl["acct_pay"] * 100, setl["psn_cash_pay"] * 100) == (paid, 32_000 - 6_000 - paid)
+    assert (setl["balc"] * 100, setl["psn_no"], setl["mdtrt_id"]) == (
+        before[0] - paid, person, mdtrt_id,
+    )  # fmt: skip
+    amounts = {key: setl[key] for key in ("fund_pay_sumamt", "acct_pay", "psn_cash_pay",
+                                          "act_pay_dedc", "pool_prop_selfpay")}  # fmt: skip
+    assert amounts == {key: pre["output"]["setlinfo"][key] for key in amounts}
+    owed = paid + 6_000
+    moved = (before[0] - paid, before[1] + owed, before[2] - owed, before[3] + owed)
+    assert _money(areas, HOSPITAL) == moved
+    assert areas.balance(INSURED, accounts.pooled_fund(INSURED)) == fund - 6_000
+    assert _count(areas, INSURED, InterAreaBill) == bills[0] + 1
+    assert _count(areas, TREATING, InterAreaBill) == bills[1] + 1
+    assert _linked(areas, mdtrt_id) == [int(setl["setl_id"])] * 2
+
+    assert read(hospital.send(body))["output"] == done["output"]  # the same msgid: the first
+    again = hospital.call("2207", {"data": data}, insuplc_admdvs=INSURED)  # a new msgid
+    assert again["infcode"] == -1
+    assert "no unsettled fee lines" in again["err_msg"]
+    assert _money(areas, HOSPITAL) == moved
+    for area in (INSURED, TREATING):
+        with areas.app.in_area(area).uow() as uow:
+            assert _real_problems(check_ledger(uow.ledger)) == [], area
+
+    cancel = {"data": {"setl_id": setl["setl_id"], "mdtrt_id": mdtrt_id, "psn_no": person}}
+    home = hospital.call("2208", cancel, insuplc_admdvs=TREATING)
+    assert home["infcode"] == -1  # the visit is of A's person: its messages name A
+    assert f"insuplc_admdvs {INSURED}" in home["err_msg"]
+    back = hospital.call("2208", cancel, insuplc_admdvs=INSURED)
+    assert back["infcode"] == 0, back["err_msg"]
+    assert back["output"]["setlinfo"]["acct_pay"] == -setl["acct_pay"]
+    assert _money(areas, HOSPITAL) == before
+    assert areas.balance(INSURED, accounts.pooled_fund(INSURED)) == fund
+    assert _linked(areas, mdtrt_id) == [None, None]  # the lines may be settled again
+
+    # settled again, then reversed by 2601: both books give back, the lines unlinked
+    body = hospital.envelope("2207", {"data": data}, insuplc_admdvs=INSURED)
+    redone = read(hospital.send(body))
+    assert redone["infcode"] == 0, redone["err_msg"]
+    assert redone["output"]["setlinfo"]["fund_pay_sumamt"] == 60  # the year's usage given back
+    reversal = {"data": {"omsgid": body["msgid"], "oinfno": "2207", "psn_no": person}}
+    reversed_ = hospital.call("2601", reversal, insuplc_admdvs=INSURED)
+    assert reversed_["output"]["data"]["reversed"] == "1", reversed_
+    assert _money(areas, HOSPITAL) == before
+    assert _linked(areas, mdtrt_id) == [None, None]
+    for area in (INSURED, TREATING):
+        with areas.app.in_area(area).uow() as uow:
+            assert _real_problems(check_ledger(uow.ledger)) == [], area
+
+
+def test_a_visit_being_settled_by_one_msgid_is_not_settled_by_another(areas: Areas) -> None:
+    """A visit across areas is settled in two databases one after the other, so no lock of
+    one can keep a second msgid from settling the same lines meanwhile: the first msgid's
+    claim on the visit does. A settlement that moved nothing gives its claim up."""
+    hospital = _his(areas, HOSPITAL)
+    person = _psn_no(areas, INSURED, TRAVELLER)
+    mdtrt_id = _registered(hospital, person)
+    fee = {"feedetail": [_fee(mdtrt_id, person, "1", "EXAM", "50.00")]}
+    assert hospital.call("2204", fee, insuplc_admdvs=INSURED)["infcode"] == 0
+    data = _visit_settlement(mdtrt_id, person, "50.00")
+    before = _money(areas, HOSPITAL)
+
+    wrong = {"data": {**data, "exp_content": {"card_pin": "000000"}}}
+    refused = hospital.call("2207", wrong, insuplc_admdvs=INSURED)
+    assert refused["infcode"] == -1
+    assert _claim(areas, mdtrt_id) is None  # nothing moved: the claim given up
+
+    first = hospital.envelope("2207", {"data": data}, insuplc_admdvs=INSURED)
+    with areas.app.in_area(TREATING).uow() as uow:  # as the first 2207 leaves it, mid-way
+        uow.session.execute(
+            update(NationalVisit)
+            .where(NationalVisit.mdtrt_id == mdtrt_id)
+            .values(settling_msgid=first["msgid"])
+        )
+    second = hospital.call("2207", {"data": data}, insuplc_admdvs=INSURED)
+    assert second["infcode"] == -1
+    assert first["msgid"] in second["err_msg"]
+    assert _money(areas, HOSPITAL) == before  # the second moved nothing
+    done = read(hospital.send(first))  # the first goes on
+    assert done["infcode"] == 0, done["err_msg"]
+    assert _linked(areas, mdtrt_id) == [int(done["output"]["setlinfo"]["setl_id"])]
+    assert _claim(areas, mdtrt_id) is None  # the link ends the claim
+    assert _money(areas, HOSPITAL) != before
+    for area in (INSURED, TREATING):
+        with areas.app.in_area(area).uow() as uow:
+            assert _real_problems(check_ledger(uow.ledger)) == [], area
+
+
+def _claim(areas: Areas, mdtrt_id: str) -> str | None:
+    with areas.app.in_area(TREATING).uow() as uow:
+        return uow.session.scalar(
+            select(NationalVisit.settling_msgid).where(NationalVisit.mdtrt_id == mdtrt_id)
+        )
+
+
+def test_a_visit_is_reached_only_through_the_insured_area_it_was_registered_with(
+    areas: Areas,
+) -> None:
+    hospital = _his(areas, HOSPITAL)
+    traveller, local = _psn_no(areas, INSURED, TRAVELLER), _psn_no(areas, TREATING, LOCAL)
+    away = _registered(hospital, traveller)
+    home = _registered(hospital, local, area=TREATING)
+    for mdtrt_id, person, named in ((away, traveller, TREATING), (home, local, INSURED)):
+        fee = _fee(mdtrt_id, person, "1", "EXAM", "10.00")
+        refused = hospital.call("2204", {"feedetail": [fee]}, insuplc_admdvs=named)
+        assert refused["infcode"] == -1, refused
+        assert f"insuplc_admdvs: '{named}'" in refused["err_msg"]
+        assert mdtrt_id in refused["err_msg"]
+        data = _visit_settlement(mdtrt_id, person, "10.00")
+        refused = hospital.call("2207", {"data": data}, insuplc_admdvs=named)
+        assert refused["infcode"] == -1
+        assert "insuplc_admdvs" in refused["err_msg"]
+    stranger = str(int(traveller) + 1_000)  # no person of A's database
+    unknown = hospital.call("2201", _registration(stranger), insuplc_admdvs=INSURED)
+    assert unknown["infcode"] == -1
+    assert stranger in unknown["err_msg"], unknown
+    for infno in ("2202", "2203"):
+        given = {"mdtrt_id": away, "psn_no": traveller}
+        block = "data" if infno == "2202" else "mdtrtinfo"
+        assert hospital.call(infno, {block: given}, insuplc_admdvs=TREATING)["infcode"] == -1
+    info = hospital.call("2203", {"mdtrtinfo": {"mdtrt_id": away, "psn_no": traveller,
+                                                "med_type": "14"}, "diseinfo": []},
+                         insuplc_admdvs=INSURED)  # fmt: skip
+    assert info["infcode"] == 0, info["err_msg"]
+    fees = {"feedetail": [_fee(away, traveller, "1", "EXAM", "10.00")]}
+    assert hospital.call("2204", fees, insuplc_admdvs=INSURED)["infcode"] == 0
+    deleted = hospital.call(
+        "2205",
+        {"data": {"mdtrt_id": away, "psn_no": traveller, "chrg_bchno": "0000"}},
+        insuplc_admdvs=INSURED,
+    )
+    assert deleted["infcode"] == 0, deleted["err_msg"]
+    cancelled = hospital.call("2202", {"data": {"mdtrt_id": away, "psn_no": traveller}},
+                              insuplc_admdvs=INSURED)  # fmt: skip
+    assert cancelled["infcode"] == 0, cancelled["err_msg"]
+
+
+def test_a_travellers_admission_is_settled_after_discharge_under_as_policy_and_cancelled(
+    areas: Areas,
+) -> None:
+    hospital = _his(areas, HOSPITAL)
+    person = _psn_no(areas, INSURED, TRAVELLER)
+    before = _money(areas, HOSPITAL)
+    admission = {"mdtrtinfo": {"psn_no": person, "insutype": "310", "mdtrt_cert_type": "03",
+                               "mdtrt_cert_no": CARDS[TRAVELLER], "med_type": "21",
+                               "ipt_no": "IP1", "begntime": "2024-03-01 09:00:00"},
+                 "diseinfo": []}  # fmt: skip
+    admitted = hospital.call("2401", admission, insuplc_admdvs=INSURED)
+    assert admitted["infcode"] == 0, admitted["err_msg"]
+    mdtrt_id = admitted["output"]["result"]["mdtrt_id"]
+    fee = {"feedetail": [_fee(mdtrt_id, person, "1", "EXAM", "1000.00")]}
+    assert hospital.call("2301", fee, insuplc_admdvs=INSURED)["infcode"] == 0
+    out = {"dscginfo": {"mdtrt_id": mdtrt_id, "psn_no": person, "endtime": "2024-03-05 09:00:00"}}
+    assert hospital.call("2402", out, insuplc_admdvs=TREATING)["infcode"] == -1
+    discharged = hospital.call("2402", out, insuplc_admdvs=INSURED)
+    assert discharged["infcode"] == 0, discharged["err_msg"]
+    data = _visit_settlement(mdtrt_id, person, "1000.00")
+    pre = hospital.call("2303", {"data": data}, insuplc_admdvs=INSURED)
+    assert pre["infcode"] == 0, pre["err_msg"]
+    done = hospital.call("2304", {"data": data}, insuplc_admdvs=INSURED)
+    assert done["infcode"] == 0, done["err_msg"]
+    setl = done["output"]["setlinfo"]
+    # A's inpatient terms at level 2: 600.00 per admission, then 88 % (B's would be 96 %)
+    assert (setl["act_pay_dedc"], setl["fund_pay_sumamt"]) == (600, 352)
+    assert setl["fund_pay_sumamt"] == pre["output"]["setlinfo"]["fund_pay_sumamt"]
+    paid = round(setl["acct_pay"] * 100)
+    owed = paid + 35_200
+    assert _money(areas, HOSPITAL) == (
+        before[0] - paid, before[1] + owed, before[2] - owed, before[3] + owed,
+    )  # fmt: skip
+    with areas.app.in_area(TREATING).uow() as uow:
+        status = uow.session.scalar(
+            select(NationalVisit.status).where(NationalVisit.mdtrt_id == mdtrt_id)
+        )
+    assert status == "settled"
+    cancel = {"data": {"setl_id": setl["setl_id"], "mdtrt_id": mdtrt_id, "psn_no": person}}
+    back = hospital.call("2305", cancel, insuplc_admdvs=INSURED)
+    assert back["infcode"] == 0, back["err_msg"]
+    assert _money(areas, HOSPITAL) == before
+    with areas.app.in_area(TREATING).uow() as uow:
+        status = uow.session.scalar(
+            select(NationalVisit.status).where(NationalVisit.mdtrt_id == mdtrt_id)
+        )
+    assert status == "discharged"
+    assert _linked(areas, mdtrt_id) == [None]
+    for area in (INSURED, TREATING):
+        with areas.app.in_area(area).uow() as uow:
+            assert _real_problems(check_ledger(uow.ledger)) == [], area
+
+
+def _registration(person: str) -> dict[str, Any]:
+    return {"data": {"psn_no": person, "insutype": "310", "begntime": "2024-03-01 09:00:00",
+                     "med_type": "11", "mdtrt_cert_type": "03",
+                     "mdtrt_cert_no": CARDS[TRAVELLER], "ipt_otp_no": "OP1"}}  # fmt: skip
+
+
+def _registered(hospital: Client, person: str, *, area: str = INSURED) -> str:
+    """A new outpatient visit of `person` (a number of `area`'s database); its mdtrt_id."""
+    reg = hospital.call("2201", _registration(person), insuplc_admdvs=area)
+    assert reg["infcode"] == 0, reg["err_msg"]
+    mdtrt_id: str = reg["output"]["data"]["mdtrt_id"]
+    return mdtrt_id
+
+
+def _fee(mdtrt_id: str, person: str, sn: str, code: str, amount: str) -> dict[str, Any]:
+    return {"feedetl_sn": sn, "mdtrt_id": mdtrt_id, "psn_no": person, "chrg_bchno": "B1",
+            "fee_ocur_time": "2024-03-01 10:00:00", "med_list_codg": code,
+            "medins_list_codg": code, "det_item_fee_sumamt": Decimal(amount), "cnt": 1,
+            "pric": Decimal(amount)}  # fmt: skip
+
+
+def _visit_settlement(mdtrt_id: str, person: str, total: str) -> dict[str, Any]:
+    """2206/2207 (2303/2304): the visit's unsettled lines, by the traveller's card and PIN."""
+    return {"psn_no": person, "mdtrt_cert_type": "03", "mdtrt_cert_no": CARDS[TRAVELLER],
+            "med_type": "11", "medfee_sumamt": Decimal(total), "psn_setlway": "01",
+            "mdtrt_id": mdtrt_id, "insutype": "310", "acct_used_flag": "1",
+            "exp_content": {"card_pin": PIN}}  # fmt: skip
+
+
+def _linked(areas: Areas, mdtrt_id: str) -> list[int | None]:
+    """The settlement each fee line of the visit is linked to (a bill of its insured area)."""
+    with areas.app.in_area(TREATING).uow() as uow:
+        return list(
+            uow.session.scalars(
+                select(NationalFeeLine.settlement_id)
+                .join(NationalVisit, NationalVisit.id == NationalFeeLine.visit_id)
+                .where(NationalVisit.mdtrt_id == mdtrt_id)
+                .order_by(NationalFeeLine.feedetl_sn)
+            )
+        )
+
+
+def _his(areas: Areas, institution: str = "B001") -> Client:
+    """B's pharmacy's (or hospital's) HIS, signed in; B's catalogue lists the drug and the
+    exam (class A) and the tonic (C)."""
     with areas.app.in_area(TREATING).uow() as uow:
         catalogue.load(
             uow=uow,
             area_code=TREATING,
             from_month="2024-01",
             entries=catalogue.parse_csv(
-                "code,name,class,selfpay_prop\nDRUG-1,Aspirin,A,0\nTONIC,Tonic,C,0\n"
+                "code,name,class,selfpay_prop\nDRUG-1,Aspirin,A,0\nTONIC,Tonic,C,0\nEXAM,Exam,A,0\n"
             ),
         )
-    his = Client(areas.app.in_area(TREATING), areas.client, "B001")
+    his = Client(areas.app.in_area(TREATING), areas.client, institution)
     his.sign_in()
     return his
 
@@ -590,14 +878,14 @@ def _psn_no(areas: Areas, area: str, id_number: str) -> str:
         return str(registry.person_by_id_number(uow=uow, id_number=id_number).id)
 
 
-def _money(areas: Areas) -> tuple[int, int, int, int]:
+def _money(areas: Areas, institution: str = "B001") -> tuple[int, int, int, int]:
     """The traveller's personal account and A's payable to B, in A's book; B's receivable
-    from A and its pharmacy's due, in B's."""
+    from A and its pharmacy's (or hospital's) due, in B's."""
     return (
         areas.balance(INSURED, areas.personal(INSURED, TRAVELLER)),
         areas.balance(INSURED, accounts.inter_area(INSURED, TREATING)),
         areas.balance(TREATING, accounts.inter_area(TREATING, INSURED)),
-        areas.balance(TREATING, accounts.institution_payable(TREATING, "B001")),
+        areas.balance(TREATING, accounts.institution_payable(TREATING, institution)),
     )
 
 

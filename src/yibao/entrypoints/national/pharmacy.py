@@ -84,7 +84,7 @@ def settle(ctx: Context, data: Mapping[str, Any]) -> Output:
             on=ctx.today,
             clr_optins=ctx.caller.area_code,
         ),
-        lambda bill: f"sale:{ctx.caller.code}:{_setl_id(ctx, bill.setl_id)}",
+        lambda bill: f"sale:{ctx.caller.code}:{setl_id_of(ctx, bill.setl_id)}",
     )
     with metrics.settlement("national") as settled:
         if ctx.insured_area is None:
@@ -129,13 +129,12 @@ def cancel(ctx: Context, uow: UnitOfWork, data: Mapping[str, Any]) -> Output:
             setl_id=text(given, "setl_id"),
             psn_no=psn_no(given),
         )
-    record(
-        uow=uow, event=ctx.event(ctx.envelope.infno, None, f"cancel:{_setl_id(ctx, done.setl_id)}")
-    )
+    resource = f"cancel:{setl_id_of(ctx, done.setl_id)}"
+    record(uow=uow, event=ctx.event(ctx.envelope.infno, None, resource))
     return {"setlinfo": cancelled_info(done)}
 
 
-def _setl_id(ctx: Context, setl_id: int | None) -> str:
+def setl_id_of(ctx: Context, setl_id: int | None) -> str:
     """The settlement as the audit entry names it: a bill across areas by its insured area's
     record."""
     return str(setl_id) if ctx.insured_area is None else f"{ctx.insured_area}/{setl_id}"

@@ -46,8 +46,14 @@ from yibao.services.national.people import Secrets
 PATH = "/fsi/api/rsfComIfsService/callService"
 SIGN_IN = "9001"
 SIGN_IN_OUT = ("9001", "9002")  # about the institution's operator, whatever area it names
-# answered for a person of another area, where each area has its own database
-ACROSS_AREAS = frozenset({"1101", "2101", "2102", "2103", "2601"})
+# answered for a person of another area, where each area has its own database: the person's
+# information, the pharmacy's bills, the hospital's outpatient visits (2201-2208) and admissions
+# (2401, 2301, 2402, 2303-2305), and the reversal; the reconciliation (3201) is not
+ACROSS_AREAS = frozenset(
+    {"1101", "2101", "2102", "2103", "2601"}
+    | {"2201", "2202", "2203", "2204", "2205", "2206", "2207", "2208"}
+    | {"2401", "2301", "2402", "2303", "2304", "2305"}
+)
 log = logging.getLogger("yibao.national")
 
 IN_CLAIM: dict[str, InClaim] = {  # writes in the transaction that claims the msgid
@@ -136,10 +142,12 @@ def _area_app(app: App, body: bytes) -> tuple[App, str | None]:
     answers and audit entries live in its area's database; the gateway's signature is checked
     there. `insuplc_admdvs` names the person's insured area, and so the database the message's
     `psn_no` (and a cross-area bill's `setl_id`) are numbers of: another area's, for 1101,
-    the pharmacy's 2101, 2102, 2103 and 2601 (`services.national.across_areas`); the
-    institution's own where it names its area or none, as in one database. The hospital's
-    messages (visits, admissions) and the reconciliation are not settled across areas yet: one
-    naming another insured area is refused by name, as is an area with no database here.
+    the pharmacy's 2101-2103, the hospital's visits and admissions (2201-2208, 2401, 2301,
+    2402, 2303-2305: the visit recorded here, naming that area, every message about it naming
+    it too) and 2601 (`services.national.across_areas`); the institution's own where it names
+    its area or none, as in one database. The reconciliation (3201) is not answered across
+    areas: naming another insured area it is refused by name, as is an area with no database
+    here.
     """
     assert app.areas is not None
     request = parse_body(body)

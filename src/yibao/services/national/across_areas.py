@@ -13,7 +13,17 @@ in A's database only; one naming B (or no area) is a home message, as in one dat
 from it. 2101 quotes and 2102 settles a pharmacy bill through `settlement.at_pos` and
 `settlement.across_areas`: the lines cut by B's catalogue (就医地目录), paid under A's policy
 (参保地政策) by A's book, B's book recording what its institution is owed by A. 2103 and 2601
-give the bill back in both books (`refund_at_pos`). A bill across areas is paid by card and
+give the bill back in both books (`refund_at_pos`).
+
+A hospital's visit (2201, 2401: `register`) reads the person in A's database and is recorded in
+B's (`services.national.visits`), naming A: its person and settlement numbers are of A's
+database, and every message about it names A. Its unsettled lines are quoted and settled as a
+pharmacy bill is (`presettle`, `settle`, the visit's kind deciding the fund's terms under A's
+policy; the answer carries their ratio), the visit's lines linked to A's record of the bill in
+B's transaction that keeps the answer; `cancel` and `reverse` give back in both books and unlink
+them. The visit's lock is taken in that transaction, after both books are written: two
+settlements of one visit with different msgids at one instant can both pay, and the second's
+link is then refused (its 2601 gives it back). A bill across areas is paid by card and
 PIN: the cross-area sale takes no e-voucher yet (its payload names its insured area, but the
 path that would settle it in that area's database is not built), and an ID card is read
 without a PIN, which the cross-area sale does not take (family aid neither).
@@ -22,14 +32,17 @@ without a PIN, which the cross-area sale does not take (family aid neither).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from typing import Any
 
 from yibao.domain.errors import Conflict, InvalidInput
 from yibao.domain.idnumber import mask
 from yibao.domain.national import cut_settlement
+from yibao.domain.pooled import Visit
 from yibao.domain.settlement import check_lines, eligible_fen, total_fen
 from yibao.services.areas import AreaDatabases
+from yibao.services.national import visits
 from yibao.services.national.bills import (
     Bill,
     Cancelled,
@@ -41,6 +54,7 @@ from yibao.services.national.bills import (
     cut_lines,
     line_items,
     require_same_person,
+    unlink,
 )
 from yibao.services.national.gateway import Caller
 from yibao.services.national.people import (
@@ -84,6 +98,28 @@ def person(
     return _insured(areas, insured_area, person_id, on)
 
 
+def register(
+    *,
+    areas: AreaDatabases,
+    insured_area: str,
+    uow: UnitOfWork,
+    caller: Caller,
+    psn_no: int,
+    kind: Visit,
+    med_type: str,
+    begins_at: dt.datetime,
+    details: Mapping[str, Any],
+) -> str:
+    """2201 and 2401 across areas: the person `psn_no` read in their insured area's database
+    (in a scheme on the day), the visit recorded in the institution's (`uow`) naming that
+    area; its mdtrt_id. Its later messages name the same area (`visits.visit_of`)."""
+    found = _insured(areas, insured_area, psn_no, begins_at.date())
+    return visits.record(
+        uow=uow, caller=caller, person=found, kind=kind, med_type=med_type,
+        begins_at=begins_at, details=details, insured_area=insured_area,
+    )  # fmt: skip
+
+
 def presettle(
     *,
     areas: AreaDatabases,
@@ -119,7 +155,7 @@ def presettle(
             require_scheme=True,
         ),
     )
-    return _settled(None, found, bill, lines, quote.fund_fen,
+    return _settled(None, found, bill, lines, Decimal(quote.ratio), quote.fund_fen,
                     quote.personal_fen, quote.own_fen, quote.deductible_fen,
                     quote.balance_after_fen)  # fmt: skip
 
@@ -134,12 +170,41 @@ def settle(
     msgid: str,
     on: dt.date,
     alongside: InTheSale,
+    visit: visits.VisitBill | None = None,
 ) -> SettledBill:
     """2102 across areas, its reference the msgid: both books once (a repeat settles nothing
     again); what `alongside` writes commits in one transaction of the institution's database
-    once both books are written."""
+    once both books are written. A hospital's `visit` (2207, 2304) is claimed by the msgid
+    first (`visits.claim`), and given up again if its books moved nothing."""
     _require_card(bill, insured_area)
     lines = _cut(uow_factory, caller, bill, on)
+    if visit is None:
+        return _settle(areas, insured_area, uow_factory, caller, bill, msgid, on, alongside, lines)
+    with uow_factory() as uow:
+        visits.claim(uow=uow, bill=visit, msgid=msgid)
+    try:
+        return _settle(areas, insured_area, uow_factory, caller, bill, msgid, on, alongside, lines)
+    except Exception:
+        with areas.uow(insured_area) as insured_uow:
+            moved = insured_record(uow=insured_uow, treating_area=caller.area_code,
+                                   institution_code=caller.code, ref=msgid)  # fmt: skip
+        if moved is None:  # nothing written in the insured area's book: nothing to complete
+            with uow_factory() as uow:
+                visits.release(uow=uow, msgid=msgid)
+        raise
+
+
+def _settle(
+    areas: AreaDatabases,
+    insured_area: str,
+    uow_factory: Callable[[], UnitOfWork],
+    caller: Caller,
+    bill: Bill,
+    msgid: str,
+    on: dt.date,
+    alongside: InTheSale,
+    lines: tuple[CutLine, ...],
+) -> SettledBill:
     sale = _Sale(alongside, areas, insured_area, bill, lines, on)
     assert bill.cert.pin is not None
     settle_for_insured_area(
@@ -188,7 +253,9 @@ def cancel(
         )
     ref, person_id = found
     require_same_person(psn_no, person_id)
-    return Cancelled(int(written), psn_no, _refund(areas, uow, caller, ref))
+    refunded = _refund(areas, uow, caller, ref)
+    unlink(uow=uow, settlement_id=int(written), insured_area=insured_area)
+    return Cancelled(int(written), psn_no, refunded)
 
 
 def reverse(
@@ -212,6 +279,7 @@ def reverse(
         found = None if record is None else (record.id, int(record.person_id or 0))
     if treating is None and found is None:
         bar(uow=uow, caller=caller, omsgid=omsgid, oinfno=oinfno)
+        visits.release(uow=uow, msgid=omsgid)  # a barred msgid settles nothing any more
         return Reversal(None)
     if treating is None or found is None:  # the two books' commits were interrupted
         raise Conflict(
@@ -222,7 +290,10 @@ def reverse(
         raise InvalidInput("omsgid", omsgid, f"was cancelled or reversed on {treating.refunded_on}")
     setl_id, person_id = found
     require_same_person(psn_no, person_id)
-    return Reversal(Cancelled(setl_id, psn_no, _refund(areas, uow, caller, omsgid)))
+    refunded = _refund(areas, uow, caller, omsgid)
+    unlink(uow=uow, settlement_id=setl_id, insured_area=insured_area)
+    visits.release(uow=uow, msgid=omsgid)  # written in both books, but never linked
+    return Reversal(Cancelled(setl_id, psn_no, refunded))
 
 
 def _refund(areas: AreaDatabases, uow: UnitOfWork, caller: Caller, ref: str) -> Receipt:
@@ -268,15 +339,17 @@ def _settled(
     person: Insured,
     bill: Bill,
     lines: tuple[CutLine, ...],
+    ratio: Decimal,
     *parts: int,
 ) -> SettledBill:
-    """The answer's bill: `parts` are the fund's, the account's, the cash, the deductible and
-    the balance after. The fund's ratio is 0: a pharmacy purchase, which the fund does not pay."""
+    """The answer's bill: `ratio` is the fund's under the insured area's terms (0 at a
+    pharmacy, which the fund does not pay); `parts` are the fund's, the account's, the cash,
+    the deductible and the balance after."""
     fund, account, cash, deductible, balance_after = parts
     cut = cut_settlement(
         verdicts=[c.verdict for c in lines],
         deductible_fen=deductible,
-        ratio=Decimal(0),
+        ratio=ratio,
         fund_fen=fund,
         account_fen=account,
         cash_fen=cash,
@@ -313,11 +386,11 @@ class _Sale:
     def after(self, uow: UnitOfWork, receipt: Receipt) -> None:
         found = _insured(self.areas, self.insured_area, self.bill.psn_no, self.on)
         self.settled = _settled(
-            receipt.settlement_id, found, self.bill, self.lines,
+            receipt.settlement_id, found, self.bill, self.lines, Decimal(receipt.ratio),
             receipt.fund_fen, receipt.personal_fen, receipt.own_fen, receipt.deductible_fen,
             receipt.balance_after_fen,
         )  # fmt: skip
         self.given.after(uow, self.settled)
 
 
-__all__ = ["cancel", "person", "presettle", "reverse", "settle"]
+__all__ = ["cancel", "person", "presettle", "register", "reverse", "settle"]

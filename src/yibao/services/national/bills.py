@@ -354,15 +354,25 @@ def cancel(*, uow: UnitOfWork, caller: Caller, setl_id: object, psn_no: int) -> 
     return Cancelled(int(written), psn_no, receipt)
 
 
-def unlink(*, uow: UnitOfWork, settlement_id: int) -> None:
-    """A cancelled settlement's lines are unsettled again; an admission is discharged again."""
+def unlink(*, uow: UnitOfWork, settlement_id: int, insured_area: str | None = None) -> None:
+    """A cancelled settlement's lines are unsettled again; an admission is discharged again.
+    `settlement_id` is a number of `insured_area`'s database (None: this one's): only its
+    visits are unlinked, not another area's visit whose bill has the same number there."""
+    of_area = (
+        NationalVisit.insured_area.is_(None)
+        if insured_area is None
+        else NationalVisit.insured_area == insured_area
+    )
     uow.session.execute(
         update(NationalFeeLine)
-        .where(NationalFeeLine.settlement_id == settlement_id)
+        .where(
+            NationalFeeLine.settlement_id == settlement_id,
+            NationalFeeLine.visit_id.in_(select(NationalVisit.id).where(of_area)),
+        )
         .values(settlement_id=None)
     )
     for visit in uow.session.scalars(
-        select(NationalVisit).where(NationalVisit.settlement_id == settlement_id)
+        select(NationalVisit).where(NationalVisit.settlement_id == settlement_id, of_area)
     ):
         visit.settlement_id = None
         if visit.status == "settled":

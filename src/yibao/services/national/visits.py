@@ -1,6 +1,12 @@
 """Outpatient registrations (2201) and admissions (2401): the visit's `mdtrt_id`, its fee
 lines uploaded and cut by the catalogue (2204, 2301), deleted while unsettled (2205), the
-discharge (2402), and the link to the settlement that paid them."""
+discharge (2402), and the link to the settlement that paid them.
+
+A visit of a person insured in another area (`insured_area`, where each area has its own
+database: `services.national.across_areas`) is recorded here, in the institution's database,
+its `person_id` and `settlement_id` numbers of the insured area's database. Every message about
+a visit names the visit's insured area (`insured_area`, None: the institution's own): a visit
+is not reached through another area's numbers."""
 
 from __future__ import annotations
 
@@ -46,6 +52,25 @@ def register(
     person = people.insured(uow=uow, person_id=psn_no, on=begins_at.date())
     if person.area_code != caller.area_code:
         raise InvalidInput("psn_no", str(psn_no), "is insured in another planning area")
+    return record(
+        uow=uow, caller=caller, person=person, kind=kind, med_type=med_type,
+        begins_at=begins_at, details=details,
+    )  # fmt: skip
+
+
+def record(
+    *,
+    uow: UnitOfWork,
+    caller: Caller,
+    person: people.Insured,
+    kind: Visit,
+    med_type: str,
+    begins_at: dt.datetime,
+    details: Mapping[str, Any],
+    insured_area: str | None = None,
+) -> str:
+    """A new visit of `person`, as their insured area's database knows them (`insured_area`,
+    None: this one); its mdtrt_id."""
     if caller.kind == "pharmacy":
         raise InvalidInput("infno", "2201", "is for hospitals and clinics, not a pharmacy")
     mdtrt_id = begins_at.strftime("%Y%m%d%H%M%S") + secrets.token_hex(8)
@@ -53,7 +78,8 @@ def register(
         NationalVisit(
             mdtrt_id=mdtrt_id,
             institution_id=caller.institution_id,
-            person_id=psn_no,
+            insured_area=insured_area,
+            person_id=person.person_id,
             kind=str(kind),
             status=OPEN,
             insutype=person.codes.insutype or "",
@@ -67,14 +93,29 @@ def register(
 
 
 def visit_of(
-    *, uow: UnitOfWork, caller: Caller, mdtrt_id: str, psn_no: int, lock: bool = True
+    *,
+    uow: UnitOfWork,
+    caller: Caller,
+    mdtrt_id: str,
+    psn_no: int,
+    lock: bool = True,
+    insured_area: str | None = None,
 ) -> NationalVisit:
+    """The visit `mdtrt_id` of the institution, of patient `psn_no` of `insured_area`'s
+    database (None: this one's)."""
     query = select(NationalVisit).where(
         NationalVisit.mdtrt_id == mdtrt_id, NationalVisit.institution_id == caller.institution_id
     )
     found = uow.session.scalars(query.with_for_update() if lock else query).one_or_none()
     if found is None:
         raise InvalidInput("mdtrt_id", mdtrt_id, f"is no visit at {caller.code}")
+    if found.insured_area != insured_area:
+        raise InvalidInput(
+            "insuplc_admdvs",
+            insured_area or caller.area_code,
+            f"is not the insured area of visit {mdtrt_id}: send its messages with "
+            f"insuplc_admdvs {found.insured_area or caller.area_code}",
+        )
     if found.person_id != psn_no:
         raise InvalidInput("psn_no", str(psn_no), f"is not the patient of visit {mdtrt_id}")
     return found
@@ -87,8 +128,12 @@ def _require_status(visit: NationalVisit, *allowed: str) -> None:
         )
 
 
-def cancel_registration(*, uow: UnitOfWork, caller: Caller, mdtrt_id: str, psn_no: int) -> None:
-    visit = visit_of(uow=uow, caller=caller, mdtrt_id=mdtrt_id, psn_no=psn_no)
+def cancel_registration(
+    *, uow: UnitOfWork, caller: Caller, mdtrt_id: str, psn_no: int, insured_area: str | None = None
+) -> None:
+    visit = visit_of(
+        uow=uow, caller=caller, mdtrt_id=mdtrt_id, psn_no=psn_no, insured_area=insured_area
+    )
     _require_status(visit, OPEN, DISCHARGED)
     if visit.settlement_id is not None or _settled_lines(uow, visit.id):
         raise Conflict(f"visit {mdtrt_id} has settled fees; cancel the settlement first")
@@ -104,8 +149,11 @@ def update_information(
     psn_no: int,
     med_type: str | None,
     details: Mapping[str, Any],
+    insured_area: str | None = None,
 ) -> None:
-    visit = visit_of(uow=uow, caller=caller, mdtrt_id=mdtrt_id, psn_no=psn_no)
+    visit = visit_of(
+        uow=uow, caller=caller, mdtrt_id=mdtrt_id, psn_no=psn_no, insured_area=insured_area
+    )
     _require_status(visit, OPEN)
     if med_type:
         visit.med_type = med_type[:6]
@@ -121,10 +169,14 @@ def upload(
     psn_no: int,
     lines: Sequence[UploadedLine],
     on: dt.date,
+    insured_area: str | None = None,
 ) -> tuple[bills.CutLine, ...]:
-    """Add fee lines to an open visit, each cut by the catalogue; a feedetl_sn given before
-    is refused (delete it first)."""
-    visit = visit_of(uow=uow, caller=caller, mdtrt_id=mdtrt_id, psn_no=psn_no)
+    """Add fee lines to an open visit, each cut by the institution's area's catalogue (就医地
+    目录, whatever the patient's insured area); a feedetl_sn given before is refused (delete it
+    first)."""
+    visit = visit_of(
+        uow=uow, caller=caller, mdtrt_id=mdtrt_id, psn_no=psn_no, insured_area=insured_area
+    )
     _require_status(visit, OPEN)
     numbers = [u.line.feedetl_sn for u in lines]
     if len(set(numbers)) != len(numbers):
@@ -157,9 +209,17 @@ def upload(
 
 
 def delete_lines(
-    *, uow: UnitOfWork, caller: Caller, mdtrt_id: str, psn_no: int, chrg_bchno: str
+    *,
+    uow: UnitOfWork,
+    caller: Caller,
+    mdtrt_id: str,
+    psn_no: int,
+    chrg_bchno: str,
+    insured_area: str | None = None,
 ) -> int:
-    visit = visit_of(uow=uow, caller=caller, mdtrt_id=mdtrt_id, psn_no=psn_no)
+    visit = visit_of(
+        uow=uow, caller=caller, mdtrt_id=mdtrt_id, psn_no=psn_no, insured_area=insured_area
+    )
     _require_status(visit, OPEN)
     query = delete(NationalFeeLine).where(
         NationalFeeLine.visit_id == visit.id, NationalFeeLine.settlement_id.is_(None)
@@ -174,9 +234,17 @@ def delete_lines(
 
 
 def discharge(
-    *, uow: UnitOfWork, caller: Caller, mdtrt_id: str, psn_no: int, ends_at: dt.datetime
+    *,
+    uow: UnitOfWork,
+    caller: Caller,
+    mdtrt_id: str,
+    psn_no: int,
+    ends_at: dt.datetime,
+    insured_area: str | None = None,
 ) -> None:
-    visit = visit_of(uow=uow, caller=caller, mdtrt_id=mdtrt_id, psn_no=psn_no)
+    visit = visit_of(
+        uow=uow, caller=caller, mdtrt_id=mdtrt_id, psn_no=psn_no, insured_area=insured_area
+    )
     if visit.kind != str(Visit.INPATIENT):
         raise InvalidInput("mdtrt_id", mdtrt_id, "is not an admission")
     _require_status(visit, OPEN)
@@ -197,11 +265,18 @@ class VisitBill:
 
 
 def unsettled(
-    *, uow: UnitOfWork, caller: Caller, mdtrt_id: str, psn_no: int, chrg_bchno: str | None
+    *,
+    uow: UnitOfWork,
+    caller: Caller,
+    mdtrt_id: str,
+    psn_no: int,
+    chrg_bchno: str | None,
+    insured_area: str | None = None,
 ) -> VisitBill:
     """The visit's fee lines not settled yet (of one batch, if given): what 2206/2207 and
     2303/2304 settle. An admission is settled once discharged."""
-    visit = visit_of(uow=uow, caller=caller, mdtrt_id=mdtrt_id, psn_no=psn_no, lock=False)
+    visit = visit_of(uow=uow, caller=caller, mdtrt_id=mdtrt_id, psn_no=psn_no, lock=False,
+                     insured_area=insured_area)  # fmt: skip
     kind = Visit(visit.kind)
     _require_status(visit, *((OPEN,) if kind is Visit.OUTPATIENT else (DISCHARGED,)))
     query = select(NationalFeeLine).where(
@@ -253,7 +328,7 @@ _LINK_LINE = HotStatement(
 _LINK_VISIT = HotStatement(
     update(V)
     .where(V.c.id == bindparam("visit_id"))
-    .values(settlement_id=bindparam("paid_by"), status=bindparam("new_status"))
+    .values(settlement_id=bindparam("paid_by"), status=bindparam("new_status"), settling_msgid=None)
 )
 
 
@@ -273,8 +348,45 @@ def lock_unchanged(*, uow: UnitOfWork, bill: VisitBill) -> None:
         )
 
 
+def claim(*, uow: UnitOfWork, bill: VisitBill, msgid: str) -> None:
+    """Before a visit of another insured area is settled: the visit claimed by `msgid` in its
+    own transaction. Its two books are written in two databases, one after the other, so the
+    visit's lock (`lock_unchanged`) can only be taken after both, too late to stop a second
+    msgid settling the same lines at the same instant; the claim does. The same msgid may go
+    on (a retry completes its settlement); another is refused until the claim is released by
+    the link (`link`), by a settlement that moved nothing, or by the msgid's 2601."""
+    taken = uow.session.execute(
+        update(NationalVisit)
+        .where(
+            NationalVisit.id == bill.visit_id,
+            or_(NationalVisit.settling_msgid.is_(None), NationalVisit.settling_msgid == msgid),
+        )
+        .values(settling_msgid=msgid)
+        .returning(NationalVisit.id)
+    ).first()
+    if taken is None:
+        holder = uow.session.scalar(
+            select(NationalVisit.settling_msgid).where(NationalVisit.id == bill.visit_id)
+        )
+        raise Conflict(
+            f"visit {bill.mdtrt_id} is being settled by msgid {holder!r}: send that message "
+            "again to complete it, or reverse it (2601), then settle"
+        )
+    lock_unchanged(uow=uow, bill=bill)  # its lines not settled by a msgid whose claim has ended
+
+
+def release(*, uow: UnitOfWork, msgid: str) -> None:
+    """The claim of `msgid` given up: its settlement moved nothing, or was reversed."""
+    uow.session.execute(
+        update(NationalVisit)
+        .where(NationalVisit.settling_msgid == msgid)
+        .values(settling_msgid=None)
+    )
+
+
 def link(*, uow: UnitOfWork, bill: VisitBill, settlement_id: int) -> None:
-    """In the settlement's transaction: the settled lines and the visit point at it."""
+    """In the settlement's transaction: the settled lines and the visit point at it (the
+    visit's claim, if any, done)."""
     _LINK_LINE.write_many(
         uow.hot, [{"line_id": line, "paid_by": settlement_id} for line in bill.line_ids]
     )

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from yibao.adapters.tables import InterAreaBill
 from yibao.domain.errors import Conflict, InvalidInput, NotEnrolled
 from yibao.domain.idnumber import IdNumber
-from yibao.domain.pooled import FundShare, Visit, fund_share
+from yibao.domain.pooled import FundShare, FundTerms, Visit, fund_share
 from yibao.domain.settlement import BillSplit, split_bill
 from yibao.ledger import accounts
 from yibao.ledger.kinds import TransferKind
@@ -83,13 +83,14 @@ class CrossAreaReceipt:
     fund_fen: int = 0  # paid by the insured area's pooled fund
     deductible_fen: int = 0  # the part of the eligible amount the deductible took
     visit: str = "pharmacy"
+    ratio: str = "0"  # the fund's ratio under the insured area's terms (0: it pays nothing)
 
 
 def settle_across_areas(*, areas: AreaDatabases, bill: CrossAreaBill) -> CrossAreaReceipt:
     """Settle `bill` in both areas' books, the insured area's first; safe to retry."""
     treating_area, id_number, place = _checked(areas, bill)
     with areas.uow(bill.insured_area) as uow:
-        insured = _insured_side(uow, bill, id_number, treating_area, place)
+        insured, ratio = _insured_side(uow, bill, id_number, treating_area, place)
         paid = insured.personal_fen
         balance_after = uow.ledger.balance_of(
             accounts.personal_account(bill.insured_area, int(insured.person_id or 0))
@@ -110,6 +111,7 @@ def settle_across_areas(*, areas: AreaDatabases, bill: CrossAreaBill) -> CrossAr
         fund_fen=insured.fund_fen,
         deductible_fen=insured.deductible_fen,
         visit=insured.visit or str(Visit.PHARMACY),
+        ratio=ratio,
     )
 
 
@@ -119,7 +121,7 @@ def quote_across_areas(*, areas: AreaDatabases, bill: CrossAreaBill) -> CrossAre
     treating_area, id_number, place = _checked(areas, bill)
     with areas.uow(bill.insured_area) as uow:
         person_id = _insured_person(uow, bill, id_number)
-        visit, share, split = _split(uow, bill, person_id, place, lock=False)
+        terms, share, split = _split(uow, bill, person_id, place, lock=False)
         balance = uow.ledger.balance_of(accounts.personal_account(bill.insured_area, person_id))
         uow.session.rollback()  # a quote leaves nothing behind
     return CrossAreaReceipt(
@@ -134,7 +136,8 @@ def quote_across_areas(*, areas: AreaDatabases, bill: CrossAreaBill) -> CrossAre
         balance_after_fen=balance - split.account_fen,
         fund_fen=share.fund_fen,
         deductible_fen=share.deductible_fen,
-        visit=str(visit),
+        visit=str(terms.visit),
+        ratio=_ratio(terms),
     )
 
 
@@ -165,11 +168,8 @@ def _insured_person(uow: UnitOfWork, bill: CrossAreaBill, id_number: str) -> int
     return person.id
 
 
-def _split(
-    uow: UnitOfWork, bill: CrossAreaBill, person_id: int, place: _Place, *, lock: bool
-) -> tuple[Visit, FundShare, BillSplit]:
-    """The fund's share and the account's under the insured area's policy; `lock`: the
-    patient's year and then the account locked, for a settlement."""
+def _terms(uow: UnitOfWork, bill: CrossAreaBill, person_id: int, place: _Place) -> FundTerms:
+    """The fund's terms for the bill under the insured area's policy, at the treating place."""
     facts = insured_area_facts(
         uow=uow, person_id=person_id, institution_kind=place.kind, level=place.level, on=bill.on
     )
@@ -177,7 +177,20 @@ def _split(
         raise NotEnrolled(
             f"person {IdNumber.parse(bill.id_number).masked} is in no insurance scheme on {bill.on}"
         )
-    terms = terms_from_facts(facts=facts, visit=bill.visit, on=bill.on).terms
+    return terms_from_facts(facts=facts, visit=bill.visit, on=bill.on).terms
+
+
+def _ratio(terms: FundTerms) -> str:
+    """The fund's ratio as a receipt writes it: 0 where the fund pays nothing."""
+    return str(terms.ratio) if terms.pays else "0"
+
+
+def _split(
+    uow: UnitOfWork, bill: CrossAreaBill, person_id: int, place: _Place, *, lock: bool
+) -> tuple[FundTerms, FundShare, BillSplit]:
+    """The fund's share and the account's under the insured area's policy; `lock`: the
+    patient's year and then the account locked, for a settlement."""
+    terms = _terms(uow, bill, person_id, place)
     share = FundShare(0, 0)
     if terms.visit is not Visit.PHARMACY:  # the patient's year locked first, then the account
         read_usage = locked_usage if lock else usage_of
@@ -188,20 +201,21 @@ def _split(
     split = split_bill(
         total=bill.total_fen, eligible=bill.eligible, fund=share.fund_fen, balance=max(balance, 0)
     )
-    return terms.visit, share, split
+    return terms, share, split
 
 
 def _insured_side(
     uow: UnitOfWork, bill: CrossAreaBill, id_number: str, treating: str, place: _Place
-) -> InterAreaBill:
+) -> tuple[InterAreaBill, str]:
     """The fund and the personal account pay the treating area, under the insured area's
-    policy; returns the bill as first recorded."""
+    policy; returns the bill as first recorded, and the fund's ratio."""
     person_id = _insured_person(uow, bill, id_number)
     found = _recorded(uow, INSURED, treating, bill)
     if found is not None:
         _same_bill(found, bill, id_number)
-        return found
-    visit, share, split = _split(uow, bill, person_id, place, lock=True)
+        return found, _ratio(_terms(uow, bill, person_id, place))
+    terms, share, split = _split(uow, bill, person_id, place, lock=True)
+    visit = terms.visit
     row = _row(INSURED, bill, id_number, (bill.insured_area, treating), person_id)
     row.personal_fen, row.fund_fen, row.deductible_fen = (
         split.account_fen,
@@ -235,7 +249,7 @@ def _insured_side(
                 kind=TransferKind.INTER_AREA_SETTLEMENT,
                 memo=f"{bill.institution_code} {bill.ref} ({treating})",
             )
-    return row
+    return row, _ratio(terms)
 
 
 def _treating_side(

@@ -171,5 +171,6 @@ def _receipt(crossed: CrossAreaReceipt) -> Receipt:
         family_aid=False,
         fund_fen=crossed.fund_fen,
         deductible_fen=crossed.deductible_fen,
+        ratio=crossed.ratio,
         visit=crossed.visit,
     )
