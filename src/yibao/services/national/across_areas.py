@@ -21,9 +21,10 @@ database, and every message about it names A. Its unsettled lines are quoted and
 pharmacy bill is (`presettle`, `settle`, the visit's kind deciding the fund's terms under A's
 policy; the answer carries their ratio), the visit's lines linked to A's record of the bill in
 B's transaction that keeps the answer; `cancel` and `reverse` give back in both books and unlink
-them. The visit's lock is taken in that transaction, after both books are written: two
-settlements of one visit with different msgids at one instant can both pay, and the second's
-link is then refused (its 2601 gives it back). A bill across areas is paid by card and
+them. The visit's lock is taken in that transaction, after both books are written, too late
+to keep a second msgid from paying the same lines: so the settling msgid claims the visit
+first (`visits.claim`), and gives the claim up if its books moved nothing. A bill across
+areas is paid by card and
 PIN: the cross-area sale takes no e-voucher yet (its payload names its insured area, but the
 path that would settle it in that area's database is not built), and an ID card is read
 without a PIN, which the cross-area sale does not take (family aid neither).
