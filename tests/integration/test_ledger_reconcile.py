@@ -56,6 +56,20 @@ def test_tampering_behind_the_application_is_found_and_the_row_named(
     assert any(row in detail for detail in found), (row, _problems(engine))
 
 
+def test_a_visit_of_another_insured_area_names_that_areas_person_not_this_databases(
+    engine: Engine,
+) -> None:
+    """Its person is a number of the insured area's database (migration 0030): not dangling
+    here, where the home visit beside it is."""
+    make_history(engine)
+    _, tampered = TAMPERINGS["national_visit_of_no_person"]
+    home = tampered(engine)
+    away = int(scalar(engine, "SELECT id FROM national_visit WHERE mdtrt_id = 'TAMPERED-AWAY'"))
+    dangling = [p.detail for p in _problems(engine) if p.invariant == "references_exist"]
+    assert any(home in detail for detail in dangling)
+    assert not any(f"national visit {away}:" in detail for detail in dangling), dangling
+
+
 def test_a_posting_of_a_kind_no_writer_posts_is_a_problem(engine: Engine) -> None:
     make_history(engine)
     credit, _ = first_credit(engine)
