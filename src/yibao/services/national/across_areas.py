@@ -33,7 +33,8 @@ without a PIN, which the cross-area sale does not take (family aid neither).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -52,9 +53,10 @@ from yibao.services.national.bills import (
     Patient,
     SettledBill,
     check_bill,
-    cut_lines,
+    cut_bill,
     line_items,
     require_same_person,
+    sale_cmd,
     unlink,
 )
 from yibao.services.national.gateway import Caller
@@ -69,7 +71,7 @@ from yibao.services.national.people import (
     insured,
 )
 from yibao.services.national.reversal import SETTLEMENTS, Reversal, bar
-from yibao.services.settlement import CardAndPin, Receipt, SettleCmd, UnknownRef
+from yibao.services.settlement import CardAndPin, Receipt, UnknownRef
 from yibao.services.settlement.across_areas import CrossAreaBill, quote_across_areas
 from yibao.services.settlement.across_areas_refund import insured_record, treating_bill
 from yibao.services.settlement.at_pos import refund_at_pos, settle_for_insured_area
@@ -139,7 +141,7 @@ def presettle(
     found = person(areas=areas, insured_area=insured_area, cert=bill.cert, on=on, now=now,
                    keys=keys)  # fmt: skip
     require_same_person(bill.psn_no, found.person_id)
-    lines = _cut(uow_factory, caller, bill, on)
+    lines = cut_bill(uow_factory, caller, bill, on)
     items = line_items(lines, bill.account_used)
     check_lines(items)
     quote = quote_across_areas(
@@ -176,57 +178,50 @@ def settle(
     """2102 across areas, its reference the msgid: both books once (a repeat settles nothing
     again); what `alongside` writes commits in one transaction of the institution's database
     once both books are written. A hospital's `visit` (2207, 2304) is claimed by the msgid
-    first (`visits.claim`), and given up again if its books moved nothing."""
+    first (`_claimed`)."""
     _require_card(bill, insured_area)
-    lines = _cut(uow_factory, caller, bill, on)
-    if visit is None:
-        return _settle(areas, insured_area, uow_factory, caller, bill, msgid, on, alongside, lines)
-    with uow_factory() as uow:
-        visits.claim(uow=uow, bill=visit, msgid=msgid)
-    try:
-        return _settle(areas, insured_area, uow_factory, caller, bill, msgid, on, alongside, lines)
-    except Exception:
-        with areas.uow(insured_area) as insured_uow:
-            moved = insured_record(uow=insured_uow, treating_area=caller.area_code,
-                                   institution_code=caller.code, ref=msgid)  # fmt: skip
-        if moved is None:  # nothing written in the insured area's book: nothing to complete
-            with uow_factory() as uow:
-                visits.release(uow=uow, msgid=msgid)
-        raise
+    assert bill.cert.pin is not None
+    lines = cut_bill(uow_factory, caller, bill, on)
+    sale = _Sale(alongside, areas, insured_area, bill, lines, on)
+    card = CardAndPin(bill.cert.cert_no, bill.cert.pin)
+    with _claimed(areas, insured_area, uow_factory, caller, visit, msgid):
+        settle_for_insured_area(
+            areas=areas,
+            uow_factory=uow_factory,
+            cmd=sale_cmd(caller, bill, msgid, card, lines, on, sale),
+            insured_area=insured_area,
+        )
+    assert sale.settled is not None
+    return sale.settled
 
 
-def _settle(
+@contextmanager
+def _claimed(
     areas: AreaDatabases,
     insured_area: str,
     uow_factory: Callable[[], UnitOfWork],
     caller: Caller,
-    bill: Bill,
+    visit: visits.VisitBill | None,
     msgid: str,
-    on: dt.date,
-    alongside: InTheSale,
-    lines: tuple[CutLine, ...],
-) -> SettledBill:
-    sale = _Sale(alongside, areas, insured_area, bill, lines, on)
-    assert bill.cert.pin is not None
-    settle_for_insured_area(
-        areas=areas,
-        uow_factory=uow_factory,
-        cmd=SettleCmd(
-            caller.code,
-            msgid,
-            CardAndPin(bill.cert.cert_no, bill.cert.pin),
-            line_items(lines, bill.account_used),
-            on,
-            visit=bill.visit,
-            by_catalogue=True,
-            patient_person_id=bill.psn_no,
-            require_scheme=True,
-            alongside=sale,
-        ),
-        insured_area=insured_area,
-    )
-    assert sale.settled is not None
-    return sale.settled
+) -> Iterator[None]:
+    """The visit (if any) claimed by `msgid` while its two books are written (`visits.claim`);
+    the claim given up again if the settlement fails having written nothing in the insured
+    area's book, so there is nothing for a retry to complete."""
+    if visit is None:
+        yield
+        return
+    with uow_factory() as uow:
+        visits.claim(uow=uow, bill=visit, msgid=msgid)
+    try:
+        yield
+    except Exception:
+        with areas.uow(insured_area) as insured_uow:
+            moved = insured_record(uow=insured_uow, treating_area=caller.area_code,
+                                   institution_code=caller.code, ref=msgid)  # fmt: skip
+        if moved is None:
+            with uow_factory() as uow:
+                visits.release(uow=uow, msgid=msgid)
+        raise
 
 
 def cancel(
@@ -313,14 +308,6 @@ def _require_card(bill: Bill, insured_area: str) -> None:
             f"is not 03: a bill of a person of insuplc_admdvs {insured_area} (another planning "
             "area) is paid by card and PIN",
         )
-
-
-def _cut(
-    uow_factory: Callable[[], UnitOfWork], caller: Caller, bill: Bill, on: dt.date
-) -> tuple[CutLine, ...]:
-    """The lines cut by the treating area's catalogue (就医地目录)."""
-    with uow_factory().statement_by_statement() as uow:
-        return cut_lines(uow=uow, area_code=caller.area_code, on=on, lines=bill.lines)
 
 
 def _insured(areas: AreaDatabases, insured_area: str, person_id: int, on: dt.date) -> Insured:

@@ -225,8 +225,7 @@ def settle(
     `alongside` writes commits in the same transaction as the sale."""
     check_bill(bill)
     check_certificate(bill.cert, pin_required=True)
-    with uow_factory().statement_by_statement() as uow:
-        lines = cut_lines(uow=uow, area_code=caller.area_code, on=on, lines=bill.lines)
+    lines = cut_bill(uow_factory, caller, bill, on)
     credential: CardAndPin | ElectronicCard | IdentityCard
     if bill.cert.cert_type == EVOUCHER:
         credential = ElectronicCard(bill.cert.cert_no)
@@ -238,24 +237,47 @@ def settle(
     sale = _Sale(alongside, bill.cert.cert_type, lines)
     settlement.settle(
         uow_factory=uow_factory,
-        cmd=SettleCmd(
-            caller.code,
-            msgid,
-            credential,
-            line_items(lines, bill.account_used),
-            on,
-            visit=bill.visit,
-            by_catalogue=True,
-            patient_person_id=bill.psn_no,
-            require_scheme=True,
-            alongside=sale,
-        ),
+        cmd=sale_cmd(caller, bill, msgid, credential, lines, on, sale),
         now=now,
         card_secret=keys.card_secret,
         electronic_card_seconds=keys.electronic_card_seconds,
     )
     assert sale.settled is not None
     return sale.settled
+
+
+def cut_bill(
+    uow_factory: Callable[[], UnitOfWork], caller: Caller, bill: Bill, on: dt.date
+) -> tuple[CutLine, ...]:
+    """The bill's lines cut by the institution's area's catalogue (就医地目录), whatever the
+    patient's insured area."""
+    with uow_factory().statement_by_statement() as uow:
+        return cut_lines(uow=uow, area_code=caller.area_code, on=on, lines=bill.lines)
+
+
+def sale_cmd(
+    caller: Caller,
+    bill: Bill,
+    msgid: str,
+    credential: CardAndPin | ElectronicCard | IdentityCard,
+    lines: Sequence[CutLine],
+    on: dt.date,
+    alongside: settlement.Alongside,
+) -> SettleCmd:
+    """The sale a national bill asks for, its reference the msgid: priced by the catalogue,
+    its patient the message's psn_no, who must be in a scheme on the day."""
+    return SettleCmd(
+        caller.code,
+        msgid,
+        credential,
+        line_items(lines, bill.account_used),
+        on,
+        visit=bill.visit,
+        by_catalogue=True,
+        patient_person_id=bill.psn_no,
+        require_scheme=True,
+        alongside=alongside,
+    )
 
 
 _PAYABLES_OPEN: weakref.WeakKeyDictionary[Engine, set[tuple[str, str]]] = (

@@ -97,22 +97,10 @@ def settle_across_areas(*, areas: AreaDatabases, bill: CrossAreaBill) -> CrossAr
         )
     with areas.uow(treating_area) as uow:
         _treating_side(uow, bill, id_number, treating_area, insured)
-    return CrossAreaReceipt(
-        insured_area=bill.insured_area,
-        treating_area=treating_area,
-        institution_code=bill.institution_code,
-        ref=bill.ref,
-        patient=IdNumber.parse(id_number).masked,
-        total_fen=bill.total_fen,
-        personal_fen=paid,
-        own_fen=bill.total_fen - paid - insured.fund_fen,
-        bill_id=insured.id,
-        balance_after_fen=balance_after,
-        fund_fen=insured.fund_fen,
-        deductible_fen=insured.deductible_fen,
-        visit=insured.visit or str(Visit.PHARMACY),
-        ratio=ratio,
-    )
+    return _receipt(
+        bill, treating_area, id_number, FundShare(insured.fund_fen, insured.deductible_fen),
+        paid, balance_after, insured.visit or str(Visit.PHARMACY), ratio, bill_id=insured.id,
+    )  # fmt: skip
 
 
 def quote_across_areas(*, areas: AreaDatabases, bill: CrossAreaBill) -> CrossAreaReceipt:
@@ -124,6 +112,25 @@ def quote_across_areas(*, areas: AreaDatabases, bill: CrossAreaBill) -> CrossAre
         terms, share, split = _split(uow, bill, person_id, place, lock=False)
         balance = uow.ledger.balance_of(accounts.personal_account(bill.insured_area, person_id))
         uow.session.rollback()  # a quote leaves nothing behind
+    return _receipt(
+        bill, treating_area, id_number, share, split.account_fen, balance - split.account_fen,
+        str(terms.visit), _ratio(terms),
+    )  # fmt: skip
+
+
+def _receipt(
+    bill: CrossAreaBill,
+    treating_area: str,
+    id_number: str,
+    share: FundShare,
+    personal_fen: int,
+    balance_after_fen: int,
+    visit: str,
+    ratio: str,
+    *,
+    bill_id: int = 0,
+) -> CrossAreaReceipt:
+    """The bill's receipt: the fund's share, the account's, and cash for the rest."""
     return CrossAreaReceipt(
         insured_area=bill.insured_area,
         treating_area=treating_area,
@@ -131,13 +138,14 @@ def quote_across_areas(*, areas: AreaDatabases, bill: CrossAreaBill) -> CrossAre
         ref=bill.ref,
         patient=IdNumber.parse(id_number).masked,
         total_fen=bill.total_fen,
-        personal_fen=split.account_fen,
-        own_fen=split.cash_fen,
-        balance_after_fen=balance - split.account_fen,
+        personal_fen=personal_fen,
+        own_fen=bill.total_fen - personal_fen - share.fund_fen,
+        bill_id=bill_id,
+        balance_after_fen=balance_after_fen,
         fund_fen=share.fund_fen,
         deductible_fen=share.deductible_fen,
-        visit=str(terms.visit),
-        ratio=_ratio(terms),
+        visit=visit,
+        ratio=ratio,
     )
 
 
