@@ -13,8 +13,8 @@ Prints one JSON line; progress goes to stderr. `bound_fk_s` and `ratio_fk` repea
 with the three foreign keys ledger_transfer had before migration 0006 on the copy;
 `in_place_s` inserts the same rows (new keys, claimed in ledger_key) into ledger_transfer
 itself, indexes at full size, and rolls back. `phases_s` splits credit_s by the run's
-statements: cutting the batches, opening accounts, ANALYZE, posting the batches; `rest` is
-commits and Python.
+statements: finding the rows to credit with their accounts, cutting the batches, opening
+accounts, ANALYZE, posting the batches, forgetting the rows; `rest` is commits and Python.
 """
 
 from __future__ import annotations
@@ -195,10 +195,12 @@ def _statistics_kept_fresh(engine: Engine, every: float = 5.0) -> Iterator[None]
 
 
 PHASES = (  # (what the statement holds, phase): the first that matches
+    ("INSERT INTO crediting_run_row", "find_rows"),
     ("row_number()", "cut_batches"),
     ("INSERT INTO ledger_account", "open_accounts"),
     ("ANALYZE", "analyze"),
     ("INSERT INTO ledger_transfer", "post_batches"),
+    ("DELETE FROM crediting_run_row", "forget_rows"),
 )
 
 

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from urllib.parse import quote
 
 import pytest
@@ -19,7 +20,14 @@ import yaml
 from sqlalchemy import Engine, func, insert, select
 
 from tests.scenario_files import EXAMPLES
-from yibao.adapters.tables import Contribution, CreditingRun, Enrollment, LedgerTransfer, Person
+from yibao.adapters.tables import (
+    Contribution,
+    CreditingRun,
+    CreditingRunRow,
+    Enrollment,
+    LedgerTransfer,
+    Person,
+)
 from yibao.bootstrap import App
 from yibao.domain.crediting import MedicalContribution, credit_for
 from yibao.domain.idnumber import IdNumber, make_id_number
@@ -205,15 +213,15 @@ def test_a_resumed_run_starts_at_its_first_unfinished_batch(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     expected_total = _city(app)
-    credit_contributions, batches = crediting._credit_contributions, []
+    post_batch, batches = crediting._post_batch, []
 
     def crash_in_a_batch(*args: object) -> tuple[int, int]:
         batches.append(1)
         if len(batches) == KILLED_IN_BATCH:
             raise _Crash
-        return credit_contributions(*args)  # type: ignore[arg-type]
+        return post_batch(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(crediting, "_credit_contributions", crash_in_a_batch)
+    monkeypatch.setattr(crediting, "_post_batch", crash_in_a_batch)
     with pytest.raises(_Crash):
         crediting.run_crediting(uow_factory=app.uow, area_code="420100", month=MONTH, batch_size=50)
     monkeypatch.undo()
@@ -250,3 +258,65 @@ def test_a_run_that_opens_many_accounts_refreshes_their_statistics(
             "SELECT reltuples FROM pg_class WHERE oid = 'ledger_account'::regclass"
         ).scalar_one()
     assert counted >= PERSONS  # the accounts opened are in the statistics
+
+
+def _rows_kept(app: App) -> int:
+    with app.uow() as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(CreditingRunRow)) or 0)
+
+
+def test_a_killed_runs_rows_are_found_again_and_forgotten_when_the_run_completes(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows a run keeps for its batches outlive a killed attempt; the resumed run finds
+    them again (a row posted meanwhile is not read twice) and forgets them once done."""
+    expected_total = _city(app)
+    post_batch = crediting._post_batch
+
+    def crash_in_the_third(*args: object) -> tuple[int, int]:
+        if args[-1].low > 100:  # type: ignore[attr-defined]
+            raise _Crash
+        return post_batch(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(crediting, "_post_batch", crash_in_the_third)
+    with pytest.raises(_Crash):
+        crediting.run_crediting(uow_factory=app.uow, area_code="420100", month=MONTH, batch_size=50)
+    monkeypatch.undo()
+    assert _rows_kept(app) == PERSONS
+
+    crediting.run_crediting(uow_factory=app.uow, area_code="420100", month=MONTH, batch_size=500)
+    assert _rows_kept(app) == 0
+    assert _credits(app) == (PERSONS, expected_total)
+    with app.uow() as uow:
+        assert check_ledger(uow.ledger) == []
+
+
+def test_two_runs_of_one_month_at_once_credit_each_contribution_once(pg_app: App) -> None:
+    """Two operators start the same month's run at the same moment (PostgreSQL, two clients):
+    the second waits for the first's start, then both post; each key lands once, the ledger
+    reconciles and no kept row is left behind."""
+    expected_total = _city(pg_app)
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            start.wait()
+            crediting.run_crediting(
+                uow_factory=pg_app.uow, area_code="420100", month=MONTH, batch_size=200
+            )
+        except BaseException as error:
+            failures.append(error)
+
+    workers = [threading.Thread(target=run) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=300)
+    assert failures == []
+    assert _credits(pg_app) == (PERSONS, expected_total)
+    assert _rows_kept(pg_app) == 0
+    with pg_app.uow() as uow:
+        assert check_ledger(uow.ledger) == []
+        run = uow.session.scalars(select(CreditingRun)).one()
+        assert (run.credited_count, run.credited_fen) == (PERSONS, expected_total)

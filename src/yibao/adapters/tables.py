@@ -226,6 +226,22 @@ class CreditingRun(Base):
     retirees_done_through: Mapped[int | None] = mapped_column(BigInteger)
 
 
+class CreditingRunRow(Base):
+    """One credit a crediting run will post, found in its first transaction: the contribution
+    (kind 1) or the retiree's enrolment (kind 2), its person, their personal account and the
+    amount. Unlogged on PostgreSQL: a server crash empties it, and a resumed run finds it again.
+    """
+
+    __tablename__ = "crediting_run_row"
+    run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # crediting_run.id
+    kind: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    person_id: Mapped[int] = mapped_column(BigInteger)
+    account_id: Mapped[int | None] = mapped_column(BigInteger)  # NULL: opened by the run
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    month: Mapped[str] = mapped_column(String(7))
+
+
 class Card(Base):
     """A social security card; a person's current card is their newest one not replaced."""
 

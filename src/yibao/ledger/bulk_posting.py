@@ -160,6 +160,33 @@ def post_to_owners(
     return _insert(session, debit.book, postings)
 
 
+def post_to_accounts(
+    session: Session, *, debit: AccountRef, debit_id: int, rows: Select[Any]
+) -> tuple[int, int]:
+    """Post each row from `debit` to the account it names, in the same book.
+
+    `rows` selects (key, credit_account_id, amount_fen, value_date, kind, memo), their accounts
+    found by the caller in the debit's book, once for many batches (the crediting run); a row
+    naming no account fails the statement, and the ledger check names a posting whose accounts
+    are in two books (`transfers_off_their_books`). Returns (how many, how many fen) were posted
+    now; a key posted before is skipped.
+    """
+    _require_may_overdraw(debit)
+    given = rows.subquery()
+    key, account, amount, value_date, kind, memo = given.c
+    postings = select(
+        key,
+        literal(debit.book, String),
+        literal(debit_id),
+        account,
+        amount,
+        value_date,
+        kind,
+        memo,
+    ).where(amount > 0)
+    return _insert(session, debit.book, postings)
+
+
 ANALYZE_AFTER_OPENING = 10_000  # accounts opened at once before the statistics are refreshed
 
 
