@@ -42,10 +42,20 @@ def national_codes(
     *, scheme: Scheme | None, birth_date: dt.date, visit: Visit, on: dt.date
 ) -> NationalCodes:
     if scheme is None:
-        insutype, psn_type = None, None
+        psn_type = None
     elif scheme is Scheme.RESIDENT:
-        insutype = RESIDENT_INSURANCE
         psn_type = ADULT_RESIDENT if age_on(birth_date, on) >= ADULT_AGE else MINOR_RESIDENT
     else:
-        insutype, psn_type = EMPLOYEE_INSURANCE, _PSN_TYPE[scheme]
-    return NationalCodes(insutype, psn_type, _MED_TYPE[visit], _CLR_TYPE[visit])
+        psn_type = _PSN_TYPE[scheme]
+    return NationalCodes(insutype_of(scheme), psn_type, _MED_TYPE[visit], clr_type_of(visit))
+
+
+def insutype_of(scheme: Scheme | None) -> str | None:
+    """The scheme's insutype, whatever the person's age; None: no scheme that day."""
+    if scheme is None:
+        return None
+    return RESIDENT_INSURANCE if scheme is Scheme.RESIDENT else EMPLOYEE_INSURANCE
+
+
+def clr_type_of(visit: Visit) -> str:
+    return _CLR_TYPE[visit]

@@ -14,7 +14,7 @@ from yibao.entrypoints.national.envelope import TIME_FORMAT, pin_of, rows, secti
 from yibao.entrypoints.national.fees import amount, fee_line, flag, psn_no
 from yibao.entrypoints.national.outputs import settlement_output
 from yibao.services.audit import record
-from yibao.services.national import across_areas, bills, people
+from yibao.services.national import across_areas, bills, cancellation, people
 from yibao.services.uow import UnitOfWork
 
 PHARMACY_MED_TYPE = "41"  # 定点药店购药
@@ -116,9 +116,13 @@ def settle(ctx: Context, data: Mapping[str, Any]) -> Output:
 
 def cancel(ctx: Context, uow: UnitOfWork, data: Mapping[str, Any]) -> Output:
     given = section(data, "data")
-    if ctx.insured_area is None:
-        done = bills.cancel(
-            uow=uow, caller=ctx.caller, setl_id=text(given, "setl_id"), psn_no=psn_no(given)
+    if ctx.insured_area is None:  # not another area's bill sent naming this one by mistake
+        done = cancellation.cancel_at_home(
+            areas=ctx.app.areas,
+            uow=uow,
+            caller=ctx.caller,
+            setl_id=text(given, "setl_id"),
+            psn_no=psn_no(given),
         )
     else:
         done = across_areas.cancel(

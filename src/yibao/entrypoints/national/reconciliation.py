@@ -1,4 +1,5 @@
-"""3201: reconciliation of an institution's totals."""
+"""3201: reconciliation of an institution's totals: of its home settlements, or, naming
+another insured area (`Context.insured_area`), of its cross-area bills of that area's persons."""
 
 from __future__ import annotations
 
@@ -25,16 +26,15 @@ def reconcile(ctx: Context, uow: UnitOfWork, data: Mapping[str, Any]) -> Output:
     statement = reconciliation.reconcile(
         uow=uow,
         caller=ctx.caller,
-        insutype=text(given, "insutype"),
-        clr_type=text(given, "clr_type"),
-        first=first,
-        last=last,
+        period=reconciliation.Period(text(given, "insutype"), text(given, "clr_type"), first, last),
         theirs=reconciliation.Totals(
             amount(given, "medfee_sumamt"),
             amount(given, "fund_pay_sumamt"),
             amount(given, "acct_pay"),
             int(count),
         ),
+        areas=ctx.app.areas,
+        insured_area=ctx.insured_area,
     )
     return {
         "stmtinfo": {

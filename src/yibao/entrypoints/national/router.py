@@ -48,9 +48,10 @@ SIGN_IN = "9001"
 SIGN_IN_OUT = ("9001", "9002")  # about the institution's operator, whatever area it names
 # answered for a person of another area, where each area has its own database: the person's
 # information, the pharmacy's bills, the hospital's outpatient visits (2201-2208) and admissions
-# (2401, 2301, 2402, 2303-2305), and the reversal; the reconciliation (3201) is not
+# (2401, 2301, 2402, 2303-2305), the reversal, and the reconciliation of the institution's
+# bills of that area's persons (3201)
 ACROSS_AREAS = frozenset(
-    {"1101", "2101", "2102", "2103", "2601"}
+    {"1101", "2101", "2102", "2103", "2601", "3201"}
     | {"2201", "2202", "2203", "2204", "2205", "2206", "2207", "2208"}
     | {"2401", "2301", "2402", "2303", "2304", "2305"}
 )
@@ -145,9 +146,10 @@ def _area_app(app: App, body: bytes) -> tuple[App, str | None]:
     the pharmacy's 2101-2103, the hospital's visits and admissions (2201-2208, 2401, 2301,
     2402, 2303-2305: the visit recorded here, naming that area, every message about it naming
     it too) and 2601 (`services.national.across_areas`); the institution's own where it names
-    its area or none, as in one database. The reconciliation (3201) is not answered across
-    areas: naming another insured area it is refused by name, as is an area with no database
-    here.
+    its area or none, as in one database. A 3201 naming another area reconciles the
+    institution's bills of that area's persons, one naming its own area or none its home
+    settlements (`services.national.reconciliation`). An area with no database here is
+    refused by name.
     """
     assert app.areas is not None
     request = parse_body(body)

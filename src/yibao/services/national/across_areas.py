@@ -7,7 +7,9 @@ The message's `insuplc_admdvs` names the person's insured area A, and with it th
 message's person numbers belong to: `psn_no`, and the `setl_id` of a bill settled across areas,
 are numbers of A's database (1101 answered them from there, its insuinfo naming A), never of
 B's, where the same number is another person or another bill. A message naming A is resolved
-in A's database only; one naming B (or no area) is a home message, as in one database.
+in A's database only; one naming B (or no area) is a home message, as in one database (but a
+home 2103 with A's numbers of a bill is refused naming A: `cancellation`). A 3201 naming A
+reconciles the institution's bills of A's persons (`reconciliation`).
 
 1101 identifies the person in A's database (a card's PIN tried and counted there) and answers
 from it. 2101 quotes and 2102 settles a pharmacy bill through `settlement.at_pos` and
@@ -41,6 +43,7 @@ from typing import Any
 from yibao.domain.errors import Conflict, InvalidInput
 from yibao.domain.idnumber import mask
 from yibao.domain.national import cut_settlement
+from yibao.domain.national_codes import national_codes
 from yibao.domain.pooled import Visit
 from yibao.domain.settlement import check_lines, eligible_fen, total_fen
 from yibao.services.areas import AreaDatabases
@@ -158,7 +161,7 @@ def presettle(
             require_scheme=True,
         ),
     )
-    return _settled(None, found, bill, lines, Decimal(quote.ratio), quote.fund_fen,
+    return _settled(None, found, bill, lines, on, Decimal(quote.ratio), quote.fund_fen,
                     quote.personal_fen, quote.own_fen, quote.deductible_fen,
                     quote.balance_after_fen)  # fmt: skip
 
@@ -327,12 +330,14 @@ def _settled(
     person: Insured,
     bill: Bill,
     lines: tuple[CutLine, ...],
+    on: dt.date,
     ratio: Decimal,
     *parts: int,
 ) -> SettledBill:
     """The answer's bill: `ratio` is the fund's under the insured area's terms (0 at a
     pharmacy, which the fund does not pay); `parts` are the fund's, the account's, the cash,
-    the deductible and the balance after."""
+    the deductible and the balance after. Its codes are the bill's visit's, as at home (a
+    3201 reconciles it by that clr_type)."""
     fund, account, cash, deductible, balance_after = parts
     cut = cut_settlement(
         verdicts=[c.verdict for c in lines],
@@ -342,7 +347,8 @@ def _settled(
         account_fen=account,
         cash_fen=cash,
     )
-    codes = person.codes
+    codes = national_codes(scheme=person.scheme, birth_date=person.birth_date, visit=bill.visit,
+                           on=on)  # fmt: skip
     patient = Patient(person.person_id, person.id_number, person.name, person.birth_date,
                       person.sex)  # fmt: skip
     return SettledBill(
@@ -374,7 +380,7 @@ class _Sale:
     def after(self, uow: UnitOfWork, receipt: Receipt) -> None:
         found = _insured(self.areas, self.insured_area, self.bill.psn_no, self.on)
         self.settled = _settled(
-            receipt.settlement_id, found, self.bill, self.lines, Decimal(receipt.ratio),
+            receipt.settlement_id, found, self.bill, self.lines, self.on, Decimal(receipt.ratio),
             receipt.fund_fen, receipt.personal_fen, receipt.own_fen, receipt.deductible_fen,
             receipt.balance_after_fen,
         )  # fmt: skip

@@ -9,7 +9,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Select, Table, bindparam, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ScalarSelect,
+    Select,
+    Table,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from yibao.adapters.hot import HotStatement
 from yibao.adapters.tables import (
@@ -413,6 +423,11 @@ def _scheme_on_query(*columns: Any, person_id: Any, day: Any) -> Select[Any]:
         .order_by(e.starts_on.desc(), e.id.desc())
         .limit(1)
     )
+
+
+def scheme_on_column(*, person_id: Any, day: Any) -> ScalarSelect[Any]:
+    """`scheme_on` as a column of a query over many persons and days (a period's bills)."""
+    return _scheme_on_query(_ENROLMENTS.c.scheme, person_id=person_id, day=day).scalar_subquery()
 
 
 _SCHEME_ON = HotStatement(
