@@ -228,14 +228,20 @@ class CreditingRun(Base):
 
 class CreditingRunRow(Base):
     """One credit a crediting run will post, found in its first transaction: the contribution
-    (kind 1) or the retiree's enrolment (kind 2), its person, their personal account and the
-    amount. Unlogged on PostgreSQL: a server crash empties it, and a resumed run finds it again.
+    (kind 1) or the retiree's enrolment (kind 2), its person, their personal account, the
+    amount, and the batch that posts it. Unlogged on PostgreSQL: a server crash empties it, and
+    a resumed run finds its rows again. No primary key: the rows are written once, in batch
+    order, and read by batch through a BRIN index (a few pages, where a B-tree cost the run
+    an entry a row); the run, kind and source id name a row.
     """
 
     __tablename__ = "crediting_run_row"
-    run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # crediting_run.id
-    kind: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    __table_args__ = (Index(None, "run_id", "kind", "batch", postgresql_using="brin"),)
+    __mapper_args__ = {"primary_key": ("run_id", "kind", "source_id")}  # noqa: RUF012
+    run_id: Mapped[int] = mapped_column(BigInteger)  # crediting_run.id
+    kind: Mapped[int] = mapped_column(Integer)
+    batch: Mapped[int] = mapped_column(Integer)
+    source_id: Mapped[int] = mapped_column(BigInteger)
     person_id: Mapped[int] = mapped_column(BigInteger)
     account_id: Mapped[int | None] = mapped_column(BigInteger)  # NULL: opened by the run
     amount_fen: Mapped[int] = mapped_column(BigInteger)

@@ -7,11 +7,12 @@ the key is claimed in `ledger_key`, unique across the monthly partitions, which 
 first for its month, the current and the next: `ledger.partitions`). A person-month is
 credited once whatever is stored: of two contributions of one person and month that both pay
 medical (old data), only the first received is credited. A month is credited once it has
-ended. The persons credited for the first time get their personal accounts before the batches
-post, in one statement for the run (`bulk_posting.post_to_owners` opens any it missed). Each
-batch is its own transaction, so memory stays flat and a killed run loses at most one batch of
-work; the run row remembers the last id its committed batches reached, so a resumed run starts
-at its first unfinished batch.
+ended. The run's first transaction finds what it will credit, each row with its person's
+personal account (opened then, in one statement, for the persons credited for the first time),
+and keeps it in `crediting_run_row`; its batches post those rows as they are. Each batch is its
+own transaction, so memory stays flat and a killed run loses at most one batch of work; the run
+row remembers the last id its committed batches reached, so a resumed run starts at its first
+unfinished batch.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class CreditingSummary:
 
 @dataclass(frozen=True, slots=True)
 class _Batch:
+    number: int
     low: int  # lowest and highest id of the batch's rows
     high: int
     rows: int
@@ -102,6 +104,7 @@ class _Plan:
 # 1M-person bench city a month's run took 2.8-3.6 s in batches of 200,000 against 3.1-5.6 s in
 # batches of 50,000 or 100,000. A killed run loses at most one batch: a few seconds of work.
 BATCH_SIZE = 200_000
+RUN_WORK_MEM = "128MB"  # for the first transaction's joins: about 100 bytes a row to credit
 
 
 def run_crediting(
@@ -121,6 +124,7 @@ def run_crediting(
         partitions.prepare_months(uow.session.connection(), months)
     with uow_factory() as uow:
         _without_jit(uow)
+        _hashing_in_memory(uow)
         plan = _start(uow, area_code, month, run_date)
         pending = _Pending(uow, plan.run_id, plan.book)
         contributions = pending.keep(
@@ -169,6 +173,13 @@ def _without_jit(uow: UnitOfWork) -> None:
     tens of milliseconds a batch statement, more than it saves on a batch's simple joins."""
     if uow.dialect == "postgresql":
         uow.session.execute(text("SET LOCAL jit = off"))
+
+
+def _hashing_in_memory(uow: UnitOfWork) -> None:
+    """The run's first transaction joins its rows to the personal accounts by one hash: at 5M
+    persons its million rows spilled to disk in 16 parts under PostgreSQL's default 4 MB."""
+    if uow.dialect == "postgresql":
+        uow.session.execute(text(f"SET LOCAL work_mem = '{RUN_WORK_MEM}'"))
 
 
 def require_month_ended(month: Month, today: dt.date) -> None:
@@ -257,16 +268,26 @@ def _pending_contributions(area_code: str, run_date: dt.date, since: dt.date | N
 
 
 def _first_of_its_person_month() -> ColumnElement[bool]:
-    """No contribution of the same person and month paying medical was received before it."""
+    """No contribution of the same person and month paying medical was received before it.
+
+    Looked up for each pending row by the person's index, never by hashing every contribution
+    ever received: `OFFSET 0` keeps PostgreSQL from turning the lookup into a join, which at 5M
+    persons it planned as a hash of all 6.4M contributions (11 s of a run, spilled to disk, and
+    growing with every month of history) where the lookups take about 2 s.
+    """
     earlier = C.alias("earlier")
-    return ~exists().where(
-        earlier.c.person_id == C.c.person_id,
-        earlier.c.month == C.c.month,
-        earlier.c.credit_fen > 0,
-        or_(
-            earlier.c.received_on < C.c.received_on,
-            and_(earlier.c.received_on == C.c.received_on, earlier.c.id < C.c.id),
-        ),
+    return ~exists(
+        select(earlier.c.id)
+        .where(
+            earlier.c.person_id == C.c.person_id,
+            earlier.c.month == C.c.month,
+            earlier.c.credit_fen > 0,
+            or_(
+                earlier.c.received_on < C.c.received_on,
+                and_(earlier.c.received_on == C.c.received_on, earlier.c.id < C.c.id),
+            ),
+        )
+        .offset(0)
     )
 
 
@@ -305,16 +326,18 @@ class _Pending:
         uow.session.execute(delete(R).where(R.c.run_id == run_id))
 
     def keep(self, kind: int, rows: Select, batch_size: int) -> list[_Batch]:  # type: ignore[type-arg]
-        """Keep `rows` (id, person id, amount, month) with their persons' accounts, and cut
-        them, in id order, into batches of `batch_size` rows. Cutting by count rather than by
-        id span keeps sparse ids (a month's retirees are spread over the whole enrollment
-        table) from making many small or empty batches."""
+        """Keep `rows` (id, person id, amount, month) with their persons' accounts, numbered
+        in id order into batches of `batch_size` rows, and written in that order. Cutting by
+        count rather than by id span keeps sparse ids (a month's retirees are spread over the
+        whole enrollment table) from making many small or empty batches."""
         given = rows.subquery()
         source_id, person_id, amount_fen, month = given.c
+        position = func.row_number(type_=Integer).over(order_by=source_id) - 1
         found = (
             select(
                 literal(self.run_id, BigInteger),
                 literal(kind),
+                position // batch_size,
                 source_id,
                 person_id,
                 A.c.id,
@@ -324,23 +347,21 @@ class _Pending:
             .select_from(given)
             .outerjoin(A, _personal_account_of(person_id, self.book))
         )
+        names = ["run_id", "kind", "batch", "source_id", "person_id", "account_id"]
         self.uow.session.execute(
-            insert(R).from_select(
-                ["run_id", "kind", "source_id", "person_id", "account_id", "amount_fen", "month"],
-                found,
-            )
+            insert(R).from_select([*names, "amount_fen", "month"], found.order_by(source_id))
         )
-        if self.uow.dialect == "postgresql":  # planned on what the run found, not on none
+        if self.uow.dialect == "postgresql":  # its batches' reads planned on what it holds
             self.uow.session.execute(text("ANALYZE crediting_run_row"))
-        ids = select(R.c.source_id).where(R.c.run_id == self.run_id, R.c.kind == kind).subquery()
-        position = func.row_number(type_=Integer).over(order_by=ids.c.source_id) - 1
-        numbered = select(ids.c.source_id, (position // batch_size).label("batch")).subquery()
         cut = self.uow.session.execute(
-            select(func.min(numbered.c.source_id), func.max(numbered.c.source_id), func.count())
-            .group_by(numbered.c.batch)
-            .order_by(numbered.c.batch)
+            select(R.c.batch, func.min(R.c.source_id), func.max(R.c.source_id), func.count())
+            .where(R.c.run_id == self.run_id, R.c.kind == kind)
+            .group_by(R.c.batch)
+            .order_by(R.c.batch)
         )
-        return [_Batch(int(low), int(high), int(count)) for low, high, count in cut]
+        return [
+            _Batch(int(number), int(low), int(high), int(count)) for number, low, high, count in cut
+        ]
 
     def open_accounts(self) -> None:
         """The personal account of each person kept here who has none, in one statement; their
@@ -399,7 +420,7 @@ def _post_batch(
     ).where(
         R.c.run_id == plan.run_id,
         R.c.kind == kind,
-        R.c.source_id.between(batch.low, batch.high),
+        R.c.batch == batch.number,
     )
     return bulk_posting.post_to_accounts(
         uow.session,
