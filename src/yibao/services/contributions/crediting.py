@@ -37,6 +37,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.sql import ColumnElement, Select
@@ -62,6 +63,7 @@ R: Table = CreditingRunRow.__table__  # type: ignore[assignment]
 A = LedgerAccount.__table__
 
 Progress = Callable[[int, int], None]
+CONTRIBUTION, RETIREE = 1, 2  # what a run credits: crediting_run_row.kind
 
 
 class MonthNotEnded(InvalidInput):
@@ -127,20 +129,17 @@ def run_crediting(
         _hashing_in_memory(uow)
         plan = _start(uow, area_code, month, run_date)
         pending = _Pending(uow, plan.run_id, plan.book)
-        contributions = pending.keep(
-            CONTRIBUTION,
-            _pending_contributions(area_code, run_date, plan.since)
+        sources = {
+            CONTRIBUTION: _pending_contributions(area_code, run_date, plan.since)
             .where(C.c.id > plan.contributions_done_through)
             .where(_first_of_its_person_month())
-            .with_only_columns(C.c.id, C.c.person_id, C.c.credit_fen, C.c.month),
-            batch_size,
-        )
-        retirees = (
-            pending.keep(RETIREE, _retirees(area_code, month, plan), batch_size)
-            if plan.retiree_fen > 0  # else the policy credits retirees nothing
-            else []
-        )
+            .with_only_columns(C.c.id, C.c.person_id, C.c.credit_fen, C.c.month)
+        }
+        if plan.retiree_fen > 0:  # else the policy credits retirees nothing
+            sources[RETIREE] = _retirees(area_code, month, plan)
+        cut = pending.keep(sources, batch_size)
         pending.open_accounts()
+    contributions, retirees = cut[CONTRIBUTION], cut.get(RETIREE, [])
     total = sum(batch.rows for batch in contributions + retirees)
     done = 0
     counts = [0, 0]
@@ -325,60 +324,79 @@ class _Pending:
         self.book = book
         uow.session.execute(delete(R).where(R.c.run_id == run_id))
 
-    def keep(self, kind: int, rows: Select, batch_size: int) -> list[_Batch]:  # type: ignore[type-arg]
-        """Keep `rows` (id, person id, amount, month) with their persons' accounts, numbered
-        in id order into batches of `batch_size` rows, and written in that order. Cutting by
-        count rather than by id span keeps sparse ids (a month's retirees are spread over the
-        whole enrollment table) from making many small or empty batches."""
-        given = rows.subquery()
-        source_id, person_id, amount_fen, month = given.c
-        position = func.row_number(type_=Integer).over(order_by=source_id) - 1
+    def keep(self, sources: dict[int, Select], batch_size: int) -> dict[int, list[_Batch]]:  # type: ignore[type-arg]
+        """Keep each kind's rows (id, person id, amount, month) with their persons' accounts,
+        joined once for all kinds, numbered in id order into batches of `batch_size` rows and
+        written in that order; the batches of each kind. Cutting by count rather than by id
+        span keeps sparse ids (a month's retirees are spread over the whole enrollment table)
+        from making many small or empty batches."""
+        given = union_all(
+            *(
+                select(literal(kind, Integer).label("kind"), *_named(rows))
+                for kind, rows in sources.items()
+            )
+        ).subquery()
+        numbered = func.row_number(type_=Integer).over(
+            partition_by=given.c.kind, order_by=given.c.source_id
+        )
         found = (
             select(
                 literal(self.run_id, BigInteger),
-                literal(kind),
-                position // batch_size,
-                source_id,
-                person_id,
+                given.c.kind,
+                (numbered - 1) // batch_size,
+                given.c.source_id,
+                given.c.person_id,
                 A.c.id,
-                amount_fen,
-                month,
+                given.c.amount_fen,
+                given.c.month,
             )
             .select_from(given)
-            .outerjoin(A, _personal_account_of(person_id, self.book))
+            .outerjoin(A, _personal_account_of(given.c.person_id, self.book))
+            .order_by(given.c.kind, given.c.source_id)
         )
         names = ["run_id", "kind", "batch", "source_id", "person_id", "account_id"]
-        self.uow.session.execute(
-            insert(R).from_select([*names, "amount_fen", "month"], found.order_by(source_id))
-        )
+        self.uow.session.execute(insert(R).from_select([*names, "amount_fen", "month"], found))
         if self.uow.dialect == "postgresql":  # its batches' reads planned on what it holds
             self.uow.session.execute(text("ANALYZE crediting_run_row"))
         cut = self.uow.session.execute(
-            select(R.c.batch, func.min(R.c.source_id), func.max(R.c.source_id), func.count())
-            .where(R.c.run_id == self.run_id, R.c.kind == kind)
-            .group_by(R.c.batch)
-            .order_by(R.c.batch)
+            select(
+                R.c.kind, R.c.batch, func.min(R.c.source_id), func.max(R.c.source_id), func.count()
+            )
+            .where(R.c.run_id == self.run_id)
+            .group_by(R.c.kind, R.c.batch)
+            .order_by(R.c.kind, R.c.batch)
         )
-        return [
-            _Batch(int(number), int(low), int(high), int(count)) for number, low, high, count in cut
-        ]
+        batches: dict[int, list[_Batch]] = {kind: [] for kind in sources}
+        for kind, number, low, high, count in cut:
+            batches[int(kind)].append(_Batch(int(number), int(low), int(high), int(count)))
+        return batches
 
     def open_accounts(self) -> None:
         """The personal account of each person kept here who has none, in one statement; their
-        rows then name it."""
+        rows then name it (or the account another writer opened meanwhile)."""
         without = (R.c.run_id == self.run_id) & R.c.account_id.is_(None)
-        opened = bulk_posting.open_accounts(
+        bulk_posting.open_accounts(
             self.uow.session,
             book=self.book,
             kind=accounts.AccountKind.PERSONAL,
             owners=select(R.c.person_id).where(without),
         )
-        if opened:
-            self.uow.session.execute(
-                update(R)
-                .where(without, _personal_account_of(R.c.person_id, self.book))
-                .values(account_id=A.c.id)
-            )
+        self.uow.session.execute(
+            update(R)
+            .where(without, _personal_account_of(R.c.person_id, self.book))
+            .values(account_id=A.c.id)
+        )
+
+
+def _named(rows: Select) -> list[Any]:  # type: ignore[type-arg]
+    """A source's four columns under the names the kinds share."""
+    given = rows.subquery()
+    return [
+        column.label(name)
+        for column, name in zip(
+            given.c, ("source_id", "person_id", "amount_fen", "month"), strict=True
+        )
+    ]
 
 
 def _personal_account_of(person_id: Any, book: str) -> ColumnElement[bool]:
@@ -395,9 +413,6 @@ def _forget_rows(uow: UnitOfWork, run_id: int) -> None:
 
 
 # -- posting one batch ---------------------------------------------------------------------
-CONTRIBUTION, RETIREE = 1, 2  # crediting_run_row.kind
-
-
 def _post_batch(
     uow: UnitOfWork, area_code: str, run_date: dt.date, plan: _Plan, kind: int, batch: _Batch
 ) -> tuple[int, int]:
