@@ -209,15 +209,13 @@ class _Crash(Exception):
     pass
 
 
-def test_a_resumed_run_starts_at_its_first_unfinished_batch(
-    app: App, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    expected_total = _city(app)
+def _killed_in_batch(app: App, monkeypatch: pytest.MonkeyPatch, number: int) -> None:
+    """A run in batches of 50 that dies in its `number`th batch, before that batch commits."""
     post_batch, batches = crediting._post_batch, []
 
     def crash_in_a_batch(*args: object) -> tuple[int, int]:
         batches.append(1)
-        if len(batches) == KILLED_IN_BATCH:
+        if len(batches) == number:
             raise _Crash
         return post_batch(*args)  # type: ignore[arg-type]
 
@@ -225,6 +223,13 @@ def test_a_resumed_run_starts_at_its_first_unfinished_batch(
     with pytest.raises(_Crash):
         crediting.run_crediting(uow_factory=app.uow, area_code="420100", month=MONTH, batch_size=50)
     monkeypatch.undo()
+
+
+def test_a_resumed_run_starts_at_its_first_unfinished_batch(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected_total = _city(app)
+    _killed_in_batch(app, monkeypatch, KILLED_IN_BATCH)
     committed = (KILLED_IN_BATCH - 1) * 50
     with app.uow() as uow:
         run = uow.session.scalars(select(CreditingRun)).one()
@@ -271,17 +276,7 @@ def test_a_killed_runs_rows_are_found_again_and_forgotten_when_the_run_completes
     """The rows a run keeps for its batches outlive a killed attempt; the resumed run finds
     them again (a row posted meanwhile is not read twice) and forgets them once done."""
     expected_total = _city(app)
-    post_batch = crediting._post_batch
-
-    def crash_in_the_third(*args: object) -> tuple[int, int]:
-        if args[-1].low > 100:  # type: ignore[attr-defined]
-            raise _Crash
-        return post_batch(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(crediting, "_post_batch", crash_in_the_third)
-    with pytest.raises(_Crash):
-        crediting.run_crediting(uow_factory=app.uow, area_code="420100", month=MONTH, batch_size=50)
-    monkeypatch.undo()
+    _killed_in_batch(app, monkeypatch, 3)
     assert _rows_kept(app) == PERSONS
 
     crediting.run_crediting(uow_factory=app.uow, area_code="420100", month=MONTH, batch_size=500)

@@ -9,7 +9,7 @@ WORK_MEM = "128MB"
 """Per sort or hash: the check's aggregates over every posting fit, rather than spill to disk."""
 
 
-def read_whole_tables(session: Session) -> None:
+def read_whole_tables(session: Session, work_mem: str = WORK_MEM) -> None:
     """On PostgreSQL, for this transaction only: room to hash and sort in memory, and no JIT.
 
     A handful of statements each read millions of rows once; at the server's default work_mem
@@ -18,5 +18,5 @@ def read_whole_tables(session: Session) -> None:
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+    session.execute(text(f"SET LOCAL work_mem = '{work_mem}'"))
     session.execute(text("SET LOCAL jit = off"))

@@ -54,6 +54,7 @@ from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
 from yibao.ledger import accounts, bulk_posting, partitions
 from yibao.ledger.kinds import TransferKind
+from yibao.ledger.whole_tables import read_whole_tables
 from yibao.services.registry import lock_area, policy_schedule, require_area
 from yibao.services.uow import UnitOfWork
 
@@ -107,7 +108,10 @@ class _Plan:
 # batches of 50,000 or 100,000. A killed run loses at most one batch: a few seconds of work.
 BATCH_SIZE = 200_000
 BATCH_INDEX = "ix_crediting_run_row_run_id"  # BRIN (run_id, kind, batch): migration 0031
-RUN_WORK_MEM = "256MB"  # the first transaction's hash join and sort: 150 bytes a row credited
+# The run's first transaction joins its rows to the personal accounts by one hash and numbers
+# them in one sort: at 5M persons, under PostgreSQL's default 4 MB, the hash spilled to disk in
+# 16 parts, and the sort of 1.3M rows still spilled 74 MB under 128 MB (150 bytes a row).
+RUN_WORK_MEM = "256MB"
 
 
 def run_crediting(
@@ -126,8 +130,7 @@ def run_crediting(
     with uow_factory() as uow:  # its own short transaction: it locks the DEFAULT partition
         partitions.prepare_months(uow.session.connection(), months)
     with uow_factory() as uow:
-        _without_jit(uow)
-        _hashing_in_memory(uow)
+        read_whole_tables(uow.session, work_mem=RUN_WORK_MEM)
         plan = _start(uow, area_code, month, run_date)
         pending = _Pending(uow, plan.run_id, plan.book)
         sources = {
@@ -173,14 +176,6 @@ def _without_jit(uow: UnitOfWork) -> None:
     tens of milliseconds a batch statement, more than it saves on a batch's simple joins."""
     if uow.dialect == "postgresql":
         uow.session.execute(text("SET LOCAL jit = off"))
-
-
-def _hashing_in_memory(uow: UnitOfWork) -> None:
-    """The run's first transaction joins its rows to the personal accounts by one hash and
-    numbers them in one sort: at 5M persons, under PostgreSQL's default 4 MB, the hash spilled
-    to disk in 16 parts, and the sort of 1.3M rows still spilled 74 MB under 128 MB."""
-    if uow.dialect == "postgresql":
-        uow.session.execute(text(f"SET LOCAL work_mem = '{RUN_WORK_MEM}'"))
 
 
 def require_month_ended(month: Month, today: dt.date) -> None:
