@@ -289,3 +289,17 @@ def test_each_role_gets_past_the_gate_only_where_the_table_allows(
             assert answer.json()["code"] == "forbidden"
             assert place.person not in answer.text
             assert "Zhang San" not in answer.text
+
+
+@pytest.mark.parametrize("path", ["links", "merges"])
+def test_a_clerk_links_and_merges_only_records_of_its_own_area(world: World, path: str) -> None:
+    """A merge moves the other record's contributions and balance: a clerk may not pull a
+    record of another area into its own, nor give its own away, whichever one the URL names.
+    The table's walk above names one person twice, so it cannot see this."""
+    for person, other in ((INSIDE, OUTSIDE), (OUTSIDE, INSIDE)):
+        request = Call("POST", f"/persons/{person}/{path}", {"other": other}, moves_money=True)
+        answer = call(world, Role.CLERK, request)
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["code"] == "forbidden"
+    unlinked = Call("POST", f"/persons/{INSIDE}/merges", {"other": OUTSIDE}, moves_money=True)
+    assert call(world, Role.ADMIN, unlinked).status_code == 409  # past the gate: link first

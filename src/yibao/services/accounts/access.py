@@ -99,6 +99,7 @@ class Target:
     """What a request touches; the fields it does not name stay None."""
 
     person: str | None = None  # ID number
+    other_person: str | None = None  # ID number of a second record it touches (a merge's)
     employer: str | None = None  # code
     institution: str | None = None  # code
     area: str | None = None  # code
@@ -163,6 +164,10 @@ def _areas_of(uow: UnitOfWork, target: Target) -> list[str | None]:
     found.extend(target.areas)
     lookups = (
         (target.person, select(Person.area_code).where(Person.id_number == _upper(target.person))),
+        (
+            target.other_person,
+            select(Person.area_code).where(Person.id_number == _upper(target.other_person)),
+        ),
         (target.employer, select(Employer.area_code).where(Employer.code == target.employer)),
         (
             target.institution,

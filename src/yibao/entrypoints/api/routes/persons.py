@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from yibao.adapters.tables import Person
-from yibao.domain.idnumber import mask
+from yibao.domain.idnumber import IdNumber, mask
 from yibao.domain.money import fen_to_yuan
 from yibao.entrypoints.api.deps import CallerDep, IdempotencyKey
 from yibao.entrypoints.api.gate import Guard, guarded, idempotent, request_digest
@@ -52,6 +52,11 @@ class EnrolmentCreate(OnDay):
 
 class LinkCreate(OnDay):
     other: str  # the ID number holding records of the same person
+
+
+def _other(body: LinkCreate) -> str:
+    """The other record's ID number, refused by its field before any access is checked."""
+    return IdNumber.parse(body.other, field="other").value
 
 
 class MergePublic(BaseModel):
@@ -144,7 +149,7 @@ def enrol(id_number: str, body: EnrolmentCreate, caller: CallerDep) -> PersonPub
 @api.post("/persons/{id_number}/links", status_code=201)
 def link(id_number: str, body: LinkCreate, caller: CallerDep) -> PersonPublic:
     """Record that OTHER holds records of the same person (two numbers or areas)."""
-    target = Target(person=id_number)
+    target = Target(person=id_number, other_person=_other(body))  # a clerk: both of its area
     with guarded(caller, "persons.link", target, "record_link") as guard:
         record_links.link(
             uow=guard.uow,
@@ -178,7 +183,7 @@ def merge(
         key=key,
         digest=request_digest(request, body.model_dump(mode="json")),
         action="persons.merge",
-        target=Target(person=id_number),
+        target=Target(person=id_number, other_person=_other(body)),
         resource="record_merge",
         work=work,
     )

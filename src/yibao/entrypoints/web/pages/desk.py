@@ -124,6 +124,12 @@ def _contribution(uow: UnitOfWork, number: str, form: FormData) -> None:
     )
 
 
+def _other(form: FormData) -> str | None:
+    """The form's other record (a merge), refused under its field name if not an ID number."""
+    given = form.get("other")
+    return None if given is None else IdNumber.parse(given, field="other").value
+
+
 def _merge(uow: UnitOfWork, number: str, form: FormData) -> None:
     other = IdNumber.parse(form.get("other", ""), field="other").value  # named as on the form
     on = _on(uow, form)
@@ -191,6 +197,7 @@ async def act(id_number: str, action: str, request: Request) -> Response:
         raise InvalidInput("action", action, f"is not one of {', '.join(ACTIONS)}")
     rule, resource, work = ACTIONS[action]
     form = await request.form()
-    with guarded(caller, rule, Target(person=id_number), resource) as guard:
+    other = _other(form)  # a merge's other record: the clerk's area must hold it too
+    with guarded(caller, rule, Target(person=id_number, other_person=other), resource) as guard:
         work(guard.uow, id_number, form)
     return RedirectResponse(f"/desk/persons/{id_number}?done={action}", status_code=303)
