@@ -315,7 +315,6 @@ def post_between(
     the posting's statement, and again if the posting is retried. Returns (how many, how many
     fen) were posted now.
     """
-    _require_may_overdraw(debit)
     if isinstance(rows, TextClause):
         given = rows.columns(
             column("key", String),
@@ -325,14 +324,12 @@ def post_between(
         ).subquery()
     else:
         given = rows.subquery()
-    postings = select(
+    to_account = select(
         given.c.key,
-        literal(debit.book, String),
-        literal(debit_id, BigInteger),
         literal(credit_id, BigInteger),
         given.c.amount_fen,
         given.c.value_date,
         literal(str(kind), String),
         given.c.memo,
-    ).where(given.c.amount_fen > 0)
-    return _insert(session, debit.book, postings)
+    )
+    return post_to_accounts(session, debit=debit, debit_id=debit_id, rows=to_account)

@@ -64,6 +64,11 @@ def presettle(ctx: Context, data: Mapping[str, Any]) -> Output:
             now=ctx.now,
             keys=ctx.keys,
         )
+    return _answer(ctx, bill)
+
+
+def _answer(ctx: Context, bill: bills.SettledBill) -> Output:
+    """A pharmacy bill's answer, quoted (2101) or settled (2102)."""
     return settlement_output(
         bill,
         mdtrt_id=ctx.envelope.msgid,
@@ -77,13 +82,7 @@ def settle(ctx: Context, data: Mapping[str, Any]) -> Output:
     """The settlement, its answer kept and its audit entry, in one transaction: the answer."""
     kept = AnswerKept(
         ctx,
-        lambda bill: settlement_output(
-            bill,
-            mdtrt_id=ctx.envelope.msgid,
-            setl_time=ctx.now.strftime(TIME_FORMAT),
-            on=ctx.today,
-            clr_optins=ctx.caller.area_code,
-        ),
+        lambda bill: _answer(ctx, bill),
         lambda bill: f"sale:{ctx.caller.code}:{setl_id_of(ctx, bill.setl_id)}",
     )
     with metrics.settlement("national") as settled:

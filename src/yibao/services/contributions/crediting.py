@@ -85,8 +85,7 @@ class CreditingSummary:
 @dataclass(frozen=True, slots=True)
 class _Batch:
     number: int
-    low: int  # lowest and highest id of the batch's rows
-    high: int
+    high: int  # the highest id of its rows: where a resumed run starts once it commits
     rows: int
 
 
@@ -319,7 +318,7 @@ class _Pending:
         self.uow = uow
         self.run_id = run_id
         self.book = book
-        uow.session.execute(delete(R).where(R.c.run_id == run_id))
+        _forget_rows(uow, run_id)
 
     def keep(self, sources: dict[int, Select], batch_size: int) -> dict[int, list[_Batch]]:  # type: ignore[type-arg]
         """Keep each kind's rows (id, person id, amount, month) with their persons' accounts,
@@ -362,16 +361,14 @@ class _Pending:
             )
             self.uow.session.execute(text("ANALYZE crediting_run_row"))
         cut = self.uow.session.execute(
-            select(
-                R.c.kind, R.c.batch, func.min(R.c.source_id), func.max(R.c.source_id), func.count()
-            )
+            select(R.c.kind, R.c.batch, func.max(R.c.source_id), func.count())
             .where(R.c.run_id == self.run_id)
             .group_by(R.c.kind, R.c.batch)
             .order_by(R.c.kind, R.c.batch)
         )
         batches: dict[int, list[_Batch]] = {kind: [] for kind in sources}
-        for kind, number, low, high, count in cut:
-            batches[int(kind)].append(_Batch(int(number), int(low), int(high), int(count)))
+        for kind, number, high, count in cut:
+            batches[int(kind)].append(_Batch(int(number), int(high), int(count)))
         return batches
 
     def open_accounts(self) -> None:
@@ -411,7 +408,8 @@ def _personal_account_of(person_id: Any, book: str) -> ColumnElement[bool]:
 
 
 def _forget_rows(uow: UnitOfWork, run_id: int) -> None:
-    """The run's rows, once every batch is posted."""
+    """The run's rows: once every batch is posted, or a killed attempt's before they are found
+    again."""
     uow.session.execute(delete(R).where(R.c.run_id == run_id))
 
 

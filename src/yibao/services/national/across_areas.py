@@ -60,6 +60,7 @@ from yibao.services.national.bills import (
     line_items,
     require_same_person,
     sale_cmd,
+    setl_id_number,
     unlink,
 )
 from yibao.services.national.gateway import Caller
@@ -238,12 +239,11 @@ def cancel(
 ) -> Cancelled:
     """2103 across areas: the bill `setl_id` (the insured area's record of it) given back
     whole in both books, the institution's side in `uow`."""
-    written = "" if setl_id is None else str(setl_id)
-    if not written.isdigit() or len(written) > 18:
-        raise InvalidInput("setl_id", setl_id, "is not a settlement id")
+    number = setl_id_number(setl_id)
+    written = str(setl_id)  # as the message wrote it
     with areas.uow(insured_area) as insured_uow:
         record = insured_record(uow=insured_uow, treating_area=caller.area_code,
-                                institution_code=caller.code, bill_id=int(written))  # fmt: skip
+                                institution_code=caller.code, bill_id=number)  # fmt: skip
         found = None if record is None else (record.ref, int(record.person_id or 0))
     if found is None:
         raise UnknownRef(
@@ -253,8 +253,8 @@ def cancel(
     ref, person_id = found
     require_same_person(psn_no, person_id)
     refunded = _refund(areas, uow, caller, ref)
-    unlink(uow=uow, settlement_id=int(written), insured_area=insured_area)
-    return Cancelled(int(written), psn_no, refunded)
+    unlink(uow=uow, settlement_id=number, insured_area=insured_area)
+    return Cancelled(number, psn_no, refunded)
 
 
 def reverse(

@@ -357,23 +357,30 @@ class Cancelled:
     receipt: Receipt
 
 
+def setl_id_number(setl_id: object) -> int:
+    """A message's `setl_id` as a settlement's number: digits, at most 18 (a BIGINT)."""
+    written = "" if setl_id is None else str(setl_id)
+    if not written.isdigit() or len(written) > 18:
+        raise InvalidInput("setl_id", setl_id, "is not a settlement id")
+    return int(written)
+
+
 def cancel(*, uow: UnitOfWork, caller: Caller, setl_id: object, psn_no: int) -> Cancelled:
     """Cancel a settlement of this institution whole (2103, 2208, 2305, and 2601's reversal):
     every part goes back through `settlement.refund`."""
-    written = "" if setl_id is None else str(setl_id)
-    if not written.isdigit():
-        raise InvalidInput("setl_id", setl_id, "is not a settlement id")
+    number = setl_id_number(setl_id)
+    written = str(setl_id)  # as the message wrote it
     row = uow.session.execute(
         select(Settlement.ref, Settlement.patient_person_id)
         .join(Institution, Institution.id == Settlement.institution_id)
-        .where(Settlement.id == int(written), Institution.id == caller.institution_id)
+        .where(Settlement.id == number, Institution.id == caller.institution_id)
     ).one_or_none()
     if row is None:
         raise UnknownRef(f"setl_id: {written!r} is no settlement of {caller.code}")
     require_same_person(psn_no, row.patient_person_id)
     receipt = settlement.refund(uow=uow, ref=row.ref, on=uow.today(), institution_code=caller.code)
-    unlink(uow=uow, settlement_id=int(written))
-    return Cancelled(int(written), psn_no, receipt)
+    unlink(uow=uow, settlement_id=number)
+    return Cancelled(number, psn_no, receipt)
 
 
 def unlink(*, uow: UnitOfWork, settlement_id: int, insured_area: str | None = None) -> None:

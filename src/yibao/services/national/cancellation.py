@@ -32,12 +32,10 @@ def cancel_at_home(
 ) -> bills.Cancelled:
     """2103 naming the institution's area: its settlement `setl_id` given back whole, unless
     the numbers are another area's bill of the institution (`areas`: each area's database)."""
-    written = "" if setl_id is None else str(setl_id)
-    if not written.isdigit() or len(written) > 18:
-        raise InvalidInput("setl_id", setl_id, "is not a settlement id")
+    number = bills.setl_id_number(setl_id)
     if areas is not None:
-        _refuse_bill_of_other_area(areas, uow, caller, int(written), psn_no)
-    return bills.cancel(uow=uow, caller=caller, setl_id=written, psn_no=psn_no)
+        _refuse_bill_of_other_area(areas, uow, caller, number, psn_no)
+    return bills.cancel(uow=uow, caller=caller, setl_id=number, psn_no=psn_no)
 
 
 def _refuse_bill_of_other_area(
