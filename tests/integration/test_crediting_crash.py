@@ -315,3 +315,52 @@ def test_two_runs_of_one_month_at_once_credit_each_contribution_once(pg_app: App
         assert check_ledger(uow.ledger) == []
         run = uow.session.scalars(select(CreditingRun)).one()
         assert (run.credited_count, run.credited_fen) == (PERSONS, expected_total)
+
+
+def _another_runs_row(app: App) -> None:
+    """A row another run (of another area) keeps while it posts."""
+    with app.uow() as uow:
+        uow.session.execute(
+            insert(CreditingRunRow).values(
+                run_id=999_999,
+                kind=crediting.CONTRIBUTION,
+                batch=0,
+                source_id=1,
+                person_id=1,
+                amount_fen=1,
+                month=str(MONTH),
+            )
+        )
+
+
+def test_a_completed_run_forgets_its_own_rows_only(app: App) -> None:
+    """The whole table is emptied at once only when it holds the completed run's rows alone."""
+    _city(app)
+    _another_runs_row(app)
+    crediting.run_crediting(uow_factory=app.uow, area_code="420100", month=MONTH, batch_size=500)
+    with app.uow() as uow:
+        assert uow.session.scalars(select(CreditingRunRow.run_id)).all() == [999_999]
+
+
+def test_a_completed_run_does_not_wait_for_a_run_reading_the_rows(pg_app: App) -> None:
+    """Another run holding the table (a batch reading its rows) is not waited for: the completed
+    run deletes its own rows instead of emptying the table."""
+    expected_total = _city(pg_app)
+    done = threading.Event()
+    with pg_app.engine.connect() as other:
+        other.exec_driver_sql("SELECT count(*) FROM crediting_run_row")  # held until it ends
+        worker = threading.Thread(
+            target=lambda: (
+                crediting.run_crediting(
+                    uow_factory=pg_app.uow, area_code="420100", month=MONTH, batch_size=500
+                ),
+                done.set(),
+            )
+        )
+        worker.start()
+        worker.join(timeout=120)
+        finished = done.is_set()
+    worker.join(timeout=120)
+    assert finished  # not waiting for the other transaction to end
+    assert _rows_kept(pg_app) == 0
+    assert _credits(pg_app) == (PERSONS, expected_total)

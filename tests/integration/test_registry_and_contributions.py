@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 
 from tests.scenario_files import EXAMPLES
 from yibao.adapters.tables import (
@@ -457,6 +457,57 @@ def test_retirees_are_credited_the_fixed_amount_of_each_months_policy(city: App)
     assert _personal_balance(city, ZHAO_LEI) == (80 + 80 + 90) * YUAN
     with city.uow() as uow:
         assert check_ledger(uow.ledger) == []
+
+
+def test_a_month_keeps_the_retiree_keys_its_run_began_with(city: App) -> None:
+    """A run begun before migration 0032 keyed a retiree's credit by person first; resumed
+    after it, the month is finished and checked under those keys, while a month first credited
+    since is keyed by its month first. The ledger check reads each run's form: told the wrong
+    one, it finds every credit of that month missing and unexplained."""
+    with city.uow() as uow:
+        registry.enroll(uow=uow, id_number=ZHAO_LEI, scheme="retiree", on=dt.date(2022, 11, 15))
+        uow.session.execute(  # as the run was left before the upgrade: no form named
+            text(
+                "INSERT INTO crediting_run (area_code, month, run_date, credited_count,"
+                " credited_fen) VALUES (:area, '2022-11', :day, 0, 0)"
+            ),
+            {"area": AREA, "day": dt.date(2022, 11, 30)},
+        )
+    assert (
+        _credit(city, "2022-11").retirees_credited,
+        _credit(city, "2022-12").retirees_credited,
+    ) == (1, 1)
+    person = _person_id(city, ZHAO_LEI)
+    with city.uow() as uow:
+        keys = uow.session.scalars(
+            select(LedgerTransfer.key)
+            .where(LedgerTransfer.kind == "retiree_crediting")
+            .order_by(LedgerTransfer.key)
+        ).all()
+        assert keys == [f"retiree:2022-12:p{person}", f"retiree:p{person}:2022-11"]
+        forms = {
+            str(month): str(form)
+            for month, form in uow.session.execute(
+                select(CreditingRun.month, CreditingRun.retiree_keys)
+            )
+        }
+        assert forms == {"2022-11": "by_person", "2022-12": "by_month"}
+        assert check_ledger(uow.ledger) == []
+    assert _credit(city, "2022-11").retirees_credited == 0  # a re-run credits nothing new
+    assert _credit(city, "2022-12").retirees_credited == 0
+    with city.uow() as uow:
+        uow.session.execute(
+            update(CreditingRun)
+            .where(CreditingRun.month == "2022-11")
+            .values(retiree_keys="by_month")
+        )
+        problems = check_ledger(uow.ledger)
+        uow.session.rollback()
+    assert {(problem.invariant, problem.detail.split("key ")[-1]) for problem in problems} >= {
+        ("cause_posted", f"retiree:2022-11:p{person})"),  # looked for under the other form
+    }
+    assert any(f"retiree:p{person}:2022-11" in problem.detail for problem in problems)
+    assert _personal_balance(city, ZHAO_LEI) == 2 * 80 * YUAN
 
 
 def test_a_retirees_own_medical_payment_credits_nothing_beyond_the_fixed_amount(

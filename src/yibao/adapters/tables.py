@@ -224,6 +224,11 @@ class CreditingRun(Base):
     # where a resumed run starts: the last contribution / enrolment id of its committed batches
     contributions_done_through: Mapped[int | None] = mapped_column(BigInteger)
     retirees_done_through: Mapped[int | None] = mapped_column(BigInteger)
+    # how its retirees' credits are keyed (migration 0032): `by_month` for every run made now;
+    # `by_person`, the server's default, for the runs made before and kept as they were keyed
+    retiree_keys: Mapped[str] = mapped_column(
+        String(10), default="by_month", server_default="by_person"
+    )
 
 
 class CreditingRunRow(Base):

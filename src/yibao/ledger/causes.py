@@ -81,6 +81,22 @@ def _text(value: Any) -> ColumnElement[str]:
     return cast(value, String)
 
 
+RETIREE_KEYS_BY_MONTH = "by_month"  # crediting_run.retiree_keys of every run made since 0032
+
+
+def retiree_credit_key(person_id: Any, month: Any, keys: Any) -> ColumnElement[str]:
+    """A retiree's fixed credit for a month, as its run keys it (`crediting_run.retiree_keys`):
+    `retiree:<month>:p<person>` since migration 0032, so that a month's keys sit side by side
+    in the key index; `retiree:p<person>:<month>` for the runs made before."""
+    return case(
+        (
+            keys == RETIREE_KEYS_BY_MONTH,
+            literal("retiree:", String) + month + literal(":p", String) + _text(person_id),
+        ),
+        else_=literal("retiree:p", String) + _text(person_id) + literal(":", String) + month,
+    )
+
+
 def _medical_book(area_code: Any) -> ColumnElement[str]:
     return literal("medical:", String) + _text(area_code)
 
@@ -191,10 +207,7 @@ def _retiree_credits(session: Session) -> Select[Any] | None:
     return (
         select(
             *_row(
-                key=literal("retiree:p", String)
-                + _text(credited.c.person_id)
-                + literal(":", String)
-                + R.c.month,
+                key=retiree_credit_key(credited.c.person_id, R.c.month, R.c.retiree_keys),
                 kind=literal("retiree_crediting", String),
                 book=_medical_book(R.c.area_code),
                 amount=runs.c.fen,

@@ -1,18 +1,18 @@
 """The monthly crediting run: set-based, batched, idempotent and resumable.
 
 Every credit is one ledger transfer with the key `credit:c<contribution id>` (or
-`retiree:p<person id>:<month>`); inserting with ON CONFLICT DO NOTHING on that unique key makes a
-re-run, or a run resumed after a crash, credit each contribution exactly once (on PostgreSQL
-the key is claimed in `ledger_key`, unique across the monthly partitions, which the run makes
-first for its month, the current and the next: `ledger.partitions`). A person-month is
-credited once whatever is stored: of two contributions of one person and month that both pay
-medical (old data), only the first received is credited. A month is credited once it has
-ended. The run's first transaction finds what it will credit, each row with its person's
-personal account (opened then, in one statement, for the persons credited for the first time),
-and keeps it in `crediting_run_row`; its batches post those rows as they are. Each batch is its
-own transaction, so memory stays flat and a killed run loses at most one batch of work; the run
-row remembers the last id its committed batches reached, so a resumed run starts at its first
-unfinished batch.
+`retiree:<month>:p<person id>`: `causes.retiree_credit_key`); inserting with ON CONFLICT DO
+NOTHING on that unique key makes a re-run, or a run resumed after a crash, credit each
+contribution exactly once (on PostgreSQL the key is claimed in `ledger_key`, unique across the
+monthly partitions, which the run makes first for its month, the current and the next:
+`ledger.partitions`). A person-month is credited once whatever is stored: of two contributions
+of one person and month that both pay medical (old data), only the first received is credited.
+A month is credited once it has ended. The run's first transaction finds what it will credit,
+each row with its person's personal account (opened then, in one statement, for the persons
+credited for the first time), and keeps it in `crediting_run_row`; its batches post those rows
+as they are. Each batch is its own transaction, so memory stays flat and a killed run loses at
+most one batch of work; the run row remembers the last id its committed batches reached, so a
+resumed run starts at its first unfinished batch.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import ColumnElement, Select
 
 from yibao.adapters.tables import (
@@ -52,7 +53,7 @@ from yibao.adapters.tables import (
 from yibao.domain.errors import InvalidInput
 from yibao.domain.months import Month
 from yibao.domain.schemes import Scheme
-from yibao.ledger import accounts, bulk_posting, partitions
+from yibao.ledger import accounts, bulk_posting, causes, partitions
 from yibao.ledger.kinds import TransferKind
 from yibao.ledger.whole_tables import read_whole_tables
 from yibao.services.registry import lock_area, policy_schedule, require_area
@@ -65,6 +66,7 @@ A = LedgerAccount.__table__
 
 Progress = Callable[[int, int], None]
 CONTRIBUTION, RETIREE = 1, 2  # what a run credits: crediting_run_row.kind
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock asked for NOWAIT and held
 
 
 class MonthNotEnded(InvalidInput):
@@ -99,6 +101,7 @@ class _Plan:
     already_complete: bool
     contributions_done_through: int  # ids up to these were credited by committed batches
     retirees_done_through: int
+    retiree_keys: str  # how the run keys its retirees' credits: crediting_run.retiree_keys
 
 
 # Rows per batch, each batch one transaction. Fewer, larger batches let PostgreSQL join a batch
@@ -111,6 +114,11 @@ BATCH_INDEX = "ix_crediting_run_row_run_id"  # BRIN (run_id, kind, batch): migra
 # them in one sort: at 5M persons, under PostgreSQL's default 4 MB, the hash spilled to disk in
 # 16 parts, and the sort of 1.3M rows still spilled 74 MB under 128 MB (150 bytes a row).
 RUN_WORK_MEM = "256MB"
+# A batch's postings (200,000 rows) are kept once for its key claims, dates and counts: under the
+# default 4 MB they went to disk and were read back three times. No JIT either: PostgreSQL
+# compiles a statement this large by its estimated cost, tens of milliseconds a batch, more than
+# it saves on a batch's simple statements.
+BATCH_WORK_MEM = "64MB"
 
 
 def run_crediting(
@@ -154,7 +162,8 @@ def run_crediting(
     ):
         for batch in batches:
             with uow_factory() as uow:
-                _without_jit(uow)
+                # a batch's postings are kept once and read three times (keys, dates, counts)
+                read_whole_tables(uow.session, work_mem=BATCH_WORK_MEM)
                 posted, fen = _post_batch(uow, area_code, run_date, plan, kind, batch)
                 # the same transaction: the counts are exact, the watermark never runs ahead
                 _count_in_run(uow, area_code, month, posted, fen, {watermark: batch.high})
@@ -164,17 +173,10 @@ def run_crediting(
                 progress(done, total)
     with uow_factory() as uow:
         credited_fen = _finish(uow, area_code, month)
-        _forget_rows(uow, plan.run_id)
+        _forget_rows_posted(uow, plan.run_id)
     return CreditingSummary(
         area_code, str(month), run_date, counts[0], counts[1], credited_fen, plan.already_complete
     )
-
-
-def _without_jit(uow: UnitOfWork) -> None:
-    """PostgreSQL compiles a statement this large to machine code (JIT) by its estimated cost:
-    tens of milliseconds a batch statement, more than it saves on a batch's simple joins."""
-    if uow.dialect == "postgresql":
-        uow.session.execute(text("SET LOCAL jit = off"))
 
 
 def require_month_ended(month: Month, today: dt.date) -> None:
@@ -219,6 +221,7 @@ def _start(uow: UnitOfWork, area_code: str, month: Month, run_date: dt.date) -> 
         already_complete=not created and run.completed_at is not None,
         contributions_done_through=run.contributions_done_through or 0,
         retirees_done_through=run.retirees_done_through or 0,
+        retiree_keys=run.retiree_keys,
     )
 
 
@@ -311,7 +314,8 @@ class _Pending:
     again, one index probe a row: at 5M persons the accounts' pages no longer stay in memory and
     those probes took 0.85 s of a 2 s batch. A month's payments nearly always include someone
     new (a new hire, a first payment): their accounts are opened here, in one statement, and
-    their rows then name them. Rows of an earlier attempt of the run (killed) are found again.
+    their rows find them as they are posted. Rows of an earlier attempt of the run (killed) are
+    found again.
     """
 
     def __init__(self, uow: UnitOfWork, run_id: int, book: str) -> None:
@@ -373,18 +377,13 @@ class _Pending:
 
     def open_accounts(self) -> None:
         """The personal account of each person kept here who has none, in one statement; their
-        rows then name it (or the account another writer opened meanwhile)."""
+        rows, kept without one, find it as their batch posts them (`_account_of`)."""
         without = (R.c.run_id == self.run_id) & R.c.account_id.is_(None)
         bulk_posting.open_accounts(
             self.uow.session,
             book=self.book,
             kind=accounts.AccountKind.PERSONAL,
             owners=select(R.c.person_id).where(without),
-        )
-        self.uow.session.execute(
-            update(R)
-            .where(without, _personal_account_of(R.c.person_id, self.book))
-            .values(account_id=A.c.id)
         )
 
 
@@ -408,9 +407,33 @@ def _personal_account_of(person_id: Any, book: str) -> ColumnElement[bool]:
 
 
 def _forget_rows(uow: UnitOfWork, run_id: int) -> None:
-    """The run's rows: once every batch is posted, or a killed attempt's before they are found
-    again."""
+    """A killed attempt's rows, before they are found again."""
     uow.session.execute(delete(R).where(R.c.run_id == run_id))
+
+
+def _forget_rows_posted(uow: UnitOfWork, run_id: int) -> None:
+    """The run's rows once every batch is posted: on PostgreSQL the whole table at once if it
+    holds no other run's (1.3M rows deleted one by one took 0.3 s, and left their dead rows for
+    the next run to write past), else the run's own."""
+    if uow.dialect == "postgresql" and _alone_in_rows(uow, run_id):
+        uow.session.execute(text(f"TRUNCATE {R.name}"))
+    else:
+        _forget_rows(uow, run_id)
+
+
+def _alone_in_rows(uow: UnitOfWork, run_id: int) -> bool:
+    """Whether `crediting_run_row` holds this run's rows only, locked so that it stays so until
+    the transaction ends; never waiting for the lock: another run (of another area) using the
+    table has rows in it, or soon will."""
+    try:
+        with uow.session.begin_nested():
+            uow.session.execute(text(f"LOCK TABLE {R.name} IN ACCESS EXCLUSIVE MODE NOWAIT"))
+    except OperationalError as refused:
+        if getattr(getattr(refused.orig, "diag", None), "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        return False
+    others = exists().where(or_(R.c.run_id < run_id, R.c.run_id > run_id))  # BRIN ranges
+    return not uow.session.scalar(select(others))
 
 
 # -- posting one batch ---------------------------------------------------------------------
@@ -423,12 +446,12 @@ def _post_batch(
         memo = literal("personal account credit for ", String) + R.c.month
         transfer_kind = TransferKind.CREDITING
     else:
-        key = literal("retiree:p", String) + cast(R.c.person_id, String) + ":" + R.c.month
+        key = causes.retiree_credit_key(R.c.person_id, R.c.month, literal(plan.retiree_keys))
         memo = literal("retiree fixed credit for ", String) + R.c.month
         transfer_kind = TransferKind.RETIREE_CREDITING
     rows = select(
         key,
-        R.c.account_id,
+        _account_of(plan.book),
         R.c.amount_fen,
         literal(run_date),
         literal(str(transfer_kind), String),
@@ -444,3 +467,11 @@ def _post_batch(
         debit_id=plan.pooled_fund_id,
         rows=rows,
     )
+
+
+def _account_of(book: str) -> ColumnElement[int]:
+    """The account a row was kept with, or, for a person who had none when the run found its
+    rows, the one opened since (by the run, or by another writer meanwhile): looked up for those
+    few rows only, where filling them in when the accounts were opened read every row again."""
+    opened = select(A.c.id).where(_personal_account_of(R.c.person_id, book)).scalar_subquery()
+    return func.coalesce(R.c.account_id, opened)
