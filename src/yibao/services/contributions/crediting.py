@@ -66,6 +66,7 @@ A = LedgerAccount.__table__
 
 Progress = Callable[[int, int], None]
 CONTRIBUTION, RETIREE = 1, 2  # what a run credits: crediting_run_row.kind
+KIND_STRIDE = 1 << 48  # above every id a sequence will reach (281 trillion)
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock asked for NOWAIT and held
 
 
@@ -326,19 +327,22 @@ class _Pending:
 
     def keep(self, sources: dict[int, Select], batch_size: int) -> dict[int, list[_Batch]]:  # type: ignore[type-arg]
         """Keep each kind's rows (id, person id, amount, month) with their persons' accounts,
-        joined once for all kinds, numbered in id order into batches of `batch_size` rows and
-        written in that order; the batches of each kind. Cutting by count rather than by id
-        span keeps sparse ids (a month's retirees are spread over the whole enrollment table)
-        from making many small or empty batches."""
+        joined once for all kinds, numbered in order of kind and id into batches of
+        `batch_size` rows and written in that order; the batches of each kind. Cutting by count
+        rather than by id span keeps sparse ids (a month's retirees are spread over the whole
+        enrollment table) from making many small or empty batches."""
         given = union_all(
             *(
                 select(literal(kind, Integer).label("kind"), *_named(rows))
                 for kind, rows in sources.items()
             )
         ).subquery()
-        numbered = func.row_number(type_=Integer).over(
-            partition_by=given.c.kind, order_by=given.c.source_id
-        )
+        # kind, then id, as one number: PostgreSQL sorts by one bigint in half the time it takes
+        # to sort by two columns (0.3 s against 0.7 s for a 5M-person city's 1.3M rows). The
+        # numbers run on from one kind to the next, so a kind's last batch and the next kind's
+        # first may both be short.
+        in_order = cast(given.c.kind, BigInteger) * KIND_STRIDE + given.c.source_id
+        numbered = func.row_number(type_=BigInteger).over(order_by=in_order)
         found = (
             select(
                 literal(self.run_id, BigInteger),
@@ -352,7 +356,7 @@ class _Pending:
             )
             .select_from(given)
             .outerjoin(A, _personal_account_of(given.c.person_id, self.book))
-            .order_by(given.c.kind, given.c.source_id)
+            .order_by(in_order)
         )
         names = ["run_id", "kind", "batch", "source_id", "person_id", "account_id"]
         self.uow.session.execute(insert(R).from_select([*names, "amount_fen", "month"], found))
