@@ -102,7 +102,14 @@ class Enrollment(Base):
     __tablename__ = "enrollment"
     __table_args__ = (
         Index("ix_enrollment_person", "person_id", "starts_on"),
-        Index("ix_enrollment_scheme", "area_code", "scheme", "ends_on"),
+        # the columns a crediting run reads of each retiree, so it reads the index alone
+        Index(
+            "ix_enrollment_scheme",
+            "area_code",
+            "scheme",
+            "ends_on",
+            postgresql_include=["starts_on", "person_id", "id"],
+        ),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
@@ -439,6 +446,22 @@ class InterAreaBill(Base):
     visit: Mapped[str | None] = mapped_column(String(12))  # pharmacy, outpatient, inpatient
     refunded_on: Mapped[dt.date | None] = mapped_column(Date)  # the whole bill given back
     cleared_in: Mapped[str | None] = mapped_column(String(7))  # the period that cleared it
+
+
+class InterAreaRef(Base):
+    """A treating institution's bill reference (the msgid), claimed in the insured area's book
+    by the first of its settlement, which writes the bill in the same transaction, and its
+    reversal, which bars it: the one key on which the two wait for each other (migration 0033).
+    """
+
+    __tablename__ = "inter_area_ref"
+    __table_args__ = (UniqueConstraint("other_area", "institution_code", "ref"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    other_area: Mapped[str] = mapped_column(String(6))  # the treating area
+    institution_code: Mapped[str] = mapped_column(String(40))
+    ref: Mapped[str] = mapped_column(String(80))
+    outcome: Mapped[str] = mapped_column(String(8))  # settled or barred
+    claimed_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
 
 
 class ElectronicCardUse(Base):

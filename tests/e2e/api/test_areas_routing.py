@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from tests.area_databases import area_database_urls
 from tests.e2e.api.world import PASSWORD, area_document
@@ -44,6 +44,8 @@ from yibao.ledger.problems import Problem
 from yibao.services import accounts as users
 from yibao.services import cards, catalogue, registry
 from yibao.services.accounts import Role
+from yibao.services.national.reversal import BARRED
+from yibao.services.settlement import across_areas, at_pos
 
 INSURED, TREATING = "420100", "110000"  # area A (the traveller's) and area B (the pharmacy's)
 TRAVELLER = make_id_number("420102", dt.date(1975, 6, 1), 17)  # insured in A
@@ -564,6 +566,84 @@ def test_a_travellers_national_sale_is_given_back_in_both_books_by_2103_and_by_2
             assert _real_problems(check_ledger(uow.ledger)) == [], area
 
 
+def test_a_2601_overtaking_its_2102_bars_it_in_the_insured_areas_book_where_nothing_moves(
+    areas: Areas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 2102 past B's msgid check but not yet in A's book when its 2601 arrives: the 2601
+    finds the bill in neither book and bars the msgid in A's database first, so the 2102 pays
+    nothing there and is answered barred, as is every copy of it."""
+    his = _his(areas)
+    before = _money(areas)
+    bills = (_count(areas, INSURED, InterAreaBill), _count(areas, TREATING, InterAreaBill))
+    body = his.envelope("2102", _purchase(areas), insuplc_admdvs=INSURED)
+    psn_no = _psn_no(areas, INSURED, TRAVELLER)
+    reversal = {"data": {"omsgid": body["msgid"], "oinfno": "2102", "psn_no": psn_no}}
+    overtaking: list[dict[str, Any]] = []
+    settle = at_pos.settle_across_areas
+
+    def overtaken(**given: Any) -> Any:  # the 2601 served before A's book is written
+        overtaking.append(his.call("2601", reversal, insuplc_admdvs=INSURED))
+        return settle(**given)
+
+    monkeypatch.setattr(at_pos, "settle_across_areas", overtaken)
+    answer = read(his.send(body))
+    monkeypatch.undo()
+    assert [a["output"]["data"]["reversed"] for a in overtaking] == ["0"], overtaking
+    assert (answer["infcode"], answer["err_msg"]) == (-1, BARRED)
+    assert _money(areas) == before
+    counts = (_count(areas, INSURED, InterAreaBill), _count(areas, TREATING, InterAreaBill))
+    assert counts == bills
+    again = read(his.send(body))
+    assert (again["infcode"], again["err_msg"]) == (-1, BARRED)
+    with areas.app.in_area(TREATING).uow() as uow:  # as if the 2601's bar in B never committed
+        uow.session.execute(delete(NationalMessage).where(NationalMessage.msgid == body["msgid"]))
+    late = read(his.send(body))
+    assert (late["infcode"], late["err_msg"]) == (-1, BARRED)  # A's bar answers it
+    assert his.call("2601", reversal, insuplc_admdvs=INSURED)["output"]["data"]["reversed"] == "0"
+    assert _money(areas) == before
+    counts = (_count(areas, INSURED, InterAreaBill), _count(areas, TREATING, InterAreaBill))
+    assert counts == bills
+    for area in (INSURED, TREATING):
+        with areas.app.in_area(area).uow() as uow:
+            assert _real_problems(check_ledger(uow.ledger)) == [], area
+
+
+def test_a_2601_arriving_once_its_2102_paid_in_the_insured_areas_book_bars_nothing(
+    areas: Areas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 2601 between the 2102's two books: A's bill is found, so the msgid is not barred; the
+    2601 is told to wait for the 2102, which completes and answers settled; a 2601 then gives
+    the bill back in both books."""
+    his = _his(areas)
+    before = _money(areas)
+    bills = (_count(areas, INSURED, InterAreaBill), _count(areas, TREATING, InterAreaBill))
+    body = his.envelope("2102", _purchase(areas), insuplc_admdvs=INSURED)
+    psn_no = _psn_no(areas, INSURED, TRAVELLER)
+    reversal = {"data": {"omsgid": body["msgid"], "oinfno": "2102", "psn_no": psn_no}}
+    overtaking: list[dict[str, Any]] = []
+    treating_side = across_areas._treating_side
+
+    def between_the_books(*given: Any) -> None:  # A's transaction committed, B's not begun
+        overtaking.append(his.call("2601", reversal, insuplc_admdvs=INSURED))
+        treating_side(*given)
+
+    monkeypatch.setattr(across_areas, "_treating_side", between_the_books)
+    sold = read(his.send(body))
+    monkeypatch.undo()
+    assert [a["infcode"] for a in overtaking] == [-1]
+    assert "send the 2102 again" in overtaking[0]["err_msg"]
+    assert sold["infcode"] == 0, sold["err_msg"]
+    counts = (_count(areas, INSURED, InterAreaBill), _count(areas, TREATING, InterAreaBill))
+    assert counts == (bills[0] + 1, bills[1] + 1)
+    reversed_ = his.call("2601", reversal, insuplc_admdvs=INSURED)
+    assert reversed_["infcode"] == 0, reversed_["err_msg"]
+    assert reversed_["output"]["data"]["reversed"] == "1"
+    assert _money(areas) == before
+    for area in (INSURED, TREATING):
+        with areas.app.in_area(area).uow() as uow:
+            assert _real_problems(check_ledger(uow.ledger)) == [], area
+
+
 def test_a_reconciliation_naming_the_insured_area_counts_the_pharmacys_bills_of_its_persons(
     areas: Areas,
 ) -> None:
@@ -793,6 +873,40 @@ def test_a_visit_being_settled_by_one_msgid_is_not_settled_by_another(areas: Are
     assert _linked(areas, mdtrt_id) == [int(done["output"]["setlinfo"]["setl_id"])]
     assert _claim(areas, mdtrt_id) is None  # the link ends the claim
     assert _money(areas, HOSPITAL) != before
+    for area in (INSURED, TREATING):
+        with areas.app.in_area(area).uow() as uow:
+            assert _real_problems(check_ledger(uow.ledger)) == [], area
+
+
+def test_a_visit_whose_2207_a_2601_overtook_is_free_for_another_msgid(
+    areas: Areas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hospital's 2207 barred in A's book by its 2601 pays nothing and gives its claim on
+    the visit up, so the visit's lines are settled by the next msgid."""
+    hospital = _his(areas, HOSPITAL)
+    person = _psn_no(areas, INSURED, TRAVELLER)
+    mdtrt_id = _registered(hospital, person)
+    fee = {"feedetail": [_fee(mdtrt_id, person, "1", "EXAM", "50.00")]}
+    assert hospital.call("2204", fee, insuplc_admdvs=INSURED)["infcode"] == 0
+    data = _visit_settlement(mdtrt_id, person, "50.00")
+    before = _money(areas, HOSPITAL)
+    first = hospital.envelope("2207", {"data": data}, insuplc_admdvs=INSURED)
+    reversal = {"data": {"omsgid": first["msgid"], "oinfno": "2207", "psn_no": person}}
+    settle = at_pos.settle_across_areas
+
+    def overtaken(**given: Any) -> Any:
+        assert hospital.call("2601", reversal, insuplc_admdvs=INSURED)["infcode"] == 0
+        return settle(**given)
+
+    monkeypatch.setattr(at_pos, "settle_across_areas", overtaken)
+    barred = read(hospital.send(first))
+    monkeypatch.undo()
+    assert (barred["infcode"], barred["err_msg"]) == (-1, BARRED)
+    assert _money(areas, HOSPITAL) == before
+    assert _claim(areas, mdtrt_id) is None
+    done = hospital.call("2207", {"data": data}, insuplc_admdvs=INSURED)
+    assert done["infcode"] == 0, done["err_msg"]
+    assert _linked(areas, mdtrt_id) == [int(done["output"]["setlinfo"]["setl_id"])]
     for area in (INSURED, TREATING):
         with areas.app.in_area(area).uow() as uow:
             assert _real_problems(check_ledger(uow.ledger)) == [], area

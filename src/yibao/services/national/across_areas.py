@@ -15,7 +15,9 @@ reconciles the institution's bills of A's persons (`reconciliation`).
 from it. 2101 quotes and 2102 settles a pharmacy bill through `settlement.at_pos` and
 `settlement.across_areas`: the lines cut by B's catalogue (就医地目录), paid under A's policy
 (参保地政策) by A's book, B's book recording what its institution is owed by A. 2103 and 2601
-give the bill back in both books (`refund_at_pos`).
+give the bill back in both books (`refund_at_pos`). A 2601 whose msgid settled nothing bars it
+in A's database first, where a 2102 in flight would move the money, then in B's; the first of
+the two to commit in A decides (`settlement.across_areas_refs`).
 
 A hospital's visit (2201, 2401: `register`) reads the person in A's database and is recorded in
 B's (`services.national.visits`), naming A: its person and settlement numbers are of A's
@@ -74,8 +76,9 @@ from yibao.services.national.people import (
     identify,
     insured,
 )
-from yibao.services.national.reversal import SETTLEMENTS, Reversal, bar
+from yibao.services.national.reversal import BARRED, SETTLEMENTS, Reversal, bar
 from yibao.services.settlement import CardAndPin, Receipt, UnknownRef
+from yibao.services.settlement import across_areas_refs as refs
 from yibao.services.settlement.across_areas import CrossAreaBill, quote_across_areas
 from yibao.services.settlement.across_areas_refund import insured_record, treating_bill
 from yibao.services.settlement.at_pos import refund_at_pos, settle_for_insured_area
@@ -181,20 +184,24 @@ def settle(
 ) -> SettledBill:
     """2102 across areas, its reference the msgid: both books once (a repeat settles nothing
     again); what `alongside` writes commits in one transaction of the institution's database
-    once both books are written. A hospital's `visit` (2207, 2304) is claimed by the msgid
-    first (`_claimed`)."""
+    once both books are written. A msgid a 2601 barred in the insured area's book settles
+    nothing there. A hospital's `visit` (2207, 2304) is claimed by the msgid first
+    (`_claimed`)."""
     _require_card(bill, insured_area)
     assert bill.cert.pin is not None
     lines = cut_bill(uow_factory, caller, bill, on)
     sale = _Sale(alongside, areas, insured_area, bill, lines, on)
     card = CardAndPin(bill.cert.cert_no, bill.cert.pin)
     with _claimed(areas, insured_area, uow_factory, caller, visit, msgid):
-        settle_for_insured_area(
-            areas=areas,
-            uow_factory=uow_factory,
-            cmd=sale_cmd(caller, bill, msgid, card, lines, on, sale),
-            insured_area=insured_area,
-        )
+        try:
+            settle_for_insured_area(
+                areas=areas,
+                uow_factory=uow_factory,
+                cmd=sale_cmd(caller, bill, msgid, card, lines, on, sale),
+                insured_area=insured_area,
+            )
+        except refs.ReversedBeforeSettled:  # answered as a barred msgid is at home
+            raise refs.ReversedBeforeSettled(BARRED) from None
     assert sale.settled is not None
     return sale.settled
 
@@ -268,18 +275,18 @@ def reverse(
     oinfno: str,
 ) -> Reversal:
     """2601 across areas: the bill the msgid settled given back in both books; a msgid that
-    settled nothing is barred in the institution's database, as at home."""
+    settled nothing is barred, first in the insured area's book (where a 2102 in flight would
+    move the money: `_insured_side`), then in the institution's database, as at home."""
     if oinfno not in SETTLEMENTS:
         raise InvalidInput("oinfno", oinfno, f"cannot be reversed: only {', '.join(SETTLEMENTS)}")
     treating = treating_bill(uow=uow, institution_code=caller.code, ref=omsgid)
-    with areas.uow(insured_area) as insured_uow:
-        record = insured_record(uow=insured_uow, treating_area=caller.area_code,
-                                institution_code=caller.code, ref=omsgid)  # fmt: skip
-        found = None if record is None else (record.id, int(record.person_id or 0))
-    if treating is None and found is None:
+    found, barred = _insured_or_barred(areas, insured_area, caller, omsgid, bar=treating is None)
+    if barred:
         bar(uow=uow, caller=caller, omsgid=omsgid, oinfno=oinfno)
         visits.release(uow=uow, msgid=omsgid)  # a barred msgid settles nothing any more
         return Reversal(None)
+    if treating is None:  # the 2102 that settled it first may have written it since
+        treating = treating_bill(uow=uow, institution_code=caller.code, ref=omsgid)
     if treating is None or found is None:  # the two books' commits were interrupted
         raise Conflict(
             f"omsgid {omsgid!r} was settled in one area's book only: send the {oinfno} again "
@@ -293,6 +300,26 @@ def reverse(
     unlink(uow=uow, settlement_id=setl_id, insured_area=insured_area)
     visits.release(uow=uow, msgid=omsgid)  # written in both books, but never linked
     return Reversal(Cancelled(setl_id, psn_no, refunded))
+
+
+def _insured_or_barred(
+    areas: AreaDatabases, insured_area: str, caller: Caller, omsgid: str, *, bar: bool
+) -> tuple[tuple[int, int] | None, bool]:
+    """The insured area's record of the msgid's bill (its id and person), and whether the msgid
+    is barred there: with `bar`, a msgid with no record is barred now, unless a 2102 claimed
+    it first (`claim_ref` waits for one in flight), whose record is then read."""
+    area, code = caller.area_code, caller.code
+    with areas.uow(insured_area) as insured_uow:
+        record = insured_record(uow=insured_uow, treating_area=area, institution_code=code,
+                                ref=omsgid)  # fmt: skip
+        if record is None and bar:
+            first = refs.claim_ref(uow=insured_uow, treating_area=area, institution_code=code,
+                                   ref=omsgid, outcome=refs.BARRED)  # fmt: skip
+            if first != refs.SETTLED:  # barred now, or by an earlier 2601
+                return None, True
+            record = insured_record(uow=insured_uow, treating_area=area, institution_code=code,
+                                    ref=omsgid)  # fmt: skip
+        return (None if record is None else (record.id, int(record.person_id or 0))), False
 
 
 def _refund(areas: AreaDatabases, uow: UnitOfWork, caller: Caller, ref: str) -> Receipt:

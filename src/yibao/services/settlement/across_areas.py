@@ -10,8 +10,9 @@ equals A's payable to B: the position the areas clear between them (`inter_area_
 
 The two databases commit one after the other: A's side first, then B's, each keyed by the bill
 (treating area, institution, reference), so a retry after a crash between them finds A's side
-written and completes B's; the same bill with other content is refused. `quote_across_areas`
-computes the same split and writes nothing (a pre-settlement).
+written and completes B's; the same bill with other content is refused. A's transaction claims
+the reference first, against a reversal that would bar it (`across_areas_refs`).
+`quote_across_areas` computes the same split and writes nothing (a pre-settlement).
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ from yibao.ledger import accounts
 from yibao.ledger.kinds import TransferKind
 from yibao.services.areas import AreaDatabases
 from yibao.services.registry import fields, institution_by_code, person_by_id_number
+from yibao.services.settlement.across_areas_refs import (
+    BARRED,
+    SETTLED,
+    ReversedBeforeSettled,
+    claim_ref,
+)
 from yibao.services.settlement.pooled import (
     add_usage,
     insured_area_facts,
@@ -216,9 +223,21 @@ def _insured_side(
     uow: UnitOfWork, bill: CrossAreaBill, id_number: str, treating: str, place: _Place
 ) -> tuple[InterAreaBill, str]:
     """The fund and the personal account pay the treating area, under the insured area's
-    policy; returns the bill as first recorded, and the fund's ratio."""
+    policy; returns the bill as first recorded, and the fund's ratio. A new bill claims its
+    reference here first (`across_areas_refs`): a reference barred by a reversal settles
+    nothing."""
     person_id = _insured_person(uow, bill, id_number)
     found = _recorded(uow, INSURED, treating, bill)
+    if found is None:
+        first = claim_ref(uow=uow, treating_area=treating, institution_code=bill.institution_code,
+                          ref=bill.ref, outcome=SETTLED)  # fmt: skip
+        if first == BARRED:
+            raise ReversedBeforeSettled(
+                f"bill {bill.ref} of {bill.institution_code} was reversed before it was "
+                "settled: nothing was settled"
+            )
+        if first == SETTLED:  # a copy of the bill settled it meanwhile
+            found = _recorded(uow, INSURED, treating, bill)
     if found is not None:
         _same_bill(found, bill, id_number)
         return found, _ratio(_terms(uow, bill, person_id, place))
