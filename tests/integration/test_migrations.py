@@ -92,3 +92,28 @@ def _not_a_partition(item: object, name: str | None, kind: str, *_: object) -> b
     table = item if kind == "table" else getattr(item, "table", None)
     table_name = name if kind == "table" else getattr(table, "name", "")
     return not str(table_name).startswith("ledger_transfer_")
+
+
+def test_the_retirees_index_carries_what_a_crediting_run_reads_of_them(engine: Engine) -> None:
+    """Migration 0034: on PostgreSQL the run reads each retiree from the index alone (its plan
+    an Index Only Scan once the pages are all-visible); downgraded, the index is as it was."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    def plan() -> str:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+            return "\n".join(
+                str(row[0])
+                for row in connection.exec_driver_sql(
+                    "EXPLAIN SELECT min(id), person_id FROM enrollment WHERE area_code = '420100'"
+                    " AND scheme = 'retiree' AND starts_on <= '2024-01-31'"
+                    " AND (ends_on IS NULL OR ends_on > '2024-01-31') GROUP BY person_id"
+                )
+            )
+
+    assert "Index Only Scan using ix_enrollment_scheme" in plan()
+    downgrade(engine, "0033")
+    assert "Index Only Scan" not in plan()
+    upgrade(engine)
+    assert "Index Only Scan using ix_enrollment_scheme" in plan()
