@@ -14,7 +14,13 @@ from yibao.entrypoints.national.envelope import TIME_FORMAT, pin_of, rows, secti
 from yibao.entrypoints.national.fees import amount, fee_line, flag, psn_no
 from yibao.entrypoints.national.outputs import settlement_output
 from yibao.services.audit import record
-from yibao.services.national import across_areas, bills, cancellation, people
+from yibao.services.national import (
+    across_areas,
+    across_areas_given_back,
+    bills,
+    cancellation,
+    people,
+)
 from yibao.services.uow import UnitOfWork
 
 PHARMACY_MED_TYPE = "41"  # 定点药店购药
@@ -124,7 +130,7 @@ def cancel(ctx: Context, uow: UnitOfWork, data: Mapping[str, Any]) -> Output:
             psn_no=psn_no(given),
         )
     else:
-        done = across_areas.cancel(
+        done = across_areas_given_back.cancel(
             areas=ctx.areas,
             insured_area=ctx.insured_area,
             uow=uow,

@@ -11,7 +11,7 @@ from yibao.entrypoints.national.envelope import section, text
 from yibao.entrypoints.national.fees import psn_no
 from yibao.entrypoints.national.pharmacy import cancelled_info
 from yibao.services.audit import record
-from yibao.services.national import across_areas, reversal
+from yibao.services.national import across_areas_given_back, reversal
 from yibao.services.uow import UnitOfWork
 
 
@@ -28,7 +28,7 @@ def reverse(ctx: Context, uow: UnitOfWork, data: Mapping[str, Any]) -> Output:
             oinfno=text(given, "oinfno"),
         )
     else:
-        done = across_areas.reverse(
+        done = across_areas_given_back.reverse(
             areas=ctx.areas,
             insured_area=ctx.insured_area,
             uow=uow,

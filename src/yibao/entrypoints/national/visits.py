@@ -19,7 +19,7 @@ from yibao.entrypoints.national.fees import amount, fee_line, flag, psn_no
 from yibao.entrypoints.national.outputs import detlcutinfo_of_cut, settlement_output
 from yibao.entrypoints.national.pharmacy import cancelled_info, setl_id_of
 from yibao.services.audit import record
-from yibao.services.national import across_areas, bills, people, visits
+from yibao.services.national import across_areas, across_areas_given_back, bills, people, visits
 from yibao.services.uow import UnitOfWork
 
 PRESETTLE = {"2206", "2303"}
@@ -254,7 +254,7 @@ def cancel_settlement(ctx: Context, uow: UnitOfWork, data: Mapping[str, Any]) ->
             uow=uow, caller=ctx.caller, setl_id=text(given, "setl_id"), psn_no=psn_no(given)
         )
     else:  # both books give back; the visit's lines unsettled again, as at home
-        done = across_areas.cancel(
+        done = across_areas_given_back.cancel(
             areas=ctx.areas, insured_area=ctx.insured_area, uow=uow, caller=ctx.caller,
             setl_id=text(given, "setl_id"), psn_no=psn_no(given),
         )  # fmt: skip

@@ -15,23 +15,21 @@ reconciles the institution's bills of A's persons (`reconciliation`).
 from it. 2101 quotes and 2102 settles a pharmacy bill through `settlement.at_pos` and
 `settlement.across_areas`: the lines cut by B's catalogue (就医地目录), paid under A's policy
 (参保地政策) by A's book, B's book recording what its institution is owed by A. 2103 and 2601
-give the bill back in both books (`refund_at_pos`). A 2601 whose msgid settled nothing bars it
-in A's database first, where a 2102 in flight would move the money, then in B's; the first of
-the two to commit in A decides (`settlement.across_areas_refs`).
+give the bill back in both books (`across_areas_given_back`); a 2102 that a 2601 overtook
+settles nothing in A's book (`settlement.across_areas_refs`).
 
 A hospital's visit (2201, 2401: `register`) reads the person in A's database and is recorded in
 B's (`services.national.visits`), naming A: its person and settlement numbers are of A's
 database, and every message about it names A. Its unsettled lines are quoted and settled as a
 pharmacy bill is (`presettle`, `settle`, the visit's kind deciding the fund's terms under A's
 policy; the answer carries their ratio), the visit's lines linked to A's record of the bill in
-B's transaction that keeps the answer; `cancel` and `reverse` give back in both books and unlink
-them. The visit's lock is taken in that transaction, after both books are written, too late
-to keep a second msgid from paying the same lines: so the settling msgid claims the visit
-first (`visits.claim`), and gives the claim up if its books moved nothing. A bill across
-areas is paid by card and
-PIN: the cross-area sale takes no e-voucher yet (its payload names its insured area, but the
-path that would settle it in that area's database is not built), and an ID card is read
-without a PIN, which the cross-area sale does not take (family aid neither).
+B's transaction that keeps the answer; `across_areas_given_back` gives them back in both books
+and unlinks them. The visit's lock is taken in that transaction, after both books are written,
+too late to keep a second msgid from paying the same lines: so the settling msgid claims the
+visit first (`visits.claim`), and gives the claim up if its books moved nothing. A bill across
+areas is paid by card and PIN: the cross-area sale takes no e-voucher yet (its payload names
+its insured area, but the path that would settle it in that area's database is not built), and
+an ID card is read without a PIN, which the cross-area sale does not take (family aid neither).
 """
 
 from __future__ import annotations
@@ -42,7 +40,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from yibao.domain.errors import Conflict, InvalidInput
+from yibao.domain.errors import InvalidInput
 from yibao.domain.idnumber import mask
 from yibao.domain.national import cut_settlement
 from yibao.domain.national_codes import national_codes
@@ -52,7 +50,6 @@ from yibao.services.areas import AreaDatabases
 from yibao.services.national import visits
 from yibao.services.national.bills import (
     Bill,
-    Cancelled,
     CutLine,
     InTheSale,
     Patient,
@@ -62,8 +59,6 @@ from yibao.services.national.bills import (
     line_items,
     require_same_person,
     sale_cmd,
-    setl_id_number,
-    unlink,
 )
 from yibao.services.national.gateway import Caller
 from yibao.services.national.people import (
@@ -76,12 +71,12 @@ from yibao.services.national.people import (
     identify,
     insured,
 )
-from yibao.services.national.reversal import BARRED, SETTLEMENTS, Reversal, bar
-from yibao.services.settlement import CardAndPin, Receipt, UnknownRef
+from yibao.services.national.reversal import BARRED
+from yibao.services.settlement import CardAndPin, Receipt
 from yibao.services.settlement import across_areas_refs as refs
 from yibao.services.settlement.across_areas import CrossAreaBill, quote_across_areas
-from yibao.services.settlement.across_areas_refund import insured_record, treating_bill
-from yibao.services.settlement.at_pos import refund_at_pos, settle_for_insured_area
+from yibao.services.settlement.across_areas_refund import insured_record
+from yibao.services.settlement.at_pos import settle_for_insured_area
 from yibao.services.uow import UnitOfWork
 
 
@@ -235,99 +230,6 @@ def _claimed(
         raise
 
 
-def cancel(
-    *,
-    areas: AreaDatabases,
-    insured_area: str,
-    uow: UnitOfWork,
-    caller: Caller,
-    setl_id: object,
-    psn_no: int,
-) -> Cancelled:
-    """2103 across areas: the bill `setl_id` (the insured area's record of it) given back
-    whole in both books, the institution's side in `uow`."""
-    number = setl_id_number(setl_id)
-    written = str(setl_id)  # as the message wrote it
-    with areas.uow(insured_area) as insured_uow:
-        record = insured_record(uow=insured_uow, treating_area=caller.area_code,
-                                institution_code=caller.code, bill_id=number)  # fmt: skip
-        found = None if record is None else (record.ref, int(record.person_id or 0))
-    if found is None:
-        raise UnknownRef(
-            f"setl_id: {written!r} is no settlement of {caller.code} for insuplc_admdvs "
-            f"{insured_area}"
-        )
-    ref, person_id = found
-    require_same_person(psn_no, person_id)
-    refunded = _refund(areas, uow, caller, ref)
-    unlink(uow=uow, settlement_id=number, insured_area=insured_area)
-    return Cancelled(number, psn_no, refunded)
-
-
-def reverse(
-    *,
-    areas: AreaDatabases,
-    insured_area: str,
-    uow: UnitOfWork,
-    caller: Caller,
-    psn_no: int,
-    omsgid: str,
-    oinfno: str,
-) -> Reversal:
-    """2601 across areas: the bill the msgid settled given back in both books; a msgid that
-    settled nothing is barred, first in the insured area's book (where a 2102 in flight would
-    move the money: `_insured_side`), then in the institution's database, as at home."""
-    if oinfno not in SETTLEMENTS:
-        raise InvalidInput("oinfno", oinfno, f"cannot be reversed: only {', '.join(SETTLEMENTS)}")
-    treating = treating_bill(uow=uow, institution_code=caller.code, ref=omsgid)
-    found, barred = _insured_or_barred(areas, insured_area, caller, omsgid, bar=treating is None)
-    if barred:
-        bar(uow=uow, caller=caller, omsgid=omsgid, oinfno=oinfno)
-        visits.release(uow=uow, msgid=omsgid)  # a barred msgid settles nothing any more
-        return Reversal(None)
-    if treating is None:  # the 2102 that settled it first may have written it since
-        treating = treating_bill(uow=uow, institution_code=caller.code, ref=omsgid)
-    if treating is None or found is None:  # the two books' commits were interrupted
-        raise Conflict(
-            f"omsgid {omsgid!r} was settled in one area's book only: send the {oinfno} again "
-            "with the same msgid, which completes it, then reverse it"
-        )
-    if treating.refunded_on is not None:
-        raise InvalidInput("omsgid", omsgid, f"was cancelled or reversed on {treating.refunded_on}")
-    setl_id, person_id = found
-    require_same_person(psn_no, person_id)
-    refunded = _refund(areas, uow, caller, omsgid)
-    unlink(uow=uow, settlement_id=setl_id, insured_area=insured_area)
-    visits.release(uow=uow, msgid=omsgid)  # written in both books, but never linked
-    return Reversal(Cancelled(setl_id, psn_no, refunded))
-
-
-def _insured_or_barred(
-    areas: AreaDatabases, insured_area: str, caller: Caller, omsgid: str, *, bar: bool
-) -> tuple[tuple[int, int] | None, bool]:
-    """The insured area's record of the msgid's bill (its id and person), and whether the msgid
-    is barred there: with `bar`, a msgid with no record is barred now, unless a 2102 claimed
-    it first (`claim_ref` waits for one in flight), whose record is then read."""
-    area, code = caller.area_code, caller.code
-    with areas.uow(insured_area) as insured_uow:
-        record = insured_record(uow=insured_uow, treating_area=area, institution_code=code,
-                                ref=omsgid)  # fmt: skip
-        if record is None and bar:
-            first = refs.claim_ref(uow=insured_uow, treating_area=area, institution_code=code,
-                                   ref=omsgid, outcome=refs.BARRED)  # fmt: skip
-            if first != refs.SETTLED:  # barred now, or by an earlier 2601
-                return None, True
-            record = insured_record(uow=insured_uow, treating_area=area, institution_code=code,
-                                    ref=omsgid)  # fmt: skip
-        return (None if record is None else (record.id, int(record.person_id or 0))), False
-
-
-def _refund(areas: AreaDatabases, uow: UnitOfWork, caller: Caller, ref: str) -> Receipt:
-    return refund_at_pos(
-        areas=areas, uow=uow, ref=ref, on=uow.today(), institution_code=caller.code
-    )
-
-
 def _require_card(bill: Bill, insured_area: str) -> None:
     check_bill(bill)
     check_certificate(bill.cert, pin_required=True)
@@ -414,4 +316,4 @@ class _Sale:
         self.given.after(uow, self.settled)
 
 
-__all__ = ["cancel", "person", "presettle", "register", "reverse", "settle"]
+__all__ = ["person", "presettle", "register", "settle"]
