@@ -188,6 +188,11 @@ def holds_records(engine: Engine) -> bool:
         )
 
 
+def sqlstate(error: DBAPIError) -> str | None:
+    """PostgreSQL's SQLSTATE of a refused statement (None on SQLite, which has none)."""
+    return getattr(getattr(error.orig, "diag", None), "sqlstate", None)
+
+
 def insert_skipping_duplicates(engine_or_dialect_name: str, table: Any) -> Any:
     """An INSERT that silently skips rows whose unique key exists (ON CONFLICT DO NOTHING)."""
     if engine_or_dialect_name == "postgresql":

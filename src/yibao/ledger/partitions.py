@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
+from yibao.adapters.db import sqlstate
 from yibao.domain.months import Month
 
 PARENT = "ledger_transfer"
@@ -85,7 +86,7 @@ def _attach(connection: Connection, name: str, low: dt.date, high: dt.date) -> b
                 )
             )
     except IntegrityError as refused:  # the DEFAULT partition's rows would break its range
-        if getattr(getattr(refused.orig, "diag", None), "sqlstate", None) != CHECK_VIOLATION:
+        if sqlstate(refused) != CHECK_VIOLATION:
             raise
         return False
     return True

@@ -423,7 +423,7 @@ def test_a_travellers_national_pharmacy_sale_is_paid_by_their_areas_book_once(
 ) -> None:
     his = _his(areas)
     before = _money(areas)  # A's personal account and payable to B, B's receivable and due
-    bills = (_count(areas, INSURED, InterAreaBill), _count(areas, TREATING, InterAreaBill))
+    bills = _bills(areas)
     sales = _count(areas, TREATING, Settlement)
     purchase = _purchase(areas)
     pre = his.call("2101", purchase, insuplc_admdvs=INSURED)
@@ -462,9 +462,7 @@ def test_a_travellers_national_pharmacy_sale_is_paid_by_their_areas_book_once(
         ).all()
     assert kept == 1
     assert persons.count(TRAVELLER) >= 1
-    for area in (INSURED, TREATING):
-        with areas.app.in_area(area).uow() as uow:
-            assert _real_problems(check_ledger(uow.ledger)) == [], area
+    _both_books_reconcile(areas)
 
 
 def test_a_travellers_wrong_pin_or_another_psn_no_through_the_national_interface_moves_nothing(
@@ -561,9 +559,7 @@ def test_a_travellers_national_sale_is_given_back_in_both_books_by_2103_and_by_2
     assert answer["output"]["data"]["reversed"] == "0", answer
     assert read(his.send(late))["infcode"] == -1
     assert _money(areas) == before
-    for area in (INSURED, TREATING):
-        with areas.app.in_area(area).uow() as uow:
-            assert _real_problems(check_ledger(uow.ledger)) == [], area
+    _both_books_reconcile(areas)
 
 
 def test_a_2601_overtaking_its_2102_bars_it_in_the_insured_areas_book_where_nothing_moves(
@@ -572,12 +568,8 @@ def test_a_2601_overtaking_its_2102_bars_it_in_the_insured_areas_book_where_noth
     """A 2102 past B's msgid check but not yet in A's book when its 2601 arrives: the 2601
     finds the bill in neither book and bars the msgid in A's database first, so the 2102 pays
     nothing there and is answered barred, as is every copy of it."""
-    his = _his(areas)
-    before = _money(areas)
-    bills = (_count(areas, INSURED, InterAreaBill), _count(areas, TREATING, InterAreaBill))
-    body = his.envelope("2102", _purchase(areas), insuplc_admdvs=INSURED)
-    psn_no = _psn_no(areas, INSURED, TRAVELLER)
-    reversal = {"data": {"omsgid": body["msgid"], "oinfno": "2102", "psn_no": psn_no}}
+    his, body, reversal = _a_2102_and_its_2601(areas)
+    before, bills = _money(areas), _bills(areas)
     overtaking: list[dict[str, Any]] = []
     settle = at_pos.settle_across_areas
 
@@ -591,8 +583,7 @@ def test_a_2601_overtaking_its_2102_bars_it_in_the_insured_areas_book_where_noth
     assert [a["output"]["data"]["reversed"] for a in overtaking] == ["0"], overtaking
     assert (answer["infcode"], answer["err_msg"]) == (-1, BARRED)
     assert _money(areas) == before
-    counts = (_count(areas, INSURED, InterAreaBill), _count(areas, TREATING, InterAreaBill))
-    assert counts == bills
+    assert _bills(areas) == bills
     again = read(his.send(body))
     assert (again["infcode"], again["err_msg"]) == (-1, BARRED)
     with areas.app.in_area(TREATING).uow() as uow:  # as if the 2601's bar in B never committed
@@ -601,11 +592,8 @@ def test_a_2601_overtaking_its_2102_bars_it_in_the_insured_areas_book_where_noth
     assert (late["infcode"], late["err_msg"]) == (-1, BARRED)  # A's bar answers it
     assert his.call("2601", reversal, insuplc_admdvs=INSURED)["output"]["data"]["reversed"] == "0"
     assert _money(areas) == before
-    counts = (_count(areas, INSURED, InterAreaBill), _count(areas, TREATING, InterAreaBill))
-    assert counts == bills
-    for area in (INSURED, TREATING):
-        with areas.app.in_area(area).uow() as uow:
-            assert _real_problems(check_ledger(uow.ledger)) == [], area
+    assert _bills(areas) == bills
+    _both_books_reconcile(areas)
 
 
 def test_a_2601_arriving_once_its_2102_paid_in_the_insured_areas_book_bars_nothing(
@@ -614,12 +602,8 @@ def test_a_2601_arriving_once_its_2102_paid_in_the_insured_areas_book_bars_nothi
     """A 2601 between the 2102's two books: A's bill is found, so the msgid is not barred; the
     2601 is told to wait for the 2102, which completes and answers settled; a 2601 then gives
     the bill back in both books."""
-    his = _his(areas)
-    before = _money(areas)
-    bills = (_count(areas, INSURED, InterAreaBill), _count(areas, TREATING, InterAreaBill))
-    body = his.envelope("2102", _purchase(areas), insuplc_admdvs=INSURED)
-    psn_no = _psn_no(areas, INSURED, TRAVELLER)
-    reversal = {"data": {"omsgid": body["msgid"], "oinfno": "2102", "psn_no": psn_no}}
+    his, body, reversal = _a_2102_and_its_2601(areas)
+    before, bills = _money(areas), _bills(areas)
     overtaking: list[dict[str, Any]] = []
     treating_side = across_areas._treating_side
 
@@ -633,15 +617,12 @@ def test_a_2601_arriving_once_its_2102_paid_in_the_insured_areas_book_bars_nothi
     assert [a["infcode"] for a in overtaking] == [-1]
     assert "send the 2102 again" in overtaking[0]["err_msg"]
     assert sold["infcode"] == 0, sold["err_msg"]
-    counts = (_count(areas, INSURED, InterAreaBill), _count(areas, TREATING, InterAreaBill))
-    assert counts == (bills[0] + 1, bills[1] + 1)
+    assert _bills(areas) == (bills[0] + 1, bills[1] + 1)
     reversed_ = his.call("2601", reversal, insuplc_admdvs=INSURED)
     assert reversed_["infcode"] == 0, reversed_["err_msg"]
     assert reversed_["output"]["data"]["reversed"] == "1"
     assert _money(areas) == before
-    for area in (INSURED, TREATING):
-        with areas.app.in_area(area).uow() as uow:
-            assert _real_problems(check_ledger(uow.ledger)) == [], area
+    _both_books_reconcile(areas)
 
 
 def test_a_reconciliation_naming_the_insured_area_counts_the_pharmacys_bills_of_its_persons(
@@ -764,7 +745,7 @@ def test_a_travellers_outpatient_visit_at_bs_hospital_is_paid_under_as_policy_on
     hospital = _his(areas, HOSPITAL)
     person = _psn_no(areas, INSURED, TRAVELLER)
     before, fund = _money(areas, HOSPITAL), areas.balance(INSURED, accounts.pooled_fund(INSURED))
-    bills = (_count(areas, INSURED, InterAreaBill), _count(areas, TREATING, InterAreaBill))
+    bills = _bills(areas)
     mdtrt_id = _registered(hospital, person)
     with areas.app.in_area(TREATING).uow() as uow:
         visit = uow.session.scalars(
@@ -810,9 +791,7 @@ def test_a_travellers_outpatient_visit_at_bs_hospital_is_paid_under_as_policy_on
     assert again["infcode"] == -1
     assert "no unsettled fee lines" in again["err_msg"]
     assert _money(areas, HOSPITAL) == moved
-    for area in (INSURED, TREATING):
-        with areas.app.in_area(area).uow() as uow:
-            assert _real_problems(check_ledger(uow.ledger)) == [], area
+    _both_books_reconcile(areas)
 
     cancel = {"data": {"setl_id": setl["setl_id"], "mdtrt_id": mdtrt_id, "psn_no": person}}
     home = hospital.call("2208", cancel, insuplc_admdvs=TREATING)
@@ -835,9 +814,7 @@ def test_a_travellers_outpatient_visit_at_bs_hospital_is_paid_under_as_policy_on
     assert reversed_["output"]["data"]["reversed"] == "1", reversed_
     assert _money(areas, HOSPITAL) == before
     assert _linked(areas, mdtrt_id) == [None, None]
-    for area in (INSURED, TREATING):
-        with areas.app.in_area(area).uow() as uow:
-            assert _real_problems(check_ledger(uow.ledger)) == [], area
+    _both_books_reconcile(areas)
 
 
 def test_a_visit_being_settled_by_one_msgid_is_not_settled_by_another(areas: Areas) -> None:
@@ -873,9 +850,7 @@ def test_a_visit_being_settled_by_one_msgid_is_not_settled_by_another(areas: Are
     assert _linked(areas, mdtrt_id) == [int(done["output"]["setlinfo"]["setl_id"])]
     assert _claim(areas, mdtrt_id) is None  # the link ends the claim
     assert _money(areas, HOSPITAL) != before
-    for area in (INSURED, TREATING):
-        with areas.app.in_area(area).uow() as uow:
-            assert _real_problems(check_ledger(uow.ledger)) == [], area
+    _both_books_reconcile(areas)
 
 
 def test_a_visit_whose_2207_a_2601_overtook_is_free_for_another_msgid(
@@ -907,9 +882,7 @@ def test_a_visit_whose_2207_a_2601_overtook_is_free_for_another_msgid(
     done = hospital.call("2207", {"data": data}, insuplc_admdvs=INSURED)
     assert done["infcode"] == 0, done["err_msg"]
     assert _linked(areas, mdtrt_id) == [int(done["output"]["setlinfo"]["setl_id"])]
-    for area in (INSURED, TREATING):
-        with areas.app.in_area(area).uow() as uow:
-            assert _real_problems(check_ledger(uow.ledger)) == [], area
+    _both_books_reconcile(areas)
 
 
 def _claim(areas: Areas, mdtrt_id: str) -> str | None:
@@ -1009,9 +982,7 @@ def test_a_travellers_admission_is_settled_after_discharge_under_as_policy_and_c
         )
     assert status == "discharged"
     assert _linked(areas, mdtrt_id) == [None]
-    for area in (INSURED, TREATING):
-        with areas.app.in_area(area).uow() as uow:
-            assert _real_problems(check_ledger(uow.ledger)) == [], area
+    _both_books_reconcile(areas)
 
 
 def _registration(person: str) -> dict[str, Any]:
@@ -1186,6 +1157,25 @@ def _money(areas: Areas, institution: str = "B001") -> tuple[int, int, int, int]
 def _tries(areas: Areas) -> int:
     with areas.app.in_area(INSURED).uow() as uow:
         return cards.card_by_number(uow=uow, card_no=CARDS[TRAVELLER]).failed_pin_tries
+
+
+def _bills(areas: Areas) -> tuple[int, int]:
+    """The cross-area bills A's database and B's hold."""
+    return _count(areas, INSURED, InterAreaBill), _count(areas, TREATING, InterAreaBill)
+
+
+def _a_2102_and_its_2601(areas: Areas) -> tuple[Client, dict[str, Any], dict[str, Any]]:
+    """B's pharmacy, a 2102 of the traveller's purchase (not sent), and the 2601 reversing it."""
+    his = _his(areas)
+    body = his.envelope("2102", _purchase(areas), insuplc_admdvs=INSURED)
+    psn_no = _psn_no(areas, INSURED, TRAVELLER)
+    return his, body, {"data": {"omsgid": body["msgid"], "oinfno": "2102", "psn_no": psn_no}}
+
+
+def _both_books_reconcile(areas: Areas) -> None:
+    for area in (INSURED, TREATING):
+        with areas.app.in_area(area).uow() as uow:
+            assert _real_problems(check_ledger(uow.ledger)) == [], area
 
 
 def _real_problems(problems: list[Problem]) -> list[str]:

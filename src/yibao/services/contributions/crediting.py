@@ -43,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql import ColumnElement, Select
 
+from yibao.adapters.db import sqlstate
 from yibao.adapters.tables import (
     Contribution,
     CreditingRun,
@@ -433,7 +434,7 @@ def _alone_in_rows(uow: UnitOfWork, run_id: int) -> bool:
         with uow.session.begin_nested():
             uow.session.execute(text(f"LOCK TABLE {R.name} IN ACCESS EXCLUSIVE MODE NOWAIT"))
     except OperationalError as refused:
-        if getattr(getattr(refused.orig, "diag", None), "sqlstate", None) != LOCK_NOT_AVAILABLE:
+        if sqlstate(refused) != LOCK_NOT_AVAILABLE:
             raise
         return False
     others = exists().where(or_(R.c.run_id < run_id, R.c.run_id > run_id))  # BRIN ranges
